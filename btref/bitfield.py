@@ -1,0 +1,120 @@
+"""Bitfields: which pieces a peer has (BEP 3, "bitfield" message).
+
+Piece 0 is the high bit of the first byte. A bitfield for ``n`` pieces is ``ceil(n / 8)``
+bytes, and the spare bits at the end of the last byte must be zero: a peer that sets them
+is broken (or probing), and :meth:`Bitfield.from_bytes` says so with a
+:class:`~btref.errors.ProtocolError`.
+
+The count of set bits is kept up to date on every change, because pickers and the engine
+ask "is this peer a seed?" far more often than bits change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from btref.errors import ProtocolError
+
+__all__ = ["Bitfield"]
+
+# Set bits in every byte value, so counting a whole bitfield is one pass over its bytes.
+_POPCOUNT = bytes(bin(i).count("1") for i in range(256))
+
+
+class Bitfield:
+    """A fixed-length set of piece indices, stored as the BEP 3 wire bytes."""
+
+    __slots__ = ("length", "_bits", "_count")
+
+    def __init__(self, length: int) -> None:
+        if length < 0:
+            raise ValueError("a bitfield cannot have a negative length")
+        self.length = length
+        self._bits = bytearray((length + 7) // 8)
+        self._count = 0
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview, length: int) -> Bitfield:
+        """Parse a peer's ``bitfield`` payload for a torrent of ``length`` pieces.
+
+        :raises ProtocolError: when the payload has the wrong size or spare bits set.
+        """
+        field = cls(length)
+        if len(data) != len(field._bits):
+            raise ProtocolError(
+                f"bitfield of {len(data)} bytes for {length} pieces (expected {len(field._bits)})"
+            )
+        field._bits[:] = data
+        spare = len(field._bits) * 8 - length
+        if spare and field._bits[-1] & ((1 << spare) - 1):
+            raise ProtocolError(f"bitfield has spare bits set after piece {length - 1}")
+        field._count = sum(_POPCOUNT[b] for b in field._bits)
+        return field
+
+    @classmethod
+    def full(cls, length: int) -> Bitfield:
+        """A bitfield with every piece set (a seed's, or BEP 6 ``have all``)."""
+        field = cls(length)
+        for i in range(length):
+            field.set(i)
+        return field
+
+    def __getitem__(self, index: int) -> bool:
+        if not 0 <= index < self.length:
+            raise IndexError(f"piece {index} out of range 0..{self.length - 1}")
+        return bool(self._bits[index >> 3] & (0x80 >> (index & 7)))
+
+    def set(self, index: int) -> bool:
+        """Mark piece ``index``; return ``True`` if it was not set before."""
+        if self[index]:
+            return False
+        self._bits[index >> 3] |= 0x80 >> (index & 7)
+        self._count += 1
+        return True
+
+    def clear(self, index: int) -> bool:
+        """Unmark piece ``index``; return ``True`` if it was set before."""
+        if not self[index]:
+            return False
+        self._bits[index >> 3] &= ~(0x80 >> (index & 7)) & 0xFF
+        self._count -= 1
+        return True
+
+    @property
+    def count(self) -> int:
+        """How many pieces are set."""
+        return self._count
+
+    def complete(self) -> bool:
+        """True when every piece is set."""
+        return self._count == self.length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        """The set piece indices, in increasing order."""
+        for byte_index, byte in enumerate(self._bits):
+            if byte:
+                base = byte_index * 8
+                for bit in range(8):
+                    if byte & (0x80 >> bit):
+                        yield base + bit
+
+    def to_bytes(self) -> bytes:
+        """The wire form (spare bits zero)."""
+        return bytes(self._bits)
+
+    def copy(self) -> Bitfield:
+        other = Bitfield(self.length)
+        other._bits[:] = self._bits
+        other._count = self._count
+        return other
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Bitfield) and other.length == self.length and other._bits == self._bits
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Bitfield({self._count}/{self.length})"

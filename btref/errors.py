@@ -1,0 +1,54 @@
+"""One error hierarchy for everything btref rejects.
+
+Peers are untrusted (DEVELOPERS.md, principle 4): every parser raises a subclass of
+:class:`BtrefError` on bad input, and its message says *what* was wrong and *where*
+(a byte offset, a field name, a peer). Nothing else escapes a parser, so a driver can
+catch ``BtrefError`` at one place, drop the connection or packet, and go on.
+"""
+
+from __future__ import annotations
+
+
+class BtrefError(Exception):
+    """Base class of every error btref raises on purpose."""
+
+
+class BencodeError(BtrefError, ValueError):
+    """Bytes that are not valid bencoding (BEP 3), or exceed a hard limit.
+
+    ``offset`` is the byte position where decoding failed (``None`` when encoding).
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        self.offset = offset
+        if offset is not None:
+            message = f"{message} (at byte {offset})"
+        super().__init__(message)
+
+
+class MetainfoError(BtrefError, ValueError):
+    """A .torrent file (or info dict) that is malformed or unsafe (BEP 3, 12, 19, 27, 47, 52)."""
+
+
+class MagnetError(BtrefError, ValueError):
+    """A magnet URI that cannot be parsed (BEP 9, BEP 52)."""
+
+
+class StorageError(BtrefError):
+    """Data that cannot be mapped, read or written inside the download folder."""
+
+
+class ProtocolError(BtrefError):
+    """A peer broke the peer wire protocol (BEP 3, 6, 10, 52); the connection should close."""
+
+
+class TrackerError(BtrefError):
+    """A tracker answered with a failure, or with a response we cannot parse (BEP 3, 15, 23, 48)."""
+
+
+class KRPCError(BtrefError):
+    """A DHT message that is malformed or unexpected (BEP 5)."""
+
+
+class PluginError(BtrefError, LookupError):
+    """A plugin that is unknown, broken, or of the wrong family."""

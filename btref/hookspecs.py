@@ -1,0 +1,216 @@
+"""The hook points: every place a strategy plugs into btref (pluggy hook specifications).
+
+Read this file like pytest's ``hookspec.py``: each hook says *when* it is called, *with
+what*, *what it must return* and *how the results of several plugins combine*.
+
+How a plugin enters
+-------------------
+A plugin is a class published under the entry-point group ``btref``; the entry-point name
+is the plugin's name (``rarest-first``), and the class says its family in a ``family``
+class attribute: ``"hashes"``, ``"pickers"``, ``"chokers"``, ``"discovery"`` or
+``"observers"``. btref's own plugins are registered in ``pyproject.toml`` exactly like a
+third-party package's (see :mod:`btref.plugins`).
+
+A session builds *its own* :class:`pluggy.PluginManager`, instantiates the plugins chosen
+by name (with their parameters as keyword arguments) and registers the instances. So
+every session, and every simulated peer, has its own picker and choker state, and a
+hook call only reaches the plugins that session chose.
+
+Hooks run inside the sans-I/O core: they must not block, sleep, read a clock or touch the
+network. Time arrives as an argument (``now``, seconds, from the driver); randomness comes
+from the ``rng`` the session passes in, so a simulation with a fixed seed is repeatable.
+The discovery hooks are the one exception, and say so.
+
+Names of the view types (``SwarmView``, ``PeerView``) refer to :mod:`btref.strategy`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from collections.abc import Awaitable, Sequence
+
+    from btref.metainfo import Torrent
+    from btref.strategy import PeerView, SwarmView
+
+#: The project name pluggy uses for markers: ``@hookimpl`` marks an implementation.
+PROJECT = "btref"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: The families a plugin can belong to, with the hooks each family implements.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "hashes": ("btref_verify_piece", "btref_piece_hasher"),
+    "pickers": ("btref_pick_pieces",),
+    "chokers": ("btref_rechoke",),
+    "discovery": ("btref_announce",),
+    "observers": (
+        "btref_peer_connected",
+        "btref_peer_disconnected",
+        "btref_piece_verified",
+        "btref_piece_failed",
+        "btref_peer_banned",
+        "btref_torrent_complete",
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Hash schemes
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def btref_verify_piece(torrent: Torrent, index: int, data: memoryview) -> bool | None:
+    """Check one complete piece against the torrent's hashes.
+
+    **When:** the engine has every block of piece ``index`` (and whenever storage
+    rechecks data found on disk, e.g. ``btref verify`` and resume after a restart).
+
+    **With:** the parsed ``torrent``; the piece ``index``; ``data``, exactly
+    :meth:`~btref.metainfo.Torrent.piece_size` bytes (pad-file bytes included, as zeros).
+
+    **Returns:** ``True`` if the data matches, ``False`` if it does not, ``None`` if this
+    scheme has no hashes for this torrent (e.g. ``sha1`` for a v2-only torrent).
+
+    **Combining:** every registered scheme is asked. The piece is good only when at least
+    one scheme answered and none answered ``False``: a hybrid torrent must satisfy both
+    its SHA-1 piece hashes and its SHA-256 merkle layer (BEP 52, "hybrid torrents").
+    """
+
+
+@hookspec
+def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
+    """Offer an incremental hasher for creating a torrent.
+
+    **When:** once when ``btref create`` (:mod:`btref.create`) starts building a torrent.
+
+    **With:** ``version``, one of ``"v1"``, ``"v2"`` or ``"hybrid"``; the ``piece_length``.
+
+    **Returns:** ``None`` if the scheme has nothing to add to a torrent of that version, or
+    an object with these methods, which the creator calls while it reads each file *once*
+    (so hybrid creation reads the data once, for both schemes):
+
+    * ``start_file(entry)``: a new :class:`~btref.metainfo.FileEntry` begins (pad files too);
+    * ``update(chunk: memoryview)``: the next bytes of that file, in order;
+    * ``end_file() -> dict``: fields for that file's entry (``{"pieces root": ...}`` for v2);
+    * ``finish() -> tuple[dict, dict]``: ``(info_fields, outer_fields)``: keys to add to the
+      info dict (``pieces``) and to the top-level dict (``piece layers``).
+
+    **Combining:** every non-``None`` hasher gets the same bytes; their fields are merged.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Piece pickers
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def btref_pick_pieces(swarm: SwarmView, peer: PeerView, count: int) -> Sequence[int] | None:
+    """Choose which pieces to download next from one peer.
+
+    **When:** the engine can send more requests to ``peer`` (it has unchoked us, we are
+    interested, and its request queue has room) and needs pieces to take blocks from.
+
+    **With:** ``swarm``, a read-only view of our side (pieces we have, pieces in progress,
+    how many connected peers have each piece, the session's ``rng``, ``now``); ``peer``, a
+    read-only view of the peer (its bitfield, rates, state); ``count``, how many candidate
+    pieces the engine would like at most.
+
+    **Returns:** up to ``count`` piece indices, best first. Each must be a piece the peer
+    has and we have not verified. Pieces already in progress may be returned (the engine
+    spreads their missing blocks over peers); an empty sequence means "nothing from this
+    peer". End game (requesting the last blocks from several peers) is the engine's job.
+
+    **Combining:** ``firstresult``: a session registers one picker.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Chokers
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def btref_rechoke(swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Sequence[Any] | None:
+    """Decide which peers we upload to.
+
+    **When:** every 10 seconds of driver time (BEP 3 / mainline rechoke interval), and
+    when a peer that was unchoked disconnects or loses interest.
+
+    **With:** ``swarm`` (``swarm.seeding`` tells seed mode from leech mode); ``peers``, a
+    view of every connected peer; ``now``, the driver's time in seconds. Optimistic
+    unchoking is the choker's own business: it sees ``now`` and keeps its own rotation
+    (conventionally a new optimistic peer every 30 s).
+
+    **Returns:** the ``key`` of each peer to unchoke; every other peer is choked. Only
+    interested peers should be listed (the engine ignores the rest).
+
+    **Combining:** ``firstresult``: a session registers one choker.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Peer discovery (driver side: the only hooks that may do I/O)
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def btref_announce(request: Any) -> Awaitable[Any] | None:
+    """Tell the world we are in a swarm, and learn about other peers.
+
+    **When:** by a *driver* (never by the sans-I/O engine): when a torrent starts
+    (``request.event == "started"``), again after the interval the previous answer asked
+    for, when the download completes (``"completed"``) and when the session stops
+    (``"stopped"``).
+
+    **With:** an :class:`~btref.discovery.AnnounceRequest` (torrent, info hash, our peer
+    id and port, bytes up/down/left, event).
+
+    **Returns:** ``None`` if the plugin has nothing to do for this torrent (no tracker URL
+    of its kind, a private torrent for DHT or PEX), else an awaitable giving an
+    :class:`~btref.discovery.AnnounceResult` (peers, next interval).
+
+    **Combining:** all plugins are asked; the driver awaits every awaitable and connects
+    to the union of the peers found. A plugin that fails raises
+    :class:`~btref.errors.TrackerError`; the others still count.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Observers: hear what happens, change nothing
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def btref_peer_connected(peer: PeerView) -> None:
+    """A peer finished the handshake. **Returns:** nothing; all observers are called."""
+
+
+@hookspec
+def btref_peer_disconnected(peer: PeerView, reason: str) -> None:
+    """A peer's connection ended; ``reason`` is a short human-readable text."""
+
+
+@hookspec
+def btref_piece_verified(torrent: Torrent, index: int) -> None:
+    """Piece ``index`` passed its hash check; ``have`` messages are on their way."""
+
+
+@hookspec
+def btref_piece_failed(torrent: Torrent, index: int, peers: Sequence[Any]) -> None:
+    """Piece ``index`` failed its hash check; ``peers`` are the keys of those that sent blocks of it."""
+
+
+@hookspec
+def btref_peer_banned(peer: PeerView, reason: str) -> None:
+    """The engine banned a peer (e.g. repeated bad data) and will not talk to it again."""
+
+
+@hookspec
+def btref_torrent_complete(torrent: Torrent) -> None:
+    """Every piece is verified: the session now seeds."""

@@ -1,0 +1,1 @@
+"""btref's built-in hashes plugins (registered through the `btref` entry-point group)."""

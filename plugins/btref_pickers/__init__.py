@@ -1,0 +1,1 @@
+"""btref's built-in pickers plugins (registered through the `btref` entry-point group)."""

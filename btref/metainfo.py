@@ -71,3 +71,49 @@ class Torrent:
     comment: str | None = None
     created_by: str | None = None
     creation_date: int | None = None
+
+    # -- piece geometry (see the module docstring) -----------------------------------
+
+    @property
+    def version(self) -> str:
+        """``"v1"``, ``"v2"`` or ``"hybrid"``: which hash schemes the torrent carries."""
+        if self.info_hash_v1 is not None and self.info_hash_v2 is not None:
+            return "hybrid"
+        return "v2" if self.info_hash_v2 is not None else "v1"
+
+    @property
+    def info_hash(self) -> bytes:
+        """The 20-byte id used on the wire and at trackers: the v1 hash, else the v2 hash
+        truncated to 20 bytes (BEP 52, "info hash")."""
+        if self.info_hash_v1 is not None:
+            return self.info_hash_v1
+        assert self.info_hash_v2 is not None
+        return self.info_hash_v2[:20]
+
+    @property
+    def total_length(self) -> int:
+        """Bytes of all files, pad files included (what v1 pieces cover)."""
+        return sum(f.length for f in self.files)
+
+    @property
+    def end(self) -> int:
+        """Where the last file ends in the piece space."""
+        return max((f.offset + f.length for f in self.files), default=0)
+
+    @property
+    def num_pieces(self) -> int:
+        return -(-self.end // self.piece_length)
+
+    def piece_size(self, index: int) -> int:
+        """Bytes in piece ``index``: ``piece_length`` except at the end of the torrent (v1)
+        or at the end of each file (v2-only, where the gap after a file is not data)."""
+        if not 0 <= index < self.num_pieces:
+            raise IndexError(f"piece {index} out of range 0..{self.num_pieces - 1}")
+        start = index * self.piece_length
+        stop = start + self.piece_length
+        covered = 0
+        for f in self.files:
+            lo, hi = max(start, f.offset), min(stop, f.offset + f.length)
+            if hi > lo:
+                covered += hi - lo
+        return covered

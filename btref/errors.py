@@ -30,6 +30,11 @@ class MetainfoError(BtrefError, ValueError):
     """A .torrent file (or info dict) that is malformed or unsafe (BEP 3, 12, 19, 27, 47, 52)."""
 
 
+class CreateError(BtrefError, ValueError):
+    """A torrent cannot be made from the given path or options (unreadable, empty, a symlink
+    leading out of the tree, a bad piece length)."""
+
+
 class MagnetError(BtrefError, ValueError):
     """A magnet URI that cannot be parsed (BEP 9, BEP 52)."""
 

@@ -1,0 +1,169 @@
+"""Layout: where each byte of a piece lives on disk (BEP 3 "info dictionary"; BEP 47; BEP 52).
+
+A torrent's files are laid out in one long *piece space* (see :mod:`btref.metainfo`):
+file ``f`` occupies ``[f.offset, f.offset + f.length)``, and piece ``i`` is the part of
+``[i * piece_length, (i + 1) * piece_length)`` that files cover. This module turns a piece,
+or a block of one, into a list of :class:`Span`: "``length`` bytes at ``file_offset`` of
+file ``file_index``". It does no I/O; :mod:`btref.storage` does.
+
+* v1 and hybrid torrents (BEP 3, BEP 52 "hybrid"): files lie back to back, so a piece can
+  span several files, and a short file can sit wholly inside one piece.
+* v2-only torrents (BEP 52 "piece layers"): every non-empty file starts on a piece
+  boundary, so a piece never spans files; the last piece of each file is short.
+* BEP 47 pad files: spans flagged ``pad``; storage never writes them and reads them back
+  as zeros.
+
+Invariants kept (defense in depth, even though :mod:`btref.metainfo` checks too):
+
+* every path component is a plain name: not empty, not ``.`` or ``..``, no separator, no NUL;
+* two entries never share a path, and no file's path is another file's directory;
+* files do not overlap in the piece space, and a BEP 47 symlink entry carries no data.
+
+A violation raises :class:`~btref.errors.StorageError`, which names the file.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import attrs
+
+from btref.errors import StorageError
+from btref.metainfo import FileEntry, Torrent
+
+__all__ = ["BLOCK_SIZE", "MAX_BLOCK_LENGTH", "Span", "Layout", "check_component"]
+
+#: The unit of transfer (BEP 3 "request"; BEP 52 merkle leaves): 16 KiB.
+BLOCK_SIZE = 16 * 1024
+#: Longest block a peer may ask for. BEP 3: "All current implementations use 2^14 (16 kiB),
+#: and close connections which request an amount greater than that."
+MAX_BLOCK_LENGTH = BLOCK_SIZE
+
+
+@attrs.frozen(slots=True)
+class Span:
+    """``length`` bytes at ``file_offset`` of file number ``file_index`` of the torrent."""
+
+    file_index: int
+    file_offset: int
+    length: int
+    #: A BEP 47 pad file: zeros by definition, never on disk.
+    pad: bool = False
+
+
+def check_component(name: str, where: str) -> None:
+    """Refuse a path component that could leave the download folder (or is no name at all).
+
+    :raises StorageError: naming ``where`` (the file's path as the torrent gives it).
+    """
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise StorageError(f"unsafe path component {name!r} in file {where}")
+
+
+class Layout:
+    """The map from pieces and blocks to file spans for one torrent."""
+
+    def __init__(self, torrent: Torrent) -> None:
+        self.torrent = torrent
+        self.piece_length = torrent.piece_length
+        self.num_pieces = torrent.num_pieces
+        _check_files(torrent.files)
+        # Data-bearing files sorted by where they start: bisect finds a piece's first file.
+        data = sorted((f.offset, i) for i, f in enumerate(torrent.files) if f.length > 0)
+        self._starts = [offset for offset, _ in data]
+        self._order = [i for _, i in data]
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def piece_spans(self, index: int) -> list[Span]:
+        """The spans of piece ``index``, in piece order (their lengths add up to its size).
+
+        :raises StorageError: if ``index`` is not a piece of the torrent.
+        """
+        if not 0 <= index < self.num_pieces:
+            raise StorageError(f"piece {index} out of range (the torrent has {self.num_pieces} pieces)")
+        start = index * self.piece_length
+        stop = start + self.piece_length
+        files = self.torrent.files
+        spans = []
+        k = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        while k < len(self._order) and self._starts[k] < stop:
+            i = self._order[k]
+            f = files[i]
+            lo, hi = max(start, f.offset), min(stop, f.offset + f.length)
+            if hi > lo:
+                spans.append(Span(i, lo - f.offset, hi - lo, f.pad))
+            k += 1
+        return spans
+
+    def piece_size(self, index: int) -> int:
+        """Bytes in piece ``index`` (same answer as :meth:`Torrent.piece_size`)."""
+        return sum(s.length for s in self.piece_spans(index))
+
+    # -- blocks ---------------------------------------------------------------------
+
+    def block_spans(self, index: int, begin: int, length: int, *, max_length: int | None = None) -> list[Span]:
+        """The spans of ``length`` bytes at ``begin`` inside piece ``index``.
+
+        The numbers usually come from a peer's ``request`` (BEP 3), so every one is checked.
+
+        :raises StorageError: for a piece out of range, a negative ``begin``, an empty block,
+            a block longer than ``max_length``, or one that runs past the end of the piece.
+        """
+        if max_length is not None and length > max_length:
+            raise StorageError(f"block of {length} bytes in piece {index} is over the {max_length}-byte limit")
+        if begin < 0 or length <= 0:
+            raise StorageError(f"bad block in piece {index}: begin {begin}, length {length}")
+        spans = self.piece_spans(index)
+        size = sum(s.length for s in spans)
+        if begin + length > size:
+            raise StorageError(
+                f"block at {begin} of {length} bytes runs past the end of piece {index} ({size} bytes)"
+            )
+        return clip(spans, begin, length)
+
+
+def clip(spans: list[Span], begin: int, length: int) -> list[Span]:
+    """The part ``[begin, begin + length)`` of a piece made of ``spans``."""
+    out = []
+    pos = 0  # where the current span starts inside the piece
+    stop = begin + length
+    for s in spans:
+        lo, hi = max(begin, pos), min(stop, pos + s.length)
+        if hi > lo:
+            out.append(Span(s.file_index, s.file_offset + lo - pos, hi - lo, s.pad))
+        pos += s.length
+        if pos >= stop:
+            break
+    return out
+
+
+def _check_files(files: tuple[FileEntry, ...]) -> None:
+    """The invariants of the module docstring; cheap, one pass plus a sort."""
+    paths: set[tuple[str, ...]] = set()
+    dirs: set[tuple[str, ...]] = set()
+    for f in files:
+        where = "/".join(f.path) or "(no path)"
+        if not f.path:
+            raise StorageError("a file entry has an empty path")
+        for name in f.path:
+            check_component(name, where)
+        if f.length < 0 or f.offset < 0:
+            raise StorageError(f"file {where} has a negative length or offset")
+        if f.symlink is not None and f.length:
+            raise StorageError(f"symlink entry {where} claims {f.length} bytes of data")
+        if f.pad:
+            continue  # pad files are never on disk, so their names cannot clash
+        if f.path in paths:
+            raise StorageError(f"file {where} appears twice in the torrent")
+        paths.add(f.path)
+        for n in range(1, len(f.path)):
+            dirs.add(f.path[:n])
+    if paths & dirs:
+        clash = "/".join(min(paths & dirs))
+        raise StorageError(f"file {clash} is also the directory of another file")
+    end = 0
+    for f in sorted((f for f in files if f.length), key=lambda f: f.offset):
+        if f.offset < end:
+            raise StorageError(f"file {'/'.join(f.path)} overlaps the file before it in the piece space")
+        end = f.offset + f.length

@@ -1,0 +1,16 @@
+"""The ``btref`` subcommands, one module each (see :mod:`btref.cli`).
+
+Each module has ``add_parser(subparsers)``, which registers the command with its help
+texts and sets ``run`` as the handler, and ``run(args) -> int``, the exit status.
+"""
+
+from __future__ import annotations
+
+from btref.commands.common import CommandError
+
+from btref.commands import conformance, create, demo, info, plugins, verify  # noqa: E402  (isort: skip)
+
+#: The commands in the order ``btref --help`` lists them.
+COMMANDS = (demo, create, info, verify, plugins, conformance)
+
+__all__ = ["COMMANDS", "CommandError"]

@@ -1,0 +1,84 @@
+"""Helpers every ``btref`` command shares: loading inputs, and words and numbers for people.
+
+Nothing here parses a file format itself: torrents are read by :mod:`btref.metainfo`
+(BEP 3, BEP 52) and magnet links by :mod:`btref.magnet` (BEP 9). The commands import those
+modules through :func:`require`, so a checkout where one of them is still missing says so
+in one line instead of failing at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["CommandError", "require", "load_torrent", "human_size", "ranges", "hexa"]
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is the whole explanation."""
+
+
+def require(module: str, command: str) -> ModuleType:
+    """Import ``module`` for ``btref command``, or explain that it is not there yet."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise CommandError(f"`btref {command}` needs {module}, which this installation lacks") from exc
+
+
+def load_torrent(path: str | Path, command: str) -> Any:
+    """Parse the .torrent file at ``path`` (a :class:`~btref.metainfo.Torrent`).
+
+    :raises OSError: the file cannot be read.
+    :raises MetainfoError, BencodeError: the bytes are not a valid torrent.
+    """
+    metainfo = require("btref.metainfo", command)
+    if not hasattr(metainfo, "load"):
+        raise CommandError(f"`btref {command}` needs btref.metainfo.load, which this installation lacks")
+    return metainfo.load(Path(path))
+
+
+def human_size(n: int) -> str:
+    """``1536`` -> ``"1.5 KiB"``; exact bytes below 1 KiB."""
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def ranges(indices: Iterable[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``: piece lists that fit on a line."""
+    parts: list[str] = []
+    start = prev = None
+    for i in sorted(indices):
+        if prev is not None and i == prev + 1:
+            prev = i
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = i
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(parts)
+
+
+def hexa(value: bytes | None) -> str | None:
+    """Hex digits of a hash, or ``None`` (JSON ``null``) when there is none."""
+    return None if value is None else value.hex()
+
+
+def parse_size(text: str) -> int:
+    """``"16384"``, ``"16K"``, ``"16KiB"``, ``"4M"`` -> bytes (for ``--piece-length``)."""
+    units = {"": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20}
+    s = text.strip().upper()
+    digits = s.rstrip("KMIB")
+    if not digits.isdigit() or s[len(digits):] not in units:
+        raise ValueError(f"not a size: {text!r} (try 16K, 256KiB or 1M)")
+    return int(digits) * units[s[len(digits):]]

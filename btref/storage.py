@@ -102,16 +102,19 @@ class Storage:
         real = self.path(file_index)
         mode = 0o777 if self.torrent.files[file_index].executable else 0o666  # umask applies
         flags = os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_RDWR | os.O_CREAT if write else os.O_RDONLY)
+        new_entries = []
         try:
             if write and not os.path.lexists(real):
                 # A new file, and maybe new folders: their parents need an fsync at flush().
                 parent = os.path.dirname(real)
-                self._new_entries.add(parent)
+                new_entries.append(parent)
                 while not os.path.isdir(parent):
                     parent = os.path.dirname(parent)
-                    self._new_entries.add(parent)
+                    new_entries.append(parent)
                 os.makedirs(os.path.dirname(real), exist_ok=True)
-            return os.open(real, flags, mode)
+            fd = os.open(real, flags, mode)
+            self._new_entries.update(new_entries)
+            return fd
         except OSError as exc:
             action = "writing" if write else "reading"
             raise StorageError(f"cannot open {self._name(file_index)} for {action}: {exc.strerror}") from exc
@@ -190,7 +193,7 @@ class Storage:
         for s in spans:
             if not s.pad:
                 fd = self._fd(s.file_index, write=True)
-                self._dirty.add(s.file_index)
+                self._dirty.add(s.file_index)  # even a failed write may have changed the file
                 self._pwrite_all(fd, view[pos:pos + s.length], s.file_offset, s.file_index)
             pos += s.length
 

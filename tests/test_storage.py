@@ -513,3 +513,75 @@ def test_verify_report_defaults():
     report = VerifyReport(Bitfield(0))
     assert report.complete and report.bad == [] and report.missing == []
     assert storage_mod.MAX_OPEN_FILES >= 1
+
+
+# -- real torrents: btref.create and libtorrent ------------------------------------------
+
+
+def parse_or_skip(data):
+    from btref import metainfo
+
+    if not hasattr(metainfo, "parse"):
+        pytest.skip("btref.metainfo.parse has not landed yet")
+    return metainfo.parse(data)
+
+
+def sample_folder(root):
+    """Odd sizes (so pieces span files, and v2 files end mid-piece), an empty file, a subfolder."""
+    d = root / "src" / "album"
+    (d / "cd1").mkdir(parents=True)
+    rng = random.Random(52)
+    for rel, n in [("a.bin", 40_000), ("cd1/b.bin", 70_001), ("cd1/empty", 0), ("z.bin", 1)]:
+        (d / rel).write_bytes(rng.randbytes(n))
+    return d
+
+
+def assert_recheck_finds_damage(torrent, data_dir):
+    assert verify(torrent, data_dir).complete
+    victim = data_dir / "album" / "cd1" / "b.bin"
+    with open(victim, "r+b") as fh:
+        fh.seek(50_000)
+        byte = fh.read(1)
+        fh.seek(50_000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    report = verify(torrent, data_dir)
+    assert len(report.bad) == 1 and not report.missing
+    bad_file = next(i for i, f in enumerate(torrent.files) if f.path[-1] == "b.bin")
+    spans = Layout(torrent).piece_spans(report.bad[0])
+    assert any(s.file_index == bad_file and s.file_offset <= 50_000 < s.file_offset + s.length for s in spans)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "hybrid"])
+def test_torrents_made_by_btref_create(tmp_path, version):
+    from btref.create import create_torrent
+
+    src = sample_folder(tmp_path)
+    torrent = parse_or_skip(create_torrent(src, version=version, piece_length=16 * 1024))
+    assert torrent.version == version
+    # Copy the data piece by piece through two Storages (what a seed and a leech do).
+    dest = tmp_path / "dest"
+    hook = plugin_manager({"hashes": ["sha1", "merkle-sha256"]}).hook
+    with Storage(torrent, tmp_path / "src") as seed, Storage(torrent, dest) as leech:
+        for i in range(torrent.num_pieces):
+            piece = b"".join(seed.read_block(i, b, min(BLOCK_SIZE, torrent.piece_size(i) - b))
+                             for b in range(0, torrent.piece_size(i), BLOCK_SIZE))
+            assert piece_is_good(hook, torrent, i, piece)
+            leech.write_piece(i, piece)
+    for rel in ["a.bin", "cd1/b.bin", "cd1/empty", "z.bin"]:
+        assert (dest / "album" / rel).read_bytes() == (src / rel).read_bytes()
+    assert_recheck_finds_damage(torrent, dest)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("flags", ["v1_only", "v2_only", "hybrid"])
+def test_torrents_made_by_libtorrent(tmp_path, flags):
+    lt = pytest.importorskip("libtorrent")
+    sample_folder(tmp_path)
+    fs = lt.file_storage()
+    lt.add_files(fs, str(tmp_path / "src" / "album"))
+    creator = lt.create_torrent(fs, 16 * 1024, flags=getattr(lt.create_torrent, flags, 0))
+    lt.set_piece_hashes(creator, str(tmp_path / "src"))
+    torrent = parse_or_skip(lt.bencode(creator.generate()))
+    if flags == "hybrid":  # libtorrent pads every file but the empty one, the last one too
+        assert any(f.pad for f in torrent.files)
+    assert_recheck_finds_damage(torrent, tmp_path / "src")

@@ -38,11 +38,13 @@ class MerkleSHA256:
         self._torrent: Any = None
         self._files: list[Any] = []
         self._starts: list[int] = []
+        self._end = 0
 
     def _file_of(self, torrent: Any, start: int) -> Any:
         if torrent is not self._torrent:
             self._files = [f for f in torrent.files if f.length and not f.pad]
             self._starts = [f.offset for f in self._files]
+            self._end = torrent.end
             self._torrent = torrent
         i = bisect.bisect_right(self._starts, start) - 1
         if i >= 0 and start < self._files[i].offset + self._files[i].length:
@@ -61,8 +63,11 @@ class MerkleSHA256:
         if entry.pieces_root is None:
             return None
         view = memoryview(data).cast("B")
-        own = min(length, entry.offset + entry.length - start)  # pad-file zeros are cut off
-        if len(view) < own:
+        own = min(length, entry.offset + entry.length - start)
+        # In a hybrid torrent pad-file zeros may follow the file's end inside the piece:
+        # they are not in the file's tree, but they must be there, and be zeros.
+        size = own if torrent.info_hash_v1 is None else min(length, self._end - start)
+        if len(view) != size or view[own:] != bytes(size - own):
             return False
         view = view[:own]
         if entry.length <= length:

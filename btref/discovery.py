@@ -22,7 +22,7 @@ compact decoders refuse a length that is not a multiple of the entry size with a
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -35,6 +35,7 @@ __all__ = [
     "AnnounceRequest",
     "AnnounceResult",
     "ScrapeStats",
+    "TierOrder",
     "decode_compact_peers",
     "decode_compact_peers6",
     "encode_compact_peers",
@@ -203,3 +204,35 @@ def encode_compact_peers(peers: Iterable[PeerAddress]) -> tuple[bytes, bytes]:
         target = v4 if address.version == 4 else v6
         target += address.packed + peer.port.to_bytes(2, "big")
     return bytes(v4), bytes(v6)
+
+
+@attrs.define
+class TierOrder:
+    """BEP 12 "Order of Processing": the tier order a tracker plugin keeps per torrent.
+
+    Tiers are tried in order and the URLs in a tier in order; the first URL that answers
+    moves to the front of its tier, so the next announce goes there first. (BEP 12 also
+    asks clients to shuffle each tier once; btref keeps the file's order, so runs repeat.)
+    """
+
+    orders: dict[tuple[bytes, tuple[tuple[str, ...], ...]], list[list[str]]] = attrs.Factory(dict)
+
+    async def announce(self, info_hash: bytes, tiers: tuple[tuple[str, ...], ...],
+                       one: Callable[[str], Awaitable[AnnounceResult]]) -> AnnounceResult:
+        """Await ``one(url)`` for each URL in order until one answers.
+
+        :raises TrackerError: listing every URL's failure when none answered.
+        """
+        order = self.orders.setdefault((info_hash, tiers), [list(tier) for tier in tiers])
+        failures = []
+        for tier in order:
+            for url in list(tier):
+                try:
+                    result = await one(url)
+                except TrackerError as exc:
+                    failures.append(f"{url}: {exc}")
+                    continue
+                tier.remove(url)
+                tier.insert(0, url)
+                return result
+        raise TrackerError("no tracker answered: " + "; ".join(failures))

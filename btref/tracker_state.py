@@ -14,8 +14,8 @@ What it does, by BEP:
 * BEP 23 compact answers (the default), or a list of dictionaries when ``compact=0``;
   BEP 7 ``peers6`` for IPv6 peers.
 * BEP 48 scrape: ``complete`` / ``downloaded`` / ``incomplete`` per info hash.
-* BEP 15 UDP: connection ids are an HMAC of the client's address and the current minute,
-  so the tracker keeps no per-client state and accepts an id for at least two minutes.
+* BEP 15 UDP: connection ids are an HMAC of the client's IP address and the current minute,
+  the tracker keeps no per-client state and accepts an id for at least two minutes.
 
 Invariants: every request is validated before it touches a swarm, and every invalid one
 gets an answer (a bencoded ``failure reason`` or a UDP error packet) rather than an
@@ -273,9 +273,13 @@ class TrackerState:
     # -- UDP (BEP 15) ----------------------------------------------------------------------
 
     def connection_id(self, addr: tuple[str, int], now: float, *, age: int = 0) -> int:
-        """The connection id for ``addr`` in the minute ``age`` minutes before ``now``."""
+        """The connection id for ``addr`` in the minute ``age`` minutes before ``now``.
+
+        Only the IP address counts, not the port: a client may connect from one socket and
+        announce from another (btref's UDP plugin opens a socket per exchange).
+        """
         minute = int(now // 60) - age
-        mac = hmac.new(self.secret, f"{addr[0]}|{addr[1]}|{minute}".encode(), hashlib.sha256)
+        mac = hmac.new(self.secret, f"{addr[0]}|{minute}".encode(), hashlib.sha256)
         return int.from_bytes(mac.digest()[:8], "big")
 
     def udp_packet(self, data: bytes, addr: tuple[str, int], now: float, *, ipv6: bool = False) -> bytes | None:

@@ -1,0 +1,154 @@
+"""Discovery through UDP trackers (BEP 15, with BEP 12 tiers).
+
+One exchange is two round trips: *connect* (the tracker hands out a connection id that
+proves we can receive at our address, so nobody can spoof announces), then *announce* or
+*scrape* with that id. UDP loses packets, so BEP 15 says how to retry: wait
+``15 * 2**n`` seconds for an answer, retransmit and increase ``n``, up to ``n = 8``.
+Here the base (15 s) and the number of retries are constructor parameters, so tests can
+use milliseconds. A connection id is reused for one minute of the ``clock``, then a new
+one is requested.
+
+Every answer must echo the transaction id we sent; packets that do not are ignored (they
+may be late answers to an earlier try, or spoofed). An error packet (action 3), a packet
+of the wrong action, or an ICMP "port unreachable" becomes a
+:class:`~btref.errors.TrackerError`, and so does giving up after the last retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from btref.discovery import AnnounceRequest, AnnounceResult, ScrapeStats, TierOrder
+from btref.errors import TrackerError
+from btref.hookspecs import hookimpl
+from btref.tracker import (
+    ANNOUNCE, CONNECT, ERROR, SCRAPE, UDPResponse, parse_udp_response, udp_announce_request,
+    udp_connect_request, udp_scrape_request,
+)
+
+
+class _Inbox(asyncio.DatagramProtocol):
+    """Queues what arrives on one UDP socket; an ICMP error is queued as an exception."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | Exception] = asyncio.Queue(maxsize=64)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(data)
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(exc)
+
+
+class UDPTracker:
+    """Announce to UDP trackers: BEP 15 connect, announce, scrape, with retries and back-off."""
+
+    family = "discovery"
+    name = "udp-tracker"
+    public_only = False
+
+    def __init__(self, timeout_base: float = 15.0, max_retries: int = 8, connection_ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.timeout_base = timeout_base
+        self.max_retries = max_retries
+        self.connection_ttl = connection_ttl
+        self.clock = clock
+        self.tiers = TierOrder()
+        #: Connection ids by tracker address, with the clock time they were obtained.
+        self.connections: dict[tuple[str, int], tuple[int, float]] = {}
+
+    @hookimpl
+    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+        """An awaitable AnnounceResult, or ``None`` when the torrent has no UDP tracker."""
+        tiers = request.urls("udp")
+        if not tiers:
+            return None
+        return self.tiers.announce(request.info_hash, tiers, lambda url: self.announce(url, request))
+
+    async def announce(self, url: str, request: AnnounceRequest) -> AnnounceResult:
+        """Announce to one tracker ``url`` (no tiers)."""
+        reply = await self._exchange(url, ANNOUNCE, lambda cid, tid: udp_announce_request(cid, tid, request))
+        assert reply.result is not None
+        return attrs.evolve(reply.result, url=url)
+
+    async def scrape(self, url: str, info_hashes: list[bytes]) -> dict[bytes, ScrapeStats]:
+        """BEP 15 scrape: counts for each of ``info_hashes`` (at most 74)."""
+        udp_scrape_request(0, 0, info_hashes)  # validates the list before any packet is sent
+        reply = await self._exchange(url, SCRAPE, lambda cid, tid: udp_scrape_request(cid, tid, info_hashes))
+        if len(reply.scrape) < len(info_hashes):
+            raise TrackerError(f"{url}: scrape answer has {len(reply.scrape)} entries for {len(info_hashes)} hashes")
+        return dict(zip(info_hashes, reply.scrape))
+
+    async def _exchange(self, url: str, action: int, build: Callable[[int, int], bytes]) -> UDPResponse:
+        parts = urlsplit(url)
+        try:
+            address = (parts.hostname or "", parts.port or 0)
+        except ValueError:
+            address = ("", 0)
+        if parts.scheme != "udp" or not address[0] or not address[1]:
+            raise TrackerError(f"not a udp://host:port URL: {url!r}")
+        loop = asyncio.get_running_loop()
+        try:
+            transport, inbox = await loop.create_datagram_endpoint(_Inbox, remote_addr=address)
+        except OSError as exc:
+            raise TrackerError(f"{url}: {exc}") from exc
+        try:
+            ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
+            for attempt in range(self.max_retries + 1):
+                wait = self.timeout_base * 2**attempt  # BEP 15: 15 * 2^n seconds
+                cid = self._connection_id(address)
+                if cid is None:
+                    reply = await self._ask(transport, inbox, udp_connect_request, wait, ipv6, url, CONNECT)
+                    if reply is None:
+                        continue
+                    assert reply.connection_id is not None
+                    self.connections[address] = (reply.connection_id, self.clock())
+                    cid = reply.connection_id
+                try:
+                    reply = await self._ask(transport, inbox, lambda tid: build(cid, tid), wait, ipv6, url, action)
+                except TrackerError:
+                    self.connections.pop(address, None)  # the id may be why it failed: connect again next time
+                    raise
+                if reply is not None:
+                    return reply
+            raise TrackerError(f"{url}: no answer after {self.max_retries + 1} tries")
+        finally:
+            transport.close()
+
+    def _connection_id(self, address: tuple[str, int]) -> int | None:
+        known = self.connections.get(address)
+        if known is None or self.clock() - known[1] >= self.connection_ttl:
+            return None
+        return known[0]
+
+    async def _ask(self, transport: Any, inbox: _Inbox, build: Callable[[int], bytes], wait: float,
+                   ipv6: bool, url: str, action: int) -> UDPResponse | None:
+        """Send one packet; the matching answer, or ``None`` if none came within ``wait`` seconds."""
+        tid = secrets.randbits(32)
+        transport.sendto(build(tid))
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    item = await inbox.queue.get()
+                    if isinstance(item, Exception):
+                        raise TrackerError(f"{url}: {item}")
+                    if len(item) < 8 or int.from_bytes(item[4:8], "big") != tid:
+                        continue  # not an answer to this packet
+                    reply = parse_udp_response(item, ipv6=ipv6)
+                    if reply.action == ERROR:
+                        raise TrackerError(f"{url}: tracker error: {reply.message}")
+                    if reply.action != action:
+                        raise TrackerError(f"{url}: answer with action {reply.action}, expected {action}")
+                    return reply
+        except TimeoutError:
+            return None

@@ -1,19 +1,26 @@
-"""BEP 52 file trees and piece layers: the v2 half of a .torrent.
+"""The files of a torrent: v1 ``files``, the v2 ``file tree``, hybrids, piece layers.
 
-BEP 52, "info dictionary", ``file tree``: a tree of dictionaries whose keys are path
-elements; a file is a dictionary holding the single key ``""`` (the empty string), whose
-value says ``length``, ``pieces root`` (SHA-256 merkle root of the file's 16 KiB
-blocks, absent for empty files) and BEP 47 ``attr`` / ``symlink path``.
-
-BEP 52, "piece layers" (outside the info dict): for every file larger than one piece,
-its pieces root maps to the concatenated hashes of the merkle layer whose nodes each
-cover one piece. :func:`layer_root` folds such a layer back up to the root, padding it
-to a power of two with the hash of an all-zero piece, so a parser can check that a
-layer belongs to its file before trusting it.
+* BEP 3: a single-file torrent has ``length``; a multi-file one has ``files``, each with
+  ``length`` and ``path`` (a list of elements), laid back to back (:func:`v1_entries`).
+* BEP 47: ``attr`` flags ``p`` (pad file: zeros for alignment, never written), ``x``
+  (executable), ``h`` (hidden), ``l`` (symlink, with ``symlink path``). Files named
+  ``_____padding_file_...`` without ``attr`` are pad files too (an older convention).
+* BEP 52, "info dictionary", ``file tree``: a tree of dictionaries keyed by path
+  elements; a file is a dictionary holding the single key ``""``, whose value says
+  ``length``, ``pieces root`` (SHA-256 merkle root of its 16 KiB blocks; absent for
+  empty files) and ``attr``. Each non-empty file starts on a piece boundary
+  (:func:`walk_file_tree`, :func:`v2_entries`).
+* BEP 52, "piece layers" (outside the info dict): for every file larger than one piece,
+  its pieces root maps to the hashes of the merkle layer whose nodes each cover one
+  piece. :func:`layer_root` folds a layer back up to the root (padding with the root of
+  an all-zero piece), so a parser checks a layer before trusting it.
+* BEP 52, "hybrid torrents": the v1 list, pads included, must describe the same files
+  as the tree, each aligned (:func:`check_hybrid`).
 
 Invariants: every failure is a :class:`~btref.errors.MetainfoError` naming the field;
-walking uses an explicit stack and is bounded (:data:`btref.paths.MAX_PATH_DEPTH` levels, a
-caller-given number of files), so a hostile tree cannot exhaust the stack or memory.
+walks are bounded (:data:`btref.paths.MAX_PATH_DEPTH` levels, a caller-given number of
+files), iterative (no recursion a hostile tree could exhaust), and every path is passed
+through :func:`btref.paths.sanitize_path`.
 """
 
 from __future__ import annotations
@@ -21,17 +28,58 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
 from btref.errors import MetainfoError
-from btref.paths import MAX_PATH_DEPTH
+from btref.paths import MAX_PATH_DEPTH, sanitize_path
 
-__all__ = ["BLOCK_SIZE", "V2File", "walk_file_tree", "layer_root", "pad_hash", "check_piece_layers", "layers_view"]
+__all__ = [
+    "BLOCK_SIZE",
+    "MAX_FILE_LENGTH",
+    "FileEntry",
+    "V2File",
+    "v1_entries",
+    "v2_entries",
+    "walk_file_tree",
+    "check_hybrid",
+    "check_piece_layers",
+    "layer_root",
+    "pad_hash",
+    "layers_view",
+]
 
+#: Largest single file (16 TiB); a "length" beyond it is a hostile or broken torrent.
+MAX_FILE_LENGTH = 1 << 44
+#: A BEP 47-era convention (BitComet): pad files named like this, without an ``attr``.
+_LEGACY_PAD_PREFIX = "_____padding_file_"
 #: BEP 52: merkle leaves hash 16 KiB blocks.
 BLOCK_SIZE = 16 * 1024
 _ZERO = bytes(32)
+
+
+@attrs.frozen
+class FileEntry:
+    """One file of a torrent, as it lands on disk below the download folder."""
+
+    #: Path components relative to DATA_DIR, the torrent's ``name`` first for a multi-file
+    #: torrent (``("album", "cd1", "01.flac")``), just ``(name,)`` for a single file.
+    #: Every component is already sanitized: none is empty, ``.``, ``..`` or holds a separator.
+    path: tuple[str, ...]
+    length: int
+    #: Where the file starts in the piece space (see :mod:`btref.metainfo`).
+    offset: int
+    #: A BEP 47 pad file: zeros that exist only for piece alignment; never written.
+    pad: bool = False
+    executable: bool = False
+    hidden: bool = False
+    #: BEP 47 symlink target, components relative to DATA_DIR like ``path``, or ``None``.
+    symlink: tuple[str, ...] | None = None
+    #: BEP 52: SHA-256 merkle root of the file's 16 KiB blocks (``None`` in v1-only torrents
+    #: and for empty files).
+    pieces_root: bytes | None = None
+    mtime: int | None = None
 
 
 @attrs.frozen
@@ -46,8 +94,12 @@ class V2File:
     mtime: int | None = None
 
 
+def _where(raw_path: tuple[bytes, ...]) -> str:
+    return "/".join(p.decode("utf-8", "replace") for p in raw_path)
+
+
 def _leaf(node: object, raw_path: tuple[bytes, ...]) -> V2File:
-    where = "/".join(p.decode("utf-8", "replace") for p in raw_path)
+    where = _where(raw_path)
     if not isinstance(node, dict):
         raise MetainfoError(f"'file tree' entry {where!r} is not a dictionary")
     length = node.get(b"length", 0)
@@ -95,12 +147,12 @@ def walk_file_tree(tree: object, *, max_files: int) -> list[V2File]:
             value = node[key]
             path = prefix + (key,)
             if key == b"":
-                raise MetainfoError(f"'file tree' has an empty file name below {prefix!r}")
+                raise MetainfoError(f"'file tree' has an empty file name in {_where(prefix) or 'its root'!r}")
             if not isinstance(value, dict) or not value:
-                raise MetainfoError(f"'file tree' entry {path!r} is not a non-empty dictionary")
+                raise MetainfoError(f"'file tree' entry {_where(path)!r} is not a non-empty dictionary")
             if b"" in value:
                 if len(value) != 1:
-                    raise MetainfoError(f"'file tree' entry {path!r} is both a file and a directory")
+                    raise MetainfoError(f"'file tree' entry {_where(path)!r} is both a file and a directory")
                 files.append(_leaf(value[b""], path))
                 if len(files) > max_files:
                     raise MetainfoError(f"'file tree' holds more than {max_files} files")
@@ -174,3 +226,100 @@ def check_piece_layers(
 def layers_view(layers: Mapping[bytes, bytes]) -> Mapping[bytes, bytes]:
     """A read-only view, so a frozen Torrent cannot be changed through its layers."""
     return MappingProxyType(dict(layers))
+
+
+def check_hybrid(v1: list[FileEntry], v2: list[FileEntry], piece_length: int) -> list[FileEntry]:
+    """BEP 52, "hybrid torrents": the v1 ``files`` (with pads) must list exactly the v2
+    files, in the same order, each non-empty one starting on a piece boundary.
+
+    Takes and returns :class:`~btref.metainfo.FileEntry` lists (v1 entries gain their
+    ``pieces_root``).
+    """
+    real = [i for i, f in enumerate(v1) if not f.pad]
+    if len(real) != len(v2):
+        raise MetainfoError(f"'files' lists {len(real)} files but 'file tree' has {len(v2)}")
+    merged = list(v1)
+    for i, f2 in zip(real, v2):
+        f1 = v1[i]
+        if f1.path != f2.path or f1.length != f2.length or (f1.symlink is None) != (f2.symlink is None):
+            raise MetainfoError(
+                f"'files' and 'file tree' disagree on file {i}: "
+                f"{'/'.join(f1.path)!r} ({f1.length} bytes) vs {'/'.join(f2.path)!r} ({f2.length} bytes)"
+            )
+        if f1.length and f1.offset % piece_length:
+            raise MetainfoError(f"'files'[{i}] {'/'.join(f1.path)!r} does not start on a piece boundary")
+        merged[i] = attrs.evolve(f1, pieces_root=f2.pieces_root)
+    return merged
+
+
+def _length(value: object, field: str) -> int:
+    if not isinstance(value, int) or value < 0:
+        raise MetainfoError(f"{field} is missing or not a non-negative integer")
+    if value > MAX_FILE_LENGTH:
+        raise MetainfoError(f"{field} {value} exceeds the limit of {MAX_FILE_LENGTH}")
+    return value
+
+
+def _path_list(value: object, field: str) -> list[bytes]:
+    if not isinstance(value, list) or not all(isinstance(p, bytes) for p in value):
+        raise MetainfoError(f"{field} is missing or not a list of strings")
+    if len(value) > MAX_PATH_DEPTH:
+        raise MetainfoError(f"{field} has more than {MAX_PATH_DEPTH} elements")
+    return value
+
+
+def _symlink(raw: list[bytes], prefix: tuple[str, ...]) -> tuple[str, ...]:
+    return prefix + (sanitize_path(raw) or ("_",))
+
+
+def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[FileEntry]:
+    """BEP 3 ``length`` or ``files`` (with BEP 47 attributes), back to back from offset 0."""
+    if b"files" not in info:
+        if b"length" not in info:
+            raise MetainfoError("'info' has neither 'length' nor 'files'")
+        attr = info.get(b"attr") if isinstance(info.get(b"attr"), bytes) else b""
+        return [FileEntry((name,), _length(info[b"length"], "'length'"), 0,
+                          executable=b"x" in attr, hidden=b"h" in attr)]
+    raw_files = info[b"files"]
+    if not isinstance(raw_files, list) or not raw_files:
+        raise MetainfoError("'files' must be a non-empty list")
+    if len(raw_files) > max_files:
+        raise MetainfoError(f"'files' lists more than {max_files} files")
+    entries, offset = [], 0
+    for i, fd in enumerate(raw_files):
+        where = f"'files'[{i}]"
+        if not isinstance(fd, dict):
+            raise MetainfoError(f"{where} is not a dictionary")
+        attr = fd.get(b"attr") if isinstance(fd.get(b"attr"), bytes) else b""
+        symlink = None
+        if b"l" in attr:  # BEP 47: a symlink holds no data, whatever 'length' says
+            symlink = _symlink(_path_list(fd.get(b"symlink path"), f"{where} 'symlink path'"), (name,))
+            length = 0
+        else:
+            length = _length(fd.get(b"length"), f"{where} 'length'")
+        pad = b"p" in attr
+        raw_path = fd.get(b"path.utf-8") if isinstance(fd.get(b"path.utf-8"), list) else fd.get(b"path")
+        if pad and raw_path is None:
+            parts: tuple[str, ...] = (".pad", str(length))
+        else:
+            parts = sanitize_path(_path_list(raw_path, f"{where} 'path'")) or ("_",)
+            pad = pad or parts[-1].startswith(_LEGACY_PAD_PREFIX)
+        entries.append(FileEntry((name, *parts), length, offset, pad=pad, executable=b"x" in attr,
+                                 hidden=b"h" in attr, symlink=symlink, mtime=fd.get(b"mtime") if isinstance(fd.get(b"mtime"), int) else None))
+        offset += length
+    return entries
+
+
+def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[FileEntry]:
+    """BEP 52 files: each non-empty file starts on a piece boundary."""
+    single = len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None
+    entries, offset = [], 0
+    for f in v2files:
+        parts = sanitize_path(f.raw_path) or ("_",)
+        prefix = () if single else (name,)
+        symlink = None if f.symlink is None else _symlink(list(f.symlink), (name,))
+        entries.append(FileEntry(prefix + parts, f.length, offset, executable=b"x" in f.attr,
+                                 hidden=b"h" in f.attr, symlink=symlink, pieces_root=f.pieces_root,
+                                 mtime=f.mtime))
+        offset += -(-f.length // piece_length) * piece_length
+    return entries

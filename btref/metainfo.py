@@ -1,3 +1,33 @@
+"""Metainfo: what a .torrent file says (BEP 3 "metainfo files"; BEP 12, 19, 27, 47, 52).
+
+:func:`parse` turns the bytes of a .torrent into a frozen :class:`Torrent`; :func:`load`
+reads one from disk; :func:`from_info` builds one from bare info-dict bytes (what BEP 9
+metadata exchange delivers). By BEP section:
+
+* BEP 3, "metainfo files": ``announce``; ``info`` with ``name``, ``piece length``,
+  ``pieces`` and ``length`` or ``files``. The v1 info hash is SHA-1 of the *original*
+  info bytes, never of a re-encoding (files in the wild are not always canonical).
+* BEP 12 ``announce-list`` tiers; BEP 19 ``url-list``; BEP 27 ``private``.
+* BEP 47 pad files, attributes and symlinks, BEP 52 ``file tree``, ``piece layers`` and
+  hybrid torrents: see :mod:`btref.filetree` (which also defines :class:`FileEntry`,
+  re-exported here). The v2 info hash is SHA-256 of the same original info bytes.
+
+The *piece space*: every file has an ``offset`` into one long virtual byte stream that
+pieces cut into ``piece_length`` slices.
+
+* v1 and hybrid torrents: files (pad files included, BEP 47) lie back to back.
+* v2-only torrents (BEP 52): each non-empty file starts on a piece boundary; the gap after
+  a file's last byte is not data, and that file's last piece is shorter.
+
+So piece ``i`` is the part of ``[i * piece_length, (i + 1) * piece_length)`` covered by
+files, and :meth:`Torrent.piece_size` is the length of that part.
+
+Invariants: every rejection is a :class:`~btref.errors.MetainfoError` naming the field
+(or a :class:`~btref.errors.BencodeError` for bytes that are not bencoding); the hard
+limits below are checked before anything is built from a size the file merely claims;
+every :attr:`FileEntry.path` is sanitized by :mod:`btref.paths` and unique.
+"""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,11 +41,21 @@ import attrs
 
 from btref.bencode import decode, decode_prefix, decode_with_spans
 from btref.errors import MetainfoError
-from btref.filetree import V2File, check_piece_layers, layers_view, walk_file_tree
-from btref.paths import MAX_PATH_DEPTH, sanitize_component, sanitize_path
+from btref.filetree import (
+    MAX_FILE_LENGTH,
+    FileEntry,
+    V2File,
+    check_hybrid,
+    check_piece_layers,
+    layers_view,
+    v1_entries,
+    v2_entries,
+    walk_file_tree,
+)
+from btref.paths import sanitize_component, unique_paths
 
 __all__ = [
-    "FileEntry", "Torrent", "parse", "load",
+    "FileEntry", "Torrent", "parse", "load", "from_info",
     "MAX_FILES", "MAX_PIECES", "MAX_PIECE_LENGTH", "MAX_FILE_LENGTH", "MAX_TORRENT_SIZE",
 ]
 
@@ -25,39 +65,12 @@ MAX_FILES = 1 << 20
 MAX_PIECES = 1 << 21
 #: Largest piece length accepted (libtorrent's limit is about the same, 512 MiB).
 MAX_PIECE_LENGTH = 1 << 29
-#: Largest single file (16 TiB); a "length" beyond it is a hostile or broken torrent.
-MAX_FILE_LENGTH = 1 << 44
 #: Largest .torrent file :func:`load` reads.
 MAX_TORRENT_SIZE = 64 * 1024 * 1024
 #: How many files may be renamed to resolve duplicate paths before we give up.
 MAX_DUPLICATE_RENAMES = 100
 #: BEP 52: v2 piece length is a power of two, at least one 16 KiB block.
 MIN_V2_PIECE_LENGTH = 16 * 1024
-#: A BEP 47-era convention (BitComet): pad files named like this, without an ``attr``.
-_LEGACY_PAD_PREFIX = "_____padding_file_"
-
-
-@attrs.frozen
-class FileEntry:
-    """One file of a torrent, as it lands on disk below the download folder."""
-
-    #: Path components relative to DATA_DIR, the torrent's ``name`` first for a multi-file
-    #: torrent (``("album", "cd1", "01.flac")``), just ``(name,)`` for a single file.
-    #: Every component is already sanitized: none is empty, ``.``, ``..`` or holds a separator.
-    path: tuple[str, ...]
-    length: int
-    #: Where the file starts in the piece space (see the module docstring).
-    offset: int
-    #: A BEP 47 pad file: zeros that exist only for piece alignment; never written.
-    pad: bool = False
-    executable: bool = False
-    hidden: bool = False
-    #: BEP 47 symlink target (components), or ``None``.
-    symlink: tuple[str, ...] | None = None
-    #: BEP 52: SHA-256 merkle root of the file's 16 KiB blocks (``None`` in v1-only torrents
-    #: and for empty files).
-    pieces_root: bytes | None = None
-    mtime: int | None = None
 
 
 @attrs.frozen
@@ -237,17 +250,19 @@ def from_info(
     v2files: list[V2File] = []
     if has_v2:
         v2files = walk_file_tree(info.get(b"file tree"), max_files=MAX_FILES)
-        files = _v2_entries(v2files, name, piece_length)
+        files = v2_entries(v2files, name, piece_length)
     if has_v1:
-        v1 = _v1_entries(info, name)
-        files = _hybrid(v1, files, piece_length) if has_v2 else v1
-    files = _unique(files)
+        v1 = v1_entries(info, name, max_files=MAX_FILES)
+        files = check_hybrid(v1, files, piece_length) if has_v2 else v1
+    files = unique_paths(files, max_renames=MAX_DUPLICATE_RENAMES)
     if not any(f.length for f in files):
         raise MetainfoError("'length': the torrent holds no data (every file is empty)")
     end = max(f.offset + f.length for f in files)
     num_pieces = -(-end // piece_length)
     if num_pieces > MAX_PIECES:
-        raise MetainfoError(f"'piece length': {num_pieces} pieces exceed the limit of {MAX_PIECES}")
+        raise MetainfoError(
+            f"'length' and 'piece length' make {num_pieces} pieces, over the limit of {MAX_PIECES}"
+        )
     layers: dict[bytes, bytes] = {}
     if has_v2:
         layers = check_piece_layers(outer.get(b"piece layers"), v2files, piece_length, require_all=strict)
@@ -303,129 +318,6 @@ def _name(info: dict[bytes, Any], info_hash: bytes) -> str:
     name = sanitize_component(raw, windows=os.name == "nt")
     # A name that sanitizes to nothing (e.g. "..") falls back to the info hash, as libtorrent does.
     return info_hash.hex() if name in ("", ".", "..") else name
-
-
-def _length(value: object, field: str) -> int:
-    if not isinstance(value, int) or value < 0:
-        raise MetainfoError(f"{field} is missing or not a non-negative integer")
-    if value > MAX_FILE_LENGTH:
-        raise MetainfoError(f"{field} {value} exceeds the limit of {MAX_FILE_LENGTH}")
-    return value
-
-
-def _path_list(value: object, field: str) -> list[bytes]:
-    if not isinstance(value, list) or not all(isinstance(p, bytes) for p in value):
-        raise MetainfoError(f"{field} is missing or not a list of strings")
-    if len(value) > MAX_PATH_DEPTH:
-        raise MetainfoError(f"{field} has more than {MAX_PATH_DEPTH} elements")
-    return value
-
-
-def _symlink(raw: list[bytes], prefix: tuple[str, ...]) -> tuple[str, ...]:
-    return prefix + (sanitize_path(raw) or ("_",))
-
-
-def _v1_entries(info: dict[bytes, Any], name: str) -> list[FileEntry]:
-    """BEP 3 ``length`` or ``files`` (with BEP 47 attributes), back to back from offset 0."""
-    if b"files" not in info:
-        if b"length" not in info:
-            raise MetainfoError("'info' has neither 'length' nor 'files'")
-        attr = info.get(b"attr") if isinstance(info.get(b"attr"), bytes) else b""
-        return [FileEntry((name,), _length(info[b"length"], "'length'"), 0,
-                          executable=b"x" in attr, hidden=b"h" in attr)]
-    raw_files = info[b"files"]
-    if not isinstance(raw_files, list) or not raw_files:
-        raise MetainfoError("'files' must be a non-empty list")
-    if len(raw_files) > MAX_FILES:
-        raise MetainfoError(f"'files' lists more than {MAX_FILES} files")
-    entries, offset = [], 0
-    for i, fd in enumerate(raw_files):
-        where = f"'files'[{i}]"
-        if not isinstance(fd, dict):
-            raise MetainfoError(f"{where} is not a dictionary")
-        attr = fd.get(b"attr") if isinstance(fd.get(b"attr"), bytes) else b""
-        symlink = None
-        if b"l" in attr:  # BEP 47: a symlink holds no data, whatever 'length' says
-            symlink = _symlink(_path_list(fd.get(b"symlink path"), f"{where} 'symlink path'"), (name,))
-            length = 0
-        else:
-            length = _length(fd.get(b"length"), f"{where} 'length'")
-        pad = b"p" in attr
-        raw_path = fd.get(b"path.utf-8") if isinstance(fd.get(b"path.utf-8"), list) else fd.get(b"path")
-        if pad and raw_path is None:
-            parts: tuple[str, ...] = (".pad", str(length))
-        else:
-            parts = sanitize_path(_path_list(raw_path, f"{where} 'path'")) or ("_",)
-            pad = pad or parts[-1].startswith(_LEGACY_PAD_PREFIX)
-        entries.append(FileEntry((name, *parts), length, offset, pad=pad, executable=b"x" in attr,
-                                 hidden=b"h" in attr, symlink=symlink, mtime=_int_or_none(fd.get(b"mtime"))))
-        offset += length
-    return entries
-
-
-def _v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[FileEntry]:
-    """BEP 52 files: each non-empty file starts on a piece boundary."""
-    single = len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None
-    entries, offset = [], 0
-    for f in v2files:
-        parts = sanitize_path(f.raw_path) or ("_",)
-        prefix = () if single else (name,)
-        symlink = None if f.symlink is None else _symlink(list(f.symlink), (name,))
-        entries.append(FileEntry(prefix + parts, f.length, offset, executable=b"x" in f.attr,
-                                 hidden=b"h" in f.attr, symlink=symlink, pieces_root=f.pieces_root,
-                                 mtime=f.mtime))
-        offset += -(-f.length // piece_length) * piece_length
-    return entries
-
-
-def _hybrid(v1: list[FileEntry], v2: list[FileEntry], piece_length: int) -> list[FileEntry]:
-    """A hybrid's v1 list (with pads) must describe exactly the v2 files, each aligned."""
-    real = [i for i, f in enumerate(v1) if not f.pad]
-    if len(real) != len(v2):
-        raise MetainfoError(f"'files' lists {len(real)} files but 'file tree' has {len(v2)}")
-    merged = list(v1)
-    for i, f2 in zip(real, v2):
-        f1 = v1[i]
-        if f1.path != f2.path or f1.length != f2.length or (f1.symlink is None) != (f2.symlink is None):
-            raise MetainfoError(
-                f"'files' and 'file tree' disagree on file {i}: "
-                f"{'/'.join(f1.path)!r} ({f1.length} bytes) vs {'/'.join(f2.path)!r} ({f2.length} bytes)"
-            )
-        if f1.length and f1.offset % piece_length:
-            raise MetainfoError(f"'files'[{i}] {'/'.join(f1.path)!r} does not start on a piece boundary")
-        merged[i] = attrs.evolve(f1, pieces_root=f2.pieces_root)
-    return merged
-
-
-def _unique(files: list[FileEntry]) -> list[FileEntry]:
-    """Give every non-pad file its own path: a duplicate ``a/b.txt`` becomes ``a/b.1.txt``."""
-    taken: set[tuple[str, ...]] = set()
-    dirs: set[tuple[str, ...]] = set()
-    counters: dict[tuple[str, ...], int] = {}
-    renames = 0
-    out = []
-    for f in files:
-        if f.pad:  # pad files are never written, so their names may repeat
-            out.append(f)
-            continue
-        path = f.path
-        if any(path[:k] in taken for k in range(1, len(path))):
-            raise MetainfoError(f"'files': {'/'.join(path)!r} lies below a file of the same name")
-        if path in taken or path in dirs:
-            stem, dot, ext = path[-1].rpartition(".")
-            stem, ext = (stem, dot + ext) if stem else (path[-1], "")
-            n = counters.get(path, 0)
-            while path in taken or path in dirs:
-                n, renames = n + 1, renames + 1
-                if renames > MAX_DUPLICATE_RENAMES:
-                    raise MetainfoError(f"'files': more than {MAX_DUPLICATE_RENAMES} duplicate file names")
-                path = f.path[:-1] + (f"{stem}.{n}{ext}",)
-            counters[f.path] = n
-            f = attrs.evolve(f, path=path)
-        taken.add(path)
-        dirs.update(path[:k] for k in range(1, len(path)))
-        out.append(f)
-    return out
 
 
 def _piece_hashes(info: dict[bytes, Any], num_pieces: int) -> tuple[bytes, ...]:

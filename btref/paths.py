@@ -37,6 +37,11 @@ import os
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import Any
+
+import attrs
+
+from btref.errors import MetainfoError
 
 __all__ = [
     "MAX_COMPONENT_BYTES",
@@ -44,6 +49,7 @@ __all__ = [
     "sanitize_component",
     "sanitize_path",
     "is_inside",
+    "unique_paths",
 ]
 
 #: Longest element kept, in UTF-8 bytes (the NAME_MAX of ext4, NTFS, APFS).
@@ -182,3 +188,41 @@ def is_inside(base: str | os.PathLike[str], parts: Iterable[str]) -> bool:
             return False
     joined = PurePath(base).joinpath(*parts)
     return PurePath(base) in joined.parents
+
+
+def unique_paths(files: list[Any], *, max_renames: int) -> list[Any]:
+    """Give every non-pad file its own path: a duplicate ``a/b.txt`` becomes ``a/b.1.txt``.
+
+    Takes and returns :class:`~btref.metainfo.FileEntry` lists. Two files must never
+    share a path (one would overwrite the other), and a file may not also be a directory.
+
+    :raises MetainfoError: after ``max_renames`` renames, or when a file lies below
+        another file.
+    """
+    taken: set[tuple[str, ...]] = set()
+    dirs: set[tuple[str, ...]] = set()
+    counters: dict[tuple[str, ...], int] = {}
+    renames = 0
+    out = []
+    for f in files:
+        if f.pad:  # pad files are never written, so their names may repeat
+            out.append(f)
+            continue
+        path = f.path
+        if any(path[:k] in taken for k in range(1, len(path))):
+            raise MetainfoError(f"'files': {'/'.join(path)!r} lies below a file of the same name")
+        if path in taken or path in dirs:
+            stem, dot, ext = path[-1].rpartition(".")
+            stem, ext = (stem, dot + ext) if stem else (path[-1], "")
+            n = counters.get(path, 0)
+            while path in taken or path in dirs:
+                n, renames = n + 1, renames + 1
+                if renames > max_renames:
+                    raise MetainfoError(f"'files': more than {max_renames} duplicate file names")
+                path = f.path[:-1] + (f"{stem}.{n}{ext}",)
+            counters[f.path] = n
+            f = attrs.evolve(f, path=path)
+        taken.add(path)
+        dirs.update(path[:k] for k in range(1, len(path)))
+        out.append(f)
+    return out

@@ -24,7 +24,15 @@ from collections.abc import Sequence
 
 from btref import __version__
 from btref.commands import COMMANDS, CommandError
-from btref.errors import BencodeError, BtrefError, MagnetError, MetainfoError, PluginError, StorageError
+from btref.errors import (
+    BencodeError,
+    BtrefError,
+    CreateError,
+    MagnetError,
+    MetainfoError,
+    PluginError,
+    StorageError,
+)
 
 __all__ = ["build_parser", "main", "describe_error"]
 
@@ -73,6 +81,8 @@ def describe_error(exc: BaseException) -> str:
         label = "invalid torrent"
     elif isinstance(exc, MagnetError):
         label = "invalid magnet link"
+    elif isinstance(exc, CreateError):
+        label = "cannot create torrent"
     elif isinstance(exc, StorageError):
         label = "storage"
     elif isinstance(exc, PluginError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CommandError", "require", "load_torrent", "human_size", "ranges", "hexa"]
+__all__ = ["CommandError", "require", "parse_torrent", "load_torrent", "human_size", "ranges", "hexa"]
 
 
 class CommandError(Exception):
@@ -31,16 +31,24 @@ def require(module: str, command: str) -> ModuleType:
         raise CommandError(f"`btref {command}` needs {module}, which this installation lacks") from exc
 
 
+def parse_torrent(data: bytes, command: str) -> Any:
+    """Parse .torrent bytes with :func:`btref.metainfo.parse`.
+
+    :raises MetainfoError, BencodeError: the bytes are not a valid torrent.
+    """
+    metainfo = require("btref.metainfo", command)
+    if not hasattr(metainfo, "parse"):
+        raise CommandError(f"`btref {command}` needs btref.metainfo.parse, which this installation lacks")
+    return metainfo.parse(data)
+
+
 def load_torrent(path: str | Path, command: str) -> Any:
-    """Parse the .torrent file at ``path`` (a :class:`~btref.metainfo.Torrent`).
+    """Read and parse the .torrent file at ``path`` (a :class:`~btref.metainfo.Torrent`).
 
     :raises OSError: the file cannot be read.
     :raises MetainfoError, BencodeError: the bytes are not a valid torrent.
     """
-    metainfo = require("btref.metainfo", command)
-    if not hasattr(metainfo, "load"):
-        raise CommandError(f"`btref {command}` needs btref.metainfo.load, which this installation lacks")
-    return metainfo.load(Path(path))
+    return parse_torrent(Path(path).read_bytes(), command)
 
 
 def human_size(n: int) -> str:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from btref.commands.common import CommandError, human_size, parse_size, require
+from btref.commands.common import human_size, parse_size, parse_torrent, require
 
 HELP = "make a .torrent file from a file or a folder"
 DESCRIPTION = """\
@@ -78,8 +78,6 @@ def make(path: Path, output: Path, *, scheme: str = "hybrid", piece_length: int 
          web_seeds: list[str] | None = None) -> bytes:
     """Create the torrent for ``path``, write it to ``output``, return its bytes."""
     create = require("btref.create", "create")
-    if not path.exists():
-        raise CommandError(f"cannot share {path}: no such file or folder")
     data = create.create_torrent(
         path, version=scheme, piece_length=piece_length, trackers=trackers or [],
         private=private, comment=comment, web_seeds=web_seeds or [],
@@ -95,7 +93,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     data = make(path, output, scheme=args.scheme, piece_length=args.piece_length,
                 trackers=tiers(args.tracker), private=args.private, comment=args.comment,
                 web_seeds=args.web_seed)
-    torrent = require("btref.metainfo", "create").parse(data)
+    torrent = parse_torrent(data, "create")
     print(f"wrote {output}: {torrent.version} torrent of {human_size(torrent.total_length)}, "
           f"{torrent.num_pieces} pieces of {human_size(torrent.piece_length)}", file=out)
     print(f"info hash: {torrent.info_hash.hex()}", file=out)

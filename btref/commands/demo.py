@@ -25,7 +25,7 @@ import attrs
 from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
-from btref.commands.common import require
+from btref.commands.common import parse_torrent
 
 HELP = "a guided tour: make, inspect, verify and break a torrent (no network)"
 DESCRIPTION = """\
@@ -99,7 +99,7 @@ def step_create(t: Tour) -> None:
     t.say(f"$ btref create {t.sample} -o {t.torrent_path} --piece-length {PIECE_LENGTH}")
     data = create_cmd.make(t.sample, t.torrent_path, scheme="hybrid", piece_length=PIECE_LENGTH,
                            comment="made by btref demo")
-    t.torrent = require("btref.metainfo", "demo").parse(data)
+    t.torrent = parse_torrent(data, "demo")
     t.say(f"wrote {len(data):,} bytes: the file list, a SHA-1 hash per piece (v1) and a",
           "SHA-256 merkle root per file (v2). Pad files align every file to a piece.")
 

@@ -12,7 +12,6 @@ missing (file absent or too short), 2 when the check could not run at all.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -49,18 +48,14 @@ def check(torrent: Any, data_dir: Path, *, progress: TextIO | None = None) -> An
     storage = require("btref.storage", "verify")
     if not data_dir.is_dir():
         raise CommandError(f"data folder {data_dir} does not exist or is not a folder")
-    kwargs: dict[str, Any] = {}
     tty = progress is not None and progress.isatty()
+    total = torrent.num_pieces
+
+    def show(done: int) -> None:
+        print(f"\r{done}/{total} pieces checked", end="", file=progress, flush=True)
+
+    report = storage.verify(torrent, data_dir, progress=show if tty else None)
     if tty:
-        print(f"checking {torrent.num_pieces} pieces in {data_dir} ...", file=progress, flush=True)
-        if "progress" in inspect.signature(storage.verify).parameters:  # pragma: no cover - terminal only
-
-            def show(done: int, total: int) -> None:
-                print(f"\r{done}/{total} pieces checked", end="", file=progress, flush=True)
-
-            kwargs["progress"] = show
-    report = storage.verify(torrent, data_dir, **kwargs)
-    if tty and kwargs:  # pragma: no cover - terminal only
         print(file=progress)
     return report
 

@@ -123,6 +123,7 @@ class Layout:
         return clip(spans, begin, length)
 
 
+# [docs: clip]
 def clip(spans: list[Span], begin: int, length: int) -> list[Span]:
     """The part ``[begin, begin + length)`` of a piece made of ``spans``."""
     out = []
@@ -136,6 +137,7 @@ def clip(spans: list[Span], begin: int, length: int) -> list[Span]:
         if pos >= stop:
             break
     return out
+# [/docs: clip]
 
 
 def _check_files(files: tuple[FileEntry, ...]) -> None:

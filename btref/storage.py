@@ -75,12 +75,14 @@ class Storage:
         :raises StorageError: if a symlink on the way leads outside it.
         """
         entry = self.torrent.files[file_index]
+        # [docs: confine]
         real = os.path.realpath(os.path.join(self.root, *entry.path))
         if real == self.root or os.path.commonpath([self.root, real]) != self.root:
             raise StorageError(
                 f"file {'/'.join(entry.path)} resolves to {real}, outside the download folder "
                 f"{self.root} (a symlink on its path points elsewhere)"
             )
+        # [/docs: confine]
         return real
 
     def file_size(self, file_index: int) -> int | None:
@@ -189,6 +191,7 @@ class Storage:
             raise StorageError(f"piece {index} is {size} bytes, got {view.nbytes}")
         if not self._empty_files_made:
             self.create_empty_files()
+        # [docs: write]
         pos = 0
         for s in spans:
             if not s.pad:
@@ -196,6 +199,7 @@ class Storage:
                 self._dirty.add(s.file_index)  # even a failed write may have changed the file
                 self._pwrite_all(fd, view[pos:pos + s.length], s.file_offset, s.file_index)
             pos += s.length
+        # [/docs: write]
 
     def _pwrite_all(self, fd: int, view: memoryview, offset: int, file_index: int) -> None:
         try:
@@ -302,6 +306,7 @@ def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: Any = None,
                 sizes[i] = -1 if found is None else found
             return sizes[i]
 
+        # [docs: recheck]
         for index in range(torrent.num_pieces):
             spans = storage.layout.piece_spans(index)
             if any(not s.pad and size(s.file_index) < s.file_offset + s.length for s in spans):
@@ -312,4 +317,5 @@ def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: Any = None,
                 report.bad.append(index)
             if progress is not None:
                 progress(index + 1)
+        # [/docs: recheck]
     return report

@@ -269,7 +269,7 @@ def _path_list(value: object, field: str) -> list[bytes]:
 
 
 def _symlink(raw: list[bytes], prefix: tuple[str, ...]) -> tuple[str, ...]:
-    return prefix + (sanitize_path(raw) or ("_",))
+    return prefix + (sanitize_path(raw, keep_empty=True) or ("_",))
 
 
 def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[FileEntry]:
@@ -302,7 +302,7 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
         if pad and raw_path is None:
             parts: tuple[str, ...] = (".pad", str(length))
         else:
-            parts = sanitize_path(_path_list(raw_path, f"{where} 'path'")) or ("_",)
+            parts = sanitize_path(_path_list(raw_path, f"{where} 'path'"), keep_empty=True) or ("_",)
             pad = pad or parts[-1].startswith(_LEGACY_PAD_PREFIX)
         entries.append(FileEntry((name, *parts), length, offset, pad=pad, executable=b"x" in attr,
                                  hidden=b"h" in attr, symlink=symlink, mtime=fd.get(b"mtime") if isinstance(fd.get(b"mtime"), int) else None))
@@ -315,7 +315,7 @@ def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[File
     single = len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None
     entries, offset = [], 0
     for f in v2files:
-        parts = sanitize_path(f.raw_path) or ("_",)
+        parts = sanitize_path(f.raw_path, keep_empty=True) or ("_",)
         prefix = () if single else (name,)
         symlink = None if f.symlink is None else _symlink(list(f.symlink), (name,))
         entries.append(FileEntry(prefix + parts, f.length, offset, executable=b"x" in f.attr,

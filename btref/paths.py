@@ -26,7 +26,8 @@ The policy, element by element (:func:`sanitize_component`):
 
 Then :func:`sanitize_path` joins elements: an element that was empty in the torrent
 becomes ``_``; an element that *sanitizes* to nothing, ``.`` or ``..`` is dropped (or
-becomes ``_`` with ``force=True``). The result never contains an empty, ``.`` or ``..``
+becomes ``_`` with ``force=True``; ``keep_empty=True``, used for torrent paths, turns
+only the one that sanitized to nothing into ``_``, as libtorrent does). The result never contains an empty, ``.`` or ``..``
 component nor a separator, so ``base.joinpath(*parts)`` stays below ``base``: see
 :func:`is_inside`.
 """
@@ -147,12 +148,18 @@ def sanitize_component(raw: bytes | str, *, windows: bool = False) -> str:
 
 
 def sanitize_path(
-    elements: Iterable[bytes | str], *, windows: bool | None = None, force: bool = False
+    elements: Iterable[bytes | str],
+    *,
+    windows: bool | None = None,
+    force: bool = False,
+    keep_empty: bool = False,
 ) -> tuple[str, ...]:
     """Sanitize a list of path elements into safe components (see the module docstring).
 
     ``windows`` defaults to the running platform. ``force=True`` keeps one component per
     element (``_`` in place of a dropped one), as libtorrent's ``force_separator`` does.
+    ``keep_empty=True`` turns an element that sanitizes to nothing (``"/"``) into ``_``
+    but still drops ``.`` and ``..``: what libtorrent does to the paths in a torrent.
     """
     if windows is None:
         windows = os.name == "nt"
@@ -164,11 +171,11 @@ def sanitize_path(
             parts.append("_")
             continue
         name = sanitize_component(raw, windows=windows)
-        if name in ("", ".", ".."):
+        if name in (".", "..") or (name == "" and not keep_empty):
             if force:
                 parts.append("_")
             continue
-        parts.append(name)
+        parts.append(name or "_")
     return tuple(parts)
 
 

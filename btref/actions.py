@@ -1,0 +1,110 @@
+"""What the session engine asks its driver to do, and the knobs it is tuned with (BEP 3).
+
+The engine (:mod:`btref.engine`) is sans-I/O: every event method returns a list of the
+*actions* below, and the driver (asyncio or the simulator) carries them out in order.
+All actions are frozen values, so a test can compare them and a simulator can log them.
+
+* :class:`Send`: put a :mod:`btref.wire` message on a connection.
+* :class:`ReadBlock`: read a block for a peer's request, then call ``block_read``.
+* :class:`WritePiece`: store a verified piece (the buffer changes hands: no copy).
+* :class:`Close` / :class:`Ban`: end a connection (and, for a ban, refuse the peer later).
+* :class:`Event`: something worth recording (``--events FILE.jsonl``, simulator metrics).
+* :class:`Complete`: every piece is verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import attrs
+
+__all__ = ["Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
+
+
+@attrs.frozen
+class Config:
+    """Tunables of a session; the defaults follow mainline BitTorrent and libtorrent."""
+
+    #: Seconds between two calls of the choker (BEP 3 / mainline: 10 s).
+    rechoke_interval: float = 10.0
+    #: A peer with requests outstanding and no block for this long is ``snubbed``.
+    snub_timeout: float = 60.0
+    #: A request unanswered this long is cancelled so another peer can take the block.
+    request_timeout: float = 60.0
+    #: Send a keep-alive after this long without sending anything (BEP 3: two minutes).
+    keepalive_interval: float = 120.0
+    #: Queue depth covers this many seconds of the peer's rate, clamped to min..max_queue.
+    pipeline_seconds: float = 2.0
+    min_queue: int = 4
+    max_queue: int = 250
+    #: Largest request we serve (longer ones close the connection; 16 KiB is standard).
+    max_request_length: int = 128 * 1024
+    #: Requests we queue per peer before rejecting (or dropping) more.
+    max_peer_requests: int = 500
+    #: Blocks we never asked for that a peer may send before we close (late after a cancel).
+    unexpected_tolerance: int = 16
+    #: Failed pieces a peer may contribute to before it is banned.
+    ban_after: int = 2
+    #: Seconds of history in the rolling rates.
+    rate_window: float = 20.0
+
+
+# -- actions: what the driver must do --------------------------------------------------
+
+
+@attrs.frozen
+class Send:
+    """Send ``msg`` (a :mod:`btref.wire` message) to peer ``key``."""
+
+    key: Hashable
+    msg: Any
+
+
+@attrs.frozen
+class ReadBlock:
+    """Read a block from storage and call :meth:`Session.block_read` with it."""
+
+    key: Hashable
+    index: int
+    begin: int
+    length: int
+
+
+@attrs.frozen(eq=False)
+class WritePiece:
+    """Write verified piece ``index``; ``data`` is the piece buffer, now owned by the driver."""
+
+    index: int
+    data: bytearray
+
+
+@attrs.frozen
+class Close:
+    """Close the connection to ``key`` (the engine has already forgotten the peer)."""
+
+    key: Hashable
+    reason: str
+
+
+@attrs.frozen
+class Ban:
+    """Close the connection to ``key`` and never accept that peer again."""
+
+    key: Hashable
+    reason: str
+
+
+@attrs.frozen
+class Event:
+    """Something noteworthy, for logs (``--events FILE.jsonl``) and simulator metrics."""
+
+    name: str
+    fields: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Complete:
+    """Every piece is verified: tell the tracker ``completed`` and go on seeding."""
+
+

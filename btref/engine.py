@@ -1,0 +1,391 @@
+"""The session engine: one torrent's download and upload logic, sans I/O (BEP 3; BEP 6, 10).
+
+A :class:`Session` takes *events* (a peer connected, a message arrived, a block was read
+from disk, the clock ticked) and returns *actions* (send this message, read that block,
+write this piece, close, ban, note an event). It owns no socket and reads no clock: the
+driver (asyncio in :mod:`btref.net`, a virtual clock in :mod:`btref.sim`) does the
+handshake, parses the bytes with :mod:`btref.wire` and passes message objects and ``now``.
+
+What it implements: BEP 3 "peer messages" (choke/unchoke, interested, have, bitfield,
+request/piece/cancel, the 16 KiB block, end game), BEP 6 "fast extension" (have all/none,
+reject, allowed fast, suggest ignored), the ``reqq`` of the BEP 10 extended handshake.
+Strategies enter through hooks only: the picker (``btref_pick_pieces``), the choker
+(``btref_rechoke``, every :attr:`Config.rechoke_interval` seconds) and the hash schemes
+(``btref_verify_piece``, combined by :func:`btref.storage.piece_is_good`).
+
+Invariants:
+
+* We never request a block of a piece we have, nor from a peer that lacks it; a block is in
+  flight to two peers only in end game, and the loser gets a ``Cancel``.
+* We upload only to peers we unchoked; choking a BEP 6 peer rejects its queued requests.
+* A piece is written and announced (``have``) only after it passed verification.
+* A peer that contributed to :attr:`Config.ban_after` failed pieces is banned. A failed
+  piece is downloaded again from one peer only ("parole"); when it finally passes, the
+  blocks that differ name the liars (banned at once) and the other contributors get their
+  strike back ("smart ban", as libtorrent does).
+* A peer breaking the protocol at this level gets a ``Close``; the engine never raises.
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+from collections.abc import Hashable
+from typing import Any
+
+from btref import wire
+from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.bencode import decode
+from btref.bitfield import Bitfield
+from btref.errors import BtrefError, ProtocolError
+from btref.metainfo import Torrent
+from btref.peer import Peer
+from btref.requests import Downloader, PieceInProgress
+from btref.strategy import SwarmView
+
+__all__ = ["Session", "Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
+
+
+class Session(Downloader):
+    """One torrent's engine: call the event methods, carry out the returned actions."""
+
+    def __init__(
+        self,
+        torrent: Torrent,
+        hook: Any,
+        *,
+        have: Bitfield | None = None,
+        peer_id: bytes = b"",
+        rng: random.Random | None = None,
+        config: Config | None = None,
+    ) -> None:
+        self.torrent = torrent
+        self.hook = hook
+        self.peer_id = peer_id
+        self.rng = rng if rng is not None else random.Random(0)
+        self.config = config or Config()
+        n = self.num_pieces = torrent.num_pieces
+        if have is not None and len(have) != n:
+            raise ValueError(f"have bitfield of {len(have)} pieces for a torrent of {n}")
+        self.have = have.copy() if have is not None else Bitfield(n)
+        self.peers: dict[Hashable, Peer] = {}
+        self.pieces: dict[int, PieceInProgress] = {}
+        self.availability = array("l", bytes(8 * n)) if n else array("l")
+        self._availability = memoryview(self.availability).toreadonly()
+        #: Failed pieces waiting to pass: index -> one ``{key: [(block, digest)]}`` per failure.
+        self.suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]] = {}
+        self.now = 0.0
+        self.last_rechoke: float | None = None
+        self.endgame = False
+
+    # -- views for the strategies --------------------------------------------------
+
+    @property
+    def seeding(self) -> bool:
+        return self.have.complete()
+
+    def swarm_view(self) -> SwarmView:
+        return SwarmView(
+            num_pieces=self.num_pieces, have=self.have, availability=self._availability,
+            in_progress=frozenset(self.pieces), rng=self.rng, now=self.now, seeding=self.seeding,
+        )
+
+    # -- events ----------------------------------------------------------------------
+
+    def peer_connected(self, key: Hashable, now: float, *, fast: bool = False, extensions: bool = False) -> list:
+        """A handshake finished; returns what we tell the peer first (our pieces)."""
+        self.now = now
+        if key in self.peers:
+            return [Close(key, "a peer with this key is already connected")]
+        peer = self.peers[key] = Peer(key, Bitfield(self.num_pieces), now, fast=fast, extensions=extensions)
+        peer.down.window = peer.up.window = self.config.rate_window
+        out: list = []
+        if fast and self.have.count == 0:
+            self._send(peer, wire.HaveNone(), out)
+        elif fast and self.seeding:
+            self._send(peer, wire.HaveAll(), out)
+        elif self.have.count:
+            self._send(peer, wire.Bitfield(self.have.to_bytes()), out)
+        out.append(Event("peer_connected", {"peer": str(key), "fast": fast, "extensions": extensions}))
+        self.hook.btref_peer_connected(peer=peer.view(now))
+        return out
+
+    def message_received(self, key: Hashable, msg: Any, now: float) -> list:
+        """A message from peer ``key``; unknown keys (already closed) are ignored."""
+        self.now = now
+        peer = self.peers.get(key)
+        if peer is None:
+            return []
+        out: list = []
+        handler = getattr(self, "_on_" + type(msg).__name__.lower(), None)
+        try:
+            if handler is None:
+                raise ProtocolError(f"unexpected {type(msg).__name__} message")
+            handler(peer, msg, out)
+        except (BtrefError, IndexError, TypeError, ValueError) as exc:
+            self._close(peer, str(exc), out)
+        return out
+
+    def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> list:
+        """The connection to ``key`` ended."""
+        self.now = now
+        out: list = []
+        if key in self.peers:
+            self._drop(self.peers[key], reason, out)
+        return out
+
+    def block_read(self, key: Hashable, index: int, begin: int, data: bytes | memoryview, now: float) -> list:
+        """The driver read a block asked for by :class:`ReadBlock`: send it, if still wanted."""
+        self.now = now
+        peer = self.peers.get(key)
+        request = (index, begin, len(data))
+        if peer is None or request not in peer.serving or peer.am_choking:
+            return []
+        peer.serving.remove(request)
+        peer.bytes_uploaded += len(data)
+        peer.up.add(len(data), now)
+        out: list = []
+        self._send(peer, wire.Piece(index, begin, data), out)
+        return out
+
+    def tick(self, now: float) -> list:
+        """Time passed: rechoke, find snubbing peers, time out requests, keep alive."""
+        self.now = now
+        out: list = []
+        cfg = self.config
+        if self.last_rechoke is None or now - self.last_rechoke >= cfg.rechoke_interval:
+            self._rechoke(out)
+        for peer in list(self.peers.values()):
+            expired = [k for k, (_, sent) in peer.in_flight.items() if now - sent >= cfg.request_timeout]
+            for index, begin in expired:
+                length, _ = peer.in_flight[index, begin]
+                self._release(peer, index, begin)
+                self._send(peer, wire.Cancel(index, begin, length), out)
+            if expired:
+                out.append(Event("request_timeout", {"peer": str(peer.key), "blocks": len(expired)}))
+            if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
+                peer.snubbed = True
+                out.append(Event("snubbed", {"peer": str(peer.key)}))
+            if now - peer.last_sent_at >= cfg.keepalive_interval:
+                self._send(peer, wire.KeepAlive(), out)
+        for peer in list(self.peers.values()):
+            self._fill(peer, out)
+        return out
+
+    # -- message handlers (one per wire message class, by lowercased name) ----------
+
+    def _on_keepalive(self, peer: Peer, msg: Any, out: list) -> None:
+        pass
+
+    _on_port = _on_keepalive  # BEP 5: the driver's DHT node may read it before us
+    _on_suggest = _on_keepalive  # BEP 6 allows ignoring suggestions; the picker decides
+    # BEP 52 hash messages belong to the v2 hash scheme, not to the block engine.
+    _on_hashrequest = _on_hashes = _on_hashreject = _on_keepalive
+
+    def _on_handshake(self, peer: Peer, msg: Any, out: list) -> None:
+        raise ProtocolError("handshake in the middle of a connection")
+
+    def _on_choke(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.peer_choking = True
+        # Without BEP 6 a choke drops every pending request; with it the peer should
+        # reject them one by one, but we free the blocks now rather than wait (a block
+        # that still arrives is accepted if we need it). Allowed-fast requests stay.
+        for index, begin in [k for k in peer.in_flight if k[0] not in peer.allowed_fast]:
+            self._release(peer, index, begin)
+        self._fill_all(out, skip=peer)
+
+    def _on_unchoke(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.peer_choking = False
+        peer.rejected.clear()
+        self._fill(peer, out)
+
+    def _on_interested(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.peer_interested = True
+        if peer.am_choking:
+            self._rechoke(out)
+
+    def _on_notinterested(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.peer_interested = False
+        if not peer.am_choking:
+            self._rechoke(out)
+
+    def _on_have(self, peer: Peer, msg: Any, out: list) -> None:
+        self._check_index(msg.index)
+        if peer.has.set(msg.index):
+            self.availability[msg.index] += 1
+            if not self.have[msg.index]:
+                peer.wanted += 1
+                self._update_interest(peer, out)
+                self._fill(peer, out)
+
+    def _on_bitfield(self, peer: Peer, msg: Any, out: list) -> None:
+        if peer.has.count:
+            raise ProtocolError("bitfield after have messages")
+        self._set_has(peer, Bitfield.from_bytes(msg.payload, self.num_pieces), out)
+
+    def _on_haveall(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "have all without the fast extension")
+        self._set_has(peer, Bitfield.full(self.num_pieces), out)
+
+    def _on_havenone(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "have none without the fast extension")
+
+    def _on_request(self, peer: Peer, msg: Any, out: list) -> None:
+        index, begin, length = msg.index, msg.begin, msg.length
+        self._check_index(index)
+        if not (0 < length <= self.config.max_request_length and 0 <= begin
+                and begin + length <= self.torrent.piece_size(index)):
+            raise ProtocolError(f"request ({index}, {begin}, {length}) outside piece {index}")
+        if (not self.have[index] or peer.am_choking
+                or len(peer.serving) >= self.config.max_peer_requests):
+            if peer.fast:  # BEP 6: every request gets an answer, so refuse explicitly
+                self._send(peer, wire.Reject(index, begin, length), out)
+            return
+        if (index, begin, length) not in peer.serving:
+            peer.serving.add((index, begin, length))
+            out.append(ReadBlock(peer.key, index, begin, length))
+
+    def _on_cancel(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.serving.discard((msg.index, msg.begin, msg.length))
+
+    def _on_reject(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "reject without the fast extension")
+        if (msg.index, msg.begin) in peer.in_flight:
+            self._release(peer, msg.index, msg.begin)
+            peer.rejected.add(msg.index)  # do not ask again until the next unchoke
+            self._fill_all(out, skip=peer)
+
+    def _on_allowedfast(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "allowed fast without the fast extension")
+        self._check_index(msg.index)
+        peer.allowed_fast.add(msg.index)
+        self._fill(peer, out)
+
+    def _on_extended(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.extensions, "extended message without the extension protocol")
+        if msg.ext_id != 0:
+            return  # ut_metadata, ut_pex...: the driver's plugins handle those
+        handshake = decode(msg.payload, strict=False)
+        reqq = handshake.get(b"reqq") if isinstance(handshake, dict) else None
+        if isinstance(reqq, int) and reqq > 0:
+            peer.reqq = min(reqq, self.config.max_queue)
+
+    def _on_piece(self, peer: Peer, msg: Any, out: list) -> None:
+        index, begin, block = msg.index, msg.begin, msg.block
+        self._check_index(index)
+        length = len(block)
+        sent = peer.in_flight.pop((index, begin), None)
+        if sent is not None and sent[0] != length:
+            raise ProtocolError(f"block ({index}, {begin}) of {length} bytes, asked for {sent[0]}")
+        piece = self.pieces.get(index)
+        number = piece.block_of(begin, length) if piece is not None else None
+        if sent is None and (number is None or piece.received[number]):
+            peer.unexpected += 1
+            if peer.unexpected > self.config.unexpected_tolerance:
+                raise ProtocolError(f"more than {self.config.unexpected_tolerance} blocks we never asked for")
+            return
+        peer.bytes_downloaded += length
+        peer.down.add(length, self.now)
+        peer.waiting_since = self.now
+        peer.snubbed = False
+        if piece is not None and number is not None:
+            piece.requested[number].discard(peer.key)
+            if piece.store(number, block, peer.key):
+                for other in piece.requested[number]:  # end game: the others lost the race
+                    self.peers[other].in_flight.pop((index, begin), None)
+                    self._send(self.peers[other], wire.Cancel(index, begin, length), out)
+                piece.requested[number].clear()
+                if piece.missing == 0:
+                    self._piece_done(piece, out)
+        self._fill(peer, out)
+
+    # -- verification, bans, completion -----------------------------------------------
+
+    def _complete(self, out: list) -> None:
+        out.append(Complete())
+        out.append(Event("complete", {"pieces": self.num_pieces}))
+        self.hook.btref_torrent_complete(torrent=self.torrent)
+        for peer in list(self.peers.values()):
+            for (index, begin), (length, _) in list(peer.in_flight.items()):
+                self._send(peer, wire.Cancel(index, begin, length), out)
+            peer.in_flight.clear()
+            self._update_interest(peer, out)
+        self._rechoke(out)  # seed mode ranks peers differently
+
+    def _ban(self, peer: Peer, reason: str, out: list) -> None:
+        out.append(Ban(peer.key, reason))
+        out.append(Event("peer_banned", {"peer": str(peer.key), "reason": reason}))
+        self.hook.btref_peer_banned(peer=peer.view(self.now), reason=reason)
+        self._drop(peer, reason, out)
+
+    # -- choking -------------------------------------------------------------------
+
+    def _rechoke(self, out: list) -> None:
+        """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
+        self.last_rechoke = self.now
+        views = [peer.view(self.now) for peer in self.peers.values()]
+        chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=self.now)
+        if chosen is None:  # no choker registered: everybody interested is served
+            chosen = [view.key for view in views]
+        keys = {key for key in chosen if key in self.peers and self.peers[key].peer_interested}
+        for peer in self.peers.values():
+            if peer.am_choking and peer.key in keys:
+                peer.am_choking = False
+                self._send(peer, wire.Unchoke(), out)
+            elif not peer.am_choking and peer.key not in keys:
+                peer.am_choking = True
+                self._send(peer, wire.Choke(), out)
+                if peer.fast:  # BEP 6: a choke no longer drops requests silently
+                    for request in sorted(peer.serving):
+                        self._send(peer, wire.Reject(*request), out)
+                peer.serving.clear()
+        out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
+
+    # -- peer bookkeeping ------------------------------------------------------------
+
+    def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
+        peer.has = has
+        peer.wanted = 0
+        for index in has:
+            self.availability[index] += 1
+            if not self.have[index]:
+                peer.wanted += 1
+        self._update_interest(peer, out)
+        self._fill(peer, out)
+
+    def _update_interest(self, peer: Peer, out: list) -> None:
+        interested = peer.wanted > 0 and not self.seeding
+        if interested != peer.am_interested:
+            peer.am_interested = interested
+            self._send(peer, wire.Interested() if interested else wire.NotInterested(), out)
+
+    def _drop(self, peer: Peer, reason: str, out: list) -> None:
+        """Forget a peer: its pieces leave the availability, its blocks go back to the pool."""
+        del self.peers[peer.key]
+        for index in peer.has:
+            self.availability[index] -= 1
+        for index, begin in list(peer.in_flight):
+            self._release(peer, index, begin)
+        out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
+        self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
+        if not peer.am_choking and peer.peer_interested:
+            self._rechoke(out)
+        self._fill_all(out)
+
+    def _close(self, peer: Peer, reason: str, out: list) -> None:
+        out.append(Close(peer.key, reason))
+        out.append(Event("protocol_error", {"peer": str(peer.key), "reason": reason}))
+        self._drop(peer, reason, out)
+
+    def _send(self, peer: Peer, msg: Any, out: list) -> None:
+        peer.last_sent_at = self.now
+        out.append(Send(peer.key, msg))
+
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < self.num_pieces:
+            raise ProtocolError(f"piece index {index} out of range 0..{self.num_pieces - 1}")
+
+    @staticmethod
+    def _require(condition: bool, message: str) -> None:
+        if not condition:
+            raise ProtocolError(message)

@@ -1,0 +1,132 @@
+"""Per-peer state the session engine keeps (BEP 3 "peer protocol"; BEP 6; BEP 10 ``reqq``).
+
+One :class:`Peer` per connection: the four BEP 3 flags, the peer's bitfield, the blocks we
+asked it for, the blocks it asked us for, rolling rates and counters. The engine
+(:mod:`btref.engine`) is the only writer; strategies see a frozen
+:class:`~btref.strategy.PeerView` made by :meth:`Peer.view`.
+
+Invariants:
+
+* Both sides start choked and not interested (BEP 3).
+* ``in_flight`` holds exactly the requests we sent that were neither answered, cancelled,
+  rejected nor dropped by a choke; ``wanted`` counts the pieces the peer has and we lack,
+  so "are we interested?" is ``wanted > 0`` without a scan.
+* Time is never read here: every method that needs it takes ``now`` from the driver.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable
+
+import attrs
+
+from btref.bitfield import Bitfield
+from btref.strategy import PeerView
+
+__all__ = ["Rate", "Peer"]
+
+
+class Rate:
+    """Bytes per second over a sliding window of driver time.
+
+    Samples are summed per whole second of ``now``, so a fast peer costs one deque entry
+    per second, not one per block.
+    """
+
+    __slots__ = ("window", "_samples", "_total", "_start")
+
+    def __init__(self, window: float = 20.0, start: float = 0.0) -> None:
+        self.window = window
+        self._samples: deque[list[float]] = deque()  # [second, bytes]
+        self._total = 0.0
+        self._start = start
+
+    def add(self, nbytes: int, now: float) -> None:
+        second = float(int(now))
+        if self._samples and self._samples[-1][0] == second:
+            self._samples[-1][1] += nbytes
+        else:
+            self._samples.append([second, float(nbytes)])
+        self._total += nbytes
+
+    def rate(self, now: float) -> float:
+        """Average bytes per second over the last ``window`` seconds (or since start)."""
+        horizon = now - self.window
+        while self._samples and self._samples[0][0] < horizon:
+            self._total -= self._samples.popleft()[1]
+        span = max(1.0, min(self.window, now - self._start))
+        return max(0.0, self._total) / span
+
+
+@attrs.define(eq=False)
+class Peer:
+    """Mutable state of one connection, owned by the engine."""
+
+    key: Hashable
+    has: Bitfield
+    connected_at: float
+    #: The peer negotiated BEP 6 (fast extension) / BEP 10 (extension protocol).
+    fast: bool = False
+    extensions: bool = False
+    am_choking: bool = True
+    am_interested: bool = False
+    peer_choking: bool = True
+    peer_interested: bool = False
+    #: BEP 10 ``reqq``: how many requests the peer says it will queue (None: not told).
+    reqq: int | None = None
+    #: Pieces the peer has that we lack (see the module docstring).
+    wanted: int = 0
+    #: Our requests to the peer: ``(index, begin) -> (length, sent_at)``.
+    in_flight: dict[tuple[int, int], tuple[int, float]] = attrs.Factory(dict)
+    #: Its requests to us, waiting for the driver's ``block_read``.
+    serving: set[tuple[int, int, int]] = attrs.Factory(set)
+    #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
+    allowed_fast: set[int] = attrs.Factory(set)
+    rejected: set[int] = attrs.Factory(set)
+    #: Blocks it sent that we never asked for (a few are tolerated: late after a cancel).
+    unexpected: int = 0
+    #: Failed pieces it contributed to (see ``Config.ban_after``).
+    strikes: int = 0
+    snubbed: bool = False
+    bytes_downloaded: int = 0
+    bytes_uploaded: int = 0
+    #: Driver time of its last block, or when we began waiting for one (snub detection).
+    waiting_since: float = 0.0
+    #: Driver time we last sent it anything (keep-alives).
+    last_sent_at: float = 0.0
+    down: Rate = attrs.field(default=None)
+    up: Rate = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.down is None:
+            self.down = Rate(start=self.connected_at)
+        if self.up is None:
+            self.up = Rate(start=self.connected_at)
+        self.waiting_since = self.last_sent_at = self.connected_at
+
+    def queue_depth(self, now: float, *, block: int, seconds: float, lo: int, hi: int) -> int:
+        """How many requests to keep outstanding: enough to cover ``seconds`` of the
+        peer's current download rate, clamped to ``lo..hi`` and never above its ``reqq``."""
+        depth = int(self.down.rate(now) * seconds / block)
+        depth = min(max(depth, lo), hi)
+        if self.reqq is not None:
+            depth = min(depth, max(1, self.reqq))
+        return depth
+
+    def view(self, now: float) -> PeerView:
+        """A frozen snapshot for the strategy hooks."""
+        return PeerView(
+            key=self.key,
+            has=self.has,
+            am_choking=self.am_choking,
+            am_interested=self.am_interested,
+            peer_choking=self.peer_choking,
+            peer_interested=self.peer_interested,
+            download_rate=self.down.rate(now),
+            upload_rate=self.up.rate(now),
+            connected_at=self.connected_at,
+            snubbed=self.snubbed,
+            bytes_downloaded=self.bytes_downloaded,
+            bytes_uploaded=self.bytes_uploaded,
+        )

@@ -57,6 +57,8 @@ class Tour:
     torrent_path: Path | None = None
     torrent: Any = None
     failures: list[str] = attrs.Factory(list)
+    #: The workdir is deleted at the end (no ``--workdir``).
+    temporary: bool = False
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -137,7 +139,7 @@ def step_break(t: Tour) -> None:
         t.failures.append(f"expected exactly piece {piece} to be bad, got {report.bad}")
     data[position] ^= 0xFF
     target.write_bytes(data)
-    t.say("restored the byte: one wrong bit anywhere in a piece changes its hash.")
+    t.say("restored the byte: one changed byte anywhere in a piece changes its hash.")
 
 
 def step_magnet(t: Tour) -> None:
@@ -148,11 +150,23 @@ def step_magnet(t: Tour) -> None:
 
 
 def step_next(t: Tour) -> None:
-    t.say("try next:",
-          f"  btref info {t.torrent_path} --json      every field as JSON",
-          "  btref create SOMETHING --scheme v1       compare a v1 torrent with the hybrid one",
-          "  btref plugins                            the strategies you can swap",
-          "  tutorials/lab1-torrent-anatomy.md        the first lab, step by step")
+    assert t.torrent_path is not None
+    torrent = Path("lab1") / t.torrent_path.name if t.temporary else t.torrent_path
+    t.say("try next:")
+    if t.temporary:
+        t.say("  btref demo --workdir lab1",
+              "      the same tour, but the files stay in ./lab1 for the commands below")
+    t.say(
+          f"  btref info {torrent} --json",
+          "      every field of the torrent as one JSON object",
+          f"  btref verify {torrent} {torrent.parent}   (after editing a byte of a file)",
+          "      which pieces, and which files, does the change touch?",
+          "  btref create SOMETHING -o some.torrent --scheme v1",
+          "      a v1-only torrent: compare its info with the hybrid one",
+          "  btref plugins",
+          "      the strategies (hash schemes, pickers, chokers, ...) you can swap",
+          "  tutorials/lab1-torrent-anatomy.md",
+          "      the first lab: these steps by hand, with questions")
 
 
 #: The tour, in order: (title, step). Later demos append their own steps.
@@ -174,9 +188,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], None]]] | None = None) -> Tour:
+def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], None]]] | None = None,
+         *, temporary: bool = False) -> Tour:
     """Run ``steps`` (default :data:`STEPS`) in ``workdir``; return the finished :class:`Tour`."""
-    t = Tour(workdir=workdir, out=out)
+    t = Tour(workdir=workdir, out=out, temporary=temporary)
     chosen = STEPS if steps is None else steps
     for n, (title, step) in enumerate(chosen, 1):
         t.say("", f"== step {n} of {len(chosen)}: {title} ==")
@@ -192,7 +207,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         t = tour(workdir, out)
     else:
         with tempfile.TemporaryDirectory(prefix="btref-demo-") as tmp:
-            t = tour(Path(tmp), out)
+            t = tour(Path(tmp), out, temporary=True)
         t.say("", f"(the files were in {tmp} and are gone; keep them with --workdir DIR)")
     for failure in t.failures:
         print(f"btref: demo: {failure}", file=sys.stderr)

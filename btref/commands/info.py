@@ -149,9 +149,11 @@ def describe(s: dict[str, Any]) -> list[str]:
         real = [f for f in files if not f["pad"]]
         pads = len(files) - len(real)
         row("Pieces", f"{s['num_pieces']} x {human_size(s['piece_length'])}")
-        pad_note = f" (+{pads} pad file{'s' * (pads != 1)}, BEP 47)" if pads else ""
-        row("Total size", f"{human_size(s['total_length'])} ({s['total_length']:,} bytes) "
-                          f"in {len(real)} file{'s' * (len(real) != 1)}{pad_note}")
+        data = sum(f["length"] for f in real)
+        padding = s["total_length"] - data
+        pad_note = f" (+{human_size(padding)} in {pads} pad file{'s' * (pads != 1)}, BEP 47)" if pads else ""
+        row("Total size", f"{human_size(data)} ({data:,} bytes) in {len(real)} file{'s' * (len(real) != 1)}"
+                          f"{pad_note}")
         row("Private", "yes (BEP 27: trackers only, no DHT or PEX)" if s["private"] else "no")
     for n, tier in enumerate(s["trackers"], 1):
         row("Trackers" if n == 1 else "", f"tier {n}: {', '.join(tier)}")

@@ -585,3 +585,20 @@ def test_torrents_made_by_libtorrent(tmp_path, flags):
     if flags == "hybrid":  # libtorrent pads every file but the empty one, the last one too
         assert any(f.pad for f in torrent.files)
     assert_recheck_finds_damage(torrent, tmp_path / "src")
+
+
+def test_verify_reads_each_present_piece_once(tmp_path):
+    t, contents = make_torrent([40, 7, 33], 16)
+    write_all(t, contents, tmp_path)
+    os.remove(tmp_path / "t" / "f2")  # f2 is bytes 47..79: pieces 2 (its last byte), 3 and 4
+    asked = []
+
+    class Counting:
+        @hookimpl
+        def btref_verify_piece(self, torrent, index, data):
+            asked.append((index, len(data)))
+            return True
+
+    report = verify(t, tmp_path, plugin_manager(extra=[Counting()]).hook)
+    assert asked == [(0, 16), (1, 16)]
+    assert report.missing == [2, 3, 4] and list(report.good) == [0, 1]

@@ -221,7 +221,8 @@ class TrackerState:
             swarm.downloaded += 1
         swarm.peers[request.peer_id] = PeerRecord(request.peer_id, _normal_host(host), request.port,
                                                   request.left, now)
-        others = [p for k, p in swarm.peers.items() if k != request.peer_id]
+        fresh = now - 2 * self.interval
+        others = [p for k, p in swarm.peers.items() if k != request.peer_id and p.last_seen >= fresh]
         wanted = min(request.numwant, self.max_numwant, len(others))
         return self.rng.sample(others, wanted), swarm.stats()
 

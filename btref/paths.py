@@ -139,12 +139,12 @@ def sanitize_component(raw: bytes | str, *, windows: bool = False) -> str:
             out.append("_")
         else:
             out.append(ch)
-    name = "".join(out)
+    name = _truncate("".join(out))
     if windows:
         name = name.rstrip(" .")
         if name.split(".", 1)[0].upper() in _WINDOWS_DEVICE_NAMES:
             name += "_"
-    return _truncate(name)
+    return name
 
 
 def sanitize_path(

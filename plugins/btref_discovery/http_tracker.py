@@ -66,6 +66,7 @@ class HTTPTracker:
     async def fetch(self, url: str) -> bytes:
         """GET ``url`` and return the body of a 200 answer; every failure is a TrackerError."""
         host, port, request = http_get(url)
+        where = url.split("?", 1)[0]  # error messages name the tracker, not our query
         chunks: list[bytes] = []
         try:
             async with asyncio.timeout(self.timeout):
@@ -77,12 +78,12 @@ class HTTPTracker:
                     while chunk := await reader.read(65536):
                         size += len(chunk)
                         if size > self.max_response + 16384:  # the body, plus room for the headers
-                            raise TrackerError(f"{url}: answer larger than {self.max_response} bytes")
+                            raise TrackerError(f"{where}: answer larger than {self.max_response} bytes")
                         chunks.append(chunk)
                 finally:
                     writer.close()
         except TimeoutError:
-            raise TrackerError(f"{url}: no complete answer within {self.timeout} s") from None
+            raise TrackerError(f"{where}: no complete answer within {self.timeout} s") from None
         except OSError as exc:
-            raise TrackerError(f"{url}: {exc}") from exc
+            raise TrackerError(f"{where}: {exc}") from exc
         return parse_http_response(b"".join(chunks))

@@ -94,8 +94,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 trackers=tiers(args.tracker), private=args.private, comment=args.comment,
                 web_seeds=args.web_seed)
     torrent = parse_torrent(data, "create")
-    print(f"wrote {output}: {torrent.version} torrent of {human_size(torrent.total_length)}, "
-          f"{torrent.num_pieces} pieces of {human_size(torrent.piece_length)}", file=out)
+    real = [f for f in torrent.files if not f.pad]
+    print(f"wrote {output}: {torrent.version} torrent of {human_size(sum(f.length for f in real))} "
+          f"in {len(real)} file{'s' * (len(real) != 1)}, {torrent.num_pieces} pieces of "
+          f"{human_size(torrent.piece_length)}", file=out)
     print(f"info hash: {torrent.info_hash.hex()}", file=out)
     print(f"next: btref info {output}", file=out)
     return 0

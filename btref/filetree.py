@@ -48,6 +48,7 @@ __all__ = [
     "layer_root",
     "pad_hash",
     "layers_view",
+    "resolve_symlinks",
 ]
 
 #: Largest single file (16 TiB); a "length" beyond it is a hostile or broken torrent.
@@ -323,3 +324,21 @@ def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[File
                                  mtime=f.mtime))
         offset += -(-f.length // piece_length) * piece_length
     return entries
+
+
+def resolve_symlinks(files: list[FileEntry]) -> list[FileEntry]:
+    """BEP 47: a ``symlink path`` is relative to the torrent root. Some creators wrote it
+    relative to the link's own folder instead (macOS frameworks: ``Versions/Current`` ->
+    ``A``). When the root-relative target names nothing in the torrent but the
+    link-relative one does, take that one, as libtorrent does."""
+    known: set[tuple[str, ...]] = set()
+    for f in files:
+        known.update(f.path[:k] for k in range(1, len(f.path) + 1))
+    out = []
+    for f in files:
+        if f.symlink is not None and f.symlink not in known:
+            beside = f.path[:-1] + f.symlink[1:]
+            if beside in known:
+                f = attrs.evolve(f, symlink=beside)
+        out.append(f)
+    return out

@@ -48,6 +48,7 @@ from btref.filetree import (
     check_hybrid,
     check_piece_layers,
     layers_view,
+    resolve_symlinks,
     v1_entries,
     v2_entries,
     walk_file_tree,
@@ -254,7 +255,7 @@ def from_info(
     if has_v1:
         v1 = v1_entries(info, name, max_files=MAX_FILES)
         files = check_hybrid(v1, files, piece_length) if has_v2 else v1
-    files = unique_paths(files, max_renames=MAX_DUPLICATE_RENAMES)
+    files = resolve_symlinks(unique_paths(files, max_renames=MAX_DUPLICATE_RENAMES))
     if not any(f.length for f in files):
         raise MetainfoError("'length': the torrent holds no data (every file is empty)")
     end = max(f.offset + f.length for f in files)

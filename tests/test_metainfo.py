@@ -513,3 +513,13 @@ def test_agrees_with_libtorrent() -> None:
         real = [(fs.file_path(i).replace("\\", "/"), fs.file_size(i))
                 for i in range(fs.num_files()) if not fs.file_flags(i) & pad]
         assert real == [("/".join(f.path), f.length) for f in ours.files if not f.pad]
+
+
+def test_symlink_targets_root_relative_or_beside_the_link() -> None:
+    info = {"name": "F", "piece length": 16 * KIB, "pieces": bytes(20),
+            "files": [{"length": 5, "path": ["V", "A", "lib"]},
+                      {"attr": "l", "path": ["V", "Cur"], "symlink path": ["A"]},
+                      {"attr": "l", "path": ["top"], "symlink path": ["V", "A", "lib"]},
+                      {"attr": "l", "path": ["V", "dangling"], "symlink path": ["nowhere"]}]}
+    links = [f.symlink for f in parse(encode({"info": info})).files]
+    assert links == [None, ("F", "V", "A"), ("F", "V", "A", "lib"), ("F", "nowhere")]

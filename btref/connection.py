@@ -335,7 +335,8 @@ class Connection:
             raise ProtocolError(f"{who} sent {name} of {length} bytes (1..{wire.BLOCK_SIZE} allowed)")
         size = self.piece_size(index)
         if begin + length > size:
-            raise ProtocolError(f"{who} sent {name} for bytes {begin}..{begin + length} of piece {index}, which has {size}")
+            span = f"{begin}..{begin + length}"
+            raise ProtocolError(f"{who} sent {name} for bytes {span} of piece {index}, which has {size}")
 
     def _check_alive(self) -> None:
         if self._failed is not None:

@@ -352,7 +352,8 @@ def decode_body(body: bytes | memoryview) -> Message:
     layout = _FIXED.get(cls)
     if layout is not None:
         if len(payload) != layout.size:
-            raise ProtocolError(f"{cls.__name__.lower()} message with a {len(payload)}-byte payload (expected {layout.size})")
+            name = cls.__name__.lower()
+            raise ProtocolError(f"{name} message with a {len(payload)}-byte payload (expected {layout.size})")
         return cls(*layout.unpack(payload))
     if cls is Piece:
         if len(payload) < 8:

@@ -224,11 +224,13 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
 class Client:
     """Our side of one scenario: handshake, then messages checked by a btref Connection."""
 
-    def __init__(self, target: SocketTarget | MemoryTarget, *, fast: bool = True, info_hash: bytes | None = None) -> None:
+    def __init__(self, target: SocketTarget | MemoryTarget, *, fast: bool = True,
+                 info_hash: bytes | None = None) -> None:
         facts = target.facts
         self.facts = facts
         self.link = target.connect()
-        self.conn = Connection(facts.num_pieces, facts.piece_size, peer_id=b"-BR0100-" + os.urandom(6).hex().encode(),
+        peer_id = b"-BR0100-" + os.urandom(6).hex().encode()  # libtorrent drops a repeated peer id
+        self.conn = Connection(facts.num_pieces, facts.piece_size, peer_id=peer_id,
                                info_hash=info_hash or facts.info_hash, reserved=wire.make_reserved(fast=fast))
         self.closed = False
         self.choked = True  # as the target sees it, message by message

@@ -79,6 +79,7 @@ class _Decoder:
             raise self.fail("unexpected end of data")
         return self.data[self.pos]
 
+    # [docs: value]
     def value(self, depth: int) -> Value:
         """Decode the value at ``pos``; ``depth`` counts the containers around it."""
         lead = self.peek()
@@ -98,7 +99,9 @@ class _Decoder:
             self.pos += 1
             return items
         raise self.fail(f"unexpected byte {bytes([lead])!r}; expected i, l, d or a digit")
+    # [/docs: value]
 
+    # [docs: integer]
     def integer(self) -> int:
         start = self.pos  # at the 'i'
         match = _INTEGER.match(self.data, start + 1)
@@ -119,7 +122,9 @@ class _Decoder:
             raise self.fail("integer does not fit in 64 bits", end)
         self.pos = end + 1
         return value
+    # [/docs: integer]
 
+    # [docs: string]
     def string(self) -> bytes:
         start = self.pos  # at the first digit (the caller checked)
         match = _LENGTH.match(self.data, start)
@@ -143,6 +148,7 @@ class _Decoder:
             raise self.fail(f"string of {length} bytes runs past the end of data ({left} left)", colon)
         self.pos = end
         return self.data[colon + 1 : end]
+    # [/docs: string]
 
     def dictionary(
         self, depth: int, spans: dict[bytes, tuple[int, int]] | None = None
@@ -151,6 +157,7 @@ class _Decoder:
         self.pos += 1  # the 'd'
         result: dict[bytes, Value] = {}
         previous: bytes | None = None
+        # [docs: keys]
         while self.peek() != _E:
             key_at = self.pos
             if self.data[key_at] not in _DIGITS:
@@ -164,6 +171,7 @@ class _Decoder:
             result[key] = self.value(depth)
             if spans is not None:
                 spans[key] = (start, self.pos)
+        # [/docs: keys]
         self.pos += 1
         return result
 

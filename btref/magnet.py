@@ -137,7 +137,7 @@ class Magnet:
         )
 
     def to_uri(self) -> str:
-        """This magnet as a URI (hashes in lowercase hex, every value percent-encoded).
+        """This magnet as a URI (hashes in lowercase hex, values percent-encoded).
 
         >>> Magnet(info_hash_v1=bytes(range(20)), name="a b", select_only=(0, 2, 3, 4)).to_uri()
         'magnet:?xt=urn:btih:000102030405060708090a0b0c0d0e0f10111213&dn=a%20b&so=0,2-4'
@@ -151,7 +151,8 @@ class Magnet:
             params.append(f"dn={_quote(self.name)}")
         params += [f"tr={_quote(url)}" for url in self.trackers]
         params += [f"ws={_quote(url)}" for url in self.web_seeds]
-        params += [f"x.pe={_quote(peer)}" for peer in self.peers]
+        # Peers keep ':' and '[]' literal: libtorrent reads x.pe without percent-decoding it.
+        params += [f"x.pe={quote(peer, safe=':[]')}" for peer in self.peers]
         if self.select_only is not None:
             params.append(f"so={_format_ranges(self.select_only)}")
         return "magnet:?" + "&".join(params)
@@ -251,6 +252,7 @@ def _btih(digest: str) -> bytes:
     raise MagnetError(f"urn:btih info hash must be 40 hex or 32 base32 characters, not {len(digest)}")
 
 
+# [docs: btmh]
 def _btmh(digest: str) -> bytes:
     if len(digest) % 2 or len(digest) < 4 or not _HEX.fullmatch(digest):
         raise MagnetError(f"urn:btmh multihash {digest[:80]!r} is not 2 or more hex-encoded bytes")
@@ -262,6 +264,7 @@ def _btmh(digest: str) -> bytes:
             f" {len(digest) // 2 - 2}; sha2-256 needs 32"
         )
     return bytes.fromhex(digest[4:])
+# [/docs: btmh]
 
 
 def _peer(value: str) -> str:
@@ -279,6 +282,7 @@ def _peer(value: str) -> str:
     return value
 
 
+# [docs: so]
 def _parse_ranges(value: str) -> tuple[int, ...]:
     """BEP 53 ``so``: comma-separated indices and inclusive ranges, e.g. ``0,2,4-6``."""
     selected: set[int] = set()
@@ -294,6 +298,7 @@ def _parse_ranges(value: str) -> tuple[int, ...]:
             raise MagnetError(f"so: selects more than {MAX_SELECTED} files")
         selected.update(range(first, last + 1))
     return tuple(sorted(selected))
+# [/docs: so]
 
 
 def _format_ranges(indices: tuple[int, ...]) -> str:

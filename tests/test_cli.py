@@ -204,12 +204,26 @@ def test_require_explains_missing_modules() -> None:
         common.require("btref_no_such_package.sub", "info")
 
 
-def test_parse_torrent_without_metainfo_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parse_torrent_without_metainfo_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import btref.metainfo
 
     monkeypatch.delattr(btref.metainfo, "parse")
     with pytest.raises(common.CommandError, match="needs btref.metainfo.parse"):
         common.parse_torrent(b"de", "info")
+    monkeypatch.delattr(btref.metainfo, "load")
+    with pytest.raises(common.CommandError, match="needs btref.metainfo.load"):
+        common.load_torrent(tmp_path / "x.torrent", "info")
+
+
+def test_info_refuses_a_huge_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import btref.metainfo
+
+    monkeypatch.setattr(btref.metainfo, "MAX_TORRENT_SIZE", 100)
+    big = tmp_path / "big.torrent"
+    big.write_bytes(b"d" + b"0" * 200)
+    code, _, err = run(capsys, "info", big)
+    assert code == 2 and err.startswith("btref: invalid torrent: ") and "larger than 100 bytes" in err
 
 
 # -- info ------------------------------------------------------------------------------

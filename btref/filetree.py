@@ -178,6 +178,7 @@ def pad_hash(piece_length: int) -> bytes:
 
 def layer_root(layer: bytes, piece_length: int) -> bytes:
     """Fold a piece layer (32-byte hashes) up to the file's pieces root."""
+    # [docs: layer-root]
     nodes = [layer[i : i + 32] for i in range(0, len(layer), 32)]
     filler = pad_hash(piece_length)
     while len(nodes) > 1:
@@ -186,6 +187,7 @@ def layer_root(layer: bytes, piece_length: int) -> bytes:
         nodes = [hashlib.sha256(nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes), 2)]
         filler = hashlib.sha256(filler + filler).digest()
     return nodes[0] if nodes else filler
+    # [/docs: layer-root]
 
 
 def check_piece_layers(
@@ -314,6 +316,7 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
 def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[FileEntry]:
     """BEP 52 files: each non-empty file starts on a piece boundary."""
     single = len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None
+    # [docs: v2-offsets]
     entries, offset = [], 0
     for f in v2files:
         parts = sanitize_path(f.raw_path, keep_empty=True) or ("_",)
@@ -323,6 +326,7 @@ def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[File
                                  hidden=b"h" in f.attr, symlink=symlink, pieces_root=f.pieces_root,
                                  mtime=f.mtime))
         offset += -(-f.length // piece_length) * piece_length
+    # [/docs: v2-offsets]
     return entries
 
 

@@ -58,6 +58,7 @@ from btref.paths import sanitize_component, unique_paths
 __all__ = [
     "FileEntry", "Torrent", "parse", "load", "from_info",
     "MAX_FILES", "MAX_PIECES", "MAX_PIECE_LENGTH", "MAX_FILE_LENGTH", "MAX_TORRENT_SIZE",
+    "MAX_DUPLICATE_RENAMES", "MIN_V2_PIECE_LENGTH",
 ]
 
 #: Most files (pad files included) one torrent may list.
@@ -153,6 +154,7 @@ class Torrent:
         """
         if not 0 <= index < self.num_pieces:
             raise IndexError(f"piece {index} out of range 0..{self.num_pieces - 1}")
+        # [docs: piece-size]
         starts, ends, _, _ = self._spans
         start = index * self.piece_length
         stop = start + self.piece_length
@@ -162,6 +164,7 @@ class Torrent:
             covered += min(stop, ends[i]) - max(start, starts[i])
             i += 1
         return covered
+        # [/docs: piece-size]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``btref info --json`` prints, less the magnet)."""
@@ -216,6 +219,7 @@ def parse(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Torr
     data = bytes(data)
     if data[:1] != b"d":
         raise MetainfoError("a .torrent file must hold a bencoded dictionary")
+    # [docs: parse]
     if strict:
         top, spans = decode_with_spans(data, strict=True)
     else:  # libtorrent ignores bytes after the top-level dictionary, and so do we
@@ -225,6 +229,7 @@ def parse(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Torr
     if not isinstance(info, dict):
         raise MetainfoError("'info' is missing or not a dictionary")
     return from_info(data[slice(*spans[b"info"])], top, strict=strict, _info=info)
+    # [/docs: parse]
 
 
 def from_info(
@@ -244,8 +249,10 @@ def from_info(
         raise MetainfoError("'pieces' is missing (and 'meta version' is not 2)")
     if has_v2 and not strict:
         decode(info_bytes, strict=True)  # a v2 info dict must be canonical (as libtorrent checks)
+    # [docs: info-hash]
     hash_v1 = hashlib.sha1(info_bytes).digest() if has_v1 else None
     hash_v2 = hashlib.sha256(info_bytes).digest() if has_v2 else None
+    # [/docs: info-hash]
     piece_length = _piece_length(info, has_v2)
     name = _name(info, (hash_v1 or hash_v2 or b"")[:20])
     v2files: list[V2File] = []

@@ -126,6 +126,7 @@ def sanitize_component(raw: bytes | str, *, windows: bool = False) -> str:
         raw = raw.encode("utf-8", errors="surrogateescape")
     raw = raw.split(b"\0", 1)[0]
     out: list[str] = []
+    # [docs: sanitize]
     for ch in _utf8_sequences(raw):
         if ch is None:
             out.append("_")
@@ -139,6 +140,7 @@ def sanitize_component(raw: bytes | str, *, windows: bool = False) -> str:
             out.append("_")
         else:
             out.append(ch)
+    # [/docs: sanitize]
     name = _truncate("".join(out))
     if windows:
         name = name.rstrip(" .")

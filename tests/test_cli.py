@@ -540,6 +540,16 @@ def test_conformance_unknown_family(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "invalid choice" in err
 
 
+def test_conformance_on_the_real_hashes_suite(capfd: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BTREF_CONFORMANCE_DIR", raising=False)
+    if not (conformance.suites_root() / "hashes" / "conftest.py").is_file():
+        pytest.skip("no conformance/hashes suite in this checkout")
+    assert cli.main(["conformance", "hashes", "sha1"]) == 0
+    out = capfd.readouterr().out
+    assert "--hash-scheme sha1" in out and " passed" in out and "failed" not in out
+
+
 def test_conformance_default_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BTREF_CONFORMANCE_DIR", raising=False)
     assert conformance.suites_root() == Path(__file__).resolve().parent.parent / "conformance"

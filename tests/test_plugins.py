@@ -287,3 +287,32 @@ def test_plugin_chapter_example_picks_from_the_tail() -> None:
     peer = strategy.peer_view("p", 10, has=[0, 2, 5, 7, 8, 9])
     assert pm.hook.btref_pick_pieces(swarm=swarm, peer=peer, count=2) == [8, 7]
     assert pm.hook.btref_pick_pieces(swarm=swarm, peer=peer, count=10) == [8, 7, 2, 0]
+
+
+def test_chapter_example_installed_and_graded_by_the_conformance_suite(tmp_path: Path) -> None:
+    """The chapter's worked example, built from the chapter's own text, installed with pip and
+    graded by ``btref conformance``: the suite catches the bug exercise 1 asks about (count 0)."""
+    chapter = (Path(__file__).resolve().parent.parent / "docs" / "core" / "plugins.md").read_text(encoding="utf-8")
+    start, end = chapter.index("<!-- example-plugin-start -->"), chapter.index("<!-- example-plugin-end -->")
+    module = chapter[start:end].split("```python", 1)[1].rsplit("```", 1)[0]
+    pyproject = chapter[end:].split("```toml", 1)[1].split("```", 1)[0]
+    dist = tmp_path / "btref-tail-first"
+    (dist / "btref_tail_first").mkdir(parents=True)
+    (dist / "btref_tail_first" / "__init__.py").write_text(module)
+    (dist / "pyproject.toml").write_text(pyproject)
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--disable-pip-version-check", "--target", str(site), str(dist)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    listed = subprocess.run([sys.executable, "-m", "btref", "plugins"], env=env, capture_output=True,
+                            text=True, check=True)
+    assert "tail-first" in listed.stdout and "[btref-tail-first]" in listed.stdout
+    graded = subprocess.run(
+        [sys.executable, "-m", "btref", "conformance", "pickers", "tail-first", "-k", "empty_and_full"],
+        env=env, capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert graded.returncode == 1, graded.stdout + graded.stderr
+    assert "more than count=0" in graded.stdout

@@ -270,6 +270,7 @@ class Session(Downloader):
         if isinstance(reqq, int) and reqq > 0:
             peer.reqq = min(reqq, self.config.max_queue)
 
+    # [docs: on-piece]
     def _on_piece(self, peer: Peer, msg: Any, out: list) -> None:
         index, begin, block = msg.index, msg.begin, msg.block
         self._check_index(index)
@@ -298,6 +299,7 @@ class Session(Downloader):
                 if piece.missing == 0:
                     self._piece_done(piece, out)
         self._fill(peer, out)
+    # [/docs: on-piece]
 
     # -- verification, bans, completion -----------------------------------------------
 
@@ -320,6 +322,7 @@ class Session(Downloader):
 
     # -- choking -------------------------------------------------------------------
 
+    # [docs: rechoke]
     def _rechoke(self, out: list) -> None:
         """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
         self.last_rechoke = self.now
@@ -340,6 +343,7 @@ class Session(Downloader):
                         self._send(peer, wire.Reject(*request), out)
                 peer.serving.clear()
         out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
+    # [/docs: rechoke]
 
     # -- peer bookkeeping ------------------------------------------------------------
 

@@ -128,6 +128,7 @@ class Downloader:
 
     # -- requests ------------------------------------------------------------------
 
+    # [docs: fill]
     def _fill(self, peer: Peer, out: list) -> None:
         """Keep ``peer``'s request queue full (the heart of the download)."""
         if (self.seeding or not peer.am_interested or (peer.peer_choking and not peer.allowed_fast)
@@ -164,6 +165,7 @@ class Downloader:
                             return
                         self._request(peer, piece, number, out)
                         room -= 1
+    # [/docs: fill]
 
     def _usable_piece(self, peer: Peer, index: Any) -> PieceInProgress | None:
         """The piece in progress for a picker's answer, or ``None`` if the answer is unusable."""
@@ -209,6 +211,7 @@ class Downloader:
             if other is not skip:
                 self._fill(other, out)
 
+    # [docs: piece-done]
     def _piece_done(self, piece: PieceInProgress, out: list) -> None:
         """Every block of ``piece`` is in: verify, then announce or charge."""
         index = piece.index
@@ -228,6 +231,7 @@ class Downloader:
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)
         if self.seeding:
             self._complete(out)
+    # [/docs: piece-done]
 
     def _piece_failed(self, piece: PieceInProgress, out: list) -> None:
         index = piece.index

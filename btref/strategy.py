@@ -83,8 +83,9 @@ class PeerView:
     connected_at: float = 0.0
     #: The peer kept our requests unanswered for too long (see ``Config.snub_timeout``).
     snubbed: bool = False
-    #: Payload bytes received from / sent to the peer since it connected.
+    #: Payload bytes received from the peer since it connected.
     bytes_downloaded: int = 0
+    #: Payload bytes sent to the peer since it connected.
     bytes_uploaded: int = 0
 
     @property

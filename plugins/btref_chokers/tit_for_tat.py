@@ -63,14 +63,14 @@ class TitForTat:
     def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> list[Hashable]:
         rng = swarm.rng
         interested = [p for p in peers if p.peer_interested]
-        # start-marker: regular
+        # [docs: regular]
         def rate(p: PeerView) -> float:
             return p.upload_rate if swarm.seeding else p.download_rate
 
         ranked = sorted((p for p in interested if not p.snubbed), key=lambda p: (-rate(p), rng.random()))
         regular = [p.key for p in ranked[: self.regular_slots]]
-        # end-marker: regular
-        # start-marker: optimistic
+        # [/docs: regular]
+        # [docs: optimistic]
         others = [p for p in interested if p.key not in regular]
         if self.rotated_at is None or now - self.rotated_at >= self.optimistic_interval:
             self.optimistic, self.rotated_at = [], now
@@ -81,5 +81,5 @@ class TitForTat:
             weights = [self.new_peer_weight if now - p.connected_at < self.new_peer_age else 1 for p in pool]
             chosen = rng.choices(range(len(pool)), weights=weights)[0]
             self.optimistic.append(pool.pop(chosen).key)
-        # end-marker: optimistic
+        # [/docs: optimistic]
         return regular + self.optimistic

@@ -44,7 +44,7 @@ class RarestFirst:
         if count <= 0:
             return []
         have, availability = swarm.have, swarm.availability
-        # start-marker: rarest-first
+        # [docs: rarest-first]
         partial = sorted(
             (i for i in swarm.in_progress if peer.has[i] and not have[i]),
             key=lambda i: (availability[i], i),
@@ -59,5 +59,5 @@ class RarestFirst:
         else:
             rng = swarm.rng
             picks += [i for _, _, i in heapq.nsmallest(want, ((availability[i], rng.random(), i) for i in fresh))]
-        # end-marker: rarest-first
+        # [/docs: rarest-first]
         return picks

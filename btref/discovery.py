@@ -217,6 +217,7 @@ class TierOrder:
 
     orders: dict[tuple[bytes, tuple[tuple[str, ...], ...]], list[list[str]]] = attrs.Factory(dict)
 
+    # [docs: tiers]
     async def announce(self, info_hash: bytes, tiers: tuple[tuple[str, ...], ...],
                        one: Callable[[str], Awaitable[AnnounceResult]]) -> AnnounceResult:
         """Await ``one(url)`` for each URL in order until one answers.
@@ -236,3 +237,4 @@ class TierOrder:
                 tier.insert(0, url)
                 return result
         raise TrackerError("no tracker answered: " + "; ".join(failures))
+    # [/docs: tiers]

@@ -56,6 +56,7 @@ def _escape(value: bytes | str) -> str:
     return quote_from_bytes(value.encode() if isinstance(value, str) else value, safe="")
 
 
+# [docs: announce_url]
 def announce_url(url: str, request: AnnounceRequest, *, tracker_id: bytes | None = None,
                  compact: bool = True) -> str:
     """The full announce URL for ``request`` at tracker ``url`` (BEP 3, BEP 23 ``compact``)."""
@@ -70,6 +71,7 @@ def announce_url(url: str, request: AnnounceRequest, *, tracker_id: bytes | None
     if tracker_id is not None:
         params.append(("trackerid", tracker_id))
     return _with_query(url, params)
+# [/docs: announce_url]
 
 
 def scrape_url(url: str, info_hashes: Iterable[bytes] = ()) -> str | None:
@@ -82,11 +84,13 @@ def scrape_url(url: str, info_hashes: Iterable[bytes] = ()) -> str | None:
     return _with_query(scrape, [("info_hash", h) for h in info_hashes])
 
 
+# [docs: with_query]
 def _with_query(url: str, params: Sequence[tuple[str, bytes | str]]) -> str:
     if not params:
         return url
     joiner = "&" if "?" in url else "?"
     return url + joiner + "&".join(f"{k}={_escape(v)}" for k, v in params)
+# [/docs: with_query]
 
 
 def http_get(url: str) -> tuple[str, int, bytes]:
@@ -288,6 +292,7 @@ def udp_scrape_request(connection_id: int, transaction_id: int, info_hashes: Seq
     return struct.pack(">QII", connection_id, SCRAPE, transaction_id) + b"".join(info_hashes)
 
 
+# [docs: parse_udp_response]
 def parse_udp_response(data: bytes, *, ipv6: bool = False) -> UDPResponse:
     """A tracker's UDP packet -> :class:`UDPResponse`; ``ipv6`` when it came over IPv6 (18-byte peers)."""
     if len(data) < 8:
@@ -312,6 +317,7 @@ def parse_udp_response(data: bytes, *, ipv6: bool = False) -> UDPResponse:
     if action == ERROR:
         return UDPResponse(action, tid, message=data[8:].decode("utf-8", "replace"))
     raise TrackerError(f"UDP tracker packet with unknown action {action}")
+# [/docs: parse_udp_response]
 
 
 def parse_udp_request(data: bytes) -> UDPRequest:

@@ -204,6 +204,7 @@ class TrackerState:
                 del self.swarms[info_hash]
         self._last_sweep = now
 
+    # [docs: announce]
     def announce(self, request: AnnounceRequest, host: str, now: float) -> tuple[list[PeerRecord], ScrapeStats]:
         """Record ``request`` from ``host``; return the peers to hand out and the swarm's counts."""
         if now - self._last_sweep >= self.interval / 2:
@@ -225,6 +226,7 @@ class TrackerState:
         others = [p for k, p in swarm.peers.items() if k != request.peer_id and p.last_seen >= fresh]
         wanted = min(request.numwant, self.max_numwant, len(others))
         return self.rng.sample(others, wanted), swarm.stats()
+    # [/docs: announce]
 
     def scrape(self, info_hashes: Iterable[bytes]) -> dict[bytes, ScrapeStats]:
         """Counts for each info hash (zeros for one the tracker does not know)."""
@@ -283,6 +285,7 @@ class TrackerState:
         mac = hmac.new(self.secret, f"{addr[0]}|{minute}".encode(), hashlib.sha256)
         return int.from_bytes(mac.digest()[:8], "big")
 
+    # [docs: udp_packet]
     def udp_packet(self, data: bytes, addr: tuple[str, int], now: float, *, ipv6: bool = False) -> bytes | None:
         """The answer to one UDP packet from ``addr``; ``None`` when it cannot be answered."""
         try:
@@ -306,3 +309,4 @@ class TrackerState:
             v4, v6 = encode_compact_peers(p.address() for p in peers)
             return udp_announce_response(tid, self.interval, stats.incomplete, stats.complete, v6 if ipv6 else v4)
         return udp_scrape_response(tid, self.scrape(request.info_hashes).values())
+    # [/docs: udp_packet]

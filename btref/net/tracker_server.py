@@ -104,6 +104,7 @@ class TrackerServer:
         finally:
             writer.close()
 
+    # [docs: http]
     async def _answer_http(self, reader: asyncio.StreamReader, host: str) -> tuple[str, bytes]:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
@@ -121,6 +122,7 @@ class TrackerServer:
         if path.endswith(b"/scrape"):
             return "200 OK", self.state.http_scrape(query)
         return "404 Not Found", _failure("unknown path; this tracker serves /announce and /scrape")
+    # [/docs: http]
 
 
 def _failure(reason: str) -> bytes:

@@ -39,6 +39,7 @@ class HTTPTracker:
         self.tiers = TierOrder()
         self._tracker_ids: dict[tuple[bytes, str], bytes] = {}
 
+    # [docs: announce]
     @hookimpl
     def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
         """An awaitable AnnounceResult, or ``None`` when the torrent has no HTTP tracker."""
@@ -55,6 +56,7 @@ class HTTPTracker:
         if result.tracker_id is not None:
             self._tracker_ids[key] = result.tracker_id
         return result
+    # [/docs: announce]
 
     async def scrape(self, url: str, info_hashes: list[bytes]) -> dict[bytes, ScrapeStats]:
         """BEP 48 scrape of the tracker whose *announce* URL is ``url``."""
@@ -67,6 +69,7 @@ class HTTPTracker:
         """GET ``url`` and return the body of a 200 answer; every failure is a TrackerError."""
         host, port, request = http_get(url)
         where = url.split("?", 1)[0]  # error messages name the tracker, not our query
+        # [docs: fetch]
         chunks: list[bytes] = []
         try:
             async with asyncio.timeout(self.timeout):
@@ -87,3 +90,4 @@ class HTTPTracker:
         except OSError as exc:
             raise TrackerError(f"{where}: {exc}") from exc
         return parse_http_response(b"".join(chunks))
+        # [/docs: fetch]

@@ -34,6 +34,7 @@ class StaticPeers:
             raise PluginError(f"static: {exc}") from exc
         self.interval = interval
 
+    # [docs: hook]
     @hookimpl
     def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
         """The configured peers, or ``None`` when none are configured."""
@@ -43,3 +44,4 @@ class StaticPeers:
 
     async def _answer(self) -> AnnounceResult:
         return AnnounceResult(peers=self.peers, interval=self.interval)
+    # [/docs: hook]

@@ -104,6 +104,7 @@ class UDPTracker:
             raise TrackerError(f"{url}: {exc}") from exc
         try:
             ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
+            # [docs: retry]
             for attempt in range(self.max_retries + 1):
                 wait = self.timeout_base * 2**attempt  # BEP 15: 15 * 2^n seconds
                 cid = self._connection_id(address)
@@ -122,6 +123,7 @@ class UDPTracker:
                 if reply is not None:
                     return reply
             raise TrackerError(f"{url}: no answer after {self.max_retries + 1} tries")
+            # [/docs: retry]
         finally:
             transport.close()
 
@@ -134,6 +136,7 @@ class UDPTracker:
     async def _ask(self, transport: Any, inbox: _Inbox, build: Callable[[int], bytes], wait: float,
                    ipv6: bool, url: str, action: int) -> UDPResponse | None:
         """Send one packet; the matching answer, or ``None`` if none came within ``wait`` seconds."""
+        # [docs: ask]
         tid = secrets.randbits(32)
         transport.sendto(build(tid))
         try:
@@ -152,3 +155,4 @@ class UDPTracker:
                     return reply
         except TimeoutError:
             return None
+        # [/docs: ask]

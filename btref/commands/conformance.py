@@ -87,5 +87,5 @@ def command(family: str, names: list[str], *, exitfirst: bool = False, k: str | 
 
 def run(args: argparse.Namespace) -> int:
     cmd = command(args.family, args.names, exitfirst=args.exitfirst, k=args.k)
-    print("running:", " ".join(cmd[1:]), flush=True)
+    print("running: python", " ".join(cmd[1:]), flush=True)
     return subprocess.run(cmd, check=False).returncode

@@ -49,7 +49,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    if args.source.startswith("magnet:"):
+    if args.source[:7].lower() == "magnet:":
         summary = magnet_summary(args.source)
     else:
         summary = torrent_summary(load_torrent(args.source, "info"))

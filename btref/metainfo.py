@@ -40,7 +40,7 @@ from typing import Any
 import attrs
 
 from btref.bencode import decode, decode_prefix, decode_with_spans
-from btref.errors import MetainfoError
+from btref.errors import BencodeError, MetainfoError
 from btref.filetree import (
     MAX_FILE_LENGTH,
     FileEntry,
@@ -220,9 +220,13 @@ def parse(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Torr
     if data[:1] != b"d":
         raise MetainfoError("a .torrent file must hold a bencoded dictionary")
     # [docs: parse]
-    if strict:
-        top, spans = decode_with_spans(data, strict=True)
-    else:  # libtorrent ignores bytes after the top-level dictionary, and so do we
+    try:
+        top, spans = decode_with_spans(data, strict=strict)
+    except BencodeError:
+        if strict:
+            raise
+        # libtorrent ignores bytes after the top-level dictionary, and so do we: find where
+        # it ends (this re-raises if the dictionary itself is broken) and decode just that.
         _, used = decode_prefix(data, strict=False)
         top, spans = decode_with_spans(data[:used], strict=False)
     info = top.get(b"info")

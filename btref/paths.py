@@ -35,6 +35,7 @@ component nor a separator, so ``base.joinpath(*parts)`` stays below ``base``: se
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePath
@@ -60,6 +61,8 @@ MAX_PATH_DEPTH = 64
 #: A kept extension (after the last ".") is at most this many bytes when truncating.
 _MAX_EXTENSION_BYTES = 16
 
+#: Printable ASCII without separators, short enough: sanitizing would change nothing.
+_PLAIN = re.compile(rb"[\x20-\x2e\x30-\x5b\x5d-\x7e]{1,%d}\Z" % MAX_COMPONENT_BYTES)
 _WINDOWS_RESERVED_CHARS = frozenset('<>:"|?*')
 _WINDOWS_DEVICE_NAMES = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
@@ -125,6 +128,8 @@ def sanitize_component(raw: bytes | str, *, windows: bool = False) -> str:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", errors="surrogateescape")
     raw = raw.split(b"\0", 1)[0]
+    if not windows and _PLAIN.match(raw):  # the common case: nothing to change
+        return raw.decode("ascii")
     out: list[str] = []
     # [docs: sanitize]
     for ch in _utf8_sequences(raw):

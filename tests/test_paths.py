@@ -212,3 +212,13 @@ def test_unique_paths_ignores_pad_files() -> None:
 def test_unique_paths_gives_up_after_the_limit() -> None:
     with pytest.raises(MetainfoError, match="more than 3 duplicate"):
         unique_paths([_F(("t", "same"))] * 5, max_renames=3)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300))
+def test_printable_ascii_only_loses_separators(text: str) -> None:
+    expected = text.replace("/", "").replace("\\", "")
+    got = sanitize_component(text.encode())
+    if len(expected) <= MAX_COMPONENT_BYTES:
+        assert got == expected
+    else:
+        assert len(got) == MAX_COMPONENT_BYTES

@@ -1,0 +1,352 @@
+"""The asyncio driver: runs the sans-I/O engine on real sockets, disks and clocks (BEP 3).
+
+:class:`TorrentSession` is what makes btref a real client. It owns, for one torrent:
+
+* a :class:`~btref.storage.Storage` (all disk I/O in one worker thread, so the event
+  loop never blocks and reads and writes happen in the order they were asked for);
+* a :class:`~btref.engine.Session` (the engine: messages in, actions out), fed
+  ``now = loop.time()``;
+* a plugin manager (:func:`btref.plugins.plugin_manager`) with the chosen picker and
+  choker, the hash schemes of the torrent's version, the discovery plugins and observers;
+* a listening server and outgoing connections, one :class:`~btref.net.peer_io.PeerLink`
+  each, keyed by the connection's ``(host, port)``.
+
+The loop, in one sentence: bytes from a socket become messages
+(:class:`~btref.connection.Connection`), messages go to the engine, and the driver
+carries out the actions it returns (:meth:`TorrentSession.execute`): ``Send`` queues
+on a link, ``ReadBlock`` and ``WritePiece`` go to the disk thread, ``Close``/``Ban`` end
+a link, ``Event`` goes to the ``--events`` log, ``Complete`` announces ``completed``.
+A 1 s tick calls ``engine.tick`` (rechoke, timeouts, keep-alives) and redials peers.
+
+Start (:meth:`~TorrentSession.start`): recheck the data (resume is a recheck: good
+pieces are never fetched again), listen, announce ``started`` through the
+``btref_announce`` hook and connect to the peers found. Stop
+(:meth:`~TorrentSession.stop`): close every link and task, let pending writes finish,
+``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
+"Trackers", BEP 12 tiers (in the plugins).
+
+Invariants: a piece counts as done (``pieces_on_disk``) only after its write returned;
+the session is complete only when every piece is on disk and flushed; a banned peer
+(by address and by peer id) is never talked to again; our own peer id is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from btref import wire
+from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.engine import Session
+from btref.errors import BtrefError, ProtocolError, StorageError
+from btref.metainfo import Torrent
+from btref.net.events import EventLog
+from btref.net.listener import PeerNetwork
+from btref.net.peer_io import READ_SIZE, PeerLink
+from btref.plugins import HASH_SCHEMES, plugin_manager
+from btref.storage import Storage, verify
+
+__all__ = ["TorrentSession", "make_peer_id", "TICK"]
+
+#: Seconds between two engine ticks.
+TICK = 1.0
+#: Seconds to wait for the ``stopped`` announce at shutdown.
+STOP_ANNOUNCE_TIMEOUT = 5.0
+#: Seconds between redial rounds; a peer that failed n times waits min(2**n, 60) s.
+REDIAL_EVERY = 5.0
+
+
+def make_peer_id() -> bytes:
+    """An Azureus-style peer id: ``-BR0100-`` and 12 random bytes (BEP 20)."""
+    return b"-BR0100-" + secrets.token_bytes(12)
+
+
+class TorrentSession(PeerNetwork):
+    """Download and/or seed one torrent over TCP; ``async with`` starts and stops it."""
+
+    def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
+                 port: int = 0, peers: tuple[str, ...] | list[str] = (), picker: str | Any = "rarest-first",
+                 choker: str | Any = "tit-for-tat", discovery: tuple[Any, ...] = ("http-tracker", "udp-tracker"),
+                 observers: tuple[Any, ...] = (), seed: bool = False, events: Any = None,
+                 config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
+                 stall_timeout: float | None = None) -> None:
+        self.torrent, self.data_dir = torrent, os.fspath(data_dir)
+        self.host, self.requested_port = host, port
+        self.keep_seeding = seed
+        self.peer_id = peer_id or make_peer_id()
+        self.max_peers, self.stall_timeout = max_peers, stall_timeout
+        sources = list(discovery)
+        if peers:
+            from btref_discovery.static import StaticPeers  # the built-in plugin, instantiated with our list
+
+            sources.append(StaticPeers(list(peers)))
+        self.plugins = plugin_manager({
+            "hashes": HASH_SCHEMES[torrent.version], "pickers": [picker], "chokers": [choker],
+            "discovery": sources, "observers": list(observers),
+        })
+        self.hook = self.plugins.hook
+        self.config = config or Config()
+        self._events_target = events
+        self.events: EventLog | None = None
+        self.engine: Session | None = None
+        self.storage: Storage | None = None
+        self.port: int | None = None
+        self.links: dict[tuple[str, int], PeerLink] = {}
+        self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
+        self._failures: dict[tuple[str, int], int] = {}
+        self._dialing: set[tuple[str, int]] = set()
+        self.banned: set[tuple[str, int]] = set()
+        self.banned_ids: set[bytes] = set()
+        self.uploaded = self.downloaded = 0
+        self.error: str | None = None
+        self.pieces_on_disk: Any = None
+        self.complete = asyncio.Event()
+        self.finished = asyncio.Event()  # complete (and not seeding), failed, or stopped
+        self._engine_complete = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._disk: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self._announced = False
+        self._stopping = False
+        self.started_at = self.last_data = 0.0
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> TorrentSession:
+        """Recheck, listen, announce ``started``, dial; returns once the session runs."""
+        loop = self.loop = asyncio.get_running_loop()
+        self.started_at = self.last_data = loop.time()
+        if self._events_target is not None:
+            self.events = EventLog(self._events_target, start=self.started_at)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btref-disk")
+        report = await loop.run_in_executor(self.executor, verify, self.torrent, self.data_dir, self.hook)
+        self.pieces_on_disk = report.good.copy()
+        self.storage = Storage(self.torrent, self.data_dir)
+        self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
+                              rng=random.Random(), config=self.config)
+        self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
+        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.event("listening", {"host": self.host, "port": self.port})
+        self._engine_complete = report.good.complete()
+        if self._engine_complete:
+            self._set_complete()
+        self._spawn(self._tick_loop(), self._tasks)
+        self._spawn(self._announce_loop(), self._tasks)
+        return self
+
+    async def stop(self) -> None:
+        """Close everything cleanly: links, tasks, pending writes, fsync, ``stopped`` announce."""
+        if self._stopping or self.engine is None:
+            return
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for link in list(self.links.values()):
+            link.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._disk, return_exceptions=True)  # verified data is not dropped
+        if self._server is not None:
+            await self._server.wait_closed()
+        if self._announced:
+            try:
+                await asyncio.wait_for(self.announce("stopped"), STOP_ANNOUNCE_TIMEOUT)
+            except (TimeoutError, BtrefError, OSError):
+                pass
+        assert self.storage is not None
+        await self.loop.run_in_executor(self.executor, self.storage.close)
+        self.executor.shutdown(wait=True)
+        self.event("stopped", {"uploaded": self.uploaded, "downloaded": self.downloaded})
+        if self.events is not None:
+            self.events.close()
+        self.finished.set()
+
+    async def __aenter__(self) -> TorrentSession:
+        try:
+            return await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def run(self) -> bool:
+        """Wait until done (complete and not seeding, failed, or stopped); True if complete."""
+        await self.finished.wait()
+        return self.complete.is_set() and self.error is None
+
+    def _spawn(self, coro: Any, group: set[asyncio.Task[Any]]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        group.add(task)
+        task.add_done_callback(group.discard)
+        return task
+
+    def fail(self, reason: str) -> None:
+        """Give up: :meth:`run` returns False and ``error`` says why."""
+        if self.error is None:
+            self.error = reason
+            self.event("failed", {"reason": reason})
+        self.finished.set()
+
+    # -- actions ----------------------------------------------------------------------
+
+    def execute(self, actions: list[Any]) -> None:
+        """Carry out the engine's actions in order, then send everything queued."""
+        reads: list[ReadBlock] = []
+        writes: list[WritePiece] = []
+        broken: list[tuple[PeerLink, str]] = []
+        touched: set[PeerLink] = set()
+        for action in actions:
+            kind = type(action)
+            if kind is Send:
+                link = self.links.get(action.key)
+                if link is None:
+                    continue
+                try:
+                    size = link.queue(action.msg)
+                except ProtocolError as exc:
+                    broken.append((link, f"cannot send {type(action.msg).__name__}: {exc}"))
+                    continue
+                touched.add(link)
+                if type(action.msg) is wire.Piece:
+                    self.uploaded += size - 13
+            elif kind is ReadBlock:
+                reads.append(action)
+            elif kind is WritePiece:
+                writes.append(action)
+            elif kind is Event:
+                self.event(action.name, action.fields)
+            elif kind is Ban:
+                self.banned.add(action.key)
+                link = self.links.get(action.key)
+                if link is not None and link.peer_id is not None:
+                    self.banned_ids.add(link.peer_id)
+                self._close(action.key)
+            elif kind is Close:
+                self._close(action.key)
+            elif kind is Complete:
+                self._engine_complete = True
+                self._spawn(self.announce("completed"), self._tasks)
+        for link in touched:
+            link.flush()
+        # Writes first: the disk thread is FIFO, so a later read of a piece finds it written.
+        if writes:
+            self._spawn(self._write(writes), self._disk)
+        if reads:
+            self._spawn(self._serve(reads), self._disk)
+        for link, reason in broken:
+            self._drop(link, reason)
+
+    def _close(self, key: tuple[str, int]) -> None:
+        link = self.links.pop(key, None)
+        if link is not None:
+            link.close()
+
+    def _drop(self, link: PeerLink, reason: str) -> None:
+        """A link ended (either side): forget it here and in the engine."""
+        if self.links.get(link.key) is link:
+            del self.links[link.key]
+            assert self.engine is not None
+            self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
+        link.close()
+
+    async def _write(self, writes: list[WritePiece]) -> None:
+        assert self.storage is not None
+        storage = self.storage
+
+        def write_all() -> None:
+            for w in writes:
+                storage.write_piece(w.index, w.data)
+
+        try:
+            await self.loop.run_in_executor(self.executor, write_all)
+        except StorageError as exc:
+            self.fail(f"cannot write to {self.data_dir}: {exc}")
+            return
+        for w in writes:
+            self.pieces_on_disk.set(w.index)
+        if self._engine_complete and self.pieces_on_disk.complete() and not self.complete.is_set():
+            await self.loop.run_in_executor(self.executor, storage.flush)
+            self._set_complete()
+
+    def _set_complete(self) -> None:
+        self.complete.set()
+        self.event("on_disk", {"pieces": self.torrent.num_pieces})
+        if not self.keep_seeding:
+            self.finished.set()
+
+    async def _serve(self, reads: list[ReadBlock]) -> None:
+        assert self.storage is not None and self.engine is not None
+        storage = self.storage
+
+        def read_all() -> list[bytes | None]:
+            blocks: list[bytes | None] = []
+            for r in reads:
+                try:
+                    blocks.append(storage.read_block(r.index, r.begin, r.length))
+                except StorageError:
+                    blocks.append(None)
+            return blocks
+
+        blocks = await self.loop.run_in_executor(self.executor, read_all)
+        actions: list[Any] = []
+        now = self.loop.time()
+        for r, block in zip(reads, blocks):
+            if block is None:
+                self.event("read_failed", {"piece": r.index, "begin": r.begin})
+            else:
+                actions += self.engine.block_read(r.key, r.index, r.begin, block, now)
+        self.execute(actions)
+
+    # -- time and discovery -------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        assert self.engine is not None
+        last_dial = 0.0
+        while True:
+            await asyncio.sleep(TICK)
+            now = self.loop.time()
+            self.execute(self.engine.tick(now))
+            if now - last_dial >= REDIAL_EVERY:
+                last_dial = now
+                self.redial(now)
+            if (self.stall_timeout is not None and not self.complete.is_set()
+                    and now - self.last_data >= self.stall_timeout):
+                self.fail(self._stall_reason())
+
+    def _stall_reason(self) -> str:
+        secs = f"{self.stall_timeout:g} s"
+        if self.links:
+            return f"{len(self.links)} peer(s) connected, but none sent data for {secs}"
+        if not self.known:
+            return (f"no peers found in {secs}: the torrent names no tracker that answered "
+                    "and no --peer was given")
+        return f"could not connect to any of the {len(self.known)} peer(s) found in {secs}"
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def event(self, name: str, fields: dict[str, Any]) -> None:
+        if self.events is not None:
+            self.events.write(name, fields, self.loop.time())
+
+    def stats(self) -> dict[str, Any]:
+        """Numbers for a progress display: pieces and bytes on disk, peers, rates."""
+        engine, now = self.engine, self.loop.time()
+        assert engine is not None
+        done = self.pieces_on_disk.count
+        total_bytes = self.torrent.total_length
+        have_bytes = sum(self.torrent.piece_size(i) for i in self.pieces_on_disk) if done else 0
+        return {
+            "pieces": done, "num_pieces": self.torrent.num_pieces, "bytes": have_bytes,
+            "total_bytes": total_bytes, "peers": len(self.links),
+            "down_rate": sum(p.down.rate(now) for p in engine.peers.values()),
+            "up_rate": sum(p.up.rate(now) for p in engine.peers.values()),
+            "uploaded": self.uploaded, "downloaded": self.downloaded, "complete": self.complete.is_set(),
+        }

@@ -1,0 +1,217 @@
+"""Connections and discovery for the asyncio driver: listen, dial, handshake, announce (BEP 3, 6, 10).
+
+This is the half of :class:`btref.net.driver.TorrentSession` that deals with *other
+peers as addresses*: it accepts connections (``asyncio.start_server``), dials the peers
+the ``btref_announce`` hook found (BEP 3 "Trackers"; the plugins do BEP 12 tiers and BEP 15
+UDP), and runs each connection: handshake (BEP 3 "handshake": the initiator speaks first,
+a listener answers with the info hash it was asked for, so a hybrid torrent is reachable
+under both its v1 and its truncated v2 id, BEP 52), the BEP 10 extension handshake (our
+``reqq``), then the read loop that feeds the engine.
+
+Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
+connections per IP are fine; our own peer id is refused (and that address forgotten); a
+banned address or peer id is refused at the handshake; a peer that failed to answer is
+redialled only after ``min(2**failures, 60)`` seconds; a seed never dials (leechers come
+to it). It is a mixin: the state it uses is made in ``TorrentSession.__init__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from btref import __version__, wire
+from btref.connection import Connection, info_hashes_of
+from btref.discovery import AnnounceRequest, PeerAddress
+from btref.errors import BtrefError, ProtocolError
+from btref.extension import ExtensionHandshake
+from btref.net.peer_io import HIGH_WATER, READ_SIZE, PeerLink
+
+__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT"]
+
+#: Our handshake's reserved bits: BEP 10 extension protocol and BEP 6 fast extension.
+RESERVED = wire.make_reserved(extension=True, fast=True)
+#: Seconds to wait for a TCP connection to open.
+CONNECT_TIMEOUT = 10.0
+
+
+class PeerNetwork:
+    """Listening, dialling and announcing; mixed into :class:`~btref.net.driver.TorrentSession`."""
+
+    # Provided by TorrentSession (see its __init__).
+    torrent: Any
+    engine: Any
+    config: Any
+    hook: Any
+    loop: asyncio.AbstractEventLoop
+    peer_id: bytes
+    port: int | None
+    links: dict[tuple[str, int], PeerLink]
+    known: dict[tuple[str, int], float]
+    banned: set[tuple[str, int]]
+    banned_ids: set[bytes]
+    pieces_on_disk: Any
+    complete: asyncio.Event
+    max_peers: int
+    uploaded: int
+    downloaded: int
+    last_data: float
+    _failures: dict[tuple[str, int], int]
+    _dialing: set[tuple[str, int]]
+    _tasks: set[asyncio.Task[Any]]
+    _stopping: bool
+    _announced: bool
+    execute: Any
+    event: Any
+    _spawn: Any
+    _drop: Any
+
+    # -- connections --------------------------------------------------------------------
+
+    def _connection(self, initiator: bool) -> Connection:
+        t = self.torrent
+        if initiator:
+            return Connection(t.num_pieces, t.piece_size, peer_id=self.peer_id, info_hash=t.info_hash,
+                              reserved=RESERVED)
+        return Connection(t.num_pieces, t.piece_size, peer_id=self.peer_id, info_hashes=info_hashes_of(t),
+                          reserved=RESERVED, initiator=False)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            if self._stopping or len(self.links) >= self.max_peers:
+                writer.close()
+                return
+            host, port = writer.get_extra_info("peername")[:2]
+            await self._run_link(PeerLink(reader, writer, self._connection(False), (host, port)))
+        finally:
+            self._tasks.discard(task)
+
+    async def dial(self, host: str, port: int) -> None:
+        """Connect to a peer and run the connection until it ends."""
+        key = (host, port)
+        self._dialing.add(key)
+        try:
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port, limit=READ_SIZE), CONNECT_TIMEOUT)
+            except (OSError, TimeoutError) as exc:
+                failures = self._failures[key] = self._failures.get(key, 0) + 1
+                self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
+                self.event("connect_failed", {"peer": f"{host}:{port}", "reason": str(exc) or type(exc).__name__})
+                return
+            self._failures.pop(key, None)
+            await self._run_link(PeerLink(reader, writer, self._connection(True), key))
+        finally:
+            self._dialing.discard(key)
+
+    async def _run_link(self, link: PeerLink) -> None:
+        reason = "session stopped"
+        engine = self.engine
+        assert engine is not None
+        try:
+            if link.initiator:
+                link.queue(link.conn.handshake())
+                link.flush()
+            handshake, first = await link.read_handshake()
+            self._admit(link, handshake)
+            if not link.initiator:
+                link.queue(link.conn.handshake())
+            if link.conn.extension:
+                ours = ExtensionHandshake(m={}, v=f"btref {__version__}", p=self.port, reqq=self.config.max_peer_requests)
+                link.queue(wire.Extended(0, ours.encode()))
+            self.links[link.key] = link
+            self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
+                                               extensions=link.conn.extension))
+            link.flush()
+            msgs = first
+            while True:
+                self._received(link, msgs)
+                if link.closed:
+                    return
+                if link.backlog > HIGH_WATER:
+                    await link.drain()
+                msgs = await link.read()
+        except ProtocolError as exc:
+            reason = str(exc)
+        except (EOFError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+        finally:
+            self._drop(link, reason)
+            await link.wait_closed()
+
+    def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
+        """Refuse ourselves, banned peers, and a second link with the same key."""
+        if handshake.peer_id == self.peer_id:
+            if link.initiator:
+                self.known.pop(link.key, None)  # that address is us: never dial it again
+            raise ProtocolError("connected to ourselves (our own peer id)")
+        if link.key in self.banned or handshake.peer_id in self.banned_ids:
+            raise ProtocolError("peer is banned")
+        if link.key in self.links:
+            raise ProtocolError("already connected to this address")
+
+    def _received(self, link: PeerLink, msgs: list[Any]) -> None:
+        """Pass a batch of messages to the engine and carry out what it answers."""
+        if not msgs:
+            return
+        assert self.engine is not None
+        now = self.loop.time()
+        actions: list[Any] = []
+        for msg in msgs:
+            if type(msg) is wire.Piece:
+                self.downloaded += len(msg.block)
+                self.last_data = now
+            actions += self.engine.message_received(link.key, msg, now)
+        self.execute(actions)
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def redial(self, now: float) -> None:
+        """Connect to known peers we are not connected to (unless banned or backing off)."""
+        if self._stopping or self.complete.is_set():
+            return  # a seed waits for leechers to come to it
+        for key, not_before in list(self.known.items()):
+            if len(self.links) + len(self._dialing) >= self.max_peers:
+                break
+            if (now >= not_before and key not in self.links and key not in self._dialing
+                    and key not in self.banned):
+                self._spawn(self.dial(*key), self._tasks)
+
+    async def _announce_loop(self) -> None:
+        interval = await self.announce("started")
+        while interval is not None:
+            await asyncio.sleep(interval)
+            interval = await self.announce("")
+
+    async def announce(self, event: str) -> float | None:
+        """Ask every discovery plugin (``btref_announce``); learn peers; return the next interval."""
+        assert self.port is not None and self.pieces_on_disk is not None
+        left = sum(self.torrent.piece_size(i) for i in range(self.torrent.num_pieces) if not self.pieces_on_disk[i])
+        request = AnnounceRequest.for_torrent(self.torrent, peer_id=self.peer_id, port=self.port, event=event,
+                                              uploaded=self.uploaded, downloaded=self.downloaded, left=left)
+        pending = [a for a in self.hook.btref_announce(request=request) if a is not None]
+        if event == "started":
+            self._announced = True
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        intervals = []
+        for result in results:
+            if isinstance(result, BaseException):
+                if not isinstance(result, (BtrefError, OSError)):
+                    raise result
+                self.event("announce_failed", {"announce": event, "reason": str(result)})
+                continue
+            intervals.append(max(1, result.interval))
+            for peer in result.peers:
+                self.add_peer(peer)
+            self.event("announced", {"announce": event, "peers": len(result.peers), "url": result.url})
+        if event != "stopped":
+            self.redial(self.loop.time())
+        return min(intervals) if intervals else None
+
+    def add_peer(self, peer: PeerAddress | str) -> None:
+        """Remember a peer to connect to (dialled at the next redial round)."""
+        address = PeerAddress.parse(peer) if isinstance(peer, str) else peer
+        self.known.setdefault((address.host, address.port), 0.0)

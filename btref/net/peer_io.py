@@ -1,0 +1,125 @@
+"""One peer connection on a real socket: asyncio streams around a sans-I/O Connection (BEP 3).
+
+:class:`PeerLink` joins three things: an asyncio ``StreamReader``/``StreamWriter`` pair,
+a :class:`btref.connection.Connection` that checks every message in both directions (BEP 3
+"peer protocol", BEP 6 fast extension, BEP 10 extension protocol), and a little output
+queue. It decides nothing: the driver (:mod:`btref.net.driver`) asks the engine what to
+do and tells the link what to send.
+
+Speed by design:
+
+* reads are big (:data:`READ_SIZE`, 256 KiB): one ``receive_data`` call parses dozens of
+  blocks, so per-call costs are paid once per chunk, not once per message;
+* sends are *corked*: :meth:`PeerLink.queue` only collects the buffers of a message
+  (a ``piece`` message is its 13-byte header plus the block itself, not a copy) and
+  :meth:`PeerLink.flush` hands the whole batch to the transport in one ``writelines``;
+* back-pressure: the transport's buffer is checked after each batch and the reader
+  awaits :meth:`PeerLink.drain` when it is above :data:`HIGH_WATER`, so a slow peer stops
+  us from reading its requests instead of making us buffer its blocks without bound.
+
+Invariants: the handshake is the first thing read and, on a connection we opened, the
+first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more; every
+wait for the handshake is bounded (:data:`HANDSHAKE_TIMEOUT`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from btref import wire
+from btref.connection import Connection
+from btref.errors import ProtocolError
+
+__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "PeerLink"]
+
+#: Bytes asked of the socket per read (and the StreamReader's buffer limit).
+READ_SIZE = 256 * 1024
+#: Unsent bytes on a transport above which the reader waits for them to drain.
+HIGH_WATER = 1024 * 1024
+#: Seconds a peer has to complete its handshake.
+HANDSHAKE_TIMEOUT = 30.0
+
+
+class PeerLink:
+    """One TCP connection to a peer, keyed by its ``(host, port)``."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection,
+                 key: tuple[str, int]) -> None:
+        self.reader, self.writer, self.conn, self.key = reader, writer, conn, key
+        self.peer_id: bytes | None = None
+        self.closed = False
+        self._out: list[Any] = []
+
+    @property
+    def initiator(self) -> bool:
+        return self.conn.initiator
+
+    def queue(self, msg: wire.Message | wire.Handshake) -> int:
+        """Check ``msg`` against the protocol and queue its buffers; returns its size in bytes.
+
+        :raises ProtocolError: when we may not send it now (a bug of ours, or a state the
+            engine and the connection see differently): the driver closes the link.
+        """
+        if self.closed:
+            return 0
+        parts = self.conn.send_parts(msg)
+        self._out.extend(parts)
+        return sum(len(p) for p in parts)
+
+    def flush(self) -> None:
+        """Hand everything queued to the transport at once."""
+        if self._out and not self.closed:
+            out, self._out = self._out, []
+            self.writer.writelines(out)
+
+    @property
+    def backlog(self) -> int:
+        """Bytes written but not yet taken by the kernel."""
+        transport = self.writer.transport
+        return 0 if transport.is_closing() else transport.get_write_buffer_size()
+
+    async def drain(self) -> None:
+        await self.writer.drain()
+
+    async def read_handshake(self, timeout: float = HANDSHAKE_TIMEOUT) -> tuple[wire.Handshake, list[Any]]:
+        """Read until the peer's handshake is in; returns it and any messages that came with it.
+
+        :raises ProtocolError: for a bad handshake, a timeout or a peer that hangs up first.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    data = await self.reader.read(READ_SIZE)
+                    if not data:
+                        raise ProtocolError("peer closed the connection before its handshake")
+                    msgs = self.conn.receive_data(data)
+                    if msgs:
+                        self.peer_id = msgs[0].peer_id
+                        return msgs[0], msgs[1:]
+        except TimeoutError:
+            raise ProtocolError(f"no handshake within {timeout:g} s") from None
+
+    async def read(self) -> list[Any]:
+        """The messages the next chunk of bytes completes; ``[]`` may just mean "not yet".
+
+        :raises EOFError: when the peer closed the connection.
+        :raises ProtocolError: when it broke the protocol.
+        """
+        data = await self.reader.read(READ_SIZE)
+        if not data:
+            raise EOFError("peer closed the connection")
+        return self.conn.receive_data(data)
+
+    def close(self) -> None:
+        """Close the socket (nothing queued is sent); calling it again does nothing."""
+        if not self.closed:
+            self.closed = True
+            self._out.clear()
+            self.writer.close()
+
+    async def wait_closed(self) -> None:
+        try:
+            await self.writer.wait_closed()
+        except OSError:
+            pass

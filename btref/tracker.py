@@ -274,6 +274,17 @@ class UDPRequest:
     info_hashes: tuple[bytes, ...] = ()
 
 
+def udp_address(url: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``udp://host:port/...`` tracker URL."""
+    parts = urlsplit(url)
+    try:
+        if parts.scheme == "udp" and parts.hostname and parts.port:
+            return parts.hostname, parts.port
+    except ValueError:  # a port out of range
+        pass
+    raise TrackerError(f"not a udp://host:port URL: {url!r}")
+
+
 def udp_connect_request(transaction_id: int) -> bytes:
     return struct.pack(">QII", PROTOCOL_ID, CONNECT, transaction_id)
 

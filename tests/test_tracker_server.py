@@ -388,6 +388,15 @@ def test_run_tracker_prints_and_stops_on_ctrl_c():
     assert "udp://127.0.0.1:" in lines[1] and len(lines) == 3
 
 
+def test_run_tracker_port_taken():
+    lines: list[str] = []
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert run_tracker(busy.getsockname()[1], None, out=lines.append) == 1
+    assert "cannot listen on 127.0.0.1" in lines[0] and "other ports" in lines[1]
+
+
 def test_ipv6_loopback_udp():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:

@@ -160,7 +160,11 @@ def serve_tracker(host: str = "127.0.0.1", http_port: int | None = 0, udp_port: 
 
 def run_tracker(http_port: int | None = 6969, udp_port: int | None = 6969, *, host: str = "127.0.0.1",
                 interval: int = 120, out: Callable[[str], None] = print) -> int:
-    """Serve until Ctrl-C, telling the user where and what to try next (``btref tracker``)."""
+    """Serve until Ctrl-C, telling the user where and what to try next (``btref tracker``).
+
+    ``out`` receives each line to show. Returns the exit status: 0 after Ctrl-C, 1 when the
+    ports cannot be bound (the reason is printed).
+    """
 
     async def main() -> None:
         async with serve_tracker(host, http_port, udp_port, interval) as tracker:
@@ -176,4 +180,8 @@ def run_tracker(http_port: int | None = 6969, udp_port: int | None = 6969, *, ho
         asyncio.run(main())
     except KeyboardInterrupt:
         out("btref tracker: stopped")
+    except OSError as exc:  # most often: the port is taken
+        out(f"btref tracker: cannot listen on {host} (HTTP port {http_port}, UDP port {udp_port}): {exc}")
+        out("Is another tracker running there? Choose other ports, or 0 to let the system pick.")
+        return 1
     return 0

@@ -22,7 +22,6 @@ import socket
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -31,23 +30,49 @@ from btref.errors import TrackerError
 from btref.hookspecs import hookimpl
 from btref.tracker import (
     ANNOUNCE, CONNECT, ERROR, SCRAPE, UDPResponse, parse_udp_response, udp_announce_request,
-    udp_connect_request, udp_scrape_request,
+    udp_address, udp_connect_request, udp_scrape_request,
 )
 
 
-class _Inbox(asyncio.DatagramProtocol):
-    """Queues what arrives on one UDP socket; an ICMP error is queued as an exception."""
+class _Link(asyncio.DatagramProtocol):
+    """One UDP socket talking to one tracker; what arrives is queued (an ICMP error as an exception)."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
+        self.url = url
         self.queue: asyncio.Queue[bytes | Exception] = asyncio.Queue(maxsize=64)
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
+
+    def datagram_received(self, data: bytes | Exception, addr: Any = None) -> None:
         if not self.queue.full():
             self.queue.put_nowait(data)
 
-    def error_received(self, exc: Exception) -> None:
-        if not self.queue.full():
-            self.queue.put_nowait(exc)
+    error_received = datagram_received
+
+    async def ask(self, build: Callable[[int], bytes], wait: float, action: int) -> UDPResponse | None:
+        """Send one packet; the matching answer, or ``None`` if none came within ``wait`` seconds."""
+        # [docs: ask]
+        tid = secrets.randbits(32)
+        self.transport.sendto(build(tid))
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    item = await self.queue.get()
+                    if isinstance(item, Exception):
+                        raise TrackerError(f"{self.url}: {item}")
+                    if len(item) < 8 or int.from_bytes(item[4:8], "big") != tid:
+                        continue  # not an answer to this packet
+                    reply = parse_udp_response(item, ipv6=self.ipv6)
+                    if reply.action == ERROR:
+                        raise TrackerError(f"{self.url}: tracker error: {reply.message}")
+                    if reply.action != action:
+                        raise TrackerError(f"{self.url}: answer with action {reply.action}, expected {action}")
+                    return reply
+        except TimeoutError:
+            return None
+        # [/docs: ask]
 
 
 class UDPTracker:
@@ -90,33 +115,25 @@ class UDPTracker:
         return dict(zip(info_hashes, reply.scrape))
 
     async def _exchange(self, url: str, action: int, build: Callable[[int, int], bytes]) -> UDPResponse:
-        parts = urlsplit(url)
-        try:
-            address = (parts.hostname or "", parts.port or 0)
-        except ValueError:
-            address = ("", 0)
-        if parts.scheme != "udp" or not address[0] or not address[1]:
-            raise TrackerError(f"not a udp://host:port URL: {url!r}")
+        address = udp_address(url)
         loop = asyncio.get_running_loop()
         try:
-            transport, inbox = await loop.create_datagram_endpoint(_Inbox, remote_addr=address)
+            transport, link = await loop.create_datagram_endpoint(lambda: _Link(url), remote_addr=address)
         except OSError as exc:
             raise TrackerError(f"{url}: {exc}") from exc
         try:
-            ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
             # [docs: retry]
             for attempt in range(self.max_retries + 1):
                 wait = self.timeout_base * 2**attempt  # BEP 15: 15 * 2^n seconds
-                cid = self._connection_id(address)
-                if cid is None:
-                    reply = await self._ask(transport, inbox, udp_connect_request, wait, ipv6, url, CONNECT)
+                cid, since = self.connections.get(address, (None, 0.0))
+                if cid is None or self.clock() - since >= self.connection_ttl:  # BEP 15: reuse for a minute
+                    reply = await link.ask(udp_connect_request, wait, CONNECT)
                     if reply is None:
                         continue
-                    assert reply.connection_id is not None
-                    self.connections[address] = (reply.connection_id, self.clock())
                     cid = reply.connection_id
+                    self.connections[address] = (cid, self.clock())
                 try:
-                    reply = await self._ask(transport, inbox, lambda tid: build(cid, tid), wait, ipv6, url, action)
+                    reply = await link.ask(lambda tid: build(cid, tid), wait, action)
                 except TrackerError:
                     self.connections.pop(address, None)  # the id may be why it failed: connect again next time
                     raise
@@ -127,32 +144,3 @@ class UDPTracker:
         finally:
             transport.close()
 
-    def _connection_id(self, address: tuple[str, int]) -> int | None:
-        known = self.connections.get(address)
-        if known is None or self.clock() - known[1] >= self.connection_ttl:
-            return None
-        return known[0]
-
-    async def _ask(self, transport: Any, inbox: _Inbox, build: Callable[[int], bytes], wait: float,
-                   ipv6: bool, url: str, action: int) -> UDPResponse | None:
-        """Send one packet; the matching answer, or ``None`` if none came within ``wait`` seconds."""
-        # [docs: ask]
-        tid = secrets.randbits(32)
-        transport.sendto(build(tid))
-        try:
-            async with asyncio.timeout(wait):
-                while True:
-                    item = await inbox.queue.get()
-                    if isinstance(item, Exception):
-                        raise TrackerError(f"{url}: {item}")
-                    if len(item) < 8 or int.from_bytes(item[4:8], "big") != tid:
-                        continue  # not an answer to this packet
-                    reply = parse_udp_response(item, ipv6=ipv6)
-                    if reply.action == ERROR:
-                        raise TrackerError(f"{url}: tracker error: {reply.message}")
-                    if reply.action != action:
-                        raise TrackerError(f"{url}: answer with action {reply.action}, expected {action}")
-                    return reply
-        except TimeoutError:
-            return None
-        # [/docs: ask]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
-from urllib.parse import quote_from_bytes, urlsplit
+from urllib.parse import quote, quote_from_bytes, urlsplit
 
 import attrs
 
@@ -102,8 +102,11 @@ def http_get(url: str) -> tuple[str, int, bytes]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise TrackerError(f"bad port in URL {url!r}") from exc
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Characters a request line cannot carry (spaces, non-ASCII) are percent-encoded; "%" is kept.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe="/?&=%:@!$'()*+,;~")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if not host.isascii():
+        raise TrackerError(f"tracker host {host!r} is not ASCII (write it in IDNA form, xn--...)")
     head = f"GET {target} HTTP/1.0\r\nHost: {host}:{port}\r\nUser-Agent: btref/0.1.0\r\n"
     return parts.hostname, port, (head + "Connection: close\r\n\r\n").encode("ascii")
 

@@ -150,7 +150,8 @@ def test_http_get():
     assert data.startswith(b"GET /announce?x=1 HTTP/1.0\r\nHost: t.example:81\r\n") and data.endswith(b"\r\n\r\n")
     assert tracker.http_get("https://[::1]/")[:2] == ("::1", 443)
     assert tracker.http_get("http://h")[2].startswith(b"GET / HTTP/1.0\r\nHost: h:80")
-    for bad in ("udp://h:1/announce", "http:///x", "http://h:99999/"):
+    assert tracker.http_get("http://h/ann ounce/é?a=%41")[2].startswith(b"GET /ann%20ounce/%C3%A9?a=%41 HTTP/1.0")
+    for bad in ("udp://h:1/announce", "http:///x", "http://h:99999/", "http://bücher.example/announce"):
         with pytest.raises(TrackerError):
             tracker.http_get(bad)
 
@@ -354,3 +355,30 @@ def test_parse_udp_request_bad_announce_fields():
         tracker.parse_udp_request(good[:80] + struct.pack(">I", 9) + good[84:])
     with pytest.raises(TrackerError, match="port"):
         tracker.parse_udp_request(good[:96] + b"\x00\x00")
+
+
+# -- untrusted input: nothing but TrackerError escapes -------------------------------------
+
+
+@given(st.binary(max_size=300))
+def test_client_parsers_only_raise_tracker_error(data):
+    for parse in (tracker.parse_http_response, tracker.parse_announce_response, tracker.parse_scrape_response,
+                  tracker.parse_udp_response, tracker.parse_udp_request):
+        try:
+            parse(data)
+        except TrackerError:
+            pass
+
+
+@given(st.dictionaries(st.sampled_from([b"interval", b"peers", b"peers6", b"complete", b"min interval",
+                                        b"tracker id", b"warning message", b"failure reason"]),
+                       st.one_of(st.integers(-5, 5), st.binary(max_size=40),
+                                 st.lists(st.dictionaries(st.sampled_from([b"ip", b"port", b"peer id"]),
+                                                          st.one_of(st.integers(-1, 70000), st.binary(max_size=8))),
+                                          max_size=3))))
+def test_announce_answers_only_raise_tracker_error(answer):
+    try:
+        result = tracker.parse_announce_response(bencode.encode(answer))
+    except TrackerError:
+        return
+    assert result.interval > 0 and all(0 < p.port < 65536 for p in result.peers)

@@ -184,3 +184,21 @@ def test_counts_stay_consistent(steps):
             stats = swarm.stats()
             assert stats.complete + stats.incomplete == len(swarm.peers) <= 6
             assert all(now - p.last_seen <= 2 * 60 + 1000 for p in swarm.peers.values())
+
+
+@given(st.binary(max_size=200), st.integers(0, 10**6))
+def test_udp_packets_never_crash_the_tracker(data, now):
+    t = state()
+    answer = t.udp_packet(data, ("10.0.0.1", 1), now)
+    assert answer is None or tracker.parse_udp_response(answer).action in (tracker.CONNECT, tracker.ERROR)
+    # the same bytes behind a valid connection id
+    cid = t.connection_id(("10.0.0.1", 1), now).to_bytes(8, "big")
+    t.udp_packet(cid + data[8:], ("10.0.0.1", 1), now)
+
+
+@given(st.text(max_size=300), st.binary(max_size=300))
+def test_http_queries_never_crash_the_tracker(text, raw):
+    t = state()
+    for query in (text.encode("utf-8"), raw, b"info_hash=" + raw + b"&peer_id=" + raw + b"&port=1"):
+        assert bencode.decode(t.http_announce(query, "10.0.0.1", 0))
+        assert bencode.decode(t.http_scrape(query))

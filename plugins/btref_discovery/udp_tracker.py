@@ -119,7 +119,7 @@ class UDPTracker:
         loop = asyncio.get_running_loop()
         try:
             transport, link = await loop.create_datagram_endpoint(lambda: _Link(url), remote_addr=address)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # unreachable, or a name that cannot be resolved
             raise TrackerError(f"{url}: {exc}") from exc
         try:
             # [docs: retry]

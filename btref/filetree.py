@@ -313,9 +313,12 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
     return entries
 
 
-def v2_entries(v2files: list[V2File], name: str, piece_length: int) -> list[FileEntry]:
-    """BEP 52 files: each non-empty file starts on a piece boundary."""
-    single = len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None
+def v2_entries(v2files: list[V2File], name: str, piece_length: int, *, single: bool) -> list[FileEntry]:
+    """BEP 52 files: each non-empty file starts on a piece boundary.
+
+    ``single``: the torrent is one file, whose path is its tree key (else every path
+    starts with the torrent's ``name``, the top folder).
+    """
     # [docs: v2-offsets]
     entries, offset = [], 0
     for f in v2files:

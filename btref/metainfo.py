@@ -262,7 +262,12 @@ def from_info(
     v2files: list[V2File] = []
     if has_v2:
         v2files = walk_file_tree(info.get(b"file tree"), max_files=MAX_FILES)
-        files = v2_entries(v2files, name, piece_length)
+        # v2 has no single-file form of its own: one file at the top of the tree is one. A
+        # folder holding one file looks the same; libtorrent loads it as the bare file, and
+        # so do we. A hybrid's v1 half (``length`` or ``files``) says which it is.
+        single = b"files" not in info if has_v1 else (
+            len(v2files) == 1 and len(v2files[0].raw_path) == 1 and v2files[0].symlink is None)
+        files = v2_entries(v2files, name, piece_length, single=single)
     if has_v1:
         v1 = v1_entries(info, name, max_files=MAX_FILES)
         files = check_hybrid(v1, files, piece_length) if has_v2 else v1

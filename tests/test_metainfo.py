@@ -523,3 +523,14 @@ def test_symlink_targets_root_relative_or_beside_the_link() -> None:
                       {"attr": "l", "path": ["V", "dangling"], "symlink path": ["nowhere"]}]}
     links = [f.symlink for f in parse(encode({"info": info})).files]
     assert links == [None, ("F", "V", "A"), ("F", "V", "A", "lib"), ("F", "nowhere")]
+
+
+def test_lone_top_file_v2_versus_hybrid() -> None:
+    data = blob(100)
+    tree = {"0": {"": {"length": 100, "pieces root": merkle(data, 16 * KIB)[0]}}}
+    v2 = {"name": "root", "piece length": 16 * KIB, "meta version": 2, "file tree": tree}
+    assert parse(encode({"info": v2})).files[0].path == ("0",)  # as libtorrent loads it
+    hybrid = {**v2, "files": [{"length": 100, "path": ["0"]}], "pieces": hashlib.sha1(data).digest()}
+    assert parse(encode({"info": hybrid})).files[0].path == ("root", "0")  # v1 says: a folder
+    single = {**v2, "name": "0", "length": 100, "pieces": hashlib.sha1(data).digest()}
+    assert parse(encode({"info": single})).files[0].path == ("0",)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from btref.commands.common import CommandError
 
 from btref.commands import conformance, create, demo, info, plugins, verify  # noqa: E402  (isort: skip)
+from btref.commands import download, seed, tracker  # noqa: E402  (isort: skip)
 
 #: The commands in the order ``btref --help`` lists them.
-COMMANDS = (demo, create, info, verify, plugins, conformance)
+COMMANDS = (demo, create, info, verify, download, seed, tracker, plugins, conformance)
 
 __all__ = ["COMMANDS", "CommandError"]

@@ -48,7 +48,7 @@ from btref.net.events import EventLog
 from btref.net.listener import PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.plugins import HASH_SCHEMES, plugin_manager
-from btref.storage import Storage, verify
+from btref.storage import Storage, VerifyReport, verify
 
 __all__ = ["TorrentSession", "make_peer_id", "TICK"]
 
@@ -73,7 +73,7 @@ class TorrentSession(PeerNetwork):
                  choker: str | Any = "tit-for-tat", discovery: tuple[Any, ...] = ("http-tracker", "udp-tracker"),
                  observers: tuple[Any, ...] = (), seed: bool = False, events: Any = None,
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
-                 stall_timeout: float | None = None) -> None:
+                 stall_timeout: float | None = None, recheck: VerifyReport | None = None) -> None:
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
         self.host, self.requested_port = host, port
         self.keep_seeding = seed
@@ -91,6 +91,7 @@ class TorrentSession(PeerNetwork):
         self.hook = self.plugins.hook
         self.config = config or Config()
         self._events_target = events
+        self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.events: EventLog | None = None
         self.engine: Session | None = None
         self.storage: Storage | None = None
@@ -123,7 +124,8 @@ class TorrentSession(PeerNetwork):
         if self._events_target is not None:
             self.events = EventLog(self._events_target, start=self.started_at)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btref-disk")
-        report = await loop.run_in_executor(self.executor, verify, self.torrent, self.data_dir, self.hook)
+        report = self._recheck or await loop.run_in_executor(
+            self.executor, verify, self.torrent, self.data_dir, self.hook)
         self.pieces_on_disk = report.good.copy()
         self.storage = Storage(self.torrent, self.data_dir)
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,

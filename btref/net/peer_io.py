@@ -25,13 +25,13 @@ wait for the handshake is bounded (:data:`HANDSHAKE_TIMEOUT`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from btref import wire
 from btref.connection import Connection
 from btref.errors import ProtocolError
 
-__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "PeerLink"]
+__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "PeerKey", "PeerLink"]
 
 #: Bytes asked of the socket per read (and the StreamReader's buffer limit).
 READ_SIZE = 256 * 1024
@@ -41,12 +41,23 @@ HIGH_WATER = 1024 * 1024
 HANDSHAKE_TIMEOUT = 30.0
 
 
+class PeerKey(NamedTuple):
+    """A connection's ``(host, port)``: equal to the plain tuple, printed as ``host:port``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
 class PeerLink:
     """One TCP connection to a peer, keyed by its ``(host, port)``."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection,
                  key: tuple[str, int]) -> None:
-        self.reader, self.writer, self.conn, self.key = reader, writer, conn, key
+        self.reader, self.writer, self.conn = reader, writer, conn
+        self.key = PeerKey(*key)
         self.peer_id: bytes | None = None
         self.closed = False
         self._out: list[Any] = []

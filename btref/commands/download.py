@@ -1,0 +1,115 @@
+"""``btref download``: fetch a torrent's data from peers (BEP 3), with a progress display.
+
+The work is done by the asyncio driver (:class:`btref.net.driver.TorrentSession`): recheck
+what is already in the output folder (resume), announce to the torrent's trackers and to
+the peers given with ``--peer``, download, verify every piece (SHA-1 for v1, merkle
+SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. Exit status 0 once every piece
+is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
+arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any, TextIO
+
+from btref.commands.common import CommandError, human_size, load_torrent
+
+HELP = "download a torrent's data from peers (and seed it with --seed)"
+DESCRIPTION = """\
+Download the data of TORRENT into the folder DIR, from the peers its trackers name
+and the peers you give with --peer. Data already in DIR is checked first and kept
+where it is right, so an interrupted download resumes where it stopped. Every
+piece is checked against the torrent's hashes before it is written.
+"""
+EPILOG = """\
+examples:
+  btref download album.torrent -o ~/Downloads
+  btref download album.torrent -o out --peer 127.0.0.1:6881 --events log.jsonl
+  btref download album.torrent -o out --picker rarest-first --seed
+
+try next: start `btref seed album.torrent DATA_DIR --port 6881` in another
+terminal and download from it with --peer 127.0.0.1:6881; read the --events
+log (one JSON object per line); swap the picker or choker (`btref plugins`).
+
+exit status: 0 every piece is verified on disk, 2 it could not finish (the
+line on stderr says why), 130 interrupted (Ctrl-C; data so far is kept).
+"""
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """Options ``download`` and ``seed`` share."""
+    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
+                   help="a peer to connect to (repeatable), besides those the trackers name")
+    p.add_argument("--port", type=int, default=0, help="TCP port to listen on (default 0: any free port)")
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: all)")
+    p.add_argument("--choker", default="tit-for-tat", metavar="NAME", help="choker plugin (default tit-for-tat)")
+    p.add_argument("--events", metavar="FILE.jsonl", help="append every event as one JSON line to this file")
+    p.add_argument("--no-trackers", action="store_true", help="do not announce to the torrent's trackers")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("torrent", metavar="TORRENT", help="the .torrent file")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
+    add_network_options(p)
+    p.add_argument("--picker", default="rarest-first", metavar="NAME", help="piece picker plugin (default rarest-first)")
+    p.add_argument("--seed", action="store_true", help="keep seeding after the download, until Ctrl-C")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="give up when no data arrived for this long (default 120)")
+    p.set_defaults(run=run)
+
+
+def session_options(args: argparse.Namespace) -> dict[str, Any]:
+    """TorrentSession keyword arguments from the shared options."""
+    return {
+        "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
+        "events": args.events, "discovery": () if args.no_trackers else ("http-tracker", "udp-tracker"),
+    }
+
+
+async def follow(session: Any, progress: Any) -> None:
+    """Update ``progress`` once a second until the session is finished."""
+    while not session.finished.is_set():
+        progress.update(session.stats())
+        try:
+            await asyncio.wait_for(session.finished.wait(), 1.0)
+        except TimeoutError:
+            pass
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from btref.net.driver import TorrentSession
+    from btref.progress import Progress
+
+    out = out or sys.stdout
+    torrent = load_torrent(args.torrent, "download")
+    for peer in args.peer:
+        if ":" not in peer:
+            raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
+    os.makedirs(args.output, exist_ok=True)
+
+    async def main() -> tuple[bool, str | None]:
+        session = TorrentSession(torrent, args.output, picker=args.picker, seed=args.seed,
+                                 stall_timeout=args.timeout, **session_options(args))
+        async with session:
+            print(f"btref download: {torrent.name} ({human_size(torrent.total_length)}, "
+                  f"{torrent.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}",
+                  file=out, flush=True)
+            progress = Progress(torrent.total_length, label=torrent.name)
+            try:
+                await follow(session, progress)
+            finally:
+                progress.close(session.stats())
+            return session.complete.is_set(), session.error
+
+    complete, error = asyncio.run(main())
+    if not complete:
+        raise CommandError(f"download incomplete: {error or 'stopped'}")
+    print(f"btref download: done, every piece verified in {args.output}. "
+          f"Next: btref verify {args.torrent} {args.output}", file=out)
+    return 0

@@ -301,7 +301,9 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
         else:
             length = _length(fd.get(b"length"), f"{where} 'length'")
         pad = b"p" in attr
-        raw_path = fd.get(b"path.utf-8") if isinstance(fd.get(b"path.utf-8"), list) else fd.get(b"path")
+        raw_path = fd.get(b"path.utf-8")  # written by old clients beside a legacy-encoded 'path'
+        if not isinstance(raw_path, list) or not all(isinstance(p, bytes) for p in raw_path):
+            raw_path = fd.get(b"path")
         if pad and raw_path is None:
             parts: tuple[str, ...] = (".pad", str(length))
         else:

@@ -324,8 +324,8 @@ def _piece_length(info: dict[bytes, Any], has_v2: bool) -> int:
 
 
 def _name(info: dict[bytes, Any], info_hash: bytes) -> str:
-    raw = info.get(b"name.utf-8")
-    if not isinstance(raw, bytes):
+    raw = info.get(b"name.utf-8")  # written by old clients beside a legacy-encoded 'name'
+    if not isinstance(raw, bytes) or not raw:
         raw = info.get(b"name")
     if not isinstance(raw, bytes):
         raise MetainfoError("'name' is missing or not a string")

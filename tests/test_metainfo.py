@@ -137,19 +137,20 @@ def test_v1_multi_file_paths_offsets_and_attributes() -> None:
             {"path": ["link"], "attr": "l", "symlink path": ["cd1", "01.flac"]},
             {"length": 3, "path": ["_____padding_file_0"]},
             {"length": 2, "path": ["bad"], "path.utf-8": ["good"]},
+            {"length": 1, "path": ["kept"], "path.utf-8": [7]},
         ],
         "pieces": bytes(40),
     }
     t = parse(encode({"info": info}))
     assert [f.path for f in t.files] == [
         ("album", "cd1", "01.flac"), ("album", ".pad", "16374"), ("album", "cover.jpg"),
-        ("album", "link"), ("album", "_____padding_file_0"), ("album", "good"),
+        ("album", "link"), ("album", "_____padding_file_0"), ("album", "good"), ("album", "kept"),
     ]
-    assert [f.offset for f in t.files] == [0, 10, 16384, 16389, 16389, 16392]
-    assert [f.pad for f in t.files] == [False, True, False, False, True, False]
+    assert [f.offset for f in t.files] == [0, 10, 16384, 16389, 16389, 16392, 16394]
+    assert [f.pad for f in t.files] == [False, True, False, False, True, False, False]
     assert t.files[0].executable and t.files[0].mtime == 99 and t.files[2].hidden
     assert t.files[3].symlink == ("album", "cd1", "01.flac") and t.files[3].length == 0
-    assert t.private and t.total_length == 16394 and t.num_pieces == 2
+    assert t.private and t.total_length == 16395 and t.num_pieces == 2
 
 
 def test_pad_file_without_path_and_single_file_attributes() -> None:
@@ -179,6 +180,8 @@ def test_name_falls_back_to_info_hash_and_prefers_name_utf8() -> None:
     assert t.name == t.info_hash.hex() and t.files[0].path == (t.name,)
     raw = encode({"info": {"name": "x", "name.utf-8": "y", "piece length": 16 * KIB, "pieces": bytes(20), "length": 1}})
     assert parse(raw).name == "y"
+    raw = encode({"info": {"name": "x", "name.utf-8": "", "piece length": 16 * KIB, "pieces": bytes(20), "length": 1}})
+    assert parse(raw).name == "x"
 
 
 def test_trackers_tiers() -> None:
@@ -534,3 +537,52 @@ def test_lone_top_file_v2_versus_hybrid() -> None:
     assert parse(encode({"info": hybrid})).files[0].path == ("root", "0")  # v1 says: a folder
     single = {**v2, "name": "0", "length": 100, "pieces": hashlib.sha1(data).digest()}
     assert parse(encode({"info": single})).files[0].path == ("0",)
+
+
+# -- untrusted input: whatever the bytes, only BtrefError comes out ----------------------
+
+_SEEDS = [
+    v1_torrent(blob(40000), announce="http://t/a"),
+    v1_torrent({"a": blob(10), "d/b": blob(20000)}),
+    v2_torrent({"a.bin": blob(40000, 1), "sub/c.bin": blob(100, 3)}),
+    hybrid_torrent({"a": blob(20000, 1), "c": blob(40000, 2)}),
+]
+
+
+@given(st.sampled_from(_SEEDS), st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=4),
+       st.integers(0, 1 << 20), st.binary(max_size=8))
+def test_mutated_torrents_fail_cleanly(seed: bytes, flips: list, cut: int, insert: bytes) -> None:
+    data = bytearray(seed)
+    for pos, value in flips:
+        data[pos % len(data)] = value
+    at = cut % len(data)
+    data[at:at] = insert
+    for strict in (False, True):
+        try:
+            torrent = parse(bytes(data), strict=strict)
+        except (MetainfoError, BencodeError):
+            continue
+        assert torrent.num_pieces >= 1 and torrent.total_length > 0
+        assert sum(torrent.piece_size(i) for i in range(torrent.num_pieces)) == sum(
+            f.length for f in torrent.files)
+
+
+_values = st.recursive(
+    st.integers(-5, 70000) | st.binary(max_size=24) | st.sampled_from([b"..", b"/", b"p", b"l", b"x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from([b"", b"length", b"path", b"attr", b"pieces root", b"symlink path", b"a"]), inner, max_size=3),
+    max_leaves=12,
+)
+_info_keys = st.sampled_from([b"name", b"piece length", b"pieces", b"length", b"files", b"meta version",
+                              b"file tree", b"private", b"name.utf-8", b"attr"])
+
+
+@given(st.dictionaries(_info_keys, _values, max_size=8), st.dictionaries(
+    st.sampled_from([b"announce", b"announce-list", b"url-list", b"piece layers", b"comment", b"creation date"]),
+    _values, max_size=4))
+def test_random_structures_fail_cleanly(info: dict, outer: dict) -> None:
+    try:
+        torrent = parse(encode({**outer, b"info": info}))
+    except (MetainfoError, BencodeError):
+        return
+    assert torrent.files and torrent.to_dict()["name"]

@@ -52,7 +52,17 @@ class TrackerError(BtrefError):
 
 
 class KRPCError(BtrefError):
-    """A DHT message that is malformed or unexpected (BEP 5)."""
+    """A DHT message that is malformed or unexpected (BEP 5).
+
+    ``code`` is the KRPC error code a reply should carry (203 "Protocol Error" unless said
+    otherwise); ``tid`` the transaction id of the bad message when it could be read (else
+    ``None``: such a packet is dropped, since an error reply needs a transaction id).
+    """
+
+    def __init__(self, message: str, code: int = 203, tid: bytes | None = None) -> None:
+        self.code = code
+        self.tid = tid
+        super().__init__(message)
 
 
 class PluginError(BtrefError, LookupError):

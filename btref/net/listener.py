@@ -147,6 +147,9 @@ class PeerNetwork:
         if handshake.peer_id == self.peer_id:
             if link.initiator:
                 self.known.pop(link.key, None)  # that address is us: never dial it again
+            else:  # answer, so that our dialling side sees its own id too, and forgets the address
+                link.queue(link.conn.handshake())
+                link.flush()
             raise ProtocolError("connected to ourselves (our own peer id)")
         if link.key in self.banned or handshake.peer_id in self.banned_ids:
             raise ProtocolError("peer is banned")

@@ -1,0 +1,324 @@
+"""The asyncio driver on real loopback sockets: btref to btref, resume, failures, clean stops."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from btref import wire
+from btref.create import create_torrent
+from btref.metainfo import Torrent, parse
+from btref.net.driver import TorrentSession, make_peer_id
+from btref.net.events import EventLog, read_events
+from btref.net.peer_io import PeerKey
+from btref.progress import Progress, eta_text, format_line
+
+# -- helpers shared by the network test files ------------------------------------------------
+
+FILES = {"a.bin": 300_001, "sub/b.bin": 70_000, "sub/deeper/c.bin": 5, "z.bin": 40_000}
+
+
+def make_data(root: Path, name: str = "payload", files: dict[str, int] = FILES, seed: int = 1) -> Path:
+    """A folder ``root/name`` of files with deterministic pseudo-random contents."""
+    rng = random.Random(seed)
+    top = root / name
+    for rel, size in files.items():
+        path = top / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(size))
+    return top
+
+
+def make_torrent(tmp_path: Path, version: str = "v1", *, trackers: tuple = (), piece_length: int = 16384,
+                 files: dict[str, int] = FILES) -> tuple[bytes, Torrent, Path]:
+    """(torrent bytes, parsed torrent, DATA_DIR of a complete copy) for a multi-file folder."""
+    src = tmp_path / "src"
+    top = make_data(src, files=files)
+    data = create_torrent(top, version=version, piece_length=piece_length, trackers=[list(trackers)] if trackers else ())
+    return data, parse(data), src
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """Byte-exact comparison of every file below two folders."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
+
+
+def run(coro, timeout: float = 60.0):
+    """Run a scenario in a fresh event loop with a generous bound (not a timing assertion)."""
+    async def bounded():
+        async with asyncio.timeout(timeout):
+            return await coro
+
+    return asyncio.run(bounded())
+
+
+def leftover_tasks() -> set[asyncio.Task]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+
+
+# -- btref to btref ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "hybrid", "v2"])
+def test_btref_to_btref(tmp_path: Path, version: str) -> None:
+    _, torrent, src = make_torrent(tmp_path, version)
+    dst = tmp_path / "dst"
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
+                                      events=tmp_path / "leech.jsonl") as leech:
+                assert await leech.run()
+                stats = leech.stats()
+                assert stats["pieces"] == torrent.num_pieces and stats["complete"]
+                assert leech.downloaded >= torrent.total_length
+            assert seeder.uploaded >= torrent.total_length
+        assert not leftover_tasks()
+
+    run(scenario())
+    assert same_tree(src, dst)
+    names = [e["event"] for e in read_events(tmp_path / "leech.jsonl")]
+    for expected in ("recheck", "listening", "announced", "peer_connected", "piece_verified", "complete",
+                     "on_disk", "stopped"):
+        assert expected in names
+    assert names.index("complete") < names.index("on_disk")
+
+
+def test_two_seeders_and_a_tracker_free_swarm(tmp_path: Path) -> None:
+    """Two seeds, one leecher that knows both; a second leecher fetches from the first."""
+    _, torrent, src = make_torrent(tmp_path, "hybrid")
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as s1, \
+                TorrentSession(torrent, src, host="127.0.0.1", seed=True) as s2:
+            peers = [f"127.0.0.1:{s1.port}", f"127.0.0.1:{s2.port}"]
+            async with TorrentSession(torrent, tmp_path / "d1", host="127.0.0.1", peers=peers, seed=True) as l1:
+                assert await asyncio.wait_for(l1.complete.wait(), 30) is True
+                async with TorrentSession(torrent, tmp_path / "d2", host="127.0.0.1",
+                                          peers=[f"127.0.0.1:{l1.port}"]) as l2:
+                    assert await l2.run()
+
+    run(scenario())
+    assert same_tree(src, tmp_path / "d1") and same_tree(src, tmp_path / "d2")
+
+
+def test_resume_fetches_only_missing_pieces(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1")
+    dst = tmp_path / "dst"
+    # Half a download: a.bin complete, the rest absent.
+    (dst / "payload").mkdir(parents=True)
+    (dst / "payload" / "a.bin").write_bytes((src / "payload" / "a.bin").read_bytes())
+
+    async def scenario() -> int:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
+                                      events=tmp_path / "ev.jsonl") as leech:
+                assert await leech.run()
+                return leech.downloaded
+
+    downloaded = run(scenario())
+    assert same_tree(src, dst)
+    recheck = read_events(tmp_path / "ev.jsonl")[0]
+    assert recheck["event"] == "recheck" and recheck["good"] >= 300_001 // 16384
+    assert downloaded < torrent.total_length - 250_000
+
+
+def test_complete_data_finishes_at_once(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v2")
+
+    async def scenario() -> None:
+        session = TorrentSession(torrent, src, host="127.0.0.1", discovery=())
+        async with session:
+            assert await session.run()
+            assert session.stats()["bytes"] == torrent.total_length
+
+    run(scenario())
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+
+def test_no_peers_times_out_with_a_reason(tmp_path: Path) -> None:
+    _, torrent, _ = make_torrent(tmp_path)
+
+    async def scenario() -> str | None:
+        async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.0) as leech:
+            assert not await leech.run()
+            return leech.error
+
+    assert "no peers found" in run(scenario())
+
+
+def test_unreachable_peer_is_redialled_then_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import btref.net.driver as driver
+
+    monkeypatch.setattr(driver, "REDIAL_EVERY", 0.0)
+    _, torrent, _ = make_torrent(tmp_path)
+    closed = _closed_port()
+
+    async def scenario() -> str | None:
+        async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"127.0.0.1:{closed}"],
+                                  stall_timeout=2.5, events=tmp_path / "ev.jsonl") as leech:
+            assert not await leech.run()
+            return leech.error
+
+    assert "could not connect" in run(scenario())
+    failed = [e for e in read_events(tmp_path / "ev.jsonl") if e["event"] == "connect_failed"]
+    assert len(failed) >= 2 and failed[0]["peer"] == f"127.0.0.1:{closed}"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_connected_peer_that_sends_nothing_stalls(tmp_path: Path) -> None:
+    _, torrent, _ = make_torrent(tmp_path)
+
+    async def scenario() -> str | None:
+        async with TorrentSession(torrent, tmp_path / "a", host="127.0.0.1") as other:  # has nothing either
+            async with TorrentSession(torrent, tmp_path / "b", host="127.0.0.1", stall_timeout=1.5,
+                                      peers=[f"127.0.0.1:{other.port}"]) as leech:
+                assert not await leech.run()
+                return leech.error
+
+    assert "none sent data" in run(scenario())
+
+
+def test_own_peer_id_is_refused_and_forgotten(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", discovery=(), seed=True,
+                                  events=tmp_path / "ev.jsonl") as session:
+            session.add_peer(f"127.0.0.1:{session.port}")
+            await session.dial("127.0.0.1", session.port)
+            assert session.links == {} and ("127.0.0.1", session.port) not in session.known
+
+    run(scenario())
+    reasons = [e.get("reason", "") for e in read_events(tmp_path / "ev.jsonl")]
+    assert not any("ourselves" in r for r in reasons if r)  # refused before the engine saw it
+
+
+def test_garbage_and_banned_peers_are_dropped(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder:
+            # Not a handshake at all.
+            reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")
+            assert await reader.read() == b""
+            writer.close()
+            # A banned peer id gets no answer but a closed socket.
+            banned_id = make_peer_id()
+            seeder.banned_ids.add(banned_id)
+            reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, banned_id, bytes(8))))
+            assert await reader.read() == b""
+            writer.close()
+            # A peer that breaks the protocol after the handshake is closed too.
+            reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, make_peer_id(), bytes(8))))
+            answer = await reader.readexactly(68)
+            assert wire.parse_handshake(answer).info_hash == torrent.info_hash
+            writer.write(wire.encode(wire.Have(10 ** 6)))
+            await reader.read()  # its bitfield, then the end
+            writer.close()
+            assert seeder.links == {}
+
+    run(scenario())
+
+
+def test_write_failure_fails_the_session(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    (dst / "payload").write_bytes(b"a file where the folder should be")
+
+    async def scenario() -> str | None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder:
+            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"]) as leech:
+                assert not await leech.run()
+                return leech.error
+
+    assert "cannot write" in run(scenario())
+
+
+def test_stop_is_idempotent_and_leaves_nothing_running(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        session = TorrentSession(torrent, src, host="127.0.0.1", seed=True)
+        await session.stop()  # never started: nothing to do
+        await session.start()
+        await session.stop()
+        await session.stop()
+        assert session.finished.is_set() and not leftover_tasks()
+
+    run(scenario())
+
+
+# -- small parts ----------------------------------------------------------------------------------
+
+
+def test_peer_key_prints_as_host_port() -> None:
+    assert str(PeerKey("10.0.0.1", 6881)) == "10.0.0.1:6881"
+    assert str(PeerKey("::1", 6881)) == "[::1]:6881"
+    assert PeerKey("h", 1) == ("h", 1) and hash(PeerKey("h", 1)) == hash(("h", 1))
+
+
+def test_event_log_round_trip(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "e.jsonl", start=10.0)
+    log.write("piece_verified", {"index": 3, "raw": b"\x00"}, now=10.5)
+    log.close()
+    log.close()
+    assert read_events(tmp_path / "e.jsonl") == [{"t": 0.5, "event": "piece_verified", "index": 3, "raw": "b'\\x00'"}]
+    stream = io.StringIO()
+    EventLog(stream).write("x", {}, 1.0)
+    assert stream.getvalue() == '{"t":1.0,"event":"x"}\n'
+
+
+STATS = {"pieces": 5, "num_pieces": 10, "bytes": 5 * 2**20, "total_bytes": 10 * 2**20, "peers": 2,
+         "down_rate": 2**20, "up_rate": 0.0}
+
+
+def test_progress_plain_lines() -> None:
+    assert eta_text(0, 0) == "0 s" and eta_text(10, 0) == "?" and eta_text(10, 1) == "10 s"
+    assert eta_text(600, 1) == "10 min" and eta_text(36000, 1) == "10.0 h"
+    assert format_line(STATS) == "btref: 50.0% 5/10 pieces, 1.0 MiB/s down, 0.0 MiB/s up, 2 peers, ETA 5 s"
+    out = io.StringIO()
+    progress = Progress(10 * 2**20, stream=out, interval=3600)
+    progress.update(STATS)
+    progress.update(STATS)  # within the interval: not printed
+    progress.close(STATS)  # the final state always is
+    assert out.getvalue().count("btref: 50.0%") == 2
+
+
+def test_progress_rich_bar() -> None:
+    out = io.StringIO()
+    progress = Progress(10 * 2**20, stream=out, tty=True, label="demo")
+    progress.update(STATS)
+    progress.close(STATS)
+    progress.close()
+    assert "demo" in out.getvalue()
+
+
+def test_make_peer_id() -> None:
+    a, b = make_peer_id(), make_peer_id()
+    assert len(a) == 20 and a.startswith(b"-BR0100-") and a != b
+
+
+def test_data_helpers(tmp_path: Path) -> None:
+    top = make_data(tmp_path, files={"x": 3})
+    assert os.path.getsize(top / "x") == 3 and same_tree(top, top)

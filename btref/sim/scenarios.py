@@ -1,0 +1,179 @@
+"""Named swarm set-ups for ``btref sim`` and ``btref compare``, and their registry.
+
+A :class:`Scenario` is a name, a one-line summary, default sizes and a ``build`` function
+that turns :class:`Params` (peers, pieces, picker, choker, seed) into a :class:`Setup`:
+the :class:`~btref.sim.swarm.PeerSpec` list and options for the
+:class:`~btref.sim.swarm.Swarm`. Capacities are in blocks of 16 KiB per second (BEP 3's
+block), the piece length is one block unless a scenario says otherwise.
+
+Built-in scenarios (the classic experiments of the BitTorrent literature):
+
+``walkthrough``   one seed S and three empty peers A, B, C, 4 pieces, round by round;
+``flash-crowd``   everybody arrives at once and stays (Kurose and Ross's setting);
+``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
+``weak-seed``     a seed much slower than the peers: the last-pieces problem;
+``free-riders``   a quarter of the peers never upload (the ``free-rider`` choker);
+``client-server`` the baseline: peers talk only to the seed, which serves everyone.
+
+Adding one (a DHT engineer's ``dht-lookup``, a lab's own) is one call to :func:`register`
+with a :class:`Scenario`; ``btref sim`` and ``btref compare`` find it by name.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from btref.errors import BtrefError
+from btref.requests import BLOCK
+from btref.sim.metrics import summarize
+from btref.sim.swarm import PeerSpec, Swarm
+from btref.sim.virtual import virtual_torrent
+
+__all__ = ["Params", "Setup", "Scenario", "ScenarioError", "SCENARIOS", "register", "get", "run"]
+
+
+class ScenarioError(BtrefError, LookupError):
+    """An unknown scenario name, or sizes a scenario cannot be built with."""
+
+
+@attrs.frozen
+class Params:
+    """What the command line may change in a scenario."""
+
+    peers: int
+    pieces: int
+    picker: str = "rarest-first"
+    choker: str = "tit-for-tat"
+    seed: int = 0
+
+
+@attrs.frozen
+class Setup:
+    """A scenario made concrete: the peers, and keyword options for :class:`Swarm`."""
+
+    specs: list[PeerSpec]
+    options: dict[str, Any] = attrs.Factory(dict)
+    piece_length: int = BLOCK
+    #: Virtual seconds after which the run stops even if peers are still downloading.
+    until: float = 3600.0
+
+
+@attrs.frozen
+class Scenario:
+    """A named, documented swarm set-up."""
+
+    name: str
+    summary: str
+    build: Callable[[Params], Setup]
+    peers: int = 50
+    pieces: int = 100
+
+
+#: Every scenario ``btref sim`` knows, by name.
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def register(scenario: Scenario) -> Scenario:
+    """Make ``scenario`` available by name (a later registration of a name replaces it)."""
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def get(name: str) -> Scenario:
+    """The scenario called ``name``; :class:`ScenarioError` lists the known ones."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ScenarioError(f"no scenario named {name!r} (known: {', '.join(sorted(SCENARIOS))})") from None
+
+
+# [docs: run]
+def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str = "rarest-first",
+        choker: str = "tit-for-tat", seed: int = 0, trace: bool = False,
+        record_transfers: bool = False) -> tuple[Swarm, dict[str, Any]]:
+    """Build scenario ``name``, play it out, return the swarm and its metrics."""
+    scenario = get(name)
+    params = Params(peers if peers is not None else scenario.peers,
+                    pieces if pieces is not None else scenario.pieces, picker, choker, seed)
+    if params.peers < 1 or params.pieces < 1:
+        raise ScenarioError(f"a swarm needs at least one peer and one piece, got {params.peers} and {params.pieces}")
+    setup = scenario.build(params)
+    torrent = virtual_torrent(params.pieces, setup.piece_length, name=scenario.name)
+    swarm = Swarm(torrent, setup.specs, seed=seed, trace=trace, record_transfers=record_transfers, **setup.options)
+    end = swarm.run(until=setup.until)
+    metrics = summarize(swarm, end)
+    metrics.update(scenario=name, picker=picker, choker=choker)
+    return swarm, metrics
+# [/docs: run]
+
+
+# -- the built-in scenarios ------------------------------------------------------------------
+
+B = float(BLOCK)  # capacities below are in blocks per second
+
+
+def _seed(p: Params, upload: float = 8 * B, **fields: Any) -> PeerSpec:
+    return PeerSpec("S", upload=upload, download=32 * B, seed=True, picker=p.picker, choker=p.choker, **fields)
+
+
+def _leechers(p: Params, count: int, *, upload: float = 4 * B, download: float = 16 * B,
+              arrivals: list[float] | None = None, **fields: Any) -> list[PeerSpec]:
+    return [PeerSpec(f"P{i:0{len(str(count - 1))}d}", upload=upload, download=download,
+                     arrive=arrivals[i] if arrivals else 0.0, picker=p.picker, choker=p.choker, **fields)
+            for i in range(count)]
+
+
+def _walkthrough(p: Params) -> Setup:
+    names = [chr(ord("A") + i) for i in range(min(p.peers, 25))]
+    leechers = [PeerSpec(n, upload=B, download=4 * B, picker=p.picker, choker=p.choker) for n in names]
+    return Setup([_seed(p, upload=B)] + leechers, {"latency": 0.001, "tick_interval": 0.25, "sample_interval": 1.0},
+                 until=600.0)
+
+
+def _flash_crowd(p: Params) -> Setup:
+    return Setup([_seed(p)] + _leechers(p, p.peers), {"degree": min(20, p.peers)})
+
+
+def _steady_arrivals(p: Params) -> Setup:
+    rng = random.Random(f"{p.seed}:arrivals")
+    rate = 1.0  # arrivals per second (Poisson)
+    arrivals, t = [], 0.0
+    for _ in range(p.peers):
+        t += rng.expovariate(rate)
+        arrivals.append(round(t, 6))
+    return Setup([_seed(p)] + _leechers(p, p.peers, arrivals=arrivals, linger=20.0), {"degree": min(20, p.peers)})
+
+
+def _weak_seed(p: Params) -> Setup:
+    return Setup([_seed(p, upload=B)] + _leechers(p, p.peers), {"degree": min(20, p.peers)})
+
+
+def _free_riders(p: Params) -> Setup:
+    riders = max(1, p.peers // 4)
+    specs = _leechers(p, p.peers)
+    for i in range(riders):  # every fourth peer rides for free
+        j = i * p.peers // riders
+        specs[j] = attrs.evolve(specs[j], choker="free-rider", tags=("free-rider",))
+    return Setup([_seed(p)] + specs, {"degree": min(20, p.peers)})
+
+
+def _client_server(p: Params) -> Setup:
+    return Setup([_seed(p)] + _leechers(p, p.peers), {"star": True, "degree": 1, "max_connections": p.peers + 1},
+                 until=36000.0)
+
+
+for _scenario in (
+    Scenario("walkthrough", "one seed S and three empty peers A, B, C; 4 pieces, round by round",
+             _walkthrough, peers=3, pieces=4),
+    Scenario("flash-crowd", "everybody arrives at once and stays; one seed", _flash_crowd),
+    Scenario("steady-arrivals", "Poisson arrivals (1/s); peers seed 20 s after completing, then leave",
+             _steady_arrivals),
+    Scenario("weak-seed", "a seed 4x slower than each peer: the last-pieces problem", _weak_seed),
+    Scenario("free-riders", "a quarter of the peers never upload (choker free-rider)", _free_riders),
+    Scenario("client-server", "the baseline: peers talk only to the seed, which serves everyone", _client_server),
+):
+    register(_scenario)

@@ -1,0 +1,339 @@
+"""A simulated swarm: one real engine :class:`~btref.engine.Session` per peer, on a virtual clock.
+
+Every simulated peer is the *same* sans-I/O engine the asyncio driver runs (BEP 3 peer
+protocol, BEP 6 fast extension), with its own plugin manager holding the picker and the
+choker chosen *by name* (:func:`btref.plugins.plugin_manager`), plus the simulator's
+:class:`~btref.sim.virtual.VirtualHash`. This module is only a driver: it carries the
+engine's actions out on the simulated :class:`~btref.sim.network.Network` instead of
+sockets, and plays the tracker (BEP 3 "trackers": a random subset of the peers present).
+
+What a run looks like: peers *arrive* (:class:`PeerSpec`, all at once or spread out),
+announce, connect to up to ``degree`` random peers present, download, and *leave*
+(on completion, after seeding a while, or never; seeds may leave at a fixed time).
+Every ``tick_interval`` each session gets ``tick(now)`` (rechoke every 10 s, timeouts).
+
+Determinism: the run seed gives the swarm one :class:`random.Random` (arrivals, tracker
+answers) and each peer its own, derived from the seed and the peer's name; the event loop
+breaks ties by scheduling order. With ``trace=True`` every delivery is hashed into
+:attr:`Swarm.digest`, so two runs can be compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Hashable
+from typing import Any
+
+import attrs
+
+from btref import wire
+from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send
+from btref.bitfield import Bitfield
+from btref.engine import Session
+from btref.metainfo import Torrent
+from btref.plugins import plugin_manager
+from btref.sim.loop import EventLoop
+from btref.sim.network import Host, Network
+from btref.sim.virtual import ZEROS, VirtualHash
+
+__all__ = ["PeerSpec", "SimPeer", "Swarm"]
+
+
+@attrs.frozen
+class PeerSpec:
+    """Who a simulated peer is and how it behaves."""
+
+    name: str
+    #: Capacities in bytes per second.
+    upload: float
+    download: float
+    #: Starts with every piece.
+    seed: bool = False
+    #: Virtual time it joins the swarm.
+    arrive: float = 0.0
+    picker: str = "rarest-first"
+    choker: str = "tit-for-tat"
+    #: Seconds it keeps seeding after completing (``None``: stays to the end).
+    linger: float | None = None
+    #: Virtual time it leaves whatever its state (a seed that goes away).
+    leave_at: float | None = None
+    #: Labels for the metrics, e.g. ``("free-rider",)``.
+    tags: tuple[str, ...] = ()
+
+
+@attrs.define(eq=False)
+class SimPeer:
+    """The driver's record of one peer: its engine, its link, what it did."""
+
+    spec: PeerSpec
+    #: The engine's name for this peer: its position in the spec list. An ``int``, not the
+    #: name, because ``str`` hashes change from one process to the next (hash
+    #: randomisation), and the engine keeps peer keys in sets: ints keep runs repeatable.
+    key: int
+    session: Session
+    host: Host
+    arrived_at: float
+    completed_at: float | None = None
+    left_at: float | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+    #: Payload bytes received, by sender's key.
+    down_from: dict[int, int] = attrs.Factory(dict)
+    #: How many rechokes unchoked each other peer (by key), and how many rechokes it ran.
+    unchoked: dict[int, int] = attrs.Factory(dict)
+    rechokes: int = 0
+    connections: set[int] = attrs.Factory(set)
+    banned: set[int] = attrs.Factory(set)
+    last_announce: float = 0.0
+    present: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class Swarm:
+    """Peers, network and clock of one simulation run; :meth:`run` plays it out."""
+
+    def __init__(self, torrent: Torrent, specs: list[PeerSpec], *, seed: int = 0, latency: float = 0.05,
+                 degree: int = 20, max_connections: int = 50, tick_interval: float = 1.0,
+                 announce_interval: float = 30.0, sample_interval: float = 5.0, star: bool = False,
+                 config: Config | None = None, trace: bool = False, record_transfers: bool = False) -> None:
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names):
+            raise ValueError("peer names must be unique")
+        self.torrent = torrent
+        self.specs = list(specs)
+        self.seed = seed
+        self.degree, self.max_connections, self.star = degree, max_connections, star
+        self.tick_interval, self.announce_interval = tick_interval, announce_interval
+        self.sample_interval = sample_interval
+        self.config = config or Config()
+        self.loop = EventLoop()
+        self.network = Network(self.loop, latency=latency, deliver=self._deliver, serve=self._serve)
+        self.rng = random.Random(f"{seed}:swarm")
+        #: Every peer that arrived, by key (see :attr:`SimPeer.key`).
+        self.peers: dict[int, SimPeer] = {}
+        self.keys = {spec.name: key for key, spec in enumerate(specs)}
+        self._present: list[SimPeer] = []
+        self._index: dict[int, int] = {}
+        #: Copies of each piece among the peers present (seeds included).
+        self.copies = [0] * torrent.num_pieces
+        #: ``(time, copies of the rarest piece, entropy of the copies)`` every sample.
+        self.replication: list[tuple[float, int, float]] = []
+        #: ``(time, src, dst, index)`` of every block delivered, if ``record_transfers``.
+        self.transfers: list[tuple[float, str, str, int]] | None = [] if record_transfers else None
+        self.digest = hashlib.sha256() if trace else None
+        self.remaining = sum(1 for s in specs if not s.seed)
+        for key, spec in enumerate(specs):
+            self.loop.at(spec.arrive, self._arrive, key, spec)
+            if spec.leave_at is not None:
+                self.loop.at(spec.leave_at, self._leave_by_key, key)
+
+    # -- running --------------------------------------------------------------------
+
+    def run(self, until: float = 3600.0) -> float:
+        """Play until every leecher completed (or ``until``); returns the virtual end time."""
+        self.loop.at(0.0, self._sample)
+        end = self.loop.run(until=until, stop=lambda: self.remaining == 0)
+        self._sample(reschedule=False)
+        return end
+
+    @property
+    def done(self) -> bool:
+        """Every peer that started empty has completed."""
+        return self.remaining == 0
+
+    # -- peers come and go ------------------------------------------------------------
+
+    def by_name(self, name: str) -> SimPeer:
+        """The peer called ``name`` (it must have arrived)."""
+        return self.peers[self.keys[name]]
+
+    def _arrive(self, key: int, spec: PeerSpec) -> None:
+        now = self.loop.now
+        rng = random.Random(f"{self.seed}:{spec.name}")
+        hook = plugin_manager({"pickers": [spec.picker], "chokers": [spec.choker]}, extra=[VirtualHash()]).hook
+        n = self.torrent.num_pieces
+        session = Session(self.torrent, hook, have=Bitfield.full(n) if spec.seed else None,
+                          peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config)
+        host = Host(key, spec.upload, spec.download, down_free=now)
+        peer = self.peers[key] = SimPeer(spec, key, session, host, arrived_at=now)
+        self.network.add(host)
+        if spec.seed:
+            self.copies = [c + 1 for c in self.copies]
+        self._trace("arrive", key)
+        self._announce(peer)
+        self._index[key] = len(self._present)
+        self._present.append(peer)
+        self.loop.after(rng.uniform(0, self.tick_interval), self._tick, peer)
+
+    def _announce(self, peer: SimPeer) -> None:
+        """Play the tracker: connect ``peer`` to random peers present (seeds only if ``star``)."""
+        peer.last_announce = self.loop.now
+        want = self.degree - len(peer.connections)
+        pool = self._present
+        if want <= 0 or not pool:
+            return
+        if self.star:
+            candidates = [p for p in pool if p.spec.seed]
+        else:
+            candidates = self.rng.sample(pool, min(len(pool), 2 * self.degree + len(peer.connections)))
+        for other in candidates:
+            if want <= 0:
+                break
+            if (other is not peer and other.key not in peer.connections and other.key not in peer.banned
+                    and peer.key not in other.banned and len(other.connections) < self.max_connections
+                    and (self.star or not (peer.session.seeding and other.session.seeding))):
+                self._connect(peer, other)
+                want -= 1
+
+    def _connect(self, a: SimPeer, b: SimPeer) -> None:
+        now = self.loop.now
+        a.connections.add(b.key)
+        b.connections.add(a.key)
+        self._trace("connect", a.key, b.key)
+        self._apply(a, a.session.peer_connected(b.key, now, fast=True))
+        self._apply(b, b.session.peer_connected(a.key, now, fast=True))
+
+    def _disconnect(self, peer: SimPeer, other_key: int, reason: str) -> None:
+        """``peer``'s engine closed the connection; tell the other side."""
+        peer.connections.discard(other_key)
+        other = self.peers[other_key]
+        other.connections.discard(peer.key)
+        self.network.disconnect(peer.key, other_key)
+        self._trace("close", peer.key, other_key)
+        self._apply(other, other.session.peer_disconnected(peer.key, self.loop.now, reason))
+
+    def _leave_by_key(self, key: int) -> None:
+        peer = self.peers.get(key)
+        if peer is not None:
+            self._leave(peer)
+
+    def _leave(self, peer: SimPeer) -> None:
+        if not peer.present:
+            return
+        now = self.loop.now
+        peer.present, peer.left_at = False, now
+        self._trace("leave", peer.key)
+        self.network.remove(peer.key)
+        for index in peer.session.have:
+            self.copies[index] -= 1
+        last = self._present.pop()  # swap-remove from the tracker's list
+        if last is not peer:
+            slot = self._index[peer.key]
+            self._present[slot] = last
+            self._index[last.key] = slot
+        del self._index[peer.key]
+        for key in sorted(peer.connections):
+            other = self.peers[key]
+            other.connections.discard(peer.key)
+            self.network.disconnect(peer.key, key)
+            self._apply(other, other.session.peer_disconnected(peer.key, now, "peer left the swarm"))
+        peer.connections.clear()
+
+    def _tick(self, peer: SimPeer) -> None:
+        if not peer.present:
+            return
+        self._apply(peer, peer.session.tick(self.loop.now))
+        if (len(peer.connections) < self.degree // 2 and not self.star
+                and self.loop.now - peer.last_announce >= self.announce_interval):
+            self._announce(peer)
+        self.loop.after(self.tick_interval, self._tick, peer)
+
+    def _sample(self, reschedule: bool = True) -> None:
+        from btref.sim.metrics import entropy  # metrics imports nothing from here at module level
+
+        copies = self.copies
+        self.replication.append((self.loop.now, min(copies), entropy(copies)))
+        if reschedule:
+            self.loop.after(self.sample_interval, self._sample)
+
+    # -- the driver's half of the engine's contract ---------------------------------------
+
+    def _deliver(self, dst: int, src: int, messages: list[Any]) -> None:
+        peer = self.peers[dst]
+        if not peer.present or src not in peer.connections:
+            return  # closed while the messages were on the wire
+        now = self.loop.now
+        session = peer.session
+        actions: list[Any] = []
+        for msg in messages:
+            if self.digest is not None:
+                self._trace("msg", src, dst, _describe(msg))
+            if type(msg) is wire.Piece:
+                size = len(msg.block)
+                peer.bytes_down += size
+                peer.down_from[src] = peer.down_from.get(src, 0) + size
+                self.peers[src].bytes_up += size
+                if self.transfers is not None:
+                    self.transfers.append((now, self.peers[src].name, peer.name, msg.index))
+            actions += session.message_received(src, msg, now)
+        self._apply(peer, actions)
+
+    def _serve(self, src: int, dst: int, request: tuple[int, int, int]) -> Any:
+        """The uplink is free: read the block (virtually) and let the engine send it."""
+        index, begin, length = request
+        peer = self.peers[src]
+        for action in peer.session.block_read(dst, index, begin, ZEROS[:length], self.loop.now):
+            if type(action) is Send and type(action.msg) is wire.Piece:
+                return action.msg
+        return None
+
+    def _apply(self, peer: SimPeer, actions: list[Any]) -> None:
+        """Carry out a session's actions in order (see :mod:`btref.actions`)."""
+        batch: dict[Hashable, list[Any]] = {}
+        for action in actions:
+            kind = type(action)
+            if kind is Send:
+                batch.setdefault(action.key, []).append(action.msg)
+            elif kind is ReadBlock:
+                self._flush(peer, batch)  # what was said before the block goes before it
+                self.network.queue_upload(peer.key, action.key, (action.index, action.begin, action.length))
+            elif kind is Event:
+                self._event(peer, action)
+            elif kind is Close or kind is Ban:
+                self._flush(peer, batch)
+                if kind is Ban:
+                    peer.banned.add(action.key)
+                if action.key in peer.connections:
+                    self._disconnect(peer, action.key, action.reason)
+            elif kind is Complete:
+                self._complete(peer)
+            # WritePiece: the payload is virtual, there is nothing to store.
+        self._flush(peer, batch)
+
+    def _flush(self, peer: SimPeer, batch: dict[Hashable, list[Any]]) -> None:
+        for key, messages in batch.items():
+            if key in peer.connections:
+                self.network.send(peer.key, key, messages)
+        batch.clear()
+
+    def _event(self, peer: SimPeer, event: Event) -> None:
+        if event.name == "piece_verified":
+            self.copies[event.fields["index"]] += 1
+        elif event.name == "rechoke":
+            peer.rechokes += 1
+            for text in event.fields["unchoked"]:  # the engine reports keys as text
+                key = int(text)
+                peer.unchoked[key] = peer.unchoked.get(key, 0) + 1
+
+    def _complete(self, peer: SimPeer) -> None:
+        peer.completed_at = self.loop.now
+        self._trace("complete", peer.key)
+        if not peer.spec.seed:
+            self.remaining -= 1
+        if peer.spec.linger is not None:
+            self.loop.after(peer.spec.linger, self._leave, peer)
+
+    def _trace(self, *parts: Any) -> None:
+        if self.digest is not None:
+            self.digest.update(f"{self.loop.now!r} {' '.join(map(str, parts))}\n".encode())
+
+
+def _describe(msg: Any) -> str:
+    """A message as text for the trace (a block by its place and size, not its bytes)."""
+    if type(msg) is wire.Piece:
+        return f"Piece({msg.index}, {msg.begin}, {len(msg.block)})"
+    return repr(msg)

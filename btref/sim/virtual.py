@@ -1,0 +1,52 @@
+"""Virtual payloads: torrents whose data is never materialised (BEP 3 "info dictionary").
+
+A simulated swarm moves *pieces*, not bytes: what matters is which piece went where, when.
+So the simulator builds a real :class:`~btref.metainfo.Torrent` (through
+:func:`btref.metainfo.from_info`, the same parser as everywhere) whose ``pieces`` field is
+all zeros, and every simulated peer registers :class:`VirtualHash`, a hash-scheme plugin
+that accepts any piece. Blocks on the wire are slices of one shared zero buffer, so a
+swarm of thousands of peers costs no memory for data.
+
+The engine is untouched: it still asks the ``btref_verify_piece`` hook, it simply gets
+``True``. :class:`VirtualHash` is *not* published as an entry point (a scheme that accepts
+everything must never be selectable for real downloads, and it would rightly fail the
+hash-scheme conformance suite); the simulator registers the instance directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btref.bencode import encode
+from btref.hookspecs import hookimpl
+from btref.metainfo import Torrent, from_info
+from btref.requests import BLOCK
+
+__all__ = ["VirtualHash", "virtual_torrent", "ZEROS"]
+
+#: The bytes every simulated block is a slice of (one block's worth, shared read-only).
+ZEROS = memoryview(bytes(BLOCK)).toreadonly()
+
+
+class VirtualHash:
+    """Accept every piece: the hash scheme of simulated (virtual) payloads."""
+
+    family = "hashes"
+    name = "sim-virtual"
+
+    @hookimpl
+    def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
+        return True
+
+
+def virtual_torrent(num_pieces: int, piece_length: int = BLOCK, name: str = "sim") -> Torrent:
+    """A v1 torrent of ``num_pieces`` pieces of ``piece_length`` bytes, hashes all zero."""
+    if num_pieces < 1 or piece_length < 1:
+        raise ValueError("a simulated torrent needs at least one piece of at least one byte")
+    info = {
+        b"name": name.encode(),
+        b"piece length": piece_length,
+        b"length": num_pieces * piece_length,
+        b"pieces": bytes(20 * num_pieces),
+    }
+    return from_info(encode(info))

@@ -1,0 +1,170 @@
+"""btref and libtorrent swap real data over loopback TCP, both ways, v1, hybrid and v2.
+
+Every scenario is run with direct peers (``--peer`` / ``handle.connect_peer``) and through
+btref's reference tracker (libtorrent announces to it and finds btref there, and the other
+way round). Results are compared byte for byte. Waits are bounded polls that fail with
+libtorrent's recent alerts in the message; every session, server and task is stopped by
+the test that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from btref.net.driver import TorrentSession
+from btref.net.tracker_server import serve_tracker
+from tests.test_driver import make_torrent, run, same_tree
+
+lt = pytest.importorskip("libtorrent")
+
+pytestmark = pytest.mark.interop
+
+VERSIONS = ["v1", "hybrid", "v2"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lt_settings(port: int) -> dict[str, Any]:
+    """What libtorrent needs to talk to btref on loopback (see docs/core/driver.md)."""
+    return {
+        "listen_interfaces": f"127.0.0.1:{port}",
+        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        # libtorrent tries uTP first; btref speaks TCP only.
+        "enable_outgoing_utp": False, "enable_incoming_utp": False,
+        # Every peer here is 127.0.0.1.
+        "allow_multiple_connections_per_ip": True,
+        # Plain BitTorrent: no message stream encryption (btref does not do MSE/PE).
+        "out_enc_policy": lt.enc_policy.disabled, "in_enc_policy": lt.enc_policy.disabled,
+        "allowed_enc_level": lt.enc_level.plaintext,
+        "alert_mask": lt.alert_category.error | lt.alert_category.peer | lt.alert_category.status
+        | lt.alert_category.tracker | lt.alert_category.connect,
+    }
+
+
+class LT:
+    """A libtorrent session plus the alerts it produced, for error messages."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.session = lt.session(lt_settings(self.port))
+        self.alerts: list[str] = []
+
+    def add(self, data: bytes, save_path: Path) -> Any:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(lt.bdecode(data))
+        params.save_path = str(save_path)
+        return self.session.add_torrent(params)
+
+    def collect(self) -> None:
+        self.alerts += [f"{a.what()}: {a.message()}" for a in self.session.pop_alerts()]
+        del self.alerts[:-40]
+
+    async def wait(self, condition: Any, what: str, timeout: float = 60.0) -> None:
+        """Poll ``condition()`` until true; fail after ``timeout`` with libtorrent's alerts."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            self.collect()
+            if time.monotonic() > deadline:
+                pytest.fail(f"libtorrent: {what} did not happen within {timeout} s; last alerts:\n  "
+                            + "\n  ".join(self.alerts[-25:]))
+            await asyncio.sleep(0.05)
+
+    def close(self) -> None:
+        self.session.pause()
+        for handle in self.session.get_torrents():
+            self.session.remove_torrent(handle)
+        del self.session
+
+
+@pytest.fixture
+def libtorrent_session() -> Iterator[LT]:
+    session = LT()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+async def _complete(leech: TorrentSession, lt_side: LT) -> None:
+    """Wait for btref's download; on failure, say why (btref's error and lt's alerts)."""
+    try:
+        async with asyncio.timeout(60):
+            ok = await leech.run()
+    except TimeoutError:
+        ok = False
+    if not ok:
+        lt_side.collect()
+        pytest.fail(f"btref did not finish: {leech.error}; stats {leech.stats()}; libtorrent alerts:\n  "
+                    + "\n  ".join(lt_side.alerts[-25:]))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("via", ["peer", "tracker"])
+def test_btref_downloads_from_libtorrent(tmp_path: Path, libtorrent_session: LT, version: str, via: str) -> None:
+    lts = libtorrent_session
+
+    async def scenario() -> None:
+        async with serve_tracker(interval=2, udp_port=None) as tracker:
+            trackers = (tracker.http_url,) if via == "tracker" else ()
+            data, torrent, src = make_torrent(tmp_path, version, trackers=trackers)
+            handle = lts.add(data, src)
+            await lts.wait(lambda: handle.status().is_seeding, "recheck of the seed's data")
+            if via == "tracker":  # libtorrent announced itself: btref will find it there
+                await lts.wait(lambda: tracker.state.peers(torrent.info_hash), "announce to btref's tracker")
+            peers = [f"127.0.0.1:{lts.port}"] if via == "peer" else []
+            async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", peers=peers) as leech:
+                await _complete(leech, lts)
+            assert same_tree(src, tmp_path / "dst")
+
+    run(scenario(), 120)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("via", ["peer", "tracker"])
+def test_libtorrent_downloads_from_btref(tmp_path: Path, libtorrent_session: LT, version: str, via: str) -> None:
+    lts = libtorrent_session
+
+    async def scenario() -> None:
+        async with serve_tracker(interval=2, udp_port=None) as tracker:
+            trackers = (tracker.http_url,) if via == "tracker" else ()
+            data, torrent, src = make_torrent(tmp_path, version, trackers=trackers)
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+                await seeder.complete.wait()
+                handle = lts.add(data, tmp_path / "dst")
+                if via == "peer":
+                    handle.connect_peer(("127.0.0.1", seeder.port))
+                # Through the tracker, libtorrent learns btref's address from the announce alone.
+                await lts.wait(lambda: handle.status().is_seeding, "download from btref")
+                assert seeder.uploaded >= torrent.total_length
+        assert same_tree(src, tmp_path / "dst")
+
+    run(scenario(), 120)
+
+
+def test_btref_leecher_and_libtorrent_leecher_share(tmp_path: Path, libtorrent_session: LT) -> None:
+    """A btref seed, a libtorrent leecher and a btref leecher in one swarm via the tracker."""
+    lts = libtorrent_session
+
+    async def scenario() -> None:
+        async with serve_tracker(interval=2, udp_port=None) as tracker:
+            data, torrent, src = make_torrent(tmp_path, "hybrid", trackers=(tracker.http_url,))
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+                await seeder.complete.wait()
+                handle = lts.add(data, tmp_path / "lt")
+                async with TorrentSession(torrent, tmp_path / "bt", host="127.0.0.1") as leech:
+                    await _complete(leech, lts)
+                await lts.wait(lambda: handle.status().is_seeding, "download in a mixed swarm")
+        assert same_tree(src, tmp_path / "lt") and same_tree(src, tmp_path / "bt")
+
+    run(scenario(), 120)

@@ -18,12 +18,17 @@ Where btref deliberately differs from libtorrent the file is listed in
 :data:`DELIBERATE_DIFFERENCES` with the reason; the test then checks btref's own,
 documented outcome. Nothing is skipped silently.
 
+``test_live_libtorrent_agrees`` also loads every valid file with the libtorrent installed
+here and compares hashes, piece counts, file names and sizes; the names where that
+(older) libtorrent differs are listed, with reasons, in :data:`LIVE_PATH_DIFFERENCES`.
+
 Run: ``pytest conformance/metainfo``.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -154,3 +159,44 @@ def test_strict_mode(vectors: Path, expected: dict[str, dict], name: str) -> Non
             parse(_read(vectors, name), strict=True)
     else:
         assert parse(_read(vectors, name), strict=True).info_hash == parse(_read(vectors, name)).info_hash
+
+
+#: Where btref's file names differ from those of the *installed* libtorrent (2.1), and why.
+LIVE_PATH_DIFFERENCES: dict[str, str] = {
+    "parent_path.torrent": "libtorrent 2.1 turns each '..' element into '_' (temp/_/_/bar); the newer "
+    "libtorrent these vectors come from drops them (temp/bar), and so does btref.",
+    "invalid_filename2.torrent": "same rule for '.' elements: libtorrent 2.1 keeps them as '_'.",
+    "long_name.torrent": "libtorrent 2.1 cuts an overlong element to 240 bytes plus its extension; "
+    "btref keeps up to 255 bytes (NAME_MAX), extension included.",
+}
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("name", _NAMES)
+def test_live_libtorrent_agrees(vectors: Path, expected: dict[str, dict], name: str) -> None:
+    """Differential check against the libtorrent installed here: same hashes, same pieces,
+    same (non-pad) file names and sizes."""
+    lt = pytest.importorskip("libtorrent")
+    if expected[name]["expected"] != "valid":
+        return  # covered by test_outcome_matches_libtorrent
+    data = _read(vectors, name)
+    ours = parse(data)
+    theirs = lt.torrent_info(data)  # the raw bytes: a bdecode()d dict would be re-encoded
+    hashes = theirs.info_hashes()
+    if ours.info_hash_v1:
+        assert hashes.v1.to_bytes() == ours.info_hash_v1
+    if ours.info_hash_v2:
+        assert hashes.v2.to_bytes() == ours.info_hash_v2
+    assert theirs.num_pieces() == ours.num_pieces and theirs.piece_length() == ours.piece_length
+    with warnings.catch_warnings():  # the bindings deprecate files() without a replacement
+        warnings.simplefilter("ignore", DeprecationWarning)
+        fs = theirs.files()
+    pad = lt.file_storage.flag_pad_file
+    their_files = [(fs.file_path(i).replace("\\", "/"), fs.file_size(i))
+                   for i in range(fs.num_files()) if not fs.file_flags(i) & pad]
+    our_files = [("/".join(f.path), f.length) for f in ours.files if not f.pad]
+    assert [size for _, size in their_files] == [size for _, size in our_files]
+    if name in LIVE_PATH_DIFFERENCES:
+        assert [p for p, _ in their_files] != [p for p, _ in our_files], "difference gone: update the list"
+    else:
+        assert their_files == our_files

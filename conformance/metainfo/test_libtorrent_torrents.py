@@ -171,7 +171,6 @@ LIVE_PATH_DIFFERENCES: dict[str, str] = {
 }
 
 
-@pytest.mark.interop
 @pytest.mark.parametrize("name", _NAMES)
 def test_live_libtorrent_agrees(vectors: Path, expected: dict[str, dict], name: str) -> None:
     """Differential check against the libtorrent installed here: same hashes, same pieces,

@@ -54,6 +54,8 @@ examples:
   btref verify photos.torrent ~               is the data in ~/photos intact?
   btref plugins                               installed strategies, by family
   btref conformance pickers rarest-first      grade a plugin with its family's suite
+  btref sim walkthrough                       a simulated swarm, round by round
+  btref compare --picker rarest-first,random  strategies compared over simulated runs
 
 exit status: 0 all good, 1 done but the answer is "no" (bad pieces, failed
 tests), 2 could not do it (bad input: the one line on stderr says why).

@@ -9,7 +9,8 @@
   entropy of the copy counts *c* is ``-sum(p log p) / log M`` with ``p = c / sum(c)``
   (1.0: every piece equally replicated; lower: some pieces much rarer than others);
 * ``summary``: mean, median and maximum download time, completion counts, the
-  distribution-time lower bound and the last completion over that bound.
+  distribution-time lower bound and the last completion over that bound, the fewest
+  copies the rarest piece ever had (0: a piece was lost) and its average over the samples.
 
 :func:`lower_bound` is the minimum distribution time of a file of ``F`` bits from one
 server to ``N`` peers (Kurose and Ross, "Computer Networking", P2P file distribution):
@@ -108,6 +109,7 @@ def summarize(swarm: Swarm, end: float) -> dict[str, Any]:
             "lower_bound": bound,
             "over_bound": last / bound if last is not None and bound else None,
             "min_replication": min((r[1] for r in swarm.replication), default=None),
+            "rarest_copies_mean": statistics.fmean(r[1] for r in swarm.replication) if swarm.replication else None,
         },
         "replication": [list(r) for r in swarm.replication],
         "peers": peers,

@@ -55,8 +55,12 @@ class Bitfield:
     def full(cls, length: int) -> Bitfield:
         """A bitfield with every piece set (a seed's, or BEP 6 ``have all``)."""
         field = cls(length)
-        for i in range(length):
-            field.set(i)
+        # Whole bytes at once, then clear the spare bits: a peer's BEP 6 ``have all`` for a
+        # torrent of a million pieces must not cost a million Python calls.
+        field._bits[:] = b"\xff" * len(field._bits)
+        if length % 8:
+            field._bits[-1] = (0xFF << (8 - length % 8)) & 0xFF
+        field._count = length
         return field
 
     def __getitem__(self, index: int) -> bool:

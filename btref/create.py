@@ -159,14 +159,17 @@ def _stream(entry: FileEntry, src: _Source | None, hashers: Sequence[Any], buffe
         view, done = memoryview(buffer), 0
         try:
             with open(src.disk, "rb") as fh:
-                while n := fh.readinto(buffer):
+                # Read no more than the size we laid out: a file that grows (a log being
+                # written) must not keep us reading, nor shift every later piece.
+                while done < src.length and (n := fh.readinto(view[: src.length - done])):
                     for hasher in hashers:
                         hasher.update(view[:n])
                     done += n
+                grew = done == src.length and fh.read(1)
         except OSError as exc:
             raise CreateError(f"{src.disk}: cannot read: {exc.strerror}") from exc
-        if done != src.length:
-            raise CreateError(f"{src.disk}: changed size while being read ({src.length} -> {done} bytes)")
+        if done != src.length or grew:
+            raise CreateError(f"{src.disk}: changed size while being read (was {src.length} bytes)")
     fields: dict[bytes, Any] = {}
     for hasher in hashers:
         _merge(fields, hasher.end_file())

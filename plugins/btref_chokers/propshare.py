@@ -67,7 +67,9 @@ class PropShare:
     def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> list[Hashable]:
         rng = swarm.rng
         # [docs: propshare]
-        given = {p.key: max(0, p.bytes_downloaded - self.seen.get(p.key, 0)) for p in peers}
+        seen = self.seen  # a counter that went down belongs to a new connection: count it all
+        given = {p.key: p.bytes_downloaded - seen.get(p.key, 0) if p.bytes_downloaded >= seen.get(p.key, 0)
+                 else p.bytes_downloaded for p in peers}
         self.seen = {p.key: p.bytes_downloaded for p in peers}
         interested = [p.key for p in peers if p.peer_interested]
         # Weighted sampling without replacement (Efraimidis and Spirakis 2006): each peer

@@ -1,0 +1,87 @@
+"""The propshare choker (plugins/btref_chokers/propshare.py)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from btref_chokers.propshare import PropShare
+
+from btref import plugins
+from btref.strategy import peer_view, swarm_view
+
+
+def view(key, given, interested=True):
+    return peer_view(key, 4, peer_interested=interested, bytes_downloaded=given)
+
+
+def rechoke(choker, views, now, *, seeding=False, seed=0):
+    swarm = swarm_view(4, rng=random.Random(seed), now=now, seeding=seeding)
+    return list(choker.btref_rechoke(swarm=swarm, peers=views, now=now))
+
+
+def test_registered_by_name_and_validates():
+    choker = plugins.create("chokers", "propshare", slots=5, optimistic_fraction=0.4)
+    assert isinstance(choker, PropShare) and choker.max_unchoked == 5 and choker.optimistic_slots == 2
+    assert PropShare().optimistic_slots == 1  # 20% of 4 slots rounds to 1, never to 0
+    assert PropShare(optimistic_fraction=0.0).optimistic_slots == 0
+    assert PropShare(slots=0).optimistic_slots == 0
+    for bad in ({"slots": -1}, {"optimistic_fraction": 1.5}, {"optimistic_fraction": -0.1}):
+        with pytest.raises(ValueError):
+            PropShare(**bad)
+
+
+def test_contributors_win_the_proportional_slots():
+    views = [view("a", 1000), view("b", 2000), view("c", 3000)] + [view(k, 0) for k in range(20)]
+    unchoked = rechoke(PropShare(), views, 10.0)
+    assert len(unchoked) == 4 and set(unchoked[:3]) == {"a", "b", "c"}
+    assert unchoked[3] in range(20)  # the optimistic slot goes to someone who gave nothing
+
+
+def test_contribution_is_per_round_not_since_connected():
+    choker = PropShare(slots=1, optimistic_fraction=0.0)
+    assert rechoke(choker, [view("old", 10**9), view("new", 0)], 0.0) == ["old"]
+    # "old" gave nothing since: its past does not buy this round's slot
+    assert rechoke(choker, [view("old", 10**9), view("new", 5)], 10.0) == ["new"]
+    assert choker.seen == {"old": 10**9, "new": 5}
+
+
+def test_chances_are_proportional_to_contribution():
+    wins = Counter()
+    for seed in range(3000):
+        choker = PropShare(slots=1, optimistic_fraction=0.0)
+        wins[rechoke(choker, [view("x", 1000), view("y", 3000)], 0.0, seed=seed)[0]] += 1
+    assert 2.6 < wins["y"] / wins["x"] < 3.4
+
+
+def test_unearned_slots_become_optimistic_and_uninterested_peers_are_skipped():
+    views = [view("giver", 500, interested=False), view("a", 0), view("b", 0)]
+    assert sorted(rechoke(PropShare(), views, 0.0)) == ["a", "b"]
+    assert rechoke(PropShare(), [], 0.0) == []
+
+
+def test_a_reconnected_peer_does_not_count_negative():
+    choker = PropShare(slots=1, optimistic_fraction=0.0)
+    rechoke(choker, [view("p", 5000)], 0.0)
+    assert rechoke(choker, [view("p", 100), view("q", 0)], 10.0) == ["p"]  # counter reset: 100 new bytes
+
+
+def test_seed_mode_is_a_random_rotation():
+    views = [view(k, 0) for k in range(12)]
+    choker, seen = PropShare(), set()
+    for step in range(30):
+        unchoked = rechoke(choker, views, 10.0 * step, seeding=True, seed=step)
+        assert len(unchoked) == 4
+        seen |= set(unchoked)
+    assert seen == set(range(12))
+
+
+def test_deterministic_for_a_seed():
+    def run():
+        choker, out = PropShare(), []
+        for step in range(20):
+            views = [view(k, step * k * 100) for k in range(15)]
+            out.append(rechoke(choker, views, 10.0 * step, seed=step))
+        return out
+    assert run() == run()

@@ -1,0 +1,75 @@
+"""The random picker (plugins/btref_pickers/random.py)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from btref_pickers.random import RandomPicker
+from hypothesis import given
+from hypothesis import strategies as st
+
+from btref import plugins
+from btref.strategy import peer_view, swarm_view
+
+
+def pick(picker, swarm, peer, count):
+    return list(picker.btref_pick_pieces(swarm=swarm, peer=peer, count=count))
+
+
+def test_registered_by_name():
+    picker = plugins.create("pickers", "random", partial_first=False)
+    assert isinstance(picker, RandomPicker) and picker.partial_first is False
+
+
+def test_count_zero_and_nothing_to_pick():
+    n = 16
+    assert pick(RandomPicker(), swarm_view(n), peer_view("p", n, has=range(n)), 0) == []
+    assert pick(RandomPicker(), swarm_view(n), peer_view("p", n), 5) == []
+    assert pick(RandomPicker(), swarm_view(n, have=range(n)), peer_view("p", n, has=range(n)), 5) == []
+
+
+def test_partial_pieces_come_first():
+    n = 100
+    swarm = swarm_view(n, have=[0, 1], in_progress=[1, 7, 8, 9, 50], rng=random.Random(3))
+    peer = peer_view("p", n, has=[0, 1, 7, 9, 50, *range(60, 100)])
+    picks = pick(RandomPicker(), swarm, peer, 5)
+    assert set(picks[:3]) == {7, 9, 50}  # 1 is ours, 8 the peer lacks
+    assert all(i >= 60 for i in picks[3:]) and len(picks) == 5
+    assert sorted(pick(RandomPicker(), swarm, peer, 2)) in ([7, 9], [7, 50], [9, 50])
+
+
+def test_without_partial_first_started_pieces_are_not_preferred():
+    n = 1000
+    wins = 0
+    for seed in range(50):
+        swarm = swarm_view(n, in_progress=[0], rng=random.Random(seed))
+        wins += pick(RandomPicker(partial_first=False), swarm, peer_view("p", n, has=range(n)), 1) == [0]
+    assert wins < 5  # picked with chance 1/1000, not always
+
+
+def test_uniform_over_the_peers_pieces():
+    n = 10
+    counts = Counter()
+    rng = random.Random(1)
+    peer = peer_view("p", n, has=range(n))
+    for _ in range(5000):
+        counts[pick(RandomPicker(), swarm_view(n, rng=rng), peer, 1)[0]] += 1
+    assert set(counts) == set(range(n))
+    assert max(counts.values()) < 1.3 * min(counts.values())
+
+
+@given(seed=st.integers(0, 2**32), have=st.sets(st.integers(0, 63)), has=st.sets(st.integers(0, 63)),
+       started=st.sets(st.integers(0, 63)), count=st.integers(0, 80))
+def test_picks_everything_it_may_when_count_allows(seed, have, has, started, count):
+    n = 64
+    swarm = swarm_view(n, have=have, in_progress=started - have, rng=random.Random(seed))
+    peer = peer_view("p", n, has=has)
+    picks = pick(RandomPicker(), swarm, peer, count)
+    eligible = has - have
+    assert set(picks) <= eligible and len(picks) == len(set(picks)) == min(count, len(eligible))
+    partial = eligible & started
+    assert set(picks[: len(partial)]) <= partial  # partial pieces lead the answer
+    again = pick(RandomPicker(), swarm_view(n, have=have, in_progress=started - have, rng=random.Random(seed)),
+                 peer, count)
+    assert again == picks

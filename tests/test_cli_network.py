@@ -1,0 +1,130 @@
+"""``btref download``, ``btref seed`` and ``btref tracker`` from the command line, on loopback.
+
+Seeds and trackers run as real subprocesses (started and stopped by each test, with
+Ctrl-C as a user would); downloads run in-process through :func:`btref.cli.main`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from btref.cli import main
+from tests.test_driver import make_torrent, same_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def btref_process(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run ``python -m btref ARGS``; yield it and its first line of output; Ctrl-C it at the end."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "btref", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        yield proc, first
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only when a stop hangs
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_seed_then_download_by_peer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, torrent, src = make_torrent(tmp_path, "hybrid")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1") as (proc, first):
+        match = re.search(r"on 127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        out = tmp_path / "out"
+        status = main(["download", str(path), "-o", str(out), "--host", "127.0.0.1",
+                       "--peer", f"127.0.0.1:{match.group(1)}", "--events", str(tmp_path / "ev.jsonl")])
+        assert status == 0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+        rest = proc.stdout.read() if proc.stdout else ""
+    assert same_tree(src, out)
+    printed = capsys.readouterr()
+    assert "every piece verified" in printed.out and "btref verify" in printed.out
+    assert "100.0%" in printed.err  # the plain progress lines (stderr is not a terminal here)
+    assert "btref: interrupted" in rest
+    assert (tmp_path / "ev.jsonl").read_text().count("\n") > 3
+
+
+def test_tracker_seed_download(tmp_path: Path) -> None:
+    with btref_process("tracker", "--http-port", "0", "--udp-port", "0") as (tracker, first):
+        url = re.search(r"(http://\S+/announce)", first)
+        assert url, first
+        data, _, src = make_torrent(tmp_path, "v1", trackers=(url.group(1),))
+        path = tmp_path / "t.torrent"
+        path.write_bytes(data)
+        with btref_process("seed", str(path), str(src), "--host", "127.0.0.1") as (_, seed_line):
+            assert "btref seed:" in seed_line
+            assert main(["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1",
+                         "--timeout", "60"]) == 0
+        tracker.send_signal(signal.SIGINT)
+        assert tracker.wait(timeout=30) == 0
+        assert "stopped" in (tracker.stdout.read() if tracker.stdout else "")
+    assert same_tree(src, tmp_path / "out")
+
+
+def test_download_without_peers_gives_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, _ = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    assert main(["download", str(path), "-o", str(tmp_path / "out"), "--timeout", "1", "--no-trackers"]) == 2
+    err = capsys.readouterr().err
+    assert "download incomplete" in err and "no peers found" in err
+
+
+def test_download_rejects_a_bad_peer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, _ = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    assert main(["download", str(path), "-o", str(tmp_path / "out"), "--peer", "nowhere"]) == 2
+    assert "HOST:PORT" in capsys.readouterr().err
+
+
+def test_download_of_complete_data_exits_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, src = make_torrent(tmp_path, "v2")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    assert main(["download", str(path), "-o", str(src), "--no-trackers"]) == 0
+    assert "done" in capsys.readouterr().out
+
+
+def test_seed_refuses_incomplete_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    (src / "payload" / "z.bin").write_bytes(b"short")
+    assert main(["seed", str(path), str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to seed incomplete data" in err and "missing" in err
+
+
+def test_tracker_with_nothing_to_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tracker", "--http-port", "off", "--udp-port", "off"]) == 2
+    assert "nothing to serve" in capsys.readouterr().err
+    assert main(["tracker", "--http-port", "70000"]) == 2
+
+
+@pytest.mark.parametrize("command", ["download", "seed", "tracker"])
+def test_help_tells_what_to_try_next(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    assert "try next" in capsys.readouterr().out

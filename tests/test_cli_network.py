@@ -118,6 +118,29 @@ def test_seed_refuses_incomplete_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "refusing to seed incomplete data" in err and "missing" in err
 
 
+def test_seed_stops_after_a_while(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    assert main(["seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers", "--stop-after", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "btref seed:" in out and "stopped after 0.5 s" in out
+
+
+def test_seed_on_a_taken_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["seed", str(path), str(src), "--host", "127.0.0.1", "--port", str(port)]) == 2
+    assert "btref:" in capsys.readouterr().err
+
+
 def test_tracker_with_nothing_to_serve(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tracker", "--http-port", "off", "--udp-port", "off"]) == 2
     assert "nothing to serve" in capsys.readouterr().err

@@ -34,8 +34,8 @@ try next: in another terminal, `btref download album.torrent -o /tmp/copy
 --peer 127.0.0.1:6881`, or run `btref tracker` and make the torrent with
 `btref create ... --tracker http://127.0.0.1:6969/announce`.
 
-exit status: 130 after Ctrl-C (the normal way to stop), 2 if the data is
-incomplete or the port is taken.
+exit status: 130 after Ctrl-C (the normal way to stop), 0 after --stop-after,
+2 if the data is incomplete or the port is taken.
 """
 
 
@@ -45,6 +45,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file")
     p.add_argument("data_dir", metavar="DATA_DIR", help="the folder that holds the torrent's file or folder")
     add_network_options(p)
+    p.add_argument("--stop-after", type=float, metavar="SECONDS",
+                   help="stop seeding after this many seconds, exit status 0 (for scripts and labs)")
     p.set_defaults(run=run)
 
 
@@ -69,10 +71,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                   file=out, flush=True)
             progress = Progress(torrent.total_length, label=f"seeding {torrent.name}", interval=30.0)
             try:
-                await follow(session, progress)
+                async with asyncio.timeout(args.stop_after):
+                    await follow(session, progress)
+            except TimeoutError:
+                return None
             finally:
                 progress.close()
-            return session.error
+            return session.error or "stopped"
 
     error = asyncio.run(main())
-    raise CommandError(f"seeding stopped: {error or 'stopped'}")
+    if error is not None:
+        raise CommandError(f"seeding stopped: {error}")
+    print(f"btref seed: stopped after {args.stop_after:g} s; uploaded what peers asked for", file=out)
+    return 0

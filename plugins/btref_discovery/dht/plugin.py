@@ -1,0 +1,115 @@
+"""The ``dht`` discovery plugin: announce and find peers through the BEP 5 DHT.
+
+``btref_announce`` (see :mod:`btref.hookspecs`) answers ``None`` for a private torrent
+(BEP 27: private torrents use their trackers only), else an awaitable that
+
+1. makes sure a DHT node runs in the current event loop: the one started with
+   :meth:`DHT.start` (long-lived: its routing table keeps improving), or else a temporary
+   node that joins through ``bootstrap`` and is closed when the announce is over;
+2. runs a ``get_peers`` lookup for the info hash (BEP 5, "get_peers");
+3. sends ``announce_peer`` with our TCP port to the 8 closest nodes that gave a token
+   (not for ``event == "stopped"``: BEP 5 has no way to withdraw, a peer simply expires);
+4. returns the peers found as an :class:`~btref.discovery.AnnounceResult`.
+
+Invariants: the node a call started is closed before the call returns; every wait is
+bounded by the node's query timeout; DHT failures (an unresolvable bootstrap name) become
+:class:`~btref.errors.TrackerError`, as the hook specification asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
+from btref.errors import KRPCError, TrackerError
+from btref.hookspecs import hookimpl
+
+from .io import DHTServer, resolve
+from .node import load, save
+
+__all__ = ["DHT", "PUBLIC_ROUTERS"]
+
+#: Well-known public bootstrap nodes (not used unless passed in: tests and labs stay local).
+PUBLIC_ROUTERS = ("router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "router.utorrent.com:6881")
+
+
+def _split(text: str) -> tuple[str, int]:
+    peer = PeerAddress.parse(text)
+    return peer.host, peer.port
+
+
+class DHT:
+    """Find peers without a tracker: a BEP 5 DHT node (get_peers, announce_peer)."""
+
+    family = "discovery"
+    name = "dht"
+
+    def __init__(self, bootstrap: Iterable[str] = (), host: str = "0.0.0.0", port: int = 0,
+                 state_file: str | None = None, query_timeout: float = 5.0, enforce_bep42: bool = False,
+                 interval: int = 900) -> None:
+        self.bootstrap = [_split(b) for b in bootstrap]
+        self.host, self.port = host, port
+        self.state_file = Path(state_file) if state_file else None
+        self.options = {"query_timeout": query_timeout, "enforce_bep42": enforce_bep42}
+        self.interval = interval
+        self.server: DHTServer | None = None
+
+    async def start(self) -> DHTServer:
+        """Start a long-lived node in the running loop (loading ``state_file``) and join the DHT."""
+        if self.server is None:
+            self.server = await self._new_server(self.port)
+        return self.server
+
+    async def close(self) -> None:
+        """Stop the long-lived node (saving ``state_file``)."""
+        if self.server is not None:
+            if self.state_file is not None and self.server.node is not None:
+                save(self.server.node, self.state_file)
+            self.server.close()
+            self.server = None
+
+    async def _new_server(self, port: int) -> DHTServer:
+        loop = asyncio.get_running_loop()
+        node = None
+        if self.state_file is not None and self.state_file.is_file():
+            node = load(self.state_file, now=loop.time(), **self.options)
+        server = DHTServer(node, **self.options)
+        await server.start(self.host, port)
+        try:
+            seeds = [await resolve(host, p) for host, p in self.bootstrap]
+            await server.bootstrap(seeds)
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    @hookimpl
+    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+        """An awaitable AnnounceResult, or ``None`` for a private torrent."""
+        if request.private:
+            return None
+        return self.announce(request)
+
+    # [docs: announce]
+    async def announce(self, request: AnnounceRequest) -> AnnounceResult:
+        """Look the info hash up, announce our port (unless stopping), return the peers found."""
+        running = self.server is not None and self.server.loop is asyncio.get_running_loop()
+        try:
+            server = self.server if running else await self._new_server(0)
+        except KRPCError as exc:
+            raise TrackerError(f"dht: {exc}") from exc
+        assert server is not None
+        try:
+            port = None if request.event == "stopped" else request.port
+            lookup = await server.lookup(request.info_hash, "get_peers", announce_port=port)
+            if not running:
+                await server.settle()  # let the announce_peer queries be answered
+        finally:
+            if not running:
+                server.close()
+        peers = [PeerAddress(host, p) for host, p in lookup.peers][: max(request.numwant, 1)]
+        return AnnounceResult(peers, interval=self.interval)
+    # [/docs: announce]

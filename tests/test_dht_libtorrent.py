@@ -1,0 +1,126 @@
+"""libtorrent joins a DHT of btref nodes on loopback, and each side finds the other's peers (BEP 5).
+
+Thirty btref nodes run in one asyncio loop; a libtorrent session bootstraps from one of
+them. Then (1) btref nodes announce a peer and libtorrent's ``dht_get_peers`` finds it;
+(2) libtorrent seeds a torrent with DHT on, and a btref lookup finds libtorrent's port.
+Every wait is a bounded loop (never a timed assertion); everything started is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+
+from btref_discovery.dht.io import DHTServer
+
+lt = pytest.importorskip("libtorrent")
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+
+async def start_swarm(n: int) -> list[DHTServer]:
+    servers = []
+    for _ in range(n):
+        server = DHTServer(query_timeout=1.0)
+        await server.start("127.0.0.1", 0)
+        servers.append(server)
+    for server in servers[1:]:
+        await server.bootstrap([servers[0].address])
+    return servers
+
+
+def lt_session(bootstrap: tuple[str, int]) -> lt.session:
+    return lt.session({
+        "listen_interfaces": "127.0.0.1:0",
+        "enable_dht": True, "dht_bootstrap_nodes": f"{bootstrap[0]}:{bootstrap[1]}",
+        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        "enable_outgoing_utp": False, "enable_incoming_utp": False,
+        # Every btref node shares 127.0.0.1: let libtorrent keep many nodes of one address.
+        "dht_restrict_routing_ips": False, "dht_restrict_search_ips": False,
+        "dht_ignore_dark_internet": False, "dht_prefer_verified_node_ids": False,
+        "alert_mask": lt.alert.category_t.all_categories,
+    })
+
+
+async def wait_bootstrapped(ses: lt.session, log: list[str]) -> None:
+    for _ in range(1200):
+        for alert in ses.pop_alerts():
+            log.append(alert.message())
+            if isinstance(alert, lt.dht_bootstrap_alert):
+                return
+        await asyncio.sleep(0.025)
+    pytest.fail(f"libtorrent never finished its DHT bootstrap; last alerts: {log[-10:]}")
+
+
+async def lt_finds_btref_peer() -> None:
+    servers = await start_swarm(30)
+    ses = lt_session(servers[0].address)
+    try:
+        assert all(len(s.node.table) > 0 for s in servers)
+        info_hash = hashlib.sha1(b"btref announces this").digest()
+        lookup = await servers[7].lookup(info_hash, "get_peers", announce_port=4321)
+        await servers[7].settle()
+        assert lookup.announce_targets(), "no btref node gave a token"
+        log: list[str] = []
+        await wait_bootstrapped(ses, log)
+        found: set[tuple[str, int]] = set()
+        for attempt in range(60):  # one get_peers traversal per round, until a reply names our peer
+            ses.dht_get_peers(lt.sha1_hash(info_hash))
+            for _ in range(40):
+                for alert in ses.pop_alerts():
+                    if isinstance(alert, lt.dht_get_peers_reply_alert):
+                        found.update(alert.peers())
+                if ("127.0.0.1", 4321) in found:
+                    return
+                await asyncio.sleep(0.025)
+        pytest.fail(f"libtorrent did not find the peer btref announced; found {found}")
+    finally:
+        ses.pause()
+        del ses
+        for server in servers:
+            server.close()
+
+
+async def btref_finds_lt_torrent(tmp_path) -> None:
+    servers = await start_swarm(30)
+    ses = lt_session(servers[0].address)
+    try:
+        data = tmp_path / "dht.bin"
+        data.write_bytes(bytes(range(256)) * 64)
+        ct = lt.create_torrent(lt.list_files(str(data)), 16384, flags=lt.create_torrent.v1_only)
+        lt.set_piece_hashes(ct, str(tmp_path))
+        ti = lt.torrent_info(lt.bencode(ct.generate()))
+        info_hash = bytes.fromhex(str(ti.info_hashes().v1))
+        log: list[str] = []
+        await wait_bootstrapped(ses, log)
+        params = lt.add_torrent_params()
+        params.ti, params.save_path = ti, str(tmp_path)
+        handle = ses.add_torrent(params)
+        port = ses.listen_port()
+        peers: list[tuple[str, int]] = []
+        for attempt in range(120):  # libtorrent announces once its DHT is up; we look until we see it
+            lookup = await servers[attempt % 30].lookup(info_hash, "get_peers")
+            peers = list(lookup.peers)
+            if ("127.0.0.1", port) in peers:
+                assert lookup.hops >= 1 and lookup.messages >= 1 and lookup.path
+                return
+            if attempt % 10 == 9:
+                handle.force_dht_announce()
+            log += [a.message() for a in ses.pop_alerts()]
+            await asyncio.sleep(0.1)
+        pytest.fail(f"btref never found libtorrent at port {port}; peers {peers}; alerts {log[-10:]}")
+    finally:
+        ses.pause()
+        del ses
+        for server in servers:
+            server.close()
+
+
+def test_libtorrent_finds_a_peer_announced_by_btref_nodes():
+    asyncio.run(asyncio.wait_for(lt_finds_btref_peer(), 180))
+
+
+def test_btref_finds_a_torrent_libtorrent_announced(tmp_path):
+    asyncio.run(asyncio.wait_for(btref_finds_lt_torrent(tmp_path), 180))

@@ -45,6 +45,7 @@ from btref.engine import Session
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.net.events import EventLog
+from btref.net.extensions import Extensions
 from btref.net.listener import PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.plugins import HASH_SCHEMES, plugin_manager
@@ -89,6 +90,7 @@ class TorrentSession(PeerNetwork):
             "discovery": sources, "observers": list(observers),
         })
         self.hook = self.plugins.hook
+        self.extensions = Extensions(torrent, self.plugins)  # BEP 9 serving, BEP 11 PEX
         self.config = config or Config()
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
@@ -255,6 +257,7 @@ class TorrentSession(PeerNetwork):
         """A link ended (either side): forget it here and in the engine."""
         if self.links.get(link.key) is link:
             del self.links[link.key]
+            self.extensions.forget(link.key)
             assert self.engine is not None
             self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
         link.close()
@@ -316,6 +319,7 @@ class TorrentSession(PeerNetwork):
             await asyncio.sleep(TICK)
             now = self.loop.time()
             self.execute(self.engine.tick(now))
+            self.send_pex(now)
             if now - last_dial >= REDIAL_EVERY:
                 last_dial = now
                 self.redial(now)

@@ -20,11 +20,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from btref import __version__, wire
+from btref import wire
 from btref.connection import Connection, info_hashes_of
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError
-from btref.extension import ExtensionHandshake
 from btref.net.peer_io import HIGH_WATER, READ_SIZE, PeerLink
 
 __all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT"]
@@ -65,6 +64,7 @@ class PeerNetwork:
     event: Any
     _spawn: Any
     _drop: Any
+    extensions: Any
 
     # -- connections --------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class PeerNetwork:
             if not link.initiator:
                 link.queue(link.conn.handshake())
             if link.conn.extension:
-                ours = ExtensionHandshake(m={}, v=f"btref {__version__}", p=self.port, reqq=self.config.max_peer_requests)
+                ours = self.extensions.handshake(self.port, self.config.max_peer_requests)  # BEP 9, 10, 11
                 link.queue(wire.Extended(0, ours.encode()))
             self.links[link.key] = link
             self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
@@ -167,8 +167,30 @@ class PeerNetwork:
             if type(msg) is wire.Piece:
                 self.downloaded += len(msg.block)
                 self.last_data = now
+            elif type(msg) is wire.Extended:
+                self._extended(link, msg, now)
             actions += self.engine.message_received(link.key, msg, now)
         self.execute(actions)
+
+    def _extended(self, link: PeerLink, msg: wire.Extended, now: float) -> None:
+        """BEP 9 metadata requests and BEP 11 peer exchange (:mod:`btref.net.extensions`)."""
+        replies, peers = self.extensions.received(link.key, link.initiator, msg)
+        for reply in replies:
+            link.queue(reply)
+        link.flush()
+        for peer in peers:
+            self.add_peer(peer)
+        self.send_pex(now)
+        if peers:
+            self.redial(now)
+
+    def send_pex(self, now: float) -> None:
+        """Send the PEX messages that are due (BEP 11: at most one per peer per minute)."""
+        for key, msg in self.extensions.messages(now):
+            link = self.links.get(key)
+            if link is not None and not link.closed:
+                link.queue(msg)
+                link.flush()
 
     # -- discovery ---------------------------------------------------------------------
 

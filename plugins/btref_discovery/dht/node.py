@@ -218,8 +218,6 @@ class Node:
 
     # [docs: query]
     def _query(self, q: krpc.Query, address: Address, now: float) -> None:
-        if not q.read_only and (not self.enforce_bep42 or id_matches_ip(q.sender, address[0])):
-            self._heard(q.sender, address, now, replied=False)
         if q.method == "ping":
             self._reply(q.tid, address)
         elif q.method == "find_node":
@@ -232,15 +230,16 @@ class Node:
             self._reply(q.tid, address, token=self.token(address[0]), **answer)
         elif q.method == "announce_peer":
             if not self.token_ok(q.args[b"token"], address[0]):
-                self._error(q.tid, krpc.PROTOCOL, "bad token", address)
-                return
+                return self._error(q.tid, krpc.PROTOCOL, "bad token", address)
             port = address[1] if q.args.get(b"implied_port") == 1 else q.args[b"port"]
             if not self.store.add(q.args[b"info_hash"], (address[0], port), now):
-                self._error(q.tid, krpc.SERVER, "peer store full", address)
-                return
+                return self._error(q.tid, krpc.SERVER, "peer store full", address)
             self._reply(q.tid, address)
         else:
-            self._error(q.tid, krpc.METHOD_UNKNOWN, f"Method Unknown: {q.method[:32]}", address)
+            return self._error(q.tid, krpc.METHOD_UNKNOWN, f"Method Unknown: {q.method[:32]}", address)
+        # Only a node that asked a proper question enters the table (BEP 43: unless read-only).
+        if not q.read_only and (not self.enforce_bep42 or id_matches_ip(q.sender, address[0])):
+            self._heard(q.sender, address, now, replied=False)
     # [/docs: query]
 
     def _nodes_near(self, target: bytes, now: float) -> bytes:

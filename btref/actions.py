@@ -40,6 +40,9 @@ class Config:
     max_queue: int = 250
     #: Largest request we serve (longer ones close the connection; 16 KiB is standard).
     max_request_length: int = 128 * 1024
+    #: Top a peer's request queue up only once this fraction of it is free (0: after every
+    #: block). Fewer, bigger picker calls; the asyncio driver uses 0.25.
+    refill_fraction: float = 0.0
     #: Requests we queue per peer before rejecting (or dropping) more.
     max_peer_requests: int = 500
     #: Blocks we never asked for that a peer may send before we close (late after a cancel).

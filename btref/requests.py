@@ -135,9 +135,11 @@ class Downloader:
                 or self.peers.get(peer.key) is not peer):  # banned a moment ago
             return
         cfg = self.config
-        room = peer.queue_depth(self.now, block=BLOCK, seconds=cfg.pipeline_seconds,
-                                lo=cfg.min_queue, hi=cfg.max_queue) - len(peer.in_flight)
-        if room <= 0:
+        depth = peer.queue_depth(self.now, block=BLOCK, seconds=cfg.pipeline_seconds,
+                                 lo=cfg.min_queue, hi=cfg.max_queue)
+        room = depth - len(peer.in_flight)
+        # Refill in batches when the driver asks (Config.refill_fraction): fewer picker calls.
+        if room <= 0 or (peer.in_flight and room < depth * cfg.refill_fraction):
             return
         if peer.peer_choking:  # BEP 6: only allowed-fast pieces while choked
             candidates: Any = sorted(peer.allowed_fast)

@@ -43,6 +43,10 @@ class StorageError(BtrefError):
     """Data that cannot be mapped, read or written inside the download folder."""
 
 
+class MetadataError(BtrefError):
+    """The info dictionary of a magnet link could not be fetched and verified (BEP 9)."""
+
+
 class ProtocolError(BtrefError):
     """A peer broke the peer wire protocol (BEP 3, 6, 10, 52); the connection should close."""
 

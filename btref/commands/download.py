@@ -3,7 +3,9 @@
 The work is done by the asyncio driver (:class:`btref.net.driver.TorrentSession`): recheck
 what is already in the output folder (resume), announce to the torrent's trackers and to
 the peers given with ``--peer``, download, verify every piece (SHA-1 for v1, merkle
-SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. Exit status 0 once every piece
+SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magnet link:
+then the info dictionary is fetched from the peers first (BEP 9, :mod:`btref.net.magnet_fetch`),
+found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``). Exit status 0 once every piece
 is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
 arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
 """
@@ -54,7 +56,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("torrent", metavar="TORRENT", help="the .torrent file")
+    p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")
+    p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
+                   help="find peers through the DHT, joining it at this node (repeatable)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
     add_network_options(p)
     p.add_argument("--picker", default="rarest-first", metavar="NAME", help="piece picker plugin (default rarest-first)")
@@ -66,10 +70,37 @@ def add_parser(sub: Any) -> None:
 
 def session_options(args: argparse.Namespace) -> dict[str, Any]:
     """TorrentSession keyword arguments from the shared options."""
+    discovery: tuple[Any, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
+    if getattr(args, "dht_bootstrap", None):  # the DHT plugin, by its entry-point name only
+        from btref.plugins import create
+
+        discovery += (create("discovery", "dht", bootstrap=list(args.dht_bootstrap)),)
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
-        "events": args.events, "discovery": () if args.no_trackers else ("http-tracker", "udp-tracker"),
+        "events": args.events, "discovery": (*discovery, "pex"),
     }
+
+
+def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
+    """Fetch a magnet link's metadata (BEP 9); returns the torrent, adds the peers found to ``args.peer``."""
+    from btref.magnet import parse_magnet
+    from btref.net.magnet_fetch import fetch_metadata
+
+    magnet = parse_magnet(args.torrent)
+    if not args.port:  # the port announced now is the one the download listens on later
+        import socket
+
+        with socket.socket() as s:
+            s.bind((args.host, 0))
+            args.port = s.getsockname()[1]
+    options = session_options(args)
+    print(f"btref download: fetching the metadata of {magnet.name or magnet.info_hash.hex()} (BEP 9)", file=out)
+    result = asyncio.run(fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
+                                        timeout=args.timeout))
+    print(f"btref download: metadata ({len(result.torrent.info_bytes)} bytes) from {', '.join(result.sources)} "
+          f"in {result.seconds:.3f} s", file=out, flush=True)
+    args.peer = [*args.peer, *(str(p) for p in result.peers)]
+    return result.torrent
 
 
 async def follow(session: Any, progress: Any) -> None:
@@ -87,10 +118,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref.progress import Progress
 
     out = out or sys.stdout
-    torrent = load_torrent(args.torrent, "download")
     for peer in args.peer:
         if ":" not in peer:
             raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
+    magnet = args.torrent.lower().startswith("magnet:")
+    torrent = from_magnet(args, out) if magnet else load_torrent(args.torrent, "download")
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None]:
@@ -110,6 +142,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     complete, error = asyncio.run(main())
     if not complete:
         raise CommandError(f"download incomplete: {error or 'stopped'}")
-    print(f"btref download: done, every piece verified in {args.output}. "
-          f"Next: btref verify {args.torrent} {args.output}", file=out)
+    print(f"btref download: done, every piece verified in {args.output}."
+          + ("" if magnet else f" Next: btref verify {args.torrent} {args.output}"), file=out)
     return 0

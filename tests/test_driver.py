@@ -12,6 +12,7 @@ import pytest
 
 from btref import wire
 from btref.create import create_torrent
+from btref.errors import StorageError
 from btref.metainfo import Torrent, parse
 from btref.net.driver import TorrentSession, make_peer_id
 from btref.net.events import EventLog, read_events
@@ -59,8 +60,12 @@ def run(coro, timeout: float = 60.0):
     return asyncio.run(bounded())
 
 
-def leftover_tasks() -> set[asyncio.Task]:
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+def leftover_tasks() -> set:
+    """Tasks other than the caller's, and btref disk threads, still alive."""
+    import threading
+
+    threads = {t for t in threading.enumerate() if t.name.startswith("btref-disk")}
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()} | threads
 
 
 # -- btref to btref ------------------------------------------------------------------------------
@@ -265,6 +270,22 @@ def test_stop_is_idempotent_and_leaves_nothing_running(tmp_path: Path) -> None:
         await session.stop()
         await session.stop()
         assert session.finished.is_set() and not leftover_tasks()
+
+    run(scenario())
+
+
+def test_a_failed_start_cleans_up(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+    escape = tmp_path / "elsewhere"
+    escape.mkdir()
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "payload").symlink_to(escape)  # a folder that leads out of DATA_DIR
+
+    async def scenario() -> None:
+        with pytest.raises(StorageError):
+            async with TorrentSession(torrent, tmp_path / "evil", host="127.0.0.1", events=tmp_path / "e.jsonl"):
+                pass  # pragma: no cover - start fails
+        assert not leftover_tasks()
 
     run(scenario())
 

@@ -146,8 +146,9 @@ class TorrentSession(PeerNetwork):
 
     async def stop(self) -> None:
         """Close everything cleanly: links, tasks, pending writes, fsync, ``stopped`` announce."""
-        if self._stopping or self.engine is None:
-            return
+        if self._stopping or not hasattr(self, "executor"):
+            return  # stopping, or never started
+        # [docs: stop]
         self._stopping = True
         if self._server is not None:
             self._server.close()
@@ -164,9 +165,10 @@ class TorrentSession(PeerNetwork):
                 await asyncio.wait_for(self.announce("stopped"), STOP_ANNOUNCE_TIMEOUT)
             except (TimeoutError, BtrefError, OSError):
                 pass
-        assert self.storage is not None
-        await self.loop.run_in_executor(self.executor, self.storage.close)
+        if self.storage is not None:  # flush and fsync: what was verified survives a crash
+            await self.loop.run_in_executor(self.executor, self.storage.close)
         self.executor.shutdown(wait=True)
+        # [/docs: stop]
         self.event("stopped", {"uploaded": self.uploaded, "downloaded": self.downloaded})
         if self.events is not None:
             self.events.close()
@@ -204,6 +206,7 @@ class TorrentSession(PeerNetwork):
 
     def execute(self, actions: list[Any]) -> None:
         """Carry out the engine's actions in order, then send everything queued."""
+        # [docs: execute]
         reads: list[ReadBlock] = []
         writes: list[WritePiece] = []
         broken: list[tuple[PeerLink, str]] = []
@@ -246,6 +249,7 @@ class TorrentSession(PeerNetwork):
             self._spawn(self._write(writes), self._disk)
         if reads:
             self._spawn(self._serve(reads), self._disk)
+        # [/docs: execute]
         for link, reason in broken:
             self._drop(link, reason)
 
@@ -313,6 +317,7 @@ class TorrentSession(PeerNetwork):
 
     # -- time and discovery -------------------------------------------------------------
 
+    # [docs: tick]
     async def _tick_loop(self) -> None:
         assert self.engine is not None
         last_dial = 0.0
@@ -327,6 +332,7 @@ class TorrentSession(PeerNetwork):
             if (self.stall_timeout is not None and not self.complete.is_set()
                     and now - self.last_data >= self.stall_timeout):
                 self.fail(self._stall_reason())
+    # [/docs: tick]
 
     def _stall_reason(self) -> str:
         secs = f"{self.stall_timeout:g} s"

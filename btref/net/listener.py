@@ -127,6 +127,7 @@ class PeerNetwork:
                                                extensions=link.conn.extension))
             link.flush()
             msgs = first
+            # [docs: read-loop]
             while True:
                 self._received(link, msgs)
                 if link.closed:
@@ -134,6 +135,7 @@ class PeerNetwork:
                 if link.backlog > HIGH_WATER:
                     await link.drain()
                 msgs = await link.read()
+            # [/docs: read-loop]
         except ProtocolError as exc:
             reason = str(exc)
         except (EOFError, OSError) as exc:

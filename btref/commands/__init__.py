@@ -11,8 +11,9 @@ from btref.commands.common import CommandError
 from btref.commands import conformance, create, demo, info, plugins, verify  # noqa: E402  (isort: skip)
 from btref.commands import download, seed, tracker  # noqa: E402  (isort: skip)
 from btref.commands import compare, sim  # noqa: E402  (isort: skip)
+from btref.commands import dht  # noqa: E402  (isort: skip)
 
 #: The commands in the order ``btref --help`` lists them.
-COMMANDS = (demo, create, info, verify, download, seed, tracker, plugins, conformance, sim, compare)
+COMMANDS = (demo, create, info, verify, download, seed, tracker, dht, plugins, conformance, sim, compare)
 
 __all__ = ["COMMANDS", "CommandError"]

@@ -1,0 +1,154 @@
+"""``btref dht``: run a DHT node, look an info hash up, or measure lookups (BEP 5).
+
+Three actions over the ``dht`` discovery plugin's pieces (:mod:`btref_discovery.dht`):
+
+* ``btref dht`` runs a standalone node (:class:`~btref_discovery.dht.io.DHTServer`) until
+  Ctrl-C or ``--stop-after``; others can bootstrap from it (``--bootstrap 127.0.0.1:PORT``);
+* ``btref dht lookup INFOHASH`` joins through ``--bootstrap``, runs one ``get_peers``
+  lookup and prints the peers found and the lookup path (each node asked, by hop);
+* ``btref dht sim`` runs in-memory DHTs of several sizes on a virtual clock
+  (:mod:`btref_discovery.dht.sim`) and prints hops and messages per lookup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any, TextIO
+
+from btref.commands.common import CommandError
+
+HELP = "run a DHT node, look an info hash up in the DHT, or measure lookups"
+DESCRIPTION = """\
+The DHT (BEP 5) lets peers find each other without a tracker: every node keeps a
+small routing table of other nodes, and a lookup walks toward the info hash,
+node by node, until it reaches the nodes that store its peers.
+
+  btref dht                   run a node until Ctrl-C (others bootstrap from it)
+  btref dht lookup INFOHASH   find peers for INFOHASH and show the lookup path
+  btref dht sim               measure hops per lookup in simulated DHTs
+"""
+EPILOG = """\
+examples:
+  btref dht --port 6881
+  btref dht --port 6882 --bootstrap 127.0.0.1:6881 --state node2.json
+  btref dht lookup 0123456789abcdef0123456789abcdef01234567 --bootstrap 127.0.0.1:6881
+  btref dht sim --sizes 100,1000 --lookups 20 --plot hops.png
+
+try next: start two nodes as above, then `btref dht lookup` through one of them.
+On the Internet, bootstrap from router.bittorrent.com:6881.
+"""
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("dht", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", nargs="?", default="serve", choices=["serve", "lookup", "sim"],
+                   help="serve (default), lookup or sim")
+    p.add_argument("target", nargs="?", metavar="INFOHASH", help="for lookup: 40 hex digits or a magnet link")
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, default=0, help="UDP port (default 0: any free port)")
+    p.add_argument("--bootstrap", action="append", default=[], metavar="HOST:PORT",
+                   help="a node to join through (repeatable)")
+    p.add_argument("--state", metavar="FILE", help="load the node id and table from FILE, save them on exit")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="query timeout (default 5)")
+    p.add_argument("--stop-after", type=float, metavar="SECONDS", help="serve: stop after this many seconds")
+    p.add_argument("--json", action="store_true", help="lookup, sim: print JSON")
+    p.add_argument("--sizes", default="100,300,1000", help="sim: DHT sizes (default 100,300,1000)")
+    p.add_argument("--lookups", type=int, default=20, help="sim: lookups per size (default 20)")
+    p.add_argument("--plot", metavar="FILE", help="sim: also draw hops against log2 N (needs matplotlib)")
+    p.set_defaults(run=run)
+
+
+def info_hash(text: str | None) -> bytes:
+    """40 hex digits or a magnet link -> the 20-byte info hash."""
+    if not text:
+        raise CommandError("`btref dht lookup` needs an INFOHASH (40 hex digits or a magnet link)")
+    if text.lower().startswith("magnet:"):
+        from btref.magnet import parse_magnet
+
+        return parse_magnet(text).info_hash
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 20:
+        raise CommandError(f"{text!r} is not an info hash (40 hex digits)")
+    return value
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    from btref_discovery.dht.plugin import DHT
+
+    if args.action == "sim":
+        return simulate(args, out)
+    plugin = DHT(bootstrap=args.bootstrap, host=args.host, port=args.port, state_file=args.state,
+                 query_timeout=args.timeout)
+    if args.action == "lookup":
+        target = info_hash(args.target)
+        return asyncio.run(lookup(plugin, target, args.json, out))
+    return asyncio.run(serve(plugin, args.stop_after, out))
+
+
+async def serve(plugin: Any, stop_after: float | None, out: TextIO) -> int:
+    server = await plugin.start()
+    try:
+        host, port = server.address
+        print(f"btref dht: node {server.node.id.hex()} on {host}:{port}, {len(server.node.table)} nodes known; "
+              f"Ctrl-C stops. Next: btref dht lookup INFOHASH --bootstrap 127.0.0.1:{port}", file=out, flush=True)
+        try:
+            await asyncio.sleep(stop_after if stop_after is not None else float("inf"))
+        finally:
+            stats = server.node.stats
+            print(f"btref dht: {len(server.node.table)} nodes known, {stats['received']} packets in, "
+                  f"{stats['sent']} queries out, {len(server.node.store.swarms)} torrents stored", file=out)
+    finally:
+        await plugin.close()
+    return 0
+
+
+async def lookup(plugin: Any, target: bytes, as_json: bool, out: TextIO) -> int:
+    server = await plugin.start()
+    try:
+        if not len(server.node.table):
+            raise CommandError("no DHT node answered; give one with --bootstrap HOST:PORT")
+        found = await server.lookup(target, "get_peers")
+    finally:
+        await plugin.close()
+    report = found.report()
+    if as_json:
+        print(json.dumps(report, indent=1), file=out)
+    else:
+        print(f"{len(found.peers)} peers for {target.hex()} after {found.messages} queries, "
+              f"{found.hops} hops to the closest node:", file=out)
+        for peer in report["peers"]:
+            print(f"  {peer}", file=out)
+        print("lookup path (hop, node, outcome):", file=out)
+        for step in report["path"]:
+            print(f"  {step['hop']:>2}  {step['address']:<21} {step['id'] or '?':<40}  {step['state']}", file=out)
+    return 0 if found.peers else 1
+
+
+def simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from btref_discovery.dht.sim import experiment, plot
+
+    try:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+    except ValueError:
+        raise CommandError(f"--sizes {args.sizes!r} is not a comma-separated list of numbers") from None
+    if min(sizes) < 2 or args.lookups < 1:
+        raise CommandError("a DHT needs at least 2 nodes and 1 lookup")
+    results = experiment(sizes, args.lookups)
+    if args.json:
+        print(json.dumps(results, indent=1), file=out)
+    else:
+        print(f"{'N':>7} {'log2 N':>7} {'hops':>6} {'max':>4} {'queries':>8} {'found closest':>14}", file=out)
+        for r in results:
+            print(f"{r['n']:>7} {r['log2_n']:>7.2f} {r['hops_mean']:>6.2f} {r['hops_max']:>4} "
+                  f"{r['messages_mean']:>8.2f} {r['found_closest']:>14.0%}", file=out)
+    if args.plot:
+        print(f"plot: {plot(results, args.plot)}", file=out)
+    return 0

@@ -1,13 +1,19 @@
-"""``btref demo``: a guided tour of a torrent's life cycle, on a machine with no network.
+"""``btref demo``: a short offline tour of a torrent, then a live swarm on loopback.
 
-The issue-2 tour, all local: make a sample folder with fixed content, turn it into a
-hybrid torrent (BEP 3 + BEP 52, with BEP 47 pad files), show what the torrent says,
+The prelude (issue 2), all local: make a sample folder with fixed content, turn it into
+a hybrid torrent (BEP 3 + BEP 52, with BEP 47 pad files), show what the torrent says,
 verify the data, break one byte and watch the check catch it, and print the magnet link
 (BEP 9). Each step prints the ``btref`` command that does the same thing on its own.
 
+The main act (:func:`step_swarm`, :mod:`btref.net.swarm_demo`): the reference tracker, a
+seeder whose upload is throttled and ``--leechers`` leechers share a ``--size`` file over
+real TCP on 127.0.0.1 (BEP 3 "Trackers" and "peer protocol"), with a live table of
+everyone's progress; every copy is then compared byte for byte with the original, and a
+final table shows who got what from whom: the leechers feed each other, so the seeder
+uploads little more than one copy.
+
 The tour is a list of steps (:data:`STEPS`), each a function of a :class:`Tour`; a later
-demo (seeding to libtorrent over loopback, a simulated swarm) extends it by adding steps,
-not by editing these.
+demo extends it by adding steps, not by editing these.
 """
 
 from __future__ import annotations
@@ -25,26 +31,36 @@ import attrs
 from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
-from btref.commands.common import parse_torrent
+from btref.commands.common import human_size, parse_size, parse_torrent
 
-HELP = "a guided tour: make, inspect, verify and break a torrent (no network)"
+HELP = "a guided tour: make and check a torrent, then a live swarm on loopback"
 DESCRIPTION = """\
-A guided tour of btref in a few seconds: it makes a small sample folder, creates
-a hybrid torrent of it, shows what the torrent says, verifies the data, breaks
-one byte to show the hash check catching it, and prints the magnet link. Each
-step shows the btref command that does it on its own.
+A guided tour of btref in a few seconds. First, offline: it makes a small sample
+folder, creates a hybrid torrent of it, shows what the torrent says, verifies the
+data, breaks one byte to show the hash check catching it, and prints the magnet
+link. Then a live swarm on 127.0.0.1 only: a tracker, one seeder with a limited
+upload rate and a few leechers share a file over real TCP, with a live table;
+every copy is checked byte for byte, and a last table shows who sent what to whom.
 """
 EPILOG = """\
 examples:
   btref demo                        everything in a temporary folder, removed after
   btref demo --workdir lab1         keep the files in ./lab1 to play with them
+  btref demo --leechers 8 --size 16M --seed-rate 2M
 
-next: tutorials/lab1-torrent-anatomy.md walks through the same steps by hand.
+exit status: 0 every copy is identical, 1 a step or a copy went wrong (stderr says).
+
+next: tutorials/lab1-torrent-anatomy.md walks through the first steps by hand;
+docs/demo.md explains the swarm's tables.
 """
 
 #: Bytes per piece in the sample torrent: the smallest BEP 52 allows, so a small sample
 #: still has several pieces and pad files.
 PIECE_LENGTH = 16 * 1024
+#: Defaults of the swarm: file size, leechers, the seeder's upload limit (bytes per second).
+SWARM_SIZE = 4 * 1024 * 1024
+SWARM_LEECHERS = 4
+SEED_RATE = 1024 * 1024
 
 
 @attrs.define
@@ -59,6 +75,14 @@ class Tour:
     failures: list[str] = attrs.Factory(list)
     #: The workdir is deleted at the end (no ``--workdir``).
     temporary: bool = False
+    #: The swarm's parameters (``--size``, ``--leechers``, ``--seed-rate``, ``--timeout``).
+    size: int = SWARM_SIZE
+    leechers: int = SWARM_LEECHERS
+    seed_rate: int = SEED_RATE
+    timeout: float = 300.0
+    #: A live table on a terminal (None: when ``out`` is one).
+    live: bool | None = None
+    report: Any = None
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -149,6 +173,105 @@ def step_magnet(t: Tour) -> None:
           "fetches the info dict from peers and checks it against that hash (BEP 9).")
 
 
+# [docs: step-swarm]
+def step_swarm(t: Tour) -> None:
+    import asyncio
+
+    from btref.net.swarm_demo import run_swarm
+
+    if t.failures:
+        t.say("(skipped: an earlier step went wrong)")
+        return
+    where = t.workdir / "swarm"
+    t.say(f"a tracker, 1 seeder (upload limited to {human_size(t.seed_rate)}/s) and {t.leechers} leechers "
+          f"share a {human_size(t.size)} file",
+          f"over TCP on 127.0.0.1, each in its own folder under {where}:")
+    live = t.out.isatty() if t.live is None else t.live
+    view = LiveView(t.out, live)
+    try:
+        report = asyncio.run(run_swarm(where, sample_bytes("swarm", t.size), leechers=t.leechers,
+                                       seed_rate=t.seed_rate, timeout=t.timeout, show=view.show))
+    finally:
+        view.close()
+    t.report = report
+    t.say("", *summary_lines(report))
+    t.failures.extend(report.problems)
+# [docs: step-swarm-end]
+
+
+def _mib(n: float) -> str:
+    return f"{n / 1048576:.1f} MiB"
+
+
+class LiveView:
+    """The live display: a rich table redrawn in place on a terminal, plain lines elsewhere."""
+
+    #: Seconds between two plain lines (a terminal is redrawn at every call).
+    EVERY = 1.0
+
+    def __init__(self, out: TextIO, live: bool) -> None:
+        self.out = out
+        self._next = 0.0
+        self._live: Any = None
+        if live:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(console=Console(file=out), auto_refresh=False, transient=False)
+            self._live.start()
+
+    def show(self, elapsed: float, rows: list[dict[str, Any]]) -> None:
+        if self._live is not None:
+            from rich.table import Table
+
+            table = Table(title=f"live swarm, {elapsed:.1f} s")
+            for column in ("peer", "done", "down", "up", "peers", "uploaded"):
+                table.add_column(column, justify="left" if column == "peer" else "right")
+            for r in rows:
+                table.add_row(r["name"], f"{100 * r['fraction']:.0f}%", f"{_mib(r['down_rate'])}/s",
+                              f"{_mib(r['up_rate'])}/s", str(r["peers"]), _mib(r["uploaded"]))
+            self._live.update(table, refresh=True)
+        elif elapsed >= self._next or all(r["done"] for r in rows):
+            self._next = elapsed + self.EVERY
+            seed, *leechers = rows
+            cells = "  ".join(f"{r['name'].replace('leecher', 'L')} {100 * r['fraction']:3.0f}%" for r in leechers)
+            print(f"  {elapsed:5.1f} s  {cells}  | seed sent {_mib(seed['uploaded'])}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+# [docs: summary]
+def summary_lines(report: Any) -> list[str]:
+    """The final table and what it shows, in words."""
+    size = report.size
+    lines = [f"{'peer':<10} {'finished':>9} {'avg rate':>12} {'from seed':>10} {'from peers':>11} "
+             f"{'uploaded':>10}  copy"]
+    for r in report.rows:
+        rate = r.rate(size)
+        lines.append(f"{r.name:<10} {f'{r.seconds:.1f} s' if r.seconds else '-':>9} "
+                     f"{f'{_mib(rate)}/s' if rate else '-':>12} {_mib(r.from_seed):>10} {_mib(r.from_peers):>11} "
+                     f"{_mib(r.uploaded):>10}  {'identical' if r.identical else 'DIFFERS'}")
+    lines.append(f"{'seed':<10} {'-':>9} {'-':>12} {'-':>10} {'-':>11} {_mib(report.seed_uploaded):>10}  original")
+    received = report.from_seed + report.from_peers
+    share = 100 * report.from_peers / received if received else 0.0
+    lines += ["",
+              f"The seeder uploaded {_mib(report.seed_uploaded)}: {report.seed_copies:.2f} x the file size "
+              f"({human_size(size)}), for {len(report.rows)} copies.",
+              f"The leechers received {_mib(received)} in all, {_mib(report.from_peers)} ({share:.0f}%) of it "
+              "from each other.",
+              "Leechers feed each other: each piece leaves the seeder about once, then spreads",
+              "from leecher to leecher, so the seeder sends little more than one copy."]
+    if report.problems:
+        lines.append("Problems: " + "; ".join(report.problems))
+    else:
+        lines.append(f"Every copy is identical to the original, byte for byte ({report.seconds:.1f} s in all).")
+    return lines
+# [docs: summary-end]
+
+
 def step_next(t: Tour) -> None:
     assert t.torrent_path is not None
     torrent = Path("lab1") / t.torrent_path.name if t.temporary else t.torrent_path
@@ -165,8 +288,16 @@ def step_next(t: Tour) -> None:
           "      a v1-only torrent: compare its info with the hybrid one",
           "  btref plugins",
           "      the strategies (hash schemes, pickers, chokers, ...) you can swap",
+          "  btref demo --leechers 8 --seed-rate 256K",
+          "      a slower seeder: the leechers get even more from each other",
+          "  btref sim walkthrough",
+          "      the same kind of swarm in the simulator (virtual clock), round by round",
+          "  btref compare --help",
+          "      pickers and chokers compared over many simulated swarms",
           "  tutorials/lab1-torrent-anatomy.md",
-          "      the first lab: these steps by hand, with questions")
+          "      the first lab: these steps by hand, with questions",
+          "  docs/demo.md",
+          "      this demo explained, column by column, with links into the source")
 
 
 #: The tour, in order: (title, step). Later demos append their own steps.
@@ -177,6 +308,7 @@ STEPS: list[tuple[str, Callable[[Tour], None]]] = [
     ("verify the data", step_verify),
     ("break one byte and verify again", step_break),
     ("the magnet link", step_magnet),
+    ("a live swarm on loopback", step_swarm),
     ("what to try next", step_next),
 ]
 
@@ -185,13 +317,40 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", metavar="DIR", help="keep the sample and the torrent here (default: a temp folder)")
+    p.add_argument("--size", type=_size, default=SWARM_SIZE, metavar="BYTES",
+                   help="size of the file the swarm shares (default 4M)")
+    p.add_argument("--leechers", type=_count, default=SWARM_LEECHERS, metavar="N",
+                   help="leechers in the swarm, 1 to 32 (default 4)")
+    p.add_argument("--seed-rate", type=_size, default=SEED_RATE, metavar="BYTES",
+                   help="the seeder's upload limit per second (default 1M)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="give the swarm up after this long (default 300)")
     p.set_defaults(run=run)
 
 
+def _size(text: str) -> int:
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of leechers from 1 to 32")
+    return int(text)
+
+
 def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], None]]] | None = None,
-         *, temporary: bool = False) -> Tour:
-    """Run ``steps`` (default :data:`STEPS`) in ``workdir``; return the finished :class:`Tour`."""
-    t = Tour(workdir=workdir, out=out, temporary=temporary)
+         *, temporary: bool = False, **swarm: Any) -> Tour:
+    """Run ``steps`` (default :data:`STEPS`) in ``workdir``; return the finished :class:`Tour`.
+
+    ``swarm`` sets the swarm's fields of :class:`Tour` (``size``, ``leechers``, ...).
+    """
+    t = Tour(workdir=workdir, out=out, temporary=temporary, **swarm)
     chosen = STEPS if steps is None else steps
     for n, (title, step) in enumerate(chosen, 1):
         t.say("", f"== step {n} of {len(chosen)}: {title} ==")
@@ -201,13 +360,14 @@ def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], Non
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    swarm = {"size": args.size, "leechers": args.leechers, "seed_rate": args.seed_rate, "timeout": args.timeout}
     if args.workdir:
         workdir = Path(args.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        t = tour(workdir, out)
+        t = tour(workdir, out, **swarm)
     else:
         with tempfile.TemporaryDirectory(prefix="btref-demo-") as tmp:
-            t = tour(Path(tmp), out, temporary=True)
+            t = tour(Path(tmp), out, temporary=True, **swarm)
         t.say("", f"(the files were in {tmp} and are gone; keep them with --workdir DIR)")
     for failure in t.failures:
         print(f"btref: demo: {failure}", file=sys.stderr)

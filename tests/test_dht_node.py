@@ -172,12 +172,27 @@ def test_bad_answers_end_in_failure_not_crashes():
     assert node.stats["dropped"] == 3
 
 
-def test_bad_token_in_answer():
+@pytest.mark.parametrize("values", [
+    {"token": b"t" * 100},  # token over MAX_TOKEN
+    {"token": 5},
+    {"values": [b"123456"] * (krpc.MAX_VALUES + 1)},  # oversized values list
+    {"values": b"not a list"},
+])
+def test_bad_fields_in_answers(values):
     node = Node(rng=random.Random(6))
     look = node.lookup(IH, 0.0, "get_peers", seeds=[YOU])
     (data, _), = node.take()
-    node.receive(krpc.encode_response(krpc.decode(data).tid, THEM, token=b"t" * 100), YOU, 0.0)
-    assert look.candidates[YOU].state == "failed"
+    node.receive(krpc.encode_response(krpc.decode(data).tid, THEM, **values), YOU, 0.0)
+    assert look.candidates[YOU].state == "failed" and look.done and not look.peers
+
+
+def test_flood_of_made_up_nodes_is_bounded():
+    node = Node(rng=random.Random(9))
+    look = node.lookup(IH, 0.0, "get_peers", seeds=[YOU])
+    (data, _), = node.take()
+    fake = [(bytes([i]) + IH[1:], ("10.9.%d.%d" % (i // 200, i % 200 + 1), 1)) for i in range(150)]
+    node.receive(krpc.encode_response(krpc.decode(data).tid, THEM, nodes=krpc.encode_nodes(fake)), YOU, 0.0)
+    assert len(look.candidates) <= lookup_module.MAX_CANDIDATES and len(node.take()) == 3  # alpha in flight
 
 
 def test_full_bucket_pings_questionable_node_and_refreshes_stale_buckets():

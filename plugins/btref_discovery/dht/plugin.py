@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
 from btref.errors import KRPCError, TrackerError

@@ -210,6 +210,12 @@ def test_full_bucket_pings_questionable_node_and_refreshes_stale_buckets():
     assert "find_node" in methods  # the stale bucket is refreshed
 
 
+def test_a_lonely_node_sleeps():
+    node = Node(rng=random.Random(10))
+    node.tick(GOOD_FOR + 1)
+    assert node.take() == [] and node.next_timer() > GOOD_FOR + 1  # the timer moves on
+
+
 def test_pending_limit(monkeypatch):
     monkeypatch.setattr(node_module, "MAX_PENDING", 1)
     node = Node(rng=random.Random(8))

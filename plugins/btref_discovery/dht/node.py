@@ -155,9 +155,9 @@ class Node:
             self.secrets = [self.rng.randbytes(16), self.secrets[0]]
             self.next_rotation = now + TOKEN_ROTATION
             self.store.expire(now)
-        if len(self.table):
-            for bucket in self.table.stale_buckets(now):
-                bucket.changed = now  # one refresh per period, answered or not
+        for bucket in self.table.stale_buckets(now):
+            bucket.changed = now  # one refresh per period, answered or not (and no busy timer when alone)
+            if len(self.table):
                 self.lookup(bucket.random_id(self.rng), now)
 
     # [docs: receive]

@@ -290,6 +290,72 @@ def test_a_failed_start_cleans_up(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_tracker_failures_and_reannounces(tmp_path: Path) -> None:
+    from btref.net.tracker_server import serve_tracker
+
+    async def scenario() -> None:
+        async with serve_tracker(interval=1, udp_port=None) as tracker:
+            trackers = (f"http://127.0.0.1:{_closed_port()}/announce",)
+            _, dead, src = make_torrent(tmp_path / "a", trackers=trackers)
+            _, live, _ = make_torrent(tmp_path / "b", trackers=(tracker.http_url,))
+            async with TorrentSession(dead, src, host="127.0.0.1", seed=True, events=tmp_path / "dead.jsonl"), \
+                    TorrentSession(live, tmp_path / "b" / "src", host="127.0.0.1", seed=True,
+                                   events=tmp_path / "live.jsonl"):
+                while len(_events(tmp_path / "live.jsonl", "announced")) < 2:  # bounded by run()
+                    await asyncio.sleep(0.05)
+
+    run(scenario())
+    failed = _events(tmp_path / "dead.jsonl", "announce_failed")
+    assert failed and failed[0]["announce"] == "started"
+    assert [e["announce"] for e in _events(tmp_path / "live.jsonl", "announced")][:2] == ["started", ""]
+
+
+def _events(path: Path, name: str) -> list[dict]:
+    return [e for e in read_events(path) if e["event"] == name] if path.exists() else []
+
+
+def test_peer_limits_and_duplicates(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=0) as full:
+            reader, writer = await asyncio.open_connection("127.0.0.1", full.port)
+            assert await reader.read() == b""  # no room: closed at once
+            writer.close()
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder, \
+                TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+                               events=tmp_path / "ev.jsonl") as leech:
+            first = asyncio.ensure_future(leech.dial("127.0.0.1", seeder.port))
+            while not leech.links:
+                await asyncio.sleep(0.01)
+            await leech.dial("127.0.0.1", seeder.port)  # a second link to the same address is refused
+            assert len(leech.links) == 1
+            assert await leech.run()
+            first.cancel()
+            # A peer that hangs up before its handshake.
+            reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
+            writer.close()
+            await writer.wait_closed()
+
+    run(scenario())
+
+
+def test_unreadable_data_is_not_served(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+                                  events=tmp_path / "seed.jsonl") as seeder:
+            for f in (src / "payload").rglob("*.bin"):
+                f.write_bytes(b"")  # the data vanished after the recheck
+            async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.5,
+                                      peers=[f"127.0.0.1:{seeder.port}"]) as leech:
+                assert not await leech.run()
+
+    run(scenario())
+    assert _events(tmp_path / "seed.jsonl", "read_failed")
+
+
 # -- small parts ----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,200 @@
+"""From a magnet link to the data: BEP 9 metadata exchange on loopback, btref and libtorrent.
+
+* btref fetches the metadata from a btref seeder and from a libtorrent seeder, then downloads
+  byte-exact; libtorrent fetches the metadata from a btref seeder (``lt.parse_magnet_uri``);
+* a hostile peer serving metadata that fails its hash is banned and an honest one completes the
+  fetch; a peer claiming an oversized ``metadata_size`` is never asked;
+* ``btref download MAGNET`` works end to end with the x.pe peer only.
+
+Every wait is bounded; every session, server and task is stopped by the test that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import struct
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from btref import bencode, cli, wire
+from btref.errors import MetadataError
+from btref.extension import ExtensionHandshake
+from btref.magnet import Magnet
+from btref.metadata import MAX_METADATA_SIZE, answer_request
+from btref.net.driver import TorrentSession
+from btref.net.magnet_fetch import fetch_metadata
+from tests.test_driver import make_torrent, run, same_tree
+
+#: Enough files with long names that the info dictionary spans several 16 KiB metadata pieces.
+MANY = {f"dir/file-{i:04d}-with-a-rather-long-name-to-make-metadata-big.bin": 100 + i for i in range(400)}
+
+
+def magnet_for(torrent: Any, *peers: int, v2: bool = True) -> Magnet:
+    m = Magnet.from_torrent(torrent)
+    if not v2 and m.info_hash_v1 is not None:
+        m = attrs.evolve(m, info_hash_v2=None)
+    return attrs.evolve(m, peers=tuple(f"127.0.0.1:{p}" for p in peers))
+
+
+@pytest.mark.parametrize("version", ["v1", "hybrid", "v2"])
+def test_btref_fetches_metadata_from_btref_and_downloads(tmp_path: Path, version: str) -> None:
+    _, torrent, src = make_torrent(tmp_path, version, files=MANY)
+    assert len(torrent.info_bytes) > 2 * 16384  # several metadata pieces
+
+    async def scenario() -> float:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            result = await fetch_metadata(magnet_for(torrent, seed.port), timeout=30)
+            assert result.torrent.info_bytes == torrent.info_bytes
+            assert result.torrent.info_hash == torrent.info_hash
+            assert result.sources == (f"127.0.0.1:{seed.port}",)
+            async with TorrentSession(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
+                                      peers=[str(p) for p in result.peers]) as leech:
+                assert await leech.run(), leech.error
+            return result.seconds
+
+    (tmp_path / "out").mkdir()
+    seconds = run(scenario())
+    assert seconds >= 0
+    assert same_tree(src, tmp_path / "out")
+
+
+def test_no_peers_is_a_clear_error() -> None:
+    magnet = Magnet(info_hash_v1=bytes(20))
+    with pytest.raises(MetadataError, match="no verified metadata within 0.2 s from 0 peer"):
+        run(fetch_metadata(magnet, timeout=0.2))
+
+
+# -- hostile peers ------------------------------------------------------------------------------
+
+
+class FakePeer:
+    """A peer that speaks just enough BEP 3/10/9 to serve (possibly wrong) metadata."""
+
+    def __init__(self, info_hash: bytes, info: bytes, claimed_size: int | None = None) -> None:
+        self.info_hash, self.info = info_hash, info
+        self.claimed_size = len(info) if claimed_size is None else claimed_size
+        self.requests = 0
+        self.closed_by_peer = asyncio.Event()
+
+    async def __aenter__(self) -> FakePeer:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readexactly(68)
+            writer.write(wire.encode(wire.Handshake(self.info_hash, b"-XX0001-hostilepeer!",
+                                                    wire.make_reserved(extension=True))))
+            hs = ExtensionHandshake(m={"ut_metadata": 9}, metadata_size=self.claimed_size)
+            writer.write(wire.encode(wire.Extended(0, hs.encode())))
+            their_id = 0
+            while True:
+                length = struct.unpack(">I", await reader.readexactly(4))[0]
+                body = await reader.readexactly(length)
+                if body[:2] == b"\x14\x00":
+                    their_id = bencode.decode(body[2:], strict=False)[b"m"][b"ut_metadata"]
+                elif body[:2] == b"\x14\x09":
+                    self.requests += 1
+                    writer.write(wire.encode(wire.Extended(their_id, answer_request(self.info, body[2:]))))
+        except (asyncio.IncompleteReadError, OSError):
+            self.closed_by_peer.set()
+        finally:
+            writer.close()
+
+
+def test_wrong_metadata_is_rejected_and_fetched_from_an_honest_peer(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1", files=MANY)
+    info = torrent.info_bytes
+    wrong = info[:-30] + b"X" * 29 + b"e"  # same size, wrong bytes
+
+    async def scenario() -> None:
+        async with FakePeer(torrent.info_hash, wrong) as liar:
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+                fetched = await fetch_metadata(magnet_for(torrent, liar.port),
+                                               peers=[f"127.0.0.1:{honest.port}"], timeout=30)
+                assert fetched.torrent.info_bytes == info
+                assert liar.requests > 0 and fetched.sources == (f"127.0.0.1:{honest.port}",)
+                await asyncio.wait_for(liar.closed_by_peer.wait(), 30)  # banned: connection closed
+
+    run(scenario())
+
+
+def test_only_a_liar_means_no_metadata(tmp_path: Path) -> None:
+    _, torrent, _ = make_torrent(tmp_path, "v1")
+    wrong = torrent.info_bytes.replace(b"a.bin", b"A.bin")
+
+    async def scenario() -> None:
+        async with FakePeer(torrent.info_hash, wrong) as liar:
+            with pytest.raises(MetadataError, match="1 sent metadata that failed its hash"):
+                await fetch_metadata(magnet_for(torrent, liar.port), timeout=5)
+
+    run(scenario())
+
+
+def test_v2_hash_is_checked_too(tmp_path: Path) -> None:
+    """A hybrid link's btmh hash must match as well: a v1-correct but v2-wrong claim fails."""
+    _, torrent, _ = make_torrent(tmp_path, "hybrid")
+    fake_v2 = attrs.evolve(Magnet.from_torrent(torrent), info_hash_v2=hashlib.sha256(b"other").digest())
+
+    async def scenario() -> None:
+        async with FakePeer(torrent.info_hash, torrent.info_bytes) as peer:
+            with pytest.raises(MetadataError, match="failed its hash"):
+                await fetch_metadata(attrs.evolve(fake_v2, peers=(f"127.0.0.1:{peer.port}",)), timeout=5)
+
+    run(scenario())
+
+
+def test_oversized_metadata_size_is_refused(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with FakePeer(torrent.info_hash, torrent.info_bytes, claimed_size=MAX_METADATA_SIZE + 1) as huge:
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+                fetched = await fetch_metadata(magnet_for(torrent, huge.port, honest.port), timeout=30)
+                assert fetched.torrent.info_bytes == torrent.info_bytes
+                await asyncio.wait_for(huge.closed_by_peer.wait(), 30)
+                assert huge.requests == 0  # never asked for a byte
+
+    run(scenario())
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_download_from_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, torrent, src = make_torrent(tmp_path, "hybrid", files=MANY)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def seeder() -> None:
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            holder["port"], holder["stop"] = seed.port, asyncio.Event()
+            started.set()
+            await holder["stop"].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(seeder(),))
+    thread.start()
+    try:
+        assert started.wait(30)
+        uri = magnet_for(torrent, holder["port"]).to_uri()
+        code = cli.main(["download", uri, "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--timeout", "30",
+                         "--no-trackers"])
+    finally:
+        loop.call_soon_threadsafe(lambda: holder.get("stop") and holder["stop"].set())
+        thread.join(30)
+        loop.close()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "metadata (" in out and "every piece verified" in out
+    assert same_tree(src, tmp_path / "out")

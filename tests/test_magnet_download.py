@@ -198,3 +198,59 @@ def test_cli_download_from_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0, out
     assert "metadata (" in out and "every piece verified" in out
     assert same_tree(src, tmp_path / "out")
+
+
+# -- libtorrent on the other side -----------------------------------------------------------------
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["v1", "hybrid", "v2"])
+def test_btref_fetches_metadata_from_libtorrent(tmp_path: Path, version: str) -> None:
+    from tests.test_interop_libtorrent import LT
+
+    lts = LT()
+    try:
+        data, torrent, src = make_torrent(tmp_path, version, files=MANY)
+        handle = lts.add(data, src)
+
+        async def scenario() -> float:
+            await lts.wait(lambda: handle.status().is_seeding, "seeding")
+            result = await fetch_metadata(magnet_for(torrent, lts.port), timeout=30)
+            assert result.torrent.info_bytes == torrent.info_bytes
+            async with TorrentSession(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
+                                      peers=[str(p) for p in result.peers]) as leech:
+                assert await leech.run(), leech.error
+            return result.seconds
+
+        (tmp_path / "out").mkdir()
+        run(scenario())
+        assert same_tree(src, tmp_path / "out")
+    finally:
+        lts.close()
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("version", ["v1", "hybrid", "v2"])
+def test_libtorrent_fetches_metadata_from_btref(tmp_path: Path, version: str) -> None:
+    import libtorrent as lt
+
+    from tests.test_interop_libtorrent import LT
+
+    _, torrent, src = make_torrent(tmp_path, version, files=MANY)
+    lts = LT()
+    try:
+        async def scenario() -> None:
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+                params = lt.parse_magnet_uri(Magnet.from_torrent(torrent).to_uri())
+                params.save_path = str(tmp_path / "lt")
+                handle = lts.session.add_torrent(params)
+                handle.connect_peer(("127.0.0.1", seed.port))
+                await lts.wait(lambda: handle.status().has_metadata, "metadata from btref")
+                info = handle.torrent_file()
+                assert bytes(info.info_section()) == torrent.info_bytes
+                await lts.wait(lambda: handle.status().is_seeding, "download from btref")
+
+        run(scenario())
+    finally:
+        lts.close()  # which also makes libtorrent write out what it has
+    assert same_tree(src, tmp_path / "lt")

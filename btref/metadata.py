@@ -54,7 +54,7 @@ MAX_METADATA_SIZE = 16 * 1024 * 1024
 #: Seconds a peer has to answer a request before the piece goes to another peer.
 REQUEST_TIMEOUT = 10.0
 #: Requests outstanding to one peer at a time.
-PER_PEER = 4
+PER_PEER = 8
 REQUEST, DATA, REJECT = 0, 1, 2
 
 

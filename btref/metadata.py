@@ -79,8 +79,10 @@ def encode_message(msg: MetadataMessage) -> bytes:
 def decode_message(payload: bytes | memoryview) -> MetadataMessage:
     """Parse a ``ut_metadata`` payload.
 
-    :raises ProtocolError: bad bencoding, a missing or wrong-typed field, an unknown
-        ``msg_type``, a piece index out of range, or trailing bytes that are not a ``data``
+    A ``msg_type`` other than 0, 1, 2 gives a message with ``piece == -1``, which every
+    caller ignores (BEP 9: "an unrecognized message ID MUST be ignored").
+
+    :raises ProtocolError: bad bencoding, a missing or wrong-typed field, a piece index out of range, or trailing bytes that are not a ``data``
         message's piece (or longer than one piece).
     """
     try:
@@ -90,8 +92,10 @@ def decode_message(payload: bytes | memoryview) -> MetadataMessage:
     if not isinstance(d, dict):
         raise ProtocolError(f"ut_metadata: message must be a dictionary, got {type(d).__name__}")
     msg_type, piece, total = d.get(b"msg_type"), d.get(b"piece"), d.get(b"total_size")
-    if msg_type not in (REQUEST, DATA, REJECT) or isinstance(msg_type, bool):
-        raise ProtocolError(f"ut_metadata: unknown msg_type {msg_type!r}")
+    if not isinstance(msg_type, int) or isinstance(msg_type, bool):
+        raise ProtocolError(f"ut_metadata: msg_type must be an integer, got {msg_type!r}")
+    if msg_type not in (REQUEST, DATA, REJECT):  # BEP 9: unknown types are ignored (future use)
+        return MetadataMessage(msg_type, -1)
     if not isinstance(piece, int) or not 0 <= piece < MAX_METADATA_SIZE // PIECE_SIZE:
         raise ProtocolError(f"ut_metadata: piece must be an integer in 0..{MAX_METADATA_SIZE // PIECE_SIZE - 1}, "
                             f"got {piece!r}")
@@ -188,6 +192,8 @@ class MetadataFetcher:
         except ProtocolError as exc:
             self.peers.pop(key, None)
             return [Close(key, str(exc)), *self._fill(now)]
+        if msg.msg_type not in (REQUEST, DATA, REJECT):
+            return []
         if msg.msg_type == REQUEST:  # we have nothing to serve yet
             return [Send(key, wire.Extended(peer.ut_metadata, encode_message(MetadataMessage(REJECT, msg.piece))))
                     ] if peer is not None else []

@@ -76,9 +76,8 @@ def test_wire_format_is_bep9():
 @pytest.mark.parametrize("payload, words", [
     (b"d8:msg_typei0e", "not a bencoded"),
     (b"li0ee", "must be a dictionary"),
-    (b"d8:msg_typei3e5:piecei0ee", "unknown msg_type"),
-    (b"d5:piecei0ee", "unknown msg_type"),
-    (b"d8:msg_type1:05:piecei0ee", "unknown msg_type"),
+    (b"d5:piecei0ee", "msg_type must be an integer"),
+    (b"d8:msg_type1:05:piecei0ee", "msg_type must be an integer"),
     (b"d8:msg_typei0e5:piece1:0e", "piece must be"),
     (b"d8:msg_typei0e5:piecei-1ee", "piece must be"),
     (b"d8:msg_typei0e5:piecei1024ee", "piece must be"),
@@ -90,6 +89,16 @@ def test_wire_format_is_bep9():
 def test_malformed_messages(payload, words):
     with pytest.raises(ProtocolError, match=words):
         decode_message(payload)
+
+
+def test_unknown_message_types_are_ignored():
+    """BEP 9: "an unrecognized message ID MUST be ignored" (room for future message types)."""
+    payload = b"d8:msg_typei7e5:piece3:xyzeanything"
+    assert decode_message(payload) == MetadataMessage(7, -1)
+    assert answer_request(INFO, payload) is None
+    f = MetadataFetcher(V1)
+    f.peer_handshake("a", hs(), 0.0)
+    assert f.message_received("a", payload, 0.0) == [] and "a" in f.peers
 
 
 def test_answer_request_serves_pieces_and_rejects_the_rest():

@@ -259,3 +259,33 @@ def test_simulated_lookups_are_short_and_exact():
     result = measure(200, lookups=10, seed=3)
     assert result["found_closest"] == 1.0 and 1 <= result["hops_mean"] <= result["hops_max"] <= 4
     assert result["messages_mean"] >= 3
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.recursive(
+    st.one_of(st.integers(-5, 70000), st.binary(max_size=30), st.sampled_from([b"i" * 20, IH, b"qq"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(
+        st.sampled_from([b"id", b"target", b"info_hash", b"token", b"port", b"implied_port", b"nodes",
+                         b"values", b"x"]), inner, max_size=5)),
+    max_leaves=12,
+)
+_messages = st.fixed_dictionaries({b"t": st.sampled_from([b"qq", b"\x00\x01", b""])}, optional={
+    b"y": st.sampled_from([b"q", b"r", b"e", b"z"]),
+    b"q": st.sampled_from([b"ping", b"find_node", b"get_peers", b"announce_peer", b"put"]),
+    b"a": _values, b"r": _values, b"e": _values, b"ro": st.integers(0, 1),
+})
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(_messages.map(bencode.encode), st.binary(max_size=80)), max_size=8))
+def test_fuzz_nothing_escapes_receive(packets):
+    node = Node(rng=random.Random(11))
+    node._tid = int.from_bytes(b"qq", "big") - 1  # the lookup's query gets transaction id "qq"
+    node.lookup(IH, 0.0, "get_peers", seeds=[YOU])  # so that some answers are expected
+    for data in packets:
+        node.receive(data, YOU, 1.0)
+    for data, _ in node.take():
+        krpc.decode(data)  # everything the node sends is valid KRPC
+    assert all(len(s) <= node_module.MAX_PEERS_PER_HASH for s in node.store.swarms.values())

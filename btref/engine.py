@@ -278,13 +278,14 @@ class Session(Downloader):
         sent = peer.in_flight.pop((index, begin), None)
         if sent is not None and sent[0] != length:
             raise ProtocolError(f"block ({index}, {begin}) of {length} bytes, asked for {sent[0]}")
-        piece = self.pieces.get(index)
-        number = piece.block_of(begin, length) if piece is not None else None
-        if sent is None and (number is None or piece.received[number]):
+        if sent is None and not peer.withdrawn.pop((index, begin), False):
             peer.unexpected += 1
             if peer.unexpected > self.config.unexpected_tolerance:
                 raise ProtocolError(f"more than {self.config.unexpected_tolerance} blocks we never asked for")
-            return
+        piece = self.pieces.get(index)
+        number = piece.block_of(begin, length) if piece is not None else None
+        if sent is None and (number is None or piece.received[number]):
+            return  # late or unasked, and not needed any more
         peer.bytes_downloaded += length
         peer.down.add(length, self.now)
         peer.waiting_since = self.now
@@ -293,7 +294,7 @@ class Session(Downloader):
             piece.requested[number].discard(peer.key)
             if piece.store(number, block, peer.key):
                 for other in piece.requested[number]:  # end game: the others lost the race
-                    self.peers[other].in_flight.pop((index, begin), None)
+                    self.peers[other].withdraw(index, begin)
                     self._send(self.peers[other], wire.Cancel(index, begin, length), out)
                 piece.requested[number].clear()
                 if piece.missing == 0:
@@ -307,10 +308,7 @@ class Session(Downloader):
         out.append(Complete())
         out.append(Event("complete", {"pieces": self.num_pieces}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
-        for peer in list(self.peers.values()):
-            for (index, begin), (length, _) in list(peer.in_flight.items()):
-                self._send(peer, wire.Cancel(index, begin, length), out)
-            peer.in_flight.clear()
+        for peer in list(self.peers.values()):  # end game cancelled every duplicate already
             self._update_interest(peer, out)
         self._rechoke(out)  # seed mode ranks peers differently
 
@@ -348,6 +346,8 @@ class Session(Downloader):
     # -- peer bookkeeping ------------------------------------------------------------
 
     def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
+        for index in peer.has:  # `have`s before a `have all`: count each piece once
+            self.availability[index] -= 1
         peer.has = has
         peer.wanted = 0
         for index in has:

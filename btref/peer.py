@@ -84,7 +84,10 @@ class Peer:
     #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
     allowed_fast: set[int] = attrs.Factory(set)
     rejected: set[int] = attrs.Factory(set)
-    #: Blocks it sent that we never asked for (a few are tolerated: late after a cancel).
+    #: Requests we withdrew (cancel, choke, reject, timeout), oldest first: a block for one
+    #: of them may still be on its way, and is no protocol violation when it lands.
+    withdrawn: dict[tuple[int, int], bool] = attrs.Factory(dict)
+    #: Blocks it sent that we never asked for at all (a few are tolerated).
     unexpected: int = 0
     #: Failed pieces it contributed to (see ``Config.ban_after``).
     strikes: int = 0
@@ -104,6 +107,13 @@ class Peer:
         if self.up is None:
             self.up = Rate(start=self.connected_at)
         self.waiting_since = self.last_sent_at = self.connected_at
+
+    def withdraw(self, index: int, begin: int, limit: int = 500) -> None:
+        """Forget request ``(index, begin)``, remembering the last ``limit`` withdrawn."""
+        if self.in_flight.pop((index, begin), None) is not None:
+            self.withdrawn[index, begin] = True
+            if len(self.withdrawn) > limit:
+                del self.withdrawn[next(iter(self.withdrawn))]
 
     def queue_depth(self, now: float, *, block: int, seconds: float, lo: int, hi: int) -> int:
         """How many requests to keep outstanding: enough to cover ``seconds`` of the

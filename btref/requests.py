@@ -137,6 +137,8 @@ class Downloader:
         cfg = self.config
         depth = peer.queue_depth(self.now, block=BLOCK, seconds=cfg.pipeline_seconds,
                                  lo=cfg.min_queue, hi=cfg.max_queue)
+        if peer.snubbed:  # one request at a time until it sends something again
+            depth = 1
         room = depth - len(peer.in_flight)
         # Refill in batches when the driver asks (Config.refill_fraction): fewer picker calls.
         if room <= 0 or (peer.in_flight and room < depth * cfg.refill_fraction):
@@ -157,8 +159,6 @@ class Downloader:
                         break
                     self._request(peer, piece, number, out)
                     room -= 1
-                if all(not r for r in piece.requested) and piece.missing == piece.num_blocks:
-                    del self.pieces[index]  # picked but nothing requested: free the buffer
         if room > 0 and not peer.peer_choking and self._in_endgame(out):
             for piece in list(self.pieces.values()):
                 if peer.has[piece.index] and piece.index not in peer.rejected and piece.only_from in (None, peer.key):
@@ -201,7 +201,7 @@ class Downloader:
 
     def _release(self, peer: Peer, index: int, begin: int) -> None:
         """Forget one request to ``peer``; an untouched piece loses its buffer."""
-        peer.in_flight.pop((index, begin), None)
+        peer.withdraw(index, begin)
         piece = self.pieces.get(index)
         if piece is not None:
             piece.requested[begin // BLOCK].discard(peer.key)

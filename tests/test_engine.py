@@ -127,6 +127,17 @@ def test_interest_follows_the_peers_pieces(payload):
     assert s.availability[3] == 0 and of(out, Event)[0].name == "peer_disconnected"
 
 
+def test_have_then_have_all_counts_each_piece_once(payload):
+    torrent, _ = payload
+    s = session(torrent)
+    s.peer_connected("p", 0, fast=True)
+    s.message_received("p", wire.Have(1), 0)
+    s.message_received("p", wire.HaveAll(), 0)
+    assert list(s.availability) == [1] * torrent.num_pieces
+    s.peer_disconnected("p", 1, "bye")
+    assert list(s.availability) == [0] * torrent.num_pieces
+
+
 def test_unchoke_starts_pipelined_requests(payload):
     torrent, _ = payload
     s = session(torrent)
@@ -136,6 +147,29 @@ def test_unchoke_starts_pipelined_requests(payload):
     assert len(requests) == Config().min_queue
     assert all(r.length == 16384 for r in requests)
     assert len({(r.index, r.begin) for r in requests}) == len(requests)
+
+
+class SloppyPicker:
+    family = "pickers"
+
+    @hookimpl
+    def btref_pick_pieces(self, swarm, peer, count):
+        return [99, -1, "2", 0, 0, 3]
+
+
+def test_bad_picker_answers_are_skipped(payload):
+    torrent, _ = payload
+    hook = plugin_manager({"pickers": [SloppyPicker()], "hashes": ["sha1"]}).hook
+    field = Bitfield(torrent.num_pieces)
+    field.set(0)
+    s = Session(torrent, hook, have=field, rng=random.Random(0))
+    s.peer_connected("p", 0, fast=True)
+    s.message_received("p", wire.Bitfield(bytes([0b01110000])), 0)  # pieces 1, 2, 3
+    requests = msgs(s.message_received("p", wire.Unchoke(), 0), wire.Request)
+    assert {r.index for r in requests} == {3}  # 99, -1, "2" and our own piece 0 are skipped
+    # a misaligned block of a piece in progress is not a block we asked for
+    out = s.message_received("p", wire.Piece(3, 7, b"x" * 16384), 1)
+    assert s.peers["p"].unexpected == 1 and not of(out, Close)
 
 
 def test_reqq_caps_the_queue(payload):
@@ -190,6 +224,34 @@ def test_wrong_length_and_unrequested_blocks_close(payload):
     s.message_received("p", wire.HaveAll(), 2)
     assert s.message_received("p", wire.Piece(4, 0, b"x" * 1000), 2) == []  # tolerated once
     assert of(s.message_received("p", wire.Piece(4, 0, b"x" * 1000), 2), Close)
+
+
+def test_late_blocks_of_withdrawn_requests_are_no_violation(payload):
+    torrent, data = payload
+    s = session(torrent, config=Config(unexpected_tolerance=0))
+    s.peer_connected("p", 0, fast=True)
+    s.message_received("p", wire.HaveAll(), 0)
+    requests = msgs(s.message_received("p", wire.Unchoke(), 0), wire.Request)
+    s.message_received("p", wire.Choke(), 1)  # withdraws every request
+    s.peers["p"].allowed_fast.clear()
+    for r in requests:
+        out = s.message_received("p", wire.Piece(r.index, r.begin, block(data, r.index, r.begin, r.length)), 2)
+        assert not of(out, Close)
+    assert s.peers["p"].unexpected == 0 and not s.peers["p"].withdrawn
+    out = s.message_received("p", wire.Piece(requests[0].index, requests[0].begin, b"x" * 16384), 3)
+    assert of(out, Close)
+
+
+def test_withdrawn_requests_are_remembered_up_to_a_limit():
+    from btref.peer import Peer
+
+    peer = Peer("k", Bitfield(4), 0.0)
+    for begin in range(5):
+        peer.in_flight[0, begin] = (1, 0.0)
+        peer.withdraw(0, begin, limit=3)
+    assert list(peer.withdrawn) == [(0, 2), (0, 3), (0, 4)]
+    peer.withdraw(1, 0)  # never requested: nothing to remember
+    assert (1, 0) not in peer.withdrawn
 
 
 def test_choke_releases_blocks_and_allowed_fast_still_works(payload):
@@ -356,6 +418,7 @@ def test_tick_keepalive_timeouts_and_snubbing(payload):
     cancels = msgs(out, wire.Cancel)
     assert len(cancels) == cfg.min_queue
     assert any(isinstance(a, Event) and a.name == "request_timeout" for a in out)
+    assert len(s.peers["p"].in_flight) == 1  # a snubbed peer gets one request at a time
 
 
 def test_keepalive_when_idle(payload):

@@ -47,7 +47,16 @@ __all__ = ["Session", "Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban
 
 
 class Session(Downloader):
-    """One torrent's engine: call the event methods, carry out the returned actions."""
+    """One torrent's engine: call the event methods, carry out the returned actions.
+
+    :param torrent: the parsed torrent.
+    :param hook: the hook relay of :func:`btref.plugins.plugin_manager` holding this
+        session's picker, choker, hash schemes and observers.
+    :param have: pieces already verified on disk (e.g. by :func:`btref.storage.verify`).
+    :param peer_id: our 20-byte peer id (for the driver's handshakes and events).
+    :param rng: the only randomness; plugins get it as ``swarm.rng``.
+    :param config: tunables, see :class:`~btref.actions.Config`.
+    """
 
     def __init__(
         self,
@@ -122,7 +131,7 @@ class Session(Downloader):
             if handler is None:
                 raise ProtocolError(f"unexpected {type(msg).__name__} message")
             handler(peer, msg, out)
-        except (BtrefError, IndexError, TypeError, ValueError) as exc:
+        except BtrefError as exc:  # the peer's fault; a plugin's bug is not caught here
             self._close(peer, str(exc), out)
         return out
 
@@ -309,6 +318,7 @@ class Session(Downloader):
         out.append(Event("complete", {"pieces": self.num_pieces}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
+            peer.snubbed = False  # only a downloader can be snubbed
             self._update_interest(peer, out)
         self._rechoke(out)  # seed mode ranks peers differently
 

@@ -255,6 +255,7 @@ class MetadataFetcher:
                 out.append(Send(key, wire.Extended(peer.ut_metadata, encode_message(MetadataMessage(REQUEST, piece)))))
         return out
 
+    # [docs: check]
     def _check(self, now: float) -> list:
         data = b"".join(p for p in self.pieces if p is not None)
         ok = True
@@ -275,3 +276,4 @@ class MetadataFetcher:
         self.size = None
         self.pieces = []
         return out + self._fill(now)
+    # [/docs: check]

@@ -50,6 +50,7 @@ class Extensions:
         return ExtensionHandshake(m=m, v=f"btref {__version__}", p=port, reqq=reqq,
                                   metadata_size=len(self.torrent.info_bytes))
 
+    # [docs: route]
     def received(self, key: Any, initiator: bool, msg: wire.Extended) -> tuple[list[wire.Extended], list[PeerAddress]]:
         """An ``extended`` message from ``key``: ``(replies to send it, peers learnt)``.
 
@@ -70,6 +71,7 @@ class Extensions:
         if msg.ext_id == UT_PEX and self.pex is not None:
             return [], self.pex.message_received(key, msg.payload)
         return [], []  # an extension we did not offer: ignored, as BEP 10 allows
+    # [/docs: route]
 
     def messages(self, now: float) -> list[tuple[Hashable, wire.Extended]]:
         """What the PEX plugin wants sent now (at most one message per peer per minute)."""

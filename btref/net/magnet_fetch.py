@@ -103,6 +103,7 @@ class _Fetch:
             theirs = wire.parse_handshake(await asyncio.wait_for(reader.readexactly(68), HANDSHAKE_TIMEOUT))
             if theirs.info_hash != self.magnet.info_hash or not theirs.supports_extension:
                 return
+            # [docs: fetch-loop]
             ours = ExtensionHandshake(m={"ut_metadata": OUR_UT_METADATA}, v="btref metadata fetch")
             writer.write(wire.encode(wire.Extended(0, ours.encode())))
             while not self.fetcher.done:
@@ -117,6 +118,7 @@ class _Fetch:
                     self.execute(self.fetcher.peer_handshake(key, decode_handshake(body[2:]), now))
                 elif body[1] == OUR_UT_METADATA:
                     self.execute(self.fetcher.message_received(key, body[2:], now))
+            # [/docs: fetch-loop]
         except (OSError, EOFError, TimeoutError, asyncio.IncompleteReadError, BtrefError):
             pass
         finally:

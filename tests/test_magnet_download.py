@@ -254,3 +254,56 @@ def test_libtorrent_fetches_metadata_from_btref(tmp_path: Path, version: str) ->
     finally:
         lts.close()  # which also makes libtorrent write out what it has
     assert same_tree(src, tmp_path / "lt")
+
+
+@pytest.mark.slow
+def test_cli_download_from_a_magnet_link_found_through_the_dht(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """No tracker, no x.pe: the seeder announces itself on a loopback DHT, the download finds it there."""
+    from btref import plugins
+    from btref_discovery.dht.io import DHTServer
+
+    _, torrent, src = make_torrent(tmp_path, "v1")
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def swarm() -> None:
+        servers = []
+        try:
+            for _ in range(8):
+                server = DHTServer(query_timeout=1.0)
+                await server.start("127.0.0.1", 0)
+                servers.append(server)
+            for server in servers[1:]:
+                await server.bootstrap([servers[0].address])
+            holder["boot"] = "%s:%d" % servers[0].address
+            dht = plugins.create("discovery", "dht", bootstrap=[holder["boot"]], host="127.0.0.1", query_timeout=1.0)
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
+                holder["stop"] = asyncio.Event()
+                for _ in range(100):  # until the seeder's announce_peer is stored somewhere
+                    if (await servers[-1].lookup(torrent.info_hash, "get_peers")).peers:
+                        break
+                    await asyncio.sleep(0.1)
+                ready.set()
+                await holder["stop"].wait()
+        finally:
+            ready.set()
+            for server in servers:
+                server.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(swarm(),))
+    thread.start()
+    try:
+        assert ready.wait(60) and "stop" in holder
+        uri = Magnet.from_torrent(torrent).to_uri()
+        assert "x.pe" not in uri and "tr=" not in uri
+        code = cli.main(["download", uri, "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--timeout", "30",
+                         "--dht-bootstrap", holder["boot"]])
+    finally:
+        loop.call_soon_threadsafe(lambda: holder.get("stop") and holder["stop"].set())
+        thread.join(30)
+        loop.close()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert same_tree(src, tmp_path / "out")

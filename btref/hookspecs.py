@@ -94,13 +94,18 @@ def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
     an object with these methods, which the creator calls while it reads each file *once*
     (so hybrid creation reads the data once, for both schemes):
 
-    * ``start_file(entry)``: a new :class:`~btref.metainfo.FileEntry` begins (pad files too);
-    * ``update(chunk: memoryview)``: the next bytes of that file, in order;
+    * ``start_file(entry)``: a new :class:`~btref.metainfo.FileEntry` begins (pad files too,
+      with ``entry.pad`` set);
+    * ``update(chunk: memoryview)``: the next bytes of that file, in order (zeros for a pad
+      file); chunks have any size, and the view is only valid during the call;
     * ``end_file() -> dict``: fields for that file's entry (``{"pieces root": ...}`` for v2);
     * ``finish() -> tuple[dict, dict]``: ``(info_fields, outer_fields)``: keys to add to the
       info dict (``pieces``) and to the top-level dict (``piece layers``).
 
-    **Combining:** every non-``None`` hasher gets the same bytes; their fields are merged.
+    Field names may be ``str`` or ``bytes``.
+
+    **Combining:** every non-``None`` hasher gets the same bytes; their fields are merged
+    (when two schemes set the same field, the one registered later wins).
     """
 
 

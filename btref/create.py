@@ -126,6 +126,7 @@ def _collect(path: Path) -> tuple[str, list[_Source], bool]:
 
 def _layout(name: str, sources: Sequence[_Source], single: bool, version: str, piece_length: int) -> list[tuple[FileEntry, _Source | None]]:
     """FileEntry per file (and pad file), with its offset in the piece space."""
+    # [docs: layout]
     laid: list[tuple[FileEntry, _Source | None]] = []
     offset = 0
     for i, src in enumerate(sources):
@@ -139,6 +140,7 @@ def _layout(name: str, sources: Sequence[_Source], single: bool, version: str, p
             pad = FileEntry(path=(name, ".pad", str(gap)), length=gap, offset=offset, pad=True)
             laid.append((pad, None))
             offset += gap
+    # [/docs: layout]
     return laid
 
 
@@ -225,6 +227,7 @@ def create_torrent(
     ):
         raise CreateError(f"piece length {piece_length!r} is not a power of two in 16 KiB .. 256 MiB")
 
+    # [docs: hashers]
     pm = plugins.plugin_manager({"hashes": list(hashes)})
     # pluggy calls implementations last-registered first; reverse to the order given.
     hashers = [h for h in reversed(pm.hook.btref_piece_hasher(version=version, piece_length=piece_length)) if h]
@@ -237,6 +240,7 @@ def create_torrent(
         more_info, more_outer = hasher.finish()
         _merge(info_extra, more_info)
         _merge(outer_extra, more_outer)
+    # [/docs: hashers]
 
     info: dict[bytes, Any] = {b"name": name, b"piece length": piece_length}
     if version != "v2":

@@ -73,6 +73,7 @@ def leaf_hashes(data: bytes | bytearray | memoryview) -> list[bytes]:
     return [_sha256(view[i : i + BLOCK_SIZE]).digest() for i in range(0, len(view), BLOCK_SIZE)]
 
 
+# [docs: merkle_root]
 def merkle_root(hashes: Sequence[bytes], width: int | None = None, pad: bytes = ZERO_LEAF) -> bytes:
     """Root of the tree whose bottom layer is ``hashes`` padded to ``width`` entries.
 
@@ -92,6 +93,7 @@ def merkle_root(hashes: Sequence[bytes], width: int | None = None, pad: bytes = 
         pad = _sha256(pad + pad).digest()
         width //= 2
     return layer[0] if layer else pad
+# [/docs: merkle_root]
 
 
 def piece_root(data: bytes | bytearray | memoryview, piece_length: int) -> bytes:
@@ -118,6 +120,7 @@ def piece_layer(leaves: Sequence[bytes], piece_length: int) -> list[bytes]:
     ]
 
 
+# [docs: root_from_piece_layer]
 def root_from_piece_layer(layer: Sequence[bytes], piece_length: int) -> bytes:
     """Rebuild a ``pieces root`` from a piece layer (how a client checks ``piece layers``).
 
@@ -125,6 +128,7 @@ def root_from_piece_layer(layer: Sequence[bytes], piece_length: int) -> bytes:
     """
     height = _check_piece_length(piece_length).bit_length() - 1
     return merkle_root(layer, pad=zero_root(height))
+# [/docs: root_from_piece_layer]
 
 
 class FileMerkle:

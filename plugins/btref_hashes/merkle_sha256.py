@@ -55,6 +55,7 @@ class MerkleSHA256:
     def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
         if torrent.info_hash_v2 is None:
             return None  # v1-only: not ours
+        # [docs: verify]
         length = torrent.piece_length
         start = index * length
         entry = self._file_of(torrent, start)
@@ -77,6 +78,7 @@ class MerkleSHA256:
         if layer is None or len(layer) < 32 * (k + 1):
             return None  # no piece layer for this file (yet)
         return hashing.piece_root(view, length) == layer[32 * k : 32 * k + 32]
+        # [/docs: verify]
 
     @hookimpl
     def btref_piece_hasher(self, version: str, piece_length: int) -> MerkleHasher | None:

@@ -26,12 +26,14 @@ class SHA1:
 
     @hookimpl
     def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
+        # [docs: verify]
         hashes = torrent.piece_hashes
         if not hashes:
             return None  # v2-only: nothing to check against
         if not 0 <= index < len(hashes):
             return False
         return hashlib.sha1(data).digest() == hashes[index]
+        # [/docs: verify]
 
     @hookimpl
     def btref_piece_hasher(self, version: str, piece_length: int) -> SHA1Hasher | None:
@@ -54,6 +56,7 @@ class SHA1Hasher:
     def start_file(self, entry: Any) -> None:
         """Nothing to do: a v1 piece does not care where a file starts."""
 
+    # [docs: update]
     def update(self, chunk: memoryview) -> None:
         view = memoryview(chunk).cast("B")
         pos, size = 0, len(view)
@@ -66,6 +69,7 @@ class SHA1Hasher:
                 self._pieces += self._hash.digest()
                 self._hash = hashlib.sha1()
                 self._filled = 0
+    # [/docs: update]
 
     def end_file(self) -> dict[str, Any]:
         return {}

@@ -222,3 +222,22 @@ def test_hashers_stream_matches_whole_data(sizes: list[int], chunk: int) -> None
         if len(data) > piece_length:
             assert layers[root] == b"".join(naive_layer(data, piece_length))
     assert len(layers) == len({r for d, r in zip(files, roots) if len(d) > piece_length})
+
+
+@pytest.mark.parametrize("name", ["bittorrent-v2-test.torrent", "bittorrent-v2-hybrid-test.torrent"])
+def test_reference_torrents_piece_layers_hash_up_to_their_roots(vectors, name: str) -> None:
+    from btref import metainfo
+
+    torrent = metainfo.load(vectors / "bep52-test-torrents" / name)
+    expected = json.loads((vectors / "bep52-test-torrents" / "bep52_test_torrents.json").read_text())["torrents"][name]
+    checked = 0
+    for entry in torrent.files:
+        layer = torrent.piece_layers.get(entry.pieces_root) if entry.pieces_root else None
+        if layer is None:
+            assert entry.pad or entry.length <= torrent.piece_length
+            continue
+        hashes = [layer[i : i + 32] for i in range(0, len(layer), 32)]
+        assert len(hashes) == -(-entry.length // torrent.piece_length)
+        assert hashing.root_from_piece_layer(hashes, torrent.piece_length) == entry.pieces_root
+        checked += 1
+    assert checked == expected.get("num_piece_layer_entries", checked) and checked > 0

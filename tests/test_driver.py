@@ -114,6 +114,27 @@ def test_two_seeders_and_a_tracker_free_swarm(tmp_path: Path) -> None:
     assert same_tree(src, tmp_path / "d1") and same_tree(src, tmp_path / "d2")
 
 
+def test_seed_dials_out_to_a_leecher(tmp_path: Path) -> None:
+    """``btref seed --peer``: the leecher knows nobody; the seed connects to it."""
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        leech = await TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", discovery=()).start()
+        try:
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+                                      peers=[f"127.0.0.1:{leech.port}"]) as seeder:
+                assert await leech.run()
+                await leech.stop()
+                while seeder.links:  # the leech hung up; bounded by run()
+                    await asyncio.sleep(0.01)
+                assert seeder.known[("127.0.0.1", leech.port)] > seeder.loop.time()  # not redialled at once
+        finally:
+            await leech.stop()
+
+    run(scenario())
+    assert same_tree(src, tmp_path / "dst")
+
+
 def test_resume_fetches_only_missing_pieces(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, "v1")
     dst = tmp_path / "dst"

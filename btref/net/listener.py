@@ -11,8 +11,9 @@ under both its v1 and its truncated v2 id, BEP 52), the BEP 10 extension handsha
 Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
 connections per IP are fine; our own peer id is refused (and that address forgotten); a
 banned address or peer id is refused at the handshake; a peer that failed to answer is
-redialled only after ``min(2**failures, 60)`` seconds; a seed never dials (leechers come
-to it). It is a mixin: the state it uses is made in ``TorrentSession.__init__``.
+redialled only after ``min(2**failures, 60)`` seconds, one whose connection ended after
+:data:`RECONNECT_AFTER` seconds. It is a mixin: the state it uses is made in
+``TorrentSession.__init__``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT"]
 RESERVED = wire.make_reserved(extension=True, fast=True)
 #: Seconds to wait for a TCP connection to open.
 CONNECT_TIMEOUT = 10.0
+#: Seconds before a peer whose connection ended is dialled again.
+RECONNECT_AFTER = 30.0
 
 
 class PeerNetwork:
@@ -104,6 +107,8 @@ class PeerNetwork:
                 return
             self._failures.pop(key, None)
             await self._run_link(PeerLink(reader, writer, self._connection(True), key))
+            if key in self.known:  # it hung up (two seeds do): not again at once
+                self.known[key] = self.loop.time() + RECONNECT_AFTER
         finally:
             self._dialing.discard(key)
 
@@ -198,8 +203,8 @@ class PeerNetwork:
 
     def redial(self, now: float) -> None:
         """Connect to known peers we are not connected to (unless banned or backing off)."""
-        if self._stopping or self.complete.is_set():
-            return  # a seed waits for leechers to come to it
+        if self._stopping:
+            return
         for key, not_before in list(self.known.items()):
             if len(self.links) + len(self._dialing) >= self.max_peers:
                 break

@@ -230,6 +230,8 @@ def test_own_peer_id_is_refused_and_forgotten(tmp_path: Path) -> None:
             session.add_peer(f"127.0.0.1:{session.port}")
             await session.dial("127.0.0.1", session.port)
             assert session.links == {} and ("127.0.0.1", session.port) not in session.known
+            session.add_peer(f"127.0.0.1:{session.port}")  # a tracker names us again: ignored
+            assert ("127.0.0.1", session.port) not in session.known
 
     run(scenario())
     reasons = [e.get("reason", "") for e in read_events(tmp_path / "ev.jsonl")]

@@ -105,6 +105,7 @@ class TorrentSession(PeerNetwork):
         self._dialing: set[tuple[str, int]] = set()
         self.banned: set[tuple[str, int]] = set()
         self.banned_ids: set[bytes] = set()
+        self.ourselves: set[tuple[str, int]] = set()  # addresses that turned out to be us
         self.uploaded = self.downloaded = 0
         self.error: str | None = None
         self.pieces_on_disk: Any = None

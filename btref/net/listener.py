@@ -52,6 +52,7 @@ class PeerNetwork:
     known: dict[tuple[str, int], float]
     banned: set[tuple[str, int]]
     banned_ids: set[bytes]
+    ourselves: set[tuple[str, int]]
     pieces_on_disk: Any
     complete: asyncio.Event
     max_peers: int
@@ -152,8 +153,9 @@ class PeerNetwork:
     def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
         """Refuse ourselves, banned peers, and a second link with the same key."""
         if handshake.peer_id == self.peer_id:
-            if link.initiator:
-                self.known.pop(link.key, None)  # that address is us: never dial it again
+            if link.initiator:  # that address is us: never dial it again
+                self.known.pop(link.key, None)
+                self.ourselves.add(link.key)
             else:  # answer, so that our dialling side sees its own id too, and forgets the address
                 link.queue(link.conn.handshake())
                 link.flush()
@@ -246,4 +248,5 @@ class PeerNetwork:
     def add_peer(self, peer: PeerAddress | str) -> None:
         """Remember a peer to connect to (dialled at the next redial round)."""
         address = PeerAddress.parse(peer) if isinstance(peer, str) else peer
-        self.known.setdefault((address.host, address.port), 0.0)
+        if (address.host, address.port) not in self.ourselves:  # trackers list us too
+            self.known.setdefault((address.host, address.port), 0.0)

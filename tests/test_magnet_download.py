@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 import struct
 import threading
 from pathlib import Path
@@ -22,8 +23,9 @@ import attrs
 import pytest
 
 from btref import bencode, cli, wire
-from btref.errors import MetadataError
+from btref.errors import MetadataError, TrackerError
 from btref.extension import ExtensionHandshake
+from btref.hookspecs import hookimpl
 from btref.magnet import Magnet
 from btref.metadata import MAX_METADATA_SIZE, answer_request
 from btref.net.driver import TorrentSession
@@ -75,8 +77,8 @@ def test_no_peers_is_a_clear_error() -> None:
 class FakePeer:
     """A peer that speaks just enough BEP 3/10/9 to serve (possibly wrong) metadata."""
 
-    def __init__(self, info_hash: bytes, info: bytes, claimed_size: int | None = None) -> None:
-        self.info_hash, self.info = info_hash, info
+    def __init__(self, info_hash: bytes, info: bytes, claimed_size: int | None = None, frame: int = 0) -> None:
+        self.info_hash, self.info, self.frame = info_hash, info, frame
         self.claimed_size = len(info) if claimed_size is None else claimed_size
         self.requests = 0
         self.closed_by_peer = asyncio.Event()
@@ -97,6 +99,8 @@ class FakePeer:
                                                     wire.make_reserved(extension=True))))
             hs = ExtensionHandshake(m={"ut_metadata": 9}, metadata_size=self.claimed_size)
             writer.write(wire.encode(wire.Extended(0, hs.encode())))
+            if self.frame:  # a length prefix larger than any message we accept
+                writer.write(struct.pack(">I", self.frame))
             their_id = 0
             while True:
                 length = struct.unpack(">I", await reader.readexactly(4))[0]
@@ -164,6 +168,48 @@ def test_oversized_metadata_size_is_refused(tmp_path: Path) -> None:
                 assert fetched.torrent.info_bytes == torrent.info_bytes
                 await asyncio.wait_for(huge.closed_by_peer.wait(), 30)
                 assert huge.requests == 0  # never asked for a byte
+
+    run(scenario())
+
+
+class FailingSource:
+    """A discovery plugin whose announce fails (the others must still count)."""
+
+    family = "discovery"
+
+    @hookimpl
+    def btref_announce(self, request: Any) -> Any:
+        async def fail() -> None:
+            raise TrackerError("tracker down")
+        return fail()
+
+
+def test_dead_peers_bad_peers_and_failing_sources_do_not_stop_the_fetch(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+
+    async def scenario() -> None:
+        async with FakePeer(b"\x01" * 20, torrent.info_bytes) as other_swarm, \
+                FakePeer(torrent.info_hash, torrent.info_bytes, frame=2 * 1024 * 1024) as huge_frame:
+            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+                magnet = magnet_for(torrent, dead, other_swarm.port, huge_frame.port, honest.port)
+                fetched = await fetch_metadata(magnet, discovery=[FailingSource()], timeout=30)
+                assert fetched.torrent.info_bytes == torrent.info_bytes
+                assert fetched.sources == (f"127.0.0.1:{honest.port}",)
+
+    run(scenario())
+
+
+def test_metadata_that_hashes_right_but_is_no_info_dictionary(tmp_path: Path) -> None:
+    junk = b"d3:foo3:bare"
+    magnet = Magnet(info_hash_v1=hashlib.sha1(junk).digest())
+
+    async def scenario() -> None:
+        async with FakePeer(magnet.info_hash, junk) as peer:
+            with pytest.raises(MetadataError, match="not a valid info dictionary"):
+                await fetch_metadata(attrs.evolve(magnet, peers=(f"127.0.0.1:{peer.port}",)), timeout=30)
 
     run(scenario())
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from btref import metainfo, plugins
+from btref import metainfo, plugins, storage
 from btref.create import create_torrent
 
 lt = pytest.importorskip("libtorrent")
@@ -32,9 +32,13 @@ LAYOUTS: dict[str, dict[str, int]] = {
     "multi-odd": {"a/1.bin": 70_000, "a/2.bin": 16 * 1024, "b.bin": 3, "c/d/e.txt": 40_961},
     "multi-empty": {"x/empty": 0, "x/data": 50_000, "y": 0, "z/odd": 33_333, "zz": 0},
     "folder-with-one-file": {"only": 5000},
+    "many-files": {f"d{i % 3}/{'sub/' * (i % 2)}f{i:02}": (i * 37_011) % 200_003 for i in range(16)},
 }
 LT_FLAGS = {"v1": lt.create_torrent.v1_only, "v2": lt.create_torrent.v2_only, "hybrid": 0}
-CASES = [pytest.param(layout, version, id=f"{layout}-{version}") for layout in LAYOUTS for version in VERSIONS]
+CASES = [
+    pytest.param(layout, version, piece_kib, id=f"{layout}-{version}-{piece_kib}k")
+    for layout in LAYOUTS for version in VERSIONS for piece_kib in (16, 64)
+]
 
 
 def make_data(tmp_path: Path, layout: str, version: str) -> tuple[Path, Path]:
@@ -135,11 +139,12 @@ def lt_recheck(ses: Any, ti: Any, save_path: Path) -> list[bool]:
         ses.remove_torrent(handle)
 
 
-@pytest.mark.parametrize(("layout", "version"), CASES)
-def test_btref_creates_libtorrent_agrees(tmp_path: Path, session: Any, layout: str, version: str) -> None:
+@pytest.mark.parametrize(("layout", "version", "piece_kib"), CASES)
+def test_btref_creates_libtorrent_agrees(tmp_path: Path, session: Any, layout: str, version: str, piece_kib: int) -> None:
     path, data_dir = make_data(tmp_path, layout, version)
-    data = create_torrent(path, version=version, piece_length=16 * 1024)
-    ti = lt_load(data)
+    data = create_torrent(path, version=version, piece_length=piece_kib * 1024)
+    (tmp_path / "t.torrent").write_bytes(data)
+    ti = lt.torrent_info(str(tmp_path / "t.torrent"))  # from a file, as a user would
     ours = btref_view(metainfo.parse(data))
     theirs = lt_view(ti)
     if version == "v2":
@@ -149,10 +154,10 @@ def test_btref_creates_libtorrent_agrees(tmp_path: Path, session: Any, layout: s
     assert lt_recheck(session, ti, data_dir) == [True] * ti.num_pieces()
 
 
-@pytest.mark.parametrize(("layout", "version"), CASES)
-def test_libtorrent_creates_btref_agrees(tmp_path: Path, layout: str, version: str) -> None:
+@pytest.mark.parametrize(("layout", "version", "piece_kib"), CASES)
+def test_libtorrent_creates_btref_agrees(tmp_path: Path, layout: str, version: str, piece_kib: int) -> None:
     path, data_dir = make_data(tmp_path, layout, version)
-    ct = lt.create_torrent(lt.list_files(str(path)), 16 * 1024, LT_FLAGS[version])
+    ct = lt.create_torrent(lt.list_files(str(path)), piece_kib * 1024, LT_FLAGS[version])
     lt.set_piece_hashes(ct, str(path.parent))
     data = lt.bencode(ct.generate())
     ti = lt_load(data)
@@ -164,4 +169,6 @@ def test_libtorrent_creates_btref_agrees(tmp_path: Path, layout: str, version: s
         theirs["files"] = [f for f in theirs["files"] if not f[2]]
     assert ours == theirs
     assert btref_all_good(torrent, data_dir) == [True] * torrent.num_pieces
+    report = storage.verify(torrent, data_dir)  # the recheck `btref verify` runs
+    assert (report.bad, report.missing, report.good.count) == ([], [], torrent.num_pieces)
 

@@ -19,7 +19,7 @@ from btref import plugins as registry
 from btref.sim import scenarios
 from btref.sim.compare import default_jobs, format_table, run_grid
 
-HELP = "compare pickers and chokers over repeated simulations (means, 95% CIs, plots)"
+HELP = "compare pickers and chokers over repeated simulations (means, 95%% CIs, plots)"
 DESCRIPTION = """\
 Run a simulated scenario for every combination of the pickers and chokers named,
 --repeat times each (seeds S, S+1, ...: every pair meets the same swarms), in

@@ -135,7 +135,8 @@ class Swarm:
 
     def run(self, until: float = 3600.0) -> float:
         """Play until every leecher completed (or ``until``); returns the virtual end time."""
-        self.loop.at(0.0, self._sample)
+        if not self.replication:  # the first call starts the sampler
+            self.loop.at(self.loop.now, self._sample)
         end = self.loop.run(until=until, stop=lambda: self.remaining == 0)
         self._sample(reschedule=False)
         return end

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from btref_pickers.rarest_first import RarestFirst
 
 from btref import plugins
@@ -53,3 +55,16 @@ def test_ties_are_broken_at_random():
     seen = {tuple(pick(RarestFirst(0), swarm_view(50, availability=[1] * 50, rng=random.Random(s)), peer, 3))
             for s in range(5)}
     assert len(seen) > 1
+
+
+@given(st.data())
+def test_property_picks_are_the_rarest_after_the_random_start(data):
+    n = data.draw(st.integers(5, 80))
+    have = data.draw(st.lists(st.integers(0, n - 1), min_size=4, unique=True))
+    availability = data.draw(st.lists(st.integers(0, 20), min_size=n, max_size=n))
+    has = data.draw(st.lists(st.integers(0, n - 1), unique=True))
+    count = data.draw(st.integers(1, n))
+    swarm = swarm_view(n, have=have, availability=availability, rng=random.Random(data.draw(st.integers())))
+    picks = pick(RarestFirst(), swarm, peer_view("p", n, has=has), count)
+    candidates = sorted(availability[i] for i in has if i not in set(have))
+    assert sorted(availability[i] for i in picks) == candidates[:count]

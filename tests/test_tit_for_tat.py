@@ -6,6 +6,8 @@ import random
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from btref_chokers.tit_for_tat import TitForTat
 
 from btref import plugins
@@ -75,3 +77,16 @@ def test_deterministic_for_a_seed():
     views = peers(30)
     runs = [[rechoke(c, views, t, seed=t) for t in range(0, 120, 10)] for c in (TitForTat(), TitForTat())]
     assert runs[0] == runs[1]
+
+
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1e6), st.booleans()), max_size=30), st.booleans(), st.integers())
+def test_property_regular_slots_go_to_the_best_rates(specs, seeding, seed):
+    views = [peer_view(i, 4, peer_interested=interested, download_rate=rate, upload_rate=rate, snubbed=snubbed)
+             for i, (interested, rate, snubbed) in enumerate(specs)]
+    choker = TitForTat()
+    unchoked = rechoke(choker, views, 0.0, seeding=seeding, seed=seed)
+    eligible = sorted((v.download_rate for v in views if v.peer_interested and not v.snubbed), reverse=True)
+    regular = unchoked[: min(3, len(eligible))]
+    assert sorted((views[k].download_rate for k in regular), reverse=True) == eligible[:3]
+    assert len(unchoked) <= choker.max_unchoked
+    assert all(views[k].peer_interested for k in unchoked)

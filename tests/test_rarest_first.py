@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from btref_pickers.rarest_first import RarestFirst
 from hypothesis import given
 from hypothesis import strategies as st
-from btref_pickers.rarest_first import RarestFirst
 
 from btref import plugins
 from btref.strategy import peer_view, swarm_view

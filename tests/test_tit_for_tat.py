@@ -6,9 +6,9 @@ import random
 from collections import Counter
 
 import pytest
+from btref_chokers.tit_for_tat import TitForTat
 from hypothesis import given
 from hypothesis import strategies as st
-from btref_chokers.tit_for_tat import TitForTat
 
 from btref import plugins
 from btref.strategy import peer_view, swarm_view

@@ -165,6 +165,9 @@ class Session(Downloader):
         if self.last_rechoke is None or now - self.last_rechoke >= cfg.rechoke_interval:
             self._rechoke(out)
         for peer in list(self.peers.values()):
+            if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
+                peer.snubbed = True
+                out.append(Event("snubbed", {"peer": str(peer.key)}))
             expired = [k for k, (_, sent) in peer.in_flight.items() if now - sent >= cfg.request_timeout]
             for index, begin in expired:
                 length, _ = peer.in_flight[index, begin]
@@ -172,9 +175,6 @@ class Session(Downloader):
                 self._send(peer, wire.Cancel(index, begin, length), out)
             if expired:
                 out.append(Event("request_timeout", {"peer": str(peer.key), "blocks": len(expired)}))
-            if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
-                peer.snubbed = True
-                out.append(Event("snubbed", {"peer": str(peer.key)}))
             if now - peer.last_sent_at >= cfg.keepalive_interval:
                 self._send(peer, wire.KeepAlive(), out)
         for peer in list(self.peers.values()):

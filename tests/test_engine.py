@@ -421,6 +421,18 @@ def test_tick_keepalive_timeouts_and_snubbing(payload):
     assert len(s.peers["p"].in_flight) == 1  # a snubbed peer gets one request at a time
 
 
+def test_default_timeouts_snub_before_cancelling(payload):
+    torrent, _ = payload
+    s = session(torrent)
+    s.peer_connected("p", 0, fast=True)
+    s.message_received("p", wire.HaveAll(), 0)
+    s.message_received("p", wire.Unchoke(), 0)
+    out = s.tick(Config().request_timeout)
+    names = [a.name for a in of(out, Event)]
+    assert "snubbed" in names and "request_timeout" in names
+    assert s.peers["p"].snubbed and len(s.peers["p"].in_flight) == 1
+
+
 def test_keepalive_when_idle(payload):
     torrent, _ = payload
     s = session(torrent)

@@ -31,7 +31,7 @@ from btref import wire
 from btref.connection import Connection
 from btref.errors import ProtocolError
 
-__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "PeerKey", "PeerLink"]
+__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink"]
 
 #: Bytes asked of the socket per read (and the StreamReader's buffer limit).
 READ_SIZE = 256 * 1024
@@ -39,6 +39,8 @@ READ_SIZE = 256 * 1024
 HIGH_WATER = 1024 * 1024
 #: Seconds a peer has to complete its handshake.
 HANDSHAKE_TIMEOUT = 30.0
+#: Seconds a closing socket may take to hand its last bytes to a peer before it is aborted.
+CLOSE_TIMEOUT = 5.0
 
 
 class PeerKey(NamedTuple):
@@ -129,8 +131,13 @@ class PeerLink:
             self._out.clear()
             self.writer.close()
 
-    async def wait_closed(self) -> None:
+    async def wait_closed(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Wait for the socket to close. A closing transport still writes what it holds, so
+        a peer that stopped reading (say, itself waiting for *us* to drain) would make this
+        wait forever: after ``timeout`` the connection is aborted instead."""
         try:
-            await self.writer.wait_closed()
+            await asyncio.wait_for(self.writer.wait_closed(), timeout)
+        except TimeoutError:
+            self.writer.transport.abort()
         except OSError:
             pass

@@ -196,7 +196,7 @@ def step_swarm(t: Tour) -> None:
     t.report = report
     t.say("", *summary_lines(report))
     t.failures.extend(report.problems)
-# [docs: step-swarm-end]
+# [/docs: step-swarm]
 
 
 def _mib(n: float) -> str:
@@ -269,7 +269,7 @@ def summary_lines(report: Any) -> list[str]:
     else:
         lines.append(f"Every copy is identical to the original, byte for byte ({report.seconds:.1f} s in all).")
     return lines
-# [docs: summary-end]
+# [/docs: summary]
 
 
 def step_next(t: Tour) -> None:

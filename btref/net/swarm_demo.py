@@ -117,7 +117,7 @@ class ThrottledSession(TorrentSession):
     async def stop(self) -> None:
         self.bucket.close()
         await super().stop()
-# [docs: token-bucket-end]
+# [/docs: token-bucket]
 
 
 # [docs: byte-counter]
@@ -154,7 +154,7 @@ class ByteCounter:
             received[pid] = received.get(pid, 0) + peer.bytes_downloaded
             sent[pid] = sent.get(pid, 0) + peer.bytes_uploaded
         return received, sent
-# [docs: byte-counter-end]
+# [/docs: byte-counter]
 
 
 @attrs.define

@@ -226,6 +226,30 @@ def test_byte_counter_without_a_link_or_a_session() -> None:
     assert ByteCounter.family == "observers"
 
 
+def test_byte_counter_adds_the_open_connections() -> None:
+    class Link:
+        peer_id = b"-BR0100-seed--------"
+
+    class Peer:
+        bytes_downloaded, bytes_uploaded = 5, 7
+
+    class Engine:
+        peers = {("127.0.0.1", 2): Peer(), ("127.0.0.1", 3): Peer()}
+
+    class Session:
+        links = {("127.0.0.1", 2): Link()}
+        engine = Engine()
+
+    class View:
+        key = ("127.0.0.1", 2)
+
+    counter = ByteCounter()
+    counter.session = Session()  # type: ignore[assignment]
+    counter.btref_peer_connected(peer=View())
+    seed = Link.peer_id
+    assert counter.totals() == ({seed: 5, b"?": 5}, {seed: 7, b"?": 7})
+
+
 def test_run_swarm_restores_the_exception_handler(tmp_path: Path) -> None:
     def handler(loop: Any, context: dict[str, Any]) -> None:
         pass
@@ -251,3 +275,35 @@ def test_quiet_cancellations_passes_other_errors_on(caplog: pytest.LogCaptureFix
         assert "a real problem" in caplog.text
     finally:
         loop.close()
+
+
+def test_closing_a_link_to_a_peer_that_stopped_reading_does_not_hang() -> None:
+    """The demo's sessions stop one after the other; a link whose peer no longer reads
+    (the kernel buffers are full) must not hold ``stop`` forever (btref.net.peer_io)."""
+    from btref.connection import Connection
+    from btref.net.peer_io import PeerLink
+
+    async def main() -> None:
+        stalled = asyncio.Event()
+
+        async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await stalled.wait()  # accept, then read nothing
+            writer.close()
+
+        server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        link = PeerLink(reader, writer, Connection(1, lambda i: 16384, peer_id=b"x" * 20, info_hash=b"y" * 20),
+                        ("127.0.0.1", port))
+        chunk = b"\0" * (1 << 20)
+        while writer.transport.get_write_buffer_size() == 0:  # fill the kernel buffers first
+            writer.write(chunk)
+            await asyncio.sleep(0)
+        link.close()
+        await link.wait_closed(timeout=0.05)  # would wait forever without the abort
+        assert writer.transport.is_closing()
+        stalled.set()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())

@@ -109,14 +109,28 @@ def test_a_failing_session_stops_the_swarm(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(swarm_demo.ThrottledSession, "_serve", broken_serve)
     t = demo.tour(tmp_path, io.StringIO(), SWARM_STEP, **{**SMALL, "leechers": 1})
     assert t.failures[0] == "seed: disk on fire"
-    assert any("differs from the original" in f for f in t.failures[1:])
+    assert t.failures[1].startswith("leecher-1: ")  # its file is missing or incomplete
     assert t.report.rows[0].seconds is None and not t.report.rows[0].identical
 
 
-def test_the_swarm_gives_up_after_its_timeout(tmp_path: Path) -> None:
-    t = demo.tour(tmp_path, io.StringIO(), SWARM_STEP, **{**SMALL, "timeout": 0.0})
-    assert t.failures[0] == "not finished after 0 s"
-    assert "Problems: not finished after 0 s" in t.out.getvalue()
+def test_the_swarm_gives_up_after_its_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def serve_nothing(self: Any, reads: list[Any]) -> None:
+        pass  # a seeder that never answers a request: the leechers cannot finish
+
+    monkeypatch.setattr(swarm_demo.ThrottledSession, "_serve", serve_nothing)
+    t = demo.tour(tmp_path, io.StringIO(), SWARM_STEP, **{**SMALL, "leechers": 1, "timeout": 3.0})
+    assert t.failures[0] == "not finished after 3 s"
+    assert "Problems: not finished after 3 s" in t.out.getvalue()
+
+
+def test_a_peer_the_tracker_never_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from btref.tracker_state import TrackerState
+
+    monkeypatch.setattr(TrackerState, "peers", lambda self, info_hash: [])  # as if every announce failed
+    t = demo.tour(tmp_path, io.StringIO(), SWARM_STEP, **{**SMALL, "leechers": 2, "timeout": 0.5})
+    assert t.failures[0] == "seed: the tracker never listed it (did its announce fail?)"
+    assert t.failures[1:] == [f"leecher-{n}: {tmp_path / 'swarm' / f'leecher-{n}' / swarm_demo.FILE_NAME} is missing"
+                              for n in (1, 2)]
 
 
 def test_the_swarm_is_skipped_after_a_failed_step(tmp_path: Path) -> None:

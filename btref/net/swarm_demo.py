@@ -215,10 +215,19 @@ def _session(cls: type[TorrentSession], name: str, torrent: Torrent, data_dir: P
     return _Peer(name, session, counter, data_dir)
 
 
-async def _registered(tracker: Any, info_hash: bytes, count: int, session: TorrentSession) -> None:
-    """Wait until the tracker lists ``count`` peers (or the session failed)."""
-    while len(tracker.state.peers(info_hash)) < count and session.error is None:
+async def _start(peer: _Peer, tracker: Any, count: int, deadline: float, problems: list[str]) -> bool:
+    """Start ``peer``'s session and wait until the tracker lists ``count`` peers; False if it
+    never does before ``deadline`` (the announce failed). A failed session is left to
+    :func:`_follow`, which reports its error."""
+    loop = asyncio.get_running_loop()
+    peer.data_dir.mkdir(parents=True, exist_ok=True)
+    await peer.session.start()
+    while len(tracker.state.peers(peer.session.torrent.info_hash)) < count and peer.session.error is None:
+        if loop.time() > deadline:
+            problems.append(f"{peer.name}: the tracker never listed it (did its announce fail?)")
+            return False
         await asyncio.sleep(0.01)
+    return True
 
 
 async def run_swarm(workdir: Path, data: bytes, *, leechers: int = 4, seed_rate: float = 1 << 20,
@@ -266,13 +275,11 @@ async def _swarm(workdir: Path, data: bytes, leechers: int, seed_rate: float, ti
         started = loop.time()
         problems: list[str] = []
         try:
-            await seed.session.start()
-            await _registered(tracker, torrent.info_hash, 1, seed.session)
+            ok = await _start(seed, tracker, 1, started + timeout, problems)
             for n, peer in enumerate(peers, 2):
-                peer.data_dir.mkdir(parents=True, exist_ok=True)
-                await peer.session.start()
-                await _registered(tracker, torrent.info_hash, n, peer.session)
-            await _follow(seed, peers, started, timeout, show, problems)
+                ok = ok and await _start(peer, tracker, n, started + timeout, problems)
+            if ok:
+                await _follow(seed, peers, started, timeout, show, problems)
         finally:
             for peer in [*peers, seed]:
                 await peer.session.stop()
@@ -322,7 +329,7 @@ def _report(torrent: Torrent, data: bytes, seed: _Peer, peers: list[_Peer], seco
         path = peer.data_dir / FILE_NAME
         identical = path.is_file() and path.read_bytes() == data
         if not identical:
-            problems.append(f"{peer.name}: {path} differs from the original")
+            problems.append(f"{peer.name}: {path} {'differs from the original' if path.is_file() else 'is missing'}")
         finished = peer.done_at - peer.session.started_at if peer.done_at is not None else None
         from_seed = received.get(seed_id, 0)
         rows.append(PeerResult(peer.name, finished, from_seed, sum(received.values()) - from_seed,

@@ -287,7 +287,7 @@ class Session(Downloader):
         sent = peer.in_flight.pop((index, begin), None)
         if sent is not None and sent[0] != length:
             raise ProtocolError(f"block ({index}, {begin}) of {length} bytes, asked for {sent[0]}")
-        if sent is None and not peer.withdrawn.pop((index, begin), False):
+        if sent is None and not peer.landed(index, begin):
             peer.unexpected += 1
             if peer.unexpected > self.config.unexpected_tolerance:
                 raise ProtocolError(f"more than {self.config.unexpected_tolerance} blocks we never asked for")

@@ -84,9 +84,10 @@ class Peer:
     #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
     allowed_fast: set[int] = attrs.Factory(set)
     rejected: set[int] = attrs.Factory(set)
-    #: Requests we withdrew (cancel, choke, reject, timeout), oldest first: a block for one
-    #: of them may still be on its way, and is no protocol violation when it lands.
-    withdrawn: dict[tuple[int, int], bool] = attrs.Factory(dict)
+    #: Requests we withdrew (cancel, choke, reject, timeout), oldest first, with how many
+    #: times: a block for one of them may still be on its way, and is no protocol
+    #: violation when it lands.
+    withdrawn: dict[tuple[int, int], int] = attrs.Factory(dict)
     #: Blocks it sent that we never asked for at all (a few are tolerated).
     unexpected: int = 0
     #: Failed pieces it contributed to (see ``Config.ban_after``).
@@ -111,9 +112,16 @@ class Peer:
     def withdraw(self, index: int, begin: int, limit: int = 500) -> None:
         """Forget request ``(index, begin)``, remembering the last ``limit`` withdrawn."""
         if self.in_flight.pop((index, begin), None) is not None:
-            self.withdrawn[index, begin] = True
+            self.withdrawn[index, begin] = self.withdrawn.pop((index, begin), 0) + 1
             if len(self.withdrawn) > limit:
                 del self.withdrawn[next(iter(self.withdrawn))]
+
+    def landed(self, index: int, begin: int) -> bool:
+        """A block we did not expect arrived: was it for a withdrawn request?"""
+        count = self.withdrawn.pop((index, begin), 0)
+        if count > 1:
+            self.withdrawn[index, begin] = count - 1
+        return count > 0
 
     def queue_depth(self, now: float, *, block: int, seconds: float, lo: int, hi: int) -> int:
         """How many requests to keep outstanding: enough to cover ``seconds`` of the

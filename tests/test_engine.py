@@ -250,6 +250,9 @@ def test_withdrawn_requests_are_remembered_up_to_a_limit():
         peer.in_flight[0, begin] = (1, 0.0)
         peer.withdraw(0, begin, limit=3)
     assert list(peer.withdrawn) == [(0, 2), (0, 3), (0, 4)]
+    peer.in_flight[0, 3] = (1, 0.0)
+    peer.withdraw(0, 3, limit=3)  # asked and withdrawn twice: two late blocks are fine
+    assert peer.landed(0, 3) and peer.landed(0, 3) and not peer.landed(0, 3)
     peer.withdraw(1, 0)  # never requested: nothing to remember
     assert (1, 0) not in peer.withdrawn
 

@@ -7,8 +7,9 @@ Every rechoke (10 s) the choker unchokes:
   rate at which *they* send to *us* while we download (reciprocity: "tit for tat"), the
   rate at which *we* send to *them* once we seed (serve whoever can take the data
   fastest, since a seed has nothing to gain). Snubbed peers get no regular slot: they
-  took our unchoke and sent nothing back for a minute ("anti-snubbing"). Ties are broken
-  at random with ``swarm.rng``.
+  took our unchoke and sent nothing back for a minute ("anti-snubbing"). Among equal
+  rates a peer already unchoked keeps its slot (choking and unchoking again only costs
+  messages and rejected requests); remaining ties are broken with ``swarm.rng``.
 * **Optimistic slots** (``optimistic_slots``, 1): other interested peers picked at random,
   kept for ``optimistic_interval`` seconds (30 s, three rechokes) and then rotated. This is
   how a newcomer with nothing to offer gets its first pieces, and how we discover peers
@@ -67,7 +68,9 @@ class TitForTat:
         def rate(p: PeerView) -> float:
             return p.upload_rate if swarm.seeding else p.download_rate
 
-        ranked = sorted((p for p in interested if not p.snubbed), key=lambda p: (-rate(p), rng.random()))
+        # Equal rates: keep whom we already unchoked (no churn), then draw lots.
+        ranked = sorted((p for p in interested if not p.snubbed),
+                        key=lambda p: (-rate(p), p.am_choking, rng.random()))
         regular = [p.key for p in ranked[: self.regular_slots]]
         # [/docs: regular]
         # [docs: optimistic]

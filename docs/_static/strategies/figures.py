@@ -67,16 +67,23 @@ def mixed_job(args):
 
 
 def fig_random(pool):
-    jobs = [("weak-seed", {"picker": p, "seed": 1}) for p in ("rarest-first", "random")]
+    jobs = [("weak-seed", {"picker": p, "seed": 1, "record_transfers": True}) for p in ("rarest-first", "random")]
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for m in pool.map(scenario, jobs):
-        rep = m["replication"]
+        first: dict[int, float] = {}
+        for t, _src, _dst, index in m["transfers"]:
+            first.setdefault(index, t)
+        times = sorted(first.values())
+        from_seed = sum(1 for _t, src, _dst, _i in m["transfers"] if src == "S")
         mean = m["summary"]["mean_download_time"]
-        ax.plot([r[0] for r in rep], [r[1] for r in rep], label=f"{m['picker']} (mean download {mean:.0f} s)")
+        ax.step(times, range(1, len(times) + 1), where="post",
+                label=f"{m['picker']}: seed sent {from_seed} blocks, mean download {mean:.0f} s")
+    pieces = m["pieces"]
+    ax.plot([0, pieces], [0, pieces], ":", color="grey", label="ideal: every seed upload a new piece")
     ax.set_xlabel("virtual time (s)")
-    ax.set_ylabel("copies of the rarest piece")
-    ax.set_title("weak-seed, 50 peers, 100 pieces, tit-for-tat")
-    ax.legend()
+    ax.set_ylabel("pieces some leecher has")
+    ax.set_title("weak-seed (seed: 1 block/s), 50 peers, 100 one-block pieces")
+    ax.legend(fontsize=7)
     save(fig, "random")
 
 

@@ -15,3 +15,18 @@ def test_never_unchokes_anybody():
     for seeding in (False, True):
         for now in (0.0, 10.0, 1e6):
             assert choker.btref_rechoke(swarm=swarm_view(4, seeding=seeding), peers=views, now=now) == []
+
+
+def test_in_a_simulated_swarm_it_downloads_and_never_uploads():
+    from btref.requests import BLOCK
+    from btref.sim.swarm import PeerSpec, Swarm
+    from btref.sim.virtual import virtual_torrent
+
+    specs = [PeerSpec("S", upload=BLOCK, download=4 * BLOCK, seed=True),
+             PeerSpec("A", upload=BLOCK, download=4 * BLOCK), PeerSpec("B", upload=BLOCK, download=4 * BLOCK),
+             PeerSpec("F", upload=BLOCK, download=4 * BLOCK, choker="free-rider")]
+    swarm = Swarm(virtual_torrent(8, BLOCK, name="riders"), specs, seed=1, latency=0.001)
+    swarm.run(until=600.0)
+    rider = swarm.by_name("F")
+    assert swarm.done and rider.completed_at is not None and rider.bytes_up == 0
+    assert swarm.by_name("A").bytes_up > 0

@@ -85,3 +85,10 @@ def test_deterministic_for_a_seed():
             out.append(rechoke(choker, views, 10.0 * step, seed=step))
         return out
     assert run() == run()
+
+
+def test_a_simulated_swarm_completes_with_it():
+    from btref.sim.scenarios import run
+
+    _, metrics = run("walkthrough", choker="propshare", seed=1)
+    assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3

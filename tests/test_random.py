@@ -73,3 +73,10 @@ def test_picks_everything_it_may_when_count_allows(seed, have, has, started, cou
     again = pick(RandomPicker(), swarm_view(n, have=have, in_progress=started - have, rng=random.Random(seed)),
                  peer, count)
     assert again == picks
+
+
+def test_a_simulated_swarm_completes_with_it():
+    from btref.sim.scenarios import run
+
+    _, metrics = run("walkthrough", picker="random", seed=1)
+    assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3

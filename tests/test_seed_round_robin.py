@@ -103,3 +103,10 @@ def test_deterministic_for_a_seed():
     runs = [[rechoke(c, views, t, seed=t, seeding=t >= 60) for t in range(0, 300, 10)]
             for c in (SeedRoundRobin(), SeedRoundRobin())]
     assert runs[0] == runs[1]
+
+
+def test_a_simulated_swarm_completes_with_it():
+    from btref.sim.scenarios import run
+
+    _, metrics = run("walkthrough", choker="seed-round-robin", seed=1)
+    assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3

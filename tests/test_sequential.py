@@ -93,3 +93,10 @@ def test_properties(have, has, started, window, count, availability):
     # window pieces lead, rarest first; every window piece precedes every piece beyond it
     assert picks[: len(inside)] == sorted(inside, key=lambda i: (availability[i], i))[: len(picks)]
     assert pick(Sequential(window=window), swarm, peer_view("p", n, has=has), count) == picks
+
+
+def test_a_simulated_swarm_completes_with_it():
+    from btref.sim.scenarios import run
+
+    _, metrics = run("walkthrough", picker="sequential", seed=1)
+    assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3

@@ -18,3 +18,10 @@ def test_unchokes_every_interested_peer_in_both_modes():
         swarm = swarm_view(4, rng=random.Random(0), seeding=seeding)
         assert choker.btref_rechoke(swarm=swarm, peers=views, now=0.0) == [k for k in range(200) if k % 3]
     assert choker.btref_rechoke(swarm=swarm_view(4), peers=[], now=0.0) == []
+
+
+def test_a_simulated_swarm_completes_with_it():
+    from btref.sim.scenarios import run
+
+    _, metrics = run("walkthrough", choker="unchoke-all", seed=1)
+    assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3

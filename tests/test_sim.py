@@ -10,7 +10,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btref import wire
@@ -417,3 +417,29 @@ def test_btref_compare(tmp_path, capsys) -> None:
     assert main(["compare", "--choker", "nope"]) == 2
     assert main(["compare", "--picker", " , "]) == 2
     assert main(["compare", "--scenario", "nope"]) == 2
+
+
+# -- a property: whatever the capacities, the bound holds and every byte is accounted for ----------
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    peers=st.integers(1, 6),
+    pieces=st.integers(1, 8),
+    seed_up=st.integers(1, 8),
+    up=st.integers(1, 8),
+    down=st.integers(1, 8),
+    latency=st.sampled_from([0.0, 0.01, 0.2]),
+    picker=st.sampled_from(["rarest-first", "random", "sequential"]),
+    choker=st.sampled_from(["tit-for-tat", "unchoke-all", "seed-round-robin"]),
+    seed=st.integers(0, 1000),
+)
+def test_any_swarm_completes_within_the_bound(peers, pieces, seed_up, up, down, latency, picker, choker, seed):
+    specs = [PeerSpec("S", upload=seed_up * B, download=B, seed=True, picker=picker, choker=choker)]
+    specs += [PeerSpec(f"P{i}", upload=up * B, download=down * B, picker=picker, choker=choker) for i in range(peers)]
+    swarm = Swarm(virtual_torrent(pieces), specs, seed=seed, latency=latency, degree=3)
+    end = swarm.run(until=10_000.0)
+    m = metrics.summarize(swarm, end)
+    assert swarm.done, m["summary"]
+    assert m["summary"]["last_completion"] >= m["summary"]["lower_bound"] * (1 - 1e-9)
+    assert sum(p.bytes_up for p in swarm.peers.values()) == sum(p.bytes_down for p in swarm.peers.values())

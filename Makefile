@@ -22,7 +22,7 @@ demo: $(STAMP)
 # Coverage is collected over the whole run (subprocesses included) and checked once at the end.
 test: $(STAMP)
 	rm -f .coverage .coverage.*
-	HYPOTHESIS_PROFILE=ci COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml \
+	HYPOTHESIS_PROFILE=ci BTREF_NO_SKIPS=1 \
 		$(PY) -m pytest -p no:cacheprovider --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet || true
 	$(PY) -m coverage report --fail-under=90

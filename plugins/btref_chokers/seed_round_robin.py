@@ -23,6 +23,7 @@ interested peers, each once, and the same answers for the same ``swarm.rng`` see
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 from btref_chokers.tit_for_tat import TitForTat
 
@@ -38,8 +39,8 @@ class SeedRoundRobin(TitForTat):
     family = "chokers"
     name = "seed-round-robin"
 
-    def __init__(self, turn: float = 30.0, **tit_for_tat: float) -> None:
-        super().__init__(**tit_for_tat)  # type: ignore[arg-type]
+    def __init__(self, turn: float = 30.0, **tit_for_tat: Any) -> None:
+        super().__init__(**tit_for_tat)  # regular_slots, optimistic_slots, ...: see TitForTat
         if turn < 0:
             raise ValueError("turn must be >= 0")
         self.turn = turn

@@ -1,10 +1,16 @@
 """The ``btref`` command: one entry point for every tool in the box.
 
 This module only builds the argument parser and dispatches; each command lives in its own
-module under :mod:`btref.commands` (``create``, ``info``, ``verify``, ``plugins``,
-``conformance``, ``demo``). The file formats behind the commands are BEP 3 (metainfo),
-BEP 9 (magnet links), BEP 12 (tracker tiers), BEP 19 (web seeds), BEP 27 (private
-torrents) and BEP 52 (v2 and hybrid torrents).
+module under :mod:`btref.commands` (``demo``, ``create``, ``info``, ``verify``,
+``download``, ``seed``, ``tracker``, ``dht``, ``plugins``, ``conformance``, ``sim``,
+``compare``). The formats and protocols behind the commands are BEP 3 (metainfo, peer
+wire, trackers), BEP 5 (DHT), BEP 9 (magnet links), BEP 12 (tracker tiers), BEP 15 (UDP
+trackers), BEP 19 (web seeds), BEP 27 (private torrents) and BEP 52 (v2 and hybrid
+torrents).
+
+Building the parser imports every command module, so each command imports its heavy
+machinery (asyncio drivers, the simulator, pytest) inside its ``run`` function: ``btref
+--help`` and ``btref info`` should start in a blink.
 
 Invariants kept here, so every command can rely on them:
 
@@ -40,18 +46,26 @@ DESCRIPTION = """\
 btref: a BitTorrent reference implementation for reading, teaching and experiments.
 
 Start with `btref demo`: it makes a small folder, turns it into a torrent, checks
-the data and prints a magnet link, explaining each step. Then try the commands
-one by one; `btref COMMAND --help` explains each and tells you what to try next.
+the data and prints a magnet link, explaining each step; then it runs a live
+swarm on 127.0.0.1 (a tracker, a seeder, a few leechers) and shows who sent what
+to whom. Then try the commands one by one; `btref COMMAND --help` explains each
+and tells you what to try next.
 """
 
 EPILOG = """\
 examples:
-  btref demo                                  a guided tour in a temporary folder
+  btref demo                                  a guided tour, then a live loopback swarm
   btref create ~/photos -o photos.torrent     make a torrent (hybrid v1+v2 by default)
   btref info photos.torrent                   what the torrent says, in plain words
   btref info photos.torrent --json            the same as one JSON object
   btref info 'magnet:?xt=urn:btih:...'        what a magnet link says
   btref verify photos.torrent ~               is the data in ~/photos intact?
+  btref seed photos.torrent ~ --port 6881     serve the data to peers
+  btref download photos.torrent -o copy --peer 127.0.0.1:6881
+                                              fetch it (a magnet link works too)
+  btref tracker                               a tracker on port 6969 (HTTP and UDP)
+  btref dht lookup INFOHASH --bootstrap HOST:PORT
+                                              find peers through the DHT
   btref plugins                               installed strategies, by family
   btref conformance pickers rarest-first      grade a plugin with its family's suite
   btref sim walkthrough                       a simulated swarm, round by round

@@ -11,7 +11,9 @@ A session asks :func:`plugin_manager` for a fresh :class:`pluggy.PluginManager` 
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -44,31 +46,51 @@ def _summary(cls: type) -> str:
     return doc.splitlines()[0].strip() if doc else "(no description)"
 
 
-def available(*, errors: list[str] | None = None) -> dict[str, dict[str, PluginInfo]]:
+def available(*, errors: list[str] | None = None, refresh: bool = False) -> dict[str, dict[str, PluginInfo]]:
     """Every installed plugin, as ``{family: {name: PluginInfo}}``.
 
     A plugin that fails to import, or whose class names no known family, is left out; if
     ``errors`` is given, a line describing each such failure is appended to it (so
     ``btref plugins`` can show it instead of crashing).
+
+    Scanning the entry points imports every plugin, so the scan is done once per
+    process and per ``sys.path`` (a changed ``sys.path`` can hold other distributions,
+    so it is scanned anew). A plugin ``pip install``-ed into an existing folder of
+    ``sys.path`` while the process runs is seen after ``available(refresh=True)`` (or
+    ``available.cache_clear()``). The dictionaries returned are the caller's to change.
     """
+    if refresh:
+        _scan.cache_clear()
+    found, failures = _scan(tuple(sys.path))
+    if errors is not None:
+        errors.extend(failures)
+    return {family: dict(infos) for family, infos in found.items()}
+
+
+@functools.cache
+def _scan(path: tuple[str, ...]) -> tuple[dict[str, dict[str, PluginInfo]], tuple[str, ...]]:
+    """The entry points of group :data:`GROUP` loaded, and a line per failure (``path``: the cache key)."""
     found: dict[str, dict[str, PluginInfo]] = {family: {} for family in hookspecs.FAMILIES}
+    errors: list[str] = []
     for ep in importlib.metadata.entry_points(group=GROUP):
         try:
             cls = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break btref
-            if errors is not None:
-                errors.append(f"{ep.name} ({ep.value}): cannot be loaded: {exc}")
+            errors.append(f"{ep.name} ({ep.value}): cannot be loaded: {exc}")
             continue
         family = getattr(cls, "family", None)
         if family not in found:
-            if errors is not None:
-                errors.append(f"{ep.name} ({ep.value}): unknown family {family!r}")
+            errors.append(f"{ep.name} ({ep.value}): unknown family {family!r}")
             continue
         package = ep.dist.name if ep.dist is not None else "?"
         found[family].setdefault(
             ep.name, PluginInfo(ep.name, family, _summary(cls), package, ep.value, cls)
         )
-    return found
+    return found, tuple(errors)
+
+
+#: Forget every scan: the next :func:`available` looks at the installed entry points again.
+available.cache_clear = _scan.cache_clear  # type: ignore[attr-defined]
 
 
 def find(family: str, name: str) -> PluginInfo:

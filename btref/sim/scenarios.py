@@ -12,7 +12,8 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``flash-crowd``   everybody arrives at once and stays (Kurose and Ross's setting);
 ``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
 ``weak-seed``     a seed much slower than the peers: the last-pieces problem;
-``free-riders``   a quarter of the peers never upload (the ``free-rider`` choker);
+``free-riders``   a quarter of the peers never upload (the ``free-rider`` choker); peers
+                  leave as soon as they complete;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 
 Adding one (a DHT engineer's ``dht-lookup``, a lab's own) is one call to :func:`register`
@@ -154,7 +155,9 @@ def _weak_seed(p: Params) -> Setup:
 
 def _free_riders(p: Params) -> Setup:
     riders = max(1, p.peers // 4)
-    specs = _leechers(p, p.peers)
+    # Peers leave as soon as they complete: a free rider cannot wait for the others to
+    # turn into seeds, it must earn (or be lucky with optimistic unchokes).
+    specs = _leechers(p, p.peers, linger=0.0)
     for i in range(riders):  # every fourth peer rides for free
         j = i * p.peers // riders
         specs[j] = attrs.evolve(specs[j], choker="free-rider", tags=("free-rider",))
@@ -173,7 +176,8 @@ for _scenario in (
     Scenario("steady-arrivals", "Poisson arrivals (1/s); peers seed 20 s after completing, then leave",
              _steady_arrivals),
     Scenario("weak-seed", "a seed 4x slower than each peer: the last-pieces problem", _weak_seed),
-    Scenario("free-riders", "a quarter of the peers never upload (choker free-rider)", _free_riders),
+    Scenario("free-riders", "a quarter of the peers never upload (choker free-rider); peers leave when done",
+             _free_riders),
     Scenario("client-server", "the baseline: peers talk only to the seed, which serves everyone", _client_server),
 ):
     register(_scenario)

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import btref
 from btref import hookspecs
-from btref import plugins as registry
 from btref.commands.common import CommandError
 
 #: The pytest option each family's conftest adds to name the plugin under test.
@@ -73,6 +71,8 @@ def command(family: str, names: list[str], *, exitfirst: bool = False, k: str | 
             f"no conformance suite for {family} yet (looked for {suite}/conftest.py); write one: a conftest.py "
             f"whose pytest_addoption adds {OPTIONS[family]} NAME, and tests that build the named plugin "
             f"with btref.plugins.create({family!r}, NAME)")
+    from btref import plugins as registry  # imports every plugin: only when a name is checked
+
     for name in names:
         registry.find(family, name)  # PluginError naming the installed ones on a typo
     cmd = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-q"]
@@ -86,6 +86,8 @@ def command(family: str, names: list[str], *, exitfirst: bool = False, k: str | 
 
 
 def run(args: argparse.Namespace) -> int:
+    import subprocess
+
     cmd = command(args.family, args.names, exitfirst=args.exitfirst, k=args.k)
     print("running: python", " ".join(cmd[1:]), flush=True)
     return subprocess.run(cmd, check=False).returncode

@@ -13,7 +13,6 @@ Three actions over the ``dht`` discovery plugin's pieces (:mod:`btref_discovery.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any, TextIO
@@ -80,8 +79,11 @@ def info_hash(text: str | None) -> bytes:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    import asyncio  # the event loop and the DHT plugin: only when a node runs
+
     from btref_discovery.dht.plugin import DHT
+
+    out = out or sys.stdout
 
     if args.action == "sim":
         return simulate(args, out)
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 async def serve(plugin: Any, stop_after: float | None, out: TextIO) -> int:
+    import asyncio
+
     server = await plugin.start()
     try:
         host, port = server.address

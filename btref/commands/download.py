@@ -13,7 +13,6 @@ arrives for ``--timeout`` seconds it gives up with one line saying why, and exit
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from typing import Any, TextIO
@@ -83,6 +82,8 @@ def session_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
     """Fetch a magnet link's metadata (BEP 9); returns the torrent, adds the peers found to ``args.peer``."""
+    import asyncio
+
     from btref.magnet import parse_magnet
     from btref.net.magnet_fetch import fetch_metadata
 
@@ -105,6 +106,8 @@ def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
 
 async def follow(session: Any, progress: Any) -> None:
     """Update ``progress`` once a second until the session is finished."""
+    import asyncio
+
     while not session.finished.is_set():
         progress.update(session.stats())
         try:
@@ -114,6 +117,8 @@ async def follow(session: Any, progress: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    import asyncio  # the event loop and the driver: only when a download starts
+
     from btref.net.driver import TorrentSession
     from btref.progress import Progress
 

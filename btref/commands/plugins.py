@@ -13,9 +13,6 @@ import json
 import sys
 from typing import Any, TextIO
 
-from btref import hookspecs
-from btref import plugins as registry
-
 HELP = "list the installed plugins (strategies) by family"
 DESCRIPTION = """\
 List the installed plugins: hash schemes, piece pickers, chokers, peer discovery
@@ -40,6 +37,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from btref import hookspecs
+    from btref import plugins as registry  # loads every plugin: only when they are listed
+
     out, err = out or sys.stdout, err or sys.stderr
     errors: list[str] = []
     found = registry.available(errors=errors)

@@ -10,7 +10,6 @@ torrent's trackers, connects out to any ``--peer`` and uploads to whom the choke
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -51,6 +50,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    import asyncio  # the event loop and the driver: only when seeding starts
+
     from btref.net.driver import TorrentSession
     from btref.progress import Progress
 

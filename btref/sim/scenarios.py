@@ -12,8 +12,7 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``flash-crowd``   everybody arrives at once and stays (Kurose and Ross's setting);
 ``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
 ``weak-seed``     a seed much slower than the peers: the last-pieces problem;
-``free-riders``   a quarter of the peers never upload (the ``free-rider`` choker); peers
-                  leave as soon as they complete;
+``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 
 Adding one (a DHT engineer's ``dht-lookup``, a lab's own) is one call to :func:`register`

@@ -82,7 +82,7 @@ def test_corrupt_blocks_get_the_peer_banned(tmp_path: Path, honest: str) -> None
     dst = tmp_path / "dst"
     lt_side = None
     if honest == "libtorrent":
-        from tests.test_interop_libtorrent import LT
+        from tests.ltsession import LT
 
         lt_side = LT()
 

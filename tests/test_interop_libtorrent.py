@@ -10,16 +10,14 @@ the test that started it.
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from btref.net.driver import TorrentSession
 from btref.net.tracker_server import serve_tracker
+from tests.ltsession import LT
 from tests.test_driver import make_torrent, run, same_tree
 
 lt = pytest.importorskip("libtorrent")
@@ -27,64 +25,6 @@ lt = pytest.importorskip("libtorrent")
 pytestmark = pytest.mark.interop
 
 VERSIONS = ["v1", "hybrid", "v2"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def lt_settings(port: int) -> dict[str, Any]:
-    """What libtorrent needs to talk to btref on loopback (see docs/core/driver.md)."""
-    return {
-        "listen_interfaces": f"127.0.0.1:{port}",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        # libtorrent tries uTP first; btref speaks TCP only.
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        # Every peer here is 127.0.0.1.
-        "allow_multiple_connections_per_ip": True,
-        # Plain BitTorrent: no message stream encryption (btref does not do MSE/PE).
-        "out_enc_policy": lt.enc_policy.disabled, "in_enc_policy": lt.enc_policy.disabled,
-        "allowed_enc_level": lt.enc_level.plaintext,
-        "alert_mask": lt.alert_category.error | lt.alert_category.peer | lt.alert_category.status
-        | lt.alert_category.tracker | lt.alert_category.connect,
-    }
-
-
-class LT:
-    """A libtorrent session plus the alerts it produced, for error messages."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.session = lt.session(lt_settings(self.port))
-        self.alerts: list[str] = []
-
-    def add(self, data: bytes, save_path: Path) -> Any:
-        params = lt.add_torrent_params()
-        params.ti = lt.torrent_info(lt.bdecode(data))
-        params.save_path = str(save_path)
-        return self.session.add_torrent(params)
-
-    def collect(self) -> None:
-        self.alerts += [f"{a.what()}: {a.message()}" for a in self.session.pop_alerts()]
-        del self.alerts[:-40]
-
-    async def wait(self, condition: Any, what: str, timeout: float = 60.0) -> None:
-        """Poll ``condition()`` until true; fail after ``timeout`` with libtorrent's alerts."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            self.collect()
-            if time.monotonic() > deadline:
-                pytest.fail(f"libtorrent: {what} did not happen within {timeout} s; last alerts:\n  "
-                            + "\n  ".join(self.alerts[-25:]))
-            await asyncio.sleep(0.05)
-
-    def close(self) -> None:
-        self.session.pause()
-        for handle in self.session.get_torrents():
-            self.session.remove_torrent(handle)
-        del self.session
 
 
 @pytest.fixture

@@ -252,7 +252,7 @@ def test_cli_download_from_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureF
 @pytest.mark.interop
 @pytest.mark.parametrize("version", ["v1", "hybrid", "v2"])
 def test_btref_fetches_metadata_from_libtorrent(tmp_path: Path, version: str) -> None:
-    from tests.test_interop_libtorrent import LT
+    from tests.ltsession import LT
 
     lts = LT()
     try:
@@ -280,7 +280,7 @@ def test_btref_fetches_metadata_from_libtorrent(tmp_path: Path, version: str) ->
 def test_libtorrent_fetches_metadata_from_btref(tmp_path: Path, version: str) -> None:
     import libtorrent as lt
 
-    from tests.test_interop_libtorrent import LT
+    from tests.ltsession import LT
 
     _, torrent, src = make_torrent(tmp_path, version, files=MANY)
     lts = LT()

@@ -12,6 +12,7 @@ import asyncio
 import pytest
 
 from btref.net.tracker_server import serve_tracker
+from tests.ltsession import close_session, loopback_settings, until
 
 lt = pytest.importorskip("libtorrent")
 
@@ -28,14 +29,11 @@ def make_torrent(folder, tracker_url: str) -> bytes:
 
 
 def session() -> lt.session:
-    return lt.session({
-        "listen_interfaces": "127.0.0.1:0",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        "announce_to_all_trackers": True, "announce_to_all_tiers": True,
-        "ssrf_mitigation": False,  # it would refuse a tracker path on loopback other than /announce (our /scrape)
-        "alert_mask": lt.alert.category_t.all_categories,
-    })
+    return lt.session(loopback_settings(
+        announce_to_all_trackers=True, announce_to_all_tiers=True,
+        ssrf_mitigation=False,  # it would refuse a tracker path on loopback other than /announce (our /scrape)
+        alert_mask=lt.alert.category_t.all_categories,
+    ))
 
 
 async def lt_announces_to_us(tmp_path, kind: str) -> None:
@@ -48,33 +46,36 @@ async def lt_announces_to_us(tmp_path, kind: str) -> None:
         params.ti, params.save_path = ti, str(tmp_path)
         handle = ses.add_torrent(params)
         seen: list[str] = []
+
+        def announced() -> object:
+            seen.extend(a.message() for a in ses.pop_alerts())
+            return tracker.state.peers(info_hash)
+
+        replies: list[lt.scrape_reply_alert] = []
+
+        def scraped() -> object:
+            for alert in ses.pop_alerts():
+                if isinstance(alert, lt.scrape_reply_alert):
+                    replies.append(alert)
+                elif isinstance(alert, lt.scrape_failed_alert):
+                    pytest.fail(f"libtorrent's scrape of {url} failed: {alert.message()}")
+            return replies
+
         try:
             # Bounded wait (not a timed assertion): libtorrent checks the file, then announces.
-            for _ in range(1200):
-                seen += [a.message() for a in ses.pop_alerts()]
-                if tracker.state.peers(info_hash):
-                    break
-                await asyncio.sleep(0.025)
+            await until(announced, f"libtorrent's announce to {url}", timeout=30, poll=0.025,
+                        details=lambda: f"its alerts: {seen[-15:]}")
             peers = tracker.state.peers(info_hash)
             assert peers, f"libtorrent never announced to {url}; its alerts: {seen[-15:]}"
             assert peers[0].host == "127.0.0.1" and peers[0].port == ses.listen_port()
             assert tracker.state.scrape([info_hash])[info_hash].complete == 1  # a seed: left=0
 
             handle.scrape_tracker()
-            reply = None
-            for _ in range(1200):
-                for alert in ses.pop_alerts():
-                    if isinstance(alert, lt.scrape_reply_alert):
-                        reply = alert
-                    elif isinstance(alert, lt.scrape_failed_alert):
-                        pytest.fail(f"libtorrent's scrape of {url} failed: {alert.message()}")
-                if reply is not None:
-                    break
-                await asyncio.sleep(0.025)
+            await until(scraped, f"libtorrent's scrape of {url}", timeout=30, poll=0.025)
+            reply = replies[-1]
             assert reply is not None and (reply.complete, reply.incomplete) == (1, 0)
         finally:
-            ses.remove_torrent(handle)
-            ses.pause()
+            close_session(ses)
             del ses
 
 

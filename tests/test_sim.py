@@ -442,3 +442,23 @@ def test_any_swarm_completes_within_the_bound(peers, pieces, seed_up, up, down, 
     assert swarm.done, m["summary"]
     assert m["summary"]["last_completion"] >= m["summary"]["lower_bound"] * (1 - 1e-9)
     assert sum(p.bytes_up for p in swarm.peers.values()) == sum(p.bytes_down for p in swarm.peers.values())
+
+
+def test_a_scenario_with_its_own_runner(tmp_path, capsys) -> None:
+    from btref.cli import main
+
+    def lookup(p: scenarios.Params):
+        return "result", {"summary": {"hops": p.peers // 2, "seed": p.seed}}
+
+    scenarios.register(scenarios.Scenario("runner-test", "not a swarm", runner=lookup, peers=10))
+    scenarios.register(scenarios.Scenario("empty-test", "nothing to run"))
+    try:
+        result, m = scenarios.run("runner-test", seed=3)
+        assert result == "result" and m["summary"] == {"hops": 5, "seed": 3} and m["scenario"] == "runner-test"
+        assert main(["sim", "runner-test", "--out", str(tmp_path)]) == 0
+        assert "hops: 5" in capsys.readouterr().out
+        assert json.loads((tmp_path / "metrics.json").read_text())["summary"]["hops"] == 5
+        with pytest.raises(scenarios.ScenarioError, match="neither a build nor a runner"):
+            scenarios.run("empty-test")
+    finally:
+        del scenarios.SCENARIOS["runner-test"], scenarios.SCENARIOS["empty-test"]

@@ -80,6 +80,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(metrics, folder / "metrics.json")
     written = [folder / "metrics.json"]
+    if "peers" not in metrics:  # a scenario with its own runner: no swarm figures
+        print(f"{args.scenario}, seed {args.seed}:", file=out)
+        for key, value in metrics["summary"].items():
+            print(f"  {key}: {value}", file=out)
+        print(f"  wrote {folder / 'metrics.json'}", file=out)
+        return 0
     if not args.no_plots:
         from btref.sim.plots import plot_run
 

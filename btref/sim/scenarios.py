@@ -64,13 +64,21 @@ class Setup:
 
 @attrs.frozen
 class Scenario:
-    """A named, documented swarm set-up."""
+    """A named, documented swarm set-up.
+
+    Most scenarios give ``build`` (peers for a :class:`Swarm`). An experiment that is not a
+    swarm of sessions (a DHT lookup, say) gives ``runner`` instead: it receives the
+    :class:`Params` and returns ``(anything, metrics)``, where ``metrics`` is a JSON-ready
+    dict with at least a ``"summary"`` dict; ``btref sim`` then prints the summary and
+    writes the JSON (the swarm figures need per-peer data, so they are skipped).
+    """
 
     name: str
     summary: str
-    build: Callable[[Params], Setup]
+    build: Callable[[Params], Setup] | None = None
     peers: int = 50
     pieces: int = 100
+    runner: Callable[[Params], tuple[Any, dict[str, Any]]] | None = None
 
 
 #: Every scenario ``btref sim`` knows, by name.
@@ -94,13 +102,20 @@ def get(name: str) -> Scenario:
 # [docs: run]
 def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str = "rarest-first",
         choker: str = "tit-for-tat", seed: int = 0, trace: bool = False,
-        record_transfers: bool = False) -> tuple[Swarm, dict[str, Any]]:
-    """Build scenario ``name``, play it out, return the swarm and its metrics."""
+        record_transfers: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
+    its metrics."""
     scenario = get(name)
     params = Params(peers if peers is not None else scenario.peers,
                     pieces if pieces is not None else scenario.pieces, picker, choker, seed)
     if params.peers < 1 or params.pieces < 1:
         raise ScenarioError(f"a swarm needs at least one peer and one piece, got {params.peers} and {params.pieces}")
+    if scenario.runner is not None:
+        result, metrics = scenario.runner(params)
+        metrics.update(scenario=name, picker=picker, choker=choker)
+        return result, metrics
+    if scenario.build is None:
+        raise ScenarioError(f"scenario {name!r} has neither a build nor a runner function")
     setup = scenario.build(params)
     torrent = virtual_torrent(params.pieces, setup.piece_length, name=scenario.name)
     swarm = Swarm(torrent, setup.specs, seed=seed, trace=trace, record_transfers=record_transfers, **setup.options)

@@ -13,45 +13,32 @@ import hashlib
 
 import pytest
 
-from btref_discovery.dht.io import DHTServer
+from tests.ltsession import close_session, dht_settings, loopback_settings, until
+from tests.test_dht_net import start_swarm
 
 lt = pytest.importorskip("libtorrent")
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 
-async def start_swarm(n: int) -> list[DHTServer]:
-    servers = []
-    for _ in range(n):
-        server = DHTServer(query_timeout=1.0)
-        await server.start("127.0.0.1", 0)
-        servers.append(server)
-    for server in servers[1:]:
-        await server.bootstrap([servers[0].address])
-    return servers
-
-
 def lt_session(bootstrap: tuple[str, int]) -> lt.session:
-    return lt.session({
-        "listen_interfaces": "127.0.0.1:0",
-        "enable_dht": True, "dht_bootstrap_nodes": f"{bootstrap[0]}:{bootstrap[1]}",
-        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        # Every btref node shares 127.0.0.1: let libtorrent keep many nodes of one address.
-        "dht_restrict_routing_ips": False, "dht_restrict_search_ips": False,
-        "dht_ignore_dark_internet": False, "dht_prefer_verified_node_ids": False,
-        "alert_mask": lt.alert.category_t.all_categories,
-    })
+    # Every btref node shares 127.0.0.1: dht_settings lets libtorrent keep many nodes of one address.
+    return lt.session(loopback_settings(**dht_settings(f"{bootstrap[0]}:{bootstrap[1]}"),
+                                        alert_mask=lt.alert.category_t.all_categories))
 
 
 async def wait_bootstrapped(ses: lt.session, log: list[str]) -> None:
-    for _ in range(1200):
+    booted: list[object] = []
+
+    def bootstrapped() -> object:
         for alert in ses.pop_alerts():
             log.append(alert.message())
             if isinstance(alert, lt.dht_bootstrap_alert):
-                return
-        await asyncio.sleep(0.025)
-    pytest.fail(f"libtorrent never finished its DHT bootstrap; last alerts: {log[-10:]}")
+                booted.append(alert)
+        return booted
+
+    await until(bootstrapped, "libtorrent's DHT bootstrap", timeout=30, poll=0.025,
+                details=lambda: f"last alerts: {log[-10:]}")
 
 
 async def lt_finds_btref_peer() -> None:
@@ -77,7 +64,7 @@ async def lt_finds_btref_peer() -> None:
                 await asyncio.sleep(0.025)
         pytest.fail(f"libtorrent did not find the peer btref announced; found {found}")
     finally:
-        ses.pause()
+        close_session(ses)
         del ses
         for server in servers:
             server.close()
@@ -112,7 +99,7 @@ async def btref_finds_lt_torrent(tmp_path) -> None:
             await asyncio.sleep(0.1)
         pytest.fail(f"btref never found libtorrent at port {port}; peers {peers}; alerts {log[-10:]}")
     finally:
-        ses.pause()
+        close_session(ses)
         del ses
         for server in servers:
             server.close()

@@ -20,6 +20,7 @@ import pytest
 
 from btref import metainfo, plugins, storage
 from btref.create import create_torrent
+from tests.ltsession import close_session, loopback_settings, wait_until
 
 lt = pytest.importorskip("libtorrent")
 
@@ -112,12 +113,10 @@ def btref_all_good(t: metainfo.Torrent, data_dir: Path) -> list[bool]:
 
 @pytest.fixture(scope="module")
 def session() -> Any:
-    ses = lt.session({
-        "listen_interfaces": "127.0.0.1:0",
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "alert_mask": lt.alert_category.status | lt.alert_category.error | lt.alert_category.storage,
-    })
+    ses = lt.session(loopback_settings(
+        alert_mask=lt.alert_category.status | lt.alert_category.error | lt.alert_category.storage))
     yield ses
+    close_session(ses)
     del ses
 
 
@@ -127,14 +126,18 @@ def lt_recheck(ses: Any, ti: Any, save_path: Path) -> list[bool]:
     params.ti = ti
     params.save_path = str(save_path)
     handle = ses.add_torrent(params)
+
+    def checked() -> bool:
+        if any(isinstance(a, lt.torrent_checked_alert) and a.handle == handle for a in ses.pop_alerts()):
+            return True
+        ses.wait_for_alert(500)  # returns as soon as an alert is posted
+        return False
+
     try:
-        # Wait for libtorrent's own "checked" event; the bound only turns a hang into a
-        # failure (it is not a timing assertion).
-        for _ in range(400):
-            if any(isinstance(a, lt.torrent_checked_alert) and a.handle == handle for a in ses.pop_alerts()):
-                return list(handle.status().pieces)
-            ses.wait_for_alert(500)
-        raise AssertionError(f"libtorrent never finished checking (state {handle.status().state})")
+        # Wait for libtorrent's own "checked" event (the bound only turns a hang into a failure).
+        wait_until(checked, "libtorrent's check of the data", timeout=200, poll=0,
+                   details=lambda: f"state {handle.status().state}")
+        return list(handle.status().pieces)
     finally:
         ses.remove_torrent(handle)
 

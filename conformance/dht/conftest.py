@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -57,20 +56,14 @@ def _btref_node() -> Iterator[Address]:
 @pytest.fixture(scope="module")
 def _libtorrent_node() -> Iterator[Address]:
     lt = pytest.importorskip("libtorrent")
-    session = lt.session({
-        "listen_interfaces": "127.0.0.1:0", "enable_dht": True, "dht_bootstrap_nodes": "",
-        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
-        "dht_restrict_routing_ips": False, "dht_restrict_search_ips": False, "alert_mask": 0,
-    })
-    for _ in range(400):  # bounded wait until the DHT socket is up
-        if session.is_dht_running():
-            break
-        time.sleep(0.025)
+    from tests.ltsession import close_session, dht_settings, loopback_settings, wait_until
+
+    session = lt.session(loopback_settings(**dht_settings(), alert_mask=0))
     try:
+        wait_until(session.is_dht_running, "libtorrent's DHT socket", timeout=10, poll=0.025)
         yield "127.0.0.1", session.listen_port()
     finally:
-        session.pause()
+        close_session(session)
         del session
 
 

@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import os
 import socket
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -185,6 +184,8 @@ def libtorrent_seeder(folder: Path) -> Iterator[SocketTarget]:
     """Start a libtorrent session on 127.0.0.1 seeding a fresh 3-piece torrent; stop it after."""
     import libtorrent as lt
 
+    from tests.ltsession import close_session, loopback_settings, wait_until
+
     payload = folder / "payload.bin"
     payload.write_bytes(os.urandom(2 * 32768 + 5000))
     fs = lt.file_storage()
@@ -194,31 +195,18 @@ def libtorrent_seeder(folder: Path) -> Iterator[SocketTarget]:
         creator = lt.create_torrent(fs, 32768)
     lt.set_piece_hashes(creator, str(folder))
     torrent = lt.bencode(creator.generate())
-    session = lt.session({
-        "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False, "enable_outgoing_utp": False,
-        "enable_incoming_utp": False, "allow_multiple_connections_per_ip": True,
-        "alert_mask": 0,
-    })
+    session = lt.session(loopback_settings(alert_mask=0))
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(torrent)
     params.save_path = str(folder)
     handle = session.add_torrent(params)
     try:
-        _wait(lambda: handle.status().state == lt.torrent_status.seeding, "libtorrent to check the data")
+        wait_until(lambda: handle.status().state == lt.torrent_status.seeding, "libtorrent's check of the data",
+                   timeout=TIMEOUT)
         yield SocketTarget("127.0.0.1", session.listen_port(), TorrentFacts.from_torrent(torrent), "libtorrent")
     finally:
-        session.remove_torrent(handle)
-        session.pause()
+        close_session(session)
         del session
-
-
-def _wait(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(TIMEOUT / 0.02)):
-        if condition():
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"gave up waiting for {what}")
 
 
 class Client:

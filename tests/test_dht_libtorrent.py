@@ -14,7 +14,7 @@ import hashlib
 import pytest
 
 from tests.ltsession import close_session, dht_settings, loopback_settings, until
-from tests.test_dht_net import start_swarm
+from tests.test_dht_net import close_all, start_swarm
 
 lt = pytest.importorskip("libtorrent")
 
@@ -66,8 +66,7 @@ async def lt_finds_btref_peer() -> None:
     finally:
         close_session(ses)
         del ses
-        for server in servers:
-            server.close()
+        close_all(servers)
 
 
 async def btref_finds_lt_torrent(tmp_path) -> None:
@@ -101,8 +100,7 @@ async def btref_finds_lt_torrent(tmp_path) -> None:
     finally:
         close_session(ses)
         del ses
-        for server in servers:
-            server.close()
+        close_all(servers)
 
 
 def test_libtorrent_finds_a_peer_announced_by_btref_nodes():

@@ -3,6 +3,8 @@
 Run from the project root: ``.venv/bin/python docs/_static/strategies/figures.py [NAME ...]``.
 Every run is seeded, so the same command draws the same figures. Each figure is one or a few
 runs of :mod:`btref.sim` (the real engine and the plugins named, on a virtual clock).
+The numbers the chapters quote come from these figures; when the engine or the simulator
+changes, rerun this script and update the chapters' "What the simulator shows" sections.
 """
 
 from __future__ import annotations

@@ -462,3 +462,10 @@ def test_a_scenario_with_its_own_runner(tmp_path, capsys) -> None:
             scenarios.run("empty-test")
     finally:
         del scenarios.SCENARIOS["runner-test"], scenarios.SCENARIOS["empty-test"]
+
+
+def test_help_texts_render(capsys) -> None:
+    from btref.cli import main
+
+    assert main(["sim", "--help"]) == 0 and "walkthrough" in capsys.readouterr().out
+    assert main(["compare", "--help"]) == 0 and "95%" in capsys.readouterr().out

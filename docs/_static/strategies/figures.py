@@ -27,7 +27,7 @@ from btref.sim.virtual import virtual_torrent  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 B = float(BLOCK)
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 9})
+plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "btref", "font.size": 9})  # same run, same file
 
 
 def save(fig, name):

@@ -15,10 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from btref import plugins as registry
-from btref.sim import scenarios
-from btref.sim.compare import default_jobs, format_table, run_grid
-
 HELP = "compare pickers and chokers over repeated simulations (means, 95%% CIs, plots)"
 DESCRIPTION = """\
 Run a simulated scenario for every combination of the pickers and chokers named,
@@ -59,6 +55,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from btref import plugins as registry  # the simulator: only when a comparison starts
+    from btref.sim import scenarios
+    from btref.sim.compare import default_jobs, format_table, run_grid
+
     out = out or sys.stdout
     scenarios.get(args.scenario)
     for name in args.picker:

@@ -14,10 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from btref import plugins as registry
-from btref.sim import scenarios
-from btref.sim.metrics import write_json
-
 HELP = "simulate a swarm (a named scenario) and write metrics and plots"
 DESCRIPTION = """\
 Simulate a swarm with a virtual clock: the real btref engine and the picker and
@@ -52,6 +48,8 @@ def add_parser(sub: Any) -> None:
 
 
 def list_scenarios(out: TextIO) -> None:
+    from btref.sim import scenarios
+
     width = max(len(name) for name in scenarios.SCENARIOS)
     for name in sorted(scenarios.SCENARIOS):
         s = scenarios.SCENARIOS[name]
@@ -59,6 +57,10 @@ def list_scenarios(out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from btref import plugins as registry  # the simulator: only when a run starts
+    from btref.sim import scenarios
+    from btref.sim.metrics import write_json
+
     out = out or sys.stdout
     if args.list or args.scenario is None:
         print("scenarios:", file=out)

@@ -10,7 +10,11 @@
   (1.0: every piece equally replicated; lower: some pieces much rarer than others);
 * ``summary``: mean, median and maximum download time, completion counts, the
   distribution-time lower bound and the last completion over that bound, the fewest
-  copies the rarest piece ever had (0: a piece was lost) and its average over the samples.
+  copies the rarest piece ever had (0: a piece was lost) and its average over the samples,
+  ``all_replicated_at``: the first sample at which the rarest piece had two copies (with
+  one seed: every piece had left it), and ``seed_unique_share`` (:func:`seed_unique_share`,
+  with ``record_transfers``): how much of the seeds' upload was new pieces (Bharambe et
+  al. 2006, "Analyzing and improving a BitTorrent network's performance mechanisms").
 
 :func:`lower_bound` is the minimum distribution time of a file of ``F`` bits from one
 server to ``N`` peers (Kurose and Ross, "Computer Networking", P2P file distribution):
@@ -27,10 +31,13 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from btref.requests import BLOCK
+
 if TYPE_CHECKING:
     from btref.sim.swarm import Swarm
 
-__all__ = ["entropy", "lower_bound", "swarm_lower_bound", "summarize", "write_json", "completion_times"]
+__all__ = ["entropy", "lower_bound", "swarm_lower_bound", "summarize", "seed_unique_share", "write_json",
+           "completion_times"]
 
 
 def entropy(copies: Sequence[int]) -> float:
@@ -110,10 +117,30 @@ def summarize(swarm: Swarm, end: float) -> dict[str, Any]:
             "over_bound": last / bound if last is not None and bound else None,
             "min_replication": min((r[1] for r in swarm.replication), default=None),
             "rarest_copies_mean": statistics.fmean(r[1] for r in swarm.replication) if swarm.replication else None,
+            "all_replicated_at": next((r[0] for r in swarm.replication if r[1] >= 2), None),
+            "seed_unique_share": seed_unique_share(swarm),
         },
         "replication": [list(r) for r in swarm.replication],
         "peers": peers,
     }
+
+
+def seed_unique_share(swarm: Swarm) -> float | None:
+    """Distinct pieces the seeds uploaded over the pieces' worth of blocks they uploaded.
+
+    1.0: the seeds never sent a piece twice (every byte of their upload was new to the
+    swarm); 0.5: half their upload duplicated what they had sent before. ``None`` unless
+    the swarm recorded its transfers (``record_transfers=True``) and a seed uploaded.
+    """
+    if swarm.transfers is None:
+        return None
+    seeds = {s.name for s in swarm.specs if s.seed}
+    sent = [index for _, src, _, index in swarm.transfers if src in seeds]
+    if not sent:
+        return None
+    # A transfer is one block; a piece is piece_length / BLOCK of them (the last may be shorter).
+    blocks = sum(-(-swarm.torrent.piece_size(i) // BLOCK) for i in set(sent))
+    return blocks / len(sent)
 
 
 def completion_times(metrics: dict[str, Any], tag: str | None = None) -> list[float]:

@@ -11,7 +11,8 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``walkthrough``   one seed S and three empty peers A, B, C, 4 pieces, round by round;
 ``flash-crowd``   everybody arrives at once and stays (Kurose and Ross's setting);
 ``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
-``weak-seed``     a seed much slower than the peers: the last-pieces problem;
+``weak-seed``     a seed 4x slower than each peer, 256 KiB pieces: the last-pieces problem
+                  (Legout et al. 2006; Bharambe et al. 2006);
 ``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 
@@ -163,8 +164,19 @@ def _steady_arrivals(p: Params) -> Setup:
     return Setup([_seed(p)] + _leechers(p, p.peers, arrivals=arrivals, linger=20.0), {"degree": min(20, p.peers)})
 
 
+# [docs: weak-seed]
 def _weak_seed(p: Params) -> Setup:
-    return Setup([_seed(p, upload=B)] + _leechers(p, p.peers), {"degree": min(20, p.peers)})
+    # Real pieces: 256 KiB, 16 blocks. A leecher asks for one piece at a time (partial
+    # pieces first) and each request queue holds a few blocks, so a leecher keeps about
+    # one piece queued at the seed. With one-block pieces it keeps four different
+    # pieces queued there, for many seconds; they spread through the swarm meanwhile and
+    # the seed ends up sending copies the swarm already has whatever the picker.
+    blocks = 16
+    seed = _seed(p, upload=blocks * B)  # one piece a second, a quarter of a peer's upload
+    leechers = _leechers(p, p.peers, upload=4 * blocks * B, download=16 * blocks * B)
+    return Setup([seed] + leechers, {"degree": min(20, p.peers), "sample_interval": 1.0},
+                 piece_length=blocks * BLOCK)
+# [/docs: weak-seed]
 
 
 def _free_riders(p: Params) -> Setup:
@@ -189,7 +201,7 @@ for _scenario in (
     Scenario("flash-crowd", "everybody arrives at once and stays; one seed", _flash_crowd),
     Scenario("steady-arrivals", "Poisson arrivals (1/s); peers seed 20 s after completing, then leave",
              _steady_arrivals),
-    Scenario("weak-seed", "a seed 4x slower than each peer: the last-pieces problem", _weak_seed),
+    Scenario("weak-seed", "a seed 4x slower than each peer (one 256 KiB piece/s): the last-pieces problem", _weak_seed),
     Scenario("free-riders", "a quarter of the peers never upload (choker free-rider); peers leave when done",
              _free_riders),
     Scenario("client-server", "the baseline: peers talk only to the seed, which serves everyone", _client_server),

@@ -29,7 +29,6 @@ Invariants:
 from __future__ import annotations
 
 import random
-from array import array
 from collections.abc import Hashable
 from typing import Any
 
@@ -37,16 +36,17 @@ from btref import wire
 from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
 from btref.bitfield import Bitfield
+from btref.choking import Choking
 from btref.errors import BtrefError, ProtocolError
 from btref.metainfo import Torrent
 from btref.peer import Peer
 from btref.requests import Downloader, PieceInProgress
-from btref.strategy import SwarmView
+from btref.strategy import Availability, SwarmView
 
 __all__ = ["Session", "Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
 
-class Session(Downloader):
+class Session(Choking, Downloader):
     """One torrent's engine: call the event methods, carry out the returned actions.
 
     :param torrent: the parsed torrent.
@@ -79,7 +79,9 @@ class Session(Downloader):
         self.have = have.copy() if have is not None else Bitfield(n)
         self.peers: dict[Hashable, Peer] = {}
         self.pieces: dict[int, PieceInProgress] = {}
-        self.availability = array("l", bytes(8 * n)) if n else array("l")
+        #: Availability counts and the buckets of pieces we lack (see :mod:`btref.strategy`).
+        self.rarity = Availability(n, self.have, skip_unseen=True)
+        self.availability = self.rarity.counts
         self._availability = memoryview(self.availability).toreadonly()
         #: Failed pieces waiting to pass: index -> one ``{key: [(block, digest)]}`` per failure.
         self.suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]] = {}
@@ -97,6 +99,7 @@ class Session(Downloader):
         return SwarmView(
             num_pieces=self.num_pieces, have=self.have, availability=self._availability,
             in_progress=frozenset(self.pieces), rng=self.rng, now=self.now, seeding=self.seeding,
+            rarity=self.rarity,
         )
 
     # -- events ----------------------------------------------------------------------
@@ -162,7 +165,8 @@ class Session(Downloader):
         self.now = now
         out: list = []
         cfg = self.config
-        if self.last_rechoke is None or now - self.last_rechoke >= cfg.rechoke_interval:
+        if (self.rechoke_due or self.last_rechoke is None
+                or now - self.last_rechoke >= cfg.rechoke_interval):
             self._rechoke(out)
         for peer in list(self.peers.values()):
             if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
@@ -208,20 +212,10 @@ class Session(Downloader):
         peer.rejected.clear()
         self._fill(peer, out)
 
-    def _on_interested(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_interested = True
-        if peer.am_choking:
-            self._rechoke(out)
-
-    def _on_notinterested(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_interested = False
-        if not peer.am_choking:
-            self._rechoke(out)
-
     def _on_have(self, peer: Peer, msg: Any, out: list) -> None:
         self._check_index(msg.index)
         if peer.has.set(msg.index):
-            self.availability[msg.index] += 1
+            self.rarity.add(msg.index)
             if not self.have[msg.index]:
                 peer.wanted += 1
                 self._update_interest(peer, out)
@@ -328,40 +322,15 @@ class Session(Downloader):
         self.hook.btref_peer_banned(peer=peer.view(self.now), reason=reason)
         self._drop(peer, reason, out)
 
-    # -- choking -------------------------------------------------------------------
-
-    # [docs: rechoke]
-    def _rechoke(self, out: list) -> None:
-        """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
-        self.last_rechoke = self.now
-        views = [peer.view(self.now) for peer in self.peers.values()]
-        chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=self.now)
-        if chosen is None:  # no choker registered: everybody interested is served
-            chosen = [view.key for view in views]
-        keys = {key for key in chosen if key in self.peers and self.peers[key].peer_interested}
-        for peer in self.peers.values():
-            if peer.am_choking and peer.key in keys:
-                peer.am_choking = False
-                self._send(peer, wire.Unchoke(), out)
-            elif not peer.am_choking and peer.key not in keys:
-                peer.am_choking = True
-                self._send(peer, wire.Choke(), out)
-                if peer.fast:  # BEP 6: a choke no longer drops requests silently
-                    for request in sorted(peer.serving):
-                        self._send(peer, wire.Reject(*request), out)
-                peer.serving.clear()
-        out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
-    # [/docs: rechoke]
-
     # -- peer bookkeeping ------------------------------------------------------------
 
     def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
         for index in peer.has:  # `have`s before a `have all`: count each piece once
-            self.availability[index] -= 1
+            self.rarity.add(index, -1)
         peer.has = has
         peer.wanted = 0
         for index in has:
-            self.availability[index] += 1
+            self.rarity.add(index)
             if not self.have[index]:
                 peer.wanted += 1
         self._update_interest(peer, out)
@@ -377,7 +346,7 @@ class Session(Downloader):
         """Forget a peer: its pieces leave the availability, its blocks go back to the pool."""
         del self.peers[peer.key]
         for index in peer.has:
-            self.availability[index] -= 1
+            self.rarity.add(index, -1)
         for index, begin in list(peer.in_flight):
             self._release(peer, index, begin)
         out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))

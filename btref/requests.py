@@ -125,6 +125,7 @@ class Downloader:
     now: float
     num_pieces: int
     endgame: bool
+    rarity: Any
 
     # -- requests ------------------------------------------------------------------
 
@@ -222,6 +223,7 @@ class Downloader:
             self._piece_failed(piece, out)
             return
         self.have.set(index)
+        self.rarity.got(index)
         self._absolve(piece, out)
         out.append(WritePiece(index, piece.buffer))
         for peer in list(self.peers.values()):

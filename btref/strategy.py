@@ -29,14 +29,103 @@ from __future__ import annotations
 
 import random
 from array import array
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from btref.bitfield import Bitfield
 
-__all__ = ["SwarmView", "PeerView", "swarm_view", "peer_view"]
+__all__ = ["Availability", "SwarmView", "PeerView", "swarm_view", "peer_view"]
+
+
+class Availability:
+    """Piece availability kept up to date one ``have`` at a time, for fast rarest-first picks.
+
+    ``counts[i]`` is how many connected peers have piece ``i``. Every piece we still lack
+    also sits in ``buckets[counts[i]]`` (a list, in no meaningful order), so the rarest
+    pieces are found by walking the buckets from the lowest count up instead of scanning
+    and sorting every piece on every pick. Each update costs O(1) (swap-remove and
+    append). The engine owns the only instance; plugins see it as ``swarm.rarity`` and
+    must only read it (:meth:`rarest` is the way to ask).
+    """
+
+    __slots__ = ("counts", "buckets", "_pos", "skip_unseen")
+
+    def __init__(self, num_pieces: int, have: Bitfield | None = None, counts: Iterable[int] | None = None,
+                 *, skip_unseen: bool = False) -> None:
+        self.counts = array("l", counts if counts is not None else [0] * num_pieces)
+        if len(self.counts) != num_pieces:
+            raise ValueError(f"availability of {len(self.counts)} pieces for a torrent of {num_pieces}")
+        self.buckets: list[list[int]] = [[]]
+        self._pos = array("l", [-1] * num_pieces)  # place in its bucket; -1: we have it
+        for index in range(num_pieces):
+            if have is None or not have[index]:
+                self._put(index, self.counts[index])
+        #: Every peer asked about is counted (true in the engine): pieces of count 0 are
+        #: then nobody's, and :meth:`rarest` skips them without looking.
+        self.skip_unseen = skip_unseen
+
+    def _put(self, index: int, count: int) -> None:
+        buckets = self.buckets
+        while len(buckets) <= count:
+            buckets.append([])
+        bucket = buckets[count]
+        self._pos[index] = len(bucket)
+        bucket.append(index)
+
+    def _take(self, index: int) -> bool:
+        pos = self._pos[index]
+        if pos < 0:
+            return False
+        bucket = self.buckets[self.counts[index]]
+        last = bucket.pop()
+        if last != index:
+            bucket[pos] = last
+            self._pos[last] = pos
+        self._pos[index] = -1
+        return True
+
+    def add(self, index: int, delta: int = 1) -> None:
+        """One more (``delta=-1``: one fewer) connected peer has piece ``index``."""
+        tracked = self._take(index)
+        self.counts[index] += delta
+        if tracked:
+            self._put(index, self.counts[index])
+
+    def got(self, index: int) -> None:
+        """We verified piece ``index``: it is no candidate any more."""
+        self._take(index)
+
+    def rarest(self, has: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
+        """Up to ``count`` pieces we lack that ``has`` holds, rarest first, none in ``exclude``.
+
+        Ties (pieces of equal availability) are broken uniformly at random with ``rng``:
+        a few random draws from a bucket first (cheap when the peer has most of it), then,
+        if those fall short, a sample of the bucket's remaining matches. Cost: the buckets
+        below the answer plus the draws, not a sort of the whole torrent.
+        """
+        picks: list[int] = []
+        buckets = self.buckets[1:] if self.skip_unseen else self.buckets
+        for bucket in buckets:
+            n = len(bucket)
+            if not n:
+                continue
+            want = count - len(picks)
+            taken: set[int] = set()
+            for _ in range(2 * want + 4 if n > 4 * want else 0):
+                index = bucket[rng.randrange(n)]
+                if index not in taken and has[index] and index not in exclude:
+                    taken.add(index)
+                    picks.append(index)
+                    if len(taken) == want:
+                        return picks
+            rest = [i for i in bucket if has[i] and i not in exclude and i not in taken]
+            picks += rng.sample(rest, min(len(rest), want - len(taken)))
+            if len(picks) == count:
+                return picks
+        return picks
+        return picks
 
 
 @attrs.frozen
@@ -57,6 +146,9 @@ class SwarmView:
     now: float
     #: True once every piece is verified: we only upload ("seed mode").
     seeding: bool = False
+    #: The pieces we lack grouped by availability (read-only; ask with
+    #: :meth:`Availability.rarest`). ``None`` in views built by hand without it.
+    rarity: Availability | None = None
 
 
 @attrs.frozen
@@ -109,14 +201,16 @@ def swarm_view(
     for index in have:
         field.set(index)
     counts = array("l", availability if availability is not None else [0] * num_pieces)
+    rarity = Availability(num_pieces, field, counts)
     return SwarmView(
         num_pieces=num_pieces,
         have=field,
-        availability=memoryview(counts).toreadonly(),
+        availability=memoryview(rarity.counts).toreadonly(),
         in_progress=frozenset(in_progress),
         rng=rng if rng is not None else random.Random(0),
         now=now,
         seeding=field.complete() if seeding is None else seeding,
+        rarity=rarity,
     )
 
 

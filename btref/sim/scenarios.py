@@ -11,8 +11,7 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``walkthrough``   one seed S and three empty peers A, B, C, 4 pieces, round by round;
 ``flash-crowd``   everybody arrives at once and stays (Kurose and Ross's setting);
 ``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
-``weak-seed``     a seed 4x slower than each peer, 256 KiB pieces: the last-pieces problem
-                  (Legout et al. 2006; Bharambe et al. 2006);
+``weak-seed``     a seed 4x slower than each peer, 256 KiB pieces: the last pieces (Legout 2006);
 ``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 

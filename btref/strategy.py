@@ -27,6 +27,7 @@ Tests and conformance suites build views directly with :func:`swarm_view` and
 
 from __future__ import annotations
 
+import heapq
 import random
 from array import array
 from collections.abc import Collection, Hashable, Iterable, Sequence
@@ -43,28 +44,32 @@ class Availability:
     """Piece availability kept up to date one ``have`` at a time, for fast rarest-first picks.
 
     ``counts[i]`` is how many connected peers have piece ``i``. Every piece we still lack
-    also sits in ``buckets[counts[i]]`` (a list, in no meaningful order), so the rarest
-    pieces are found by walking the buckets from the lowest count up instead of scanning
-    and sorting every piece on every pick. Each update costs O(1) (swap-remove and
-    append). The engine owns the only instance; plugins see it as ``swarm.rarity`` and
+    also sits in ``buckets[counts[i]]`` (a list in no meaningful order), so the rarest
+    pieces are found by walking the buckets from the lowest count up instead of sorting
+    every piece on every pick. Each update costs O(1): swap-remove from one bucket, append
+    to the next. The engine owns the only instance; plugins see it as ``swarm.rarity`` and
     must only read it (:meth:`rarest` is the way to ask).
+
+    :param have: the pieces we have (kept by reference: the engine updates it in place and
+        calls :meth:`got`).
+    :param skip_unseen: every peer asked about is counted (true in the engine), so pieces
+        of count 0 are nobody's and :meth:`rarest` skips them without looking.
     """
 
-    __slots__ = ("counts", "buckets", "_pos", "skip_unseen")
+    __slots__ = ("counts", "buckets", "_pos", "_have", "skip_unseen")
 
     def __init__(self, num_pieces: int, have: Bitfield | None = None, counts: Iterable[int] | None = None,
                  *, skip_unseen: bool = False) -> None:
         self.counts = array("l", counts if counts is not None else [0] * num_pieces)
         if len(self.counts) != num_pieces:
             raise ValueError(f"availability of {len(self.counts)} pieces for a torrent of {num_pieces}")
+        self._have = have if have is not None else Bitfield(num_pieces)
         self.buckets: list[list[int]] = [[]]
         self._pos = array("l", [-1] * num_pieces)  # place in its bucket; -1: we have it
-        for index in range(num_pieces):
-            if have is None or not have[index]:
-                self._put(index, self.counts[index])
-        #: Every peer asked about is counted (true in the engine): pieces of count 0 are
-        #: then nobody's, and :meth:`rarest` skips them without looking.
         self.skip_unseen = skip_unseen
+        for index in range(num_pieces):
+            if not self._have[index]:
+                self._put(index, self.counts[index])
 
     def _put(self, index: int, count: int) -> None:
         buckets = self.buckets
@@ -97,35 +102,35 @@ class Availability:
         """We verified piece ``index``: it is no candidate any more."""
         self._take(index)
 
+    # [docs: rarest]
     def rarest(self, has: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
-        """Up to ``count`` pieces we lack that ``has`` holds, rarest first, none in ``exclude``.
+        """Up to ``count`` pieces we lack that ``has`` holds, none in ``exclude``, rarest first.
 
-        Ties (pieces of equal availability) are broken uniformly at random with ``rng``:
-        a few random draws from a bucket first (cheap when the peer has most of it), then,
-        if those fall short, a sample of the bucket's remaining matches. Cost: the buckets
-        below the answer plus the draws, not a sort of the whole torrent.
+        Ties are broken exactly as ``heapq.nsmallest(count, ((counts[i], rng.random(), i)
+        for i in candidates))`` would, the candidates taken in index order: one draw per
+        candidate, so ``rng`` ends in the same state and a seeded run makes the same
+        choices as that plain scan. The draws cost one C-level call each; only the
+        members of the buckets walked (rarest first, until ``count`` are found) are looked
+        at in Python, and bit counts of whole bitfields do the rest.
         """
+        if count <= 0:
+            return []
+        width = 8 * len(has.to_bytes())  # bit (width - 1 - i) of the integers is piece i
+        fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(self._have.to_bytes(), "big")
+        for index in exclude:
+            fresh &= ~(1 << (width - 1 - index))
+        draw = rng.random
+        draws = [draw() for _ in range(fresh.bit_count())]  # index order: draws[rank of i]
         picks: list[int] = []
-        buckets = self.buckets[1:] if self.skip_unseen else self.buckets
-        for bucket in buckets:
-            n = len(bucket)
-            if not n:
-                continue
+        for bucket in self.buckets[1:] if self.skip_unseen else self.buckets:
+            found = [(draws[(fresh >> (width - i)).bit_count()], i)
+                     for i in bucket if fresh >> (width - 1 - i) & 1]
             want = count - len(picks)
-            taken: set[int] = set()
-            for _ in range(2 * want + 4 if n > 4 * want else 0):
-                index = bucket[rng.randrange(n)]
-                if index not in taken and has[index] and index not in exclude:
-                    taken.add(index)
-                    picks.append(index)
-                    if len(taken) == want:
-                        return picks
-            rest = [i for i in bucket if has[i] and i not in exclude and i not in taken]
-            picks += rng.sample(rest, min(len(rest), want - len(taken)))
-            if len(picks) == count:
-                return picks
+            if len(found) >= want:
+                return picks + [i for _, i in heapq.nsmallest(want, found)]
+            picks += [i for _, i in sorted(found)]
         return picks
-        return picks
+    # [/docs: rarest]
 
 
 @attrs.frozen

@@ -10,7 +10,9 @@ The rule, in the order a piece is preferred:
    definition slow to get (only a few peers have them).
 3. **Rarest first** afterwards: new pieces in increasing order of availability (how many
    connected peers have them), ties broken at random with ``swarm.rng``. Copying what is
-   rare spreads it, so no piece is lost when the peers holding it leave.
+   rare spreads it, so no piece is lost when the peers holding it leave. The engine's
+   :class:`~btref.strategy.Availability` buckets (``swarm.rarity``) make this step cost
+   the pieces looked at, not every piece of the torrent.
 
 Invariants (checked by ``conformance/pickers``): every answer is a piece the peer has and
 we have not verified, no piece twice, at most ``count`` pieces, the same answer for the
@@ -53,11 +55,14 @@ class RarestFirst:
         want = count - len(picks)
         if want <= 0:
             return picks
-        fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
         if have.count < self.random_first:
+            fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
             picks += swarm.rng.sample(fresh, min(want, len(fresh)))
+        elif swarm.rarity is not None:  # the engine's buckets: no scan of every piece
+            picks += swarm.rarity.rarest(peer.has, want, swarm.rng, exclude=swarm.in_progress)
         else:
             rng = swarm.rng
+            fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
             picks += [i for _, _, i in heapq.nsmallest(want, ((availability[i], rng.random(), i) for i in fresh))]
         # [/docs: rarest-first]
         return picks

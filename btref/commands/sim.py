@@ -50,9 +50,10 @@ def add_parser(sub: Any) -> None:
 def list_scenarios(out: TextIO) -> None:
     from btref.sim import scenarios
 
-    width = max(len(name) for name in scenarios.SCENARIOS)
-    for name in sorted(scenarios.SCENARIOS):
-        s = scenarios.SCENARIOS[name]
+    every = scenarios.known()
+    width = max(len(name) for name in every)
+    for name in sorted(every):
+        s = every[name]
         print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces)", file=out)
 
 
@@ -82,11 +83,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(metrics, folder / "metrics.json")
     written = [folder / "metrics.json"]
-    if "peers" not in metrics:  # a scenario with its own runner: no swarm figures
+    if "peers" not in metrics:  # a scenario with its own runner: its own figures, if any
+        scenario = scenarios.get(args.scenario)
+        if scenario.plot is not None and not args.no_plots:
+            written += scenario.plot(swarm, folder)
         print(f"{args.scenario}, seed {args.seed}:", file=out)
         for key, value in metrics["summary"].items():
             print(f"  {key}: {value}", file=out)
-        print(f"  wrote {folder / 'metrics.json'}", file=out)
+        print(f"  wrote {', '.join(str(path) for path in written)}", file=out)
         return 0
     if not args.no_plots:
         from btref.sim.plots import plot_run

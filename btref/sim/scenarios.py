@@ -15,14 +15,16 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 
-Adding one (a DHT engineer's ``dht-lookup``, a lab's own) is one call to :func:`register`
-with a :class:`Scenario`; ``btref sim`` and ``btref compare`` find it by name.
+Adding one (a lab's own) is one call to :func:`register` with a :class:`Scenario`;
+``btref sim`` and ``btref compare`` find it by name. An installed plugin can bring
+scenarios too (see :func:`known`): the DHT plugin's ``dht-lookup`` arrives that way.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -33,7 +35,7 @@ from btref.sim.metrics import summarize
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent
 
-__all__ = ["Params", "Setup", "Scenario", "ScenarioError", "SCENARIOS", "register", "get", "run"]
+__all__ = ["Params", "Setup", "Scenario", "ScenarioError", "SCENARIOS", "register", "get", "known", "run"]
 
 
 class ScenarioError(BtrefError, LookupError):
@@ -79,6 +81,8 @@ class Scenario:
     peers: int = 50
     pieces: int = 100
     runner: Callable[[Params], tuple[Any, dict[str, Any]]] | None = None
+    #: For a ``runner`` scenario: draws the runner's result into a folder, returns the files.
+    plot: Callable[[Any, Path], list[Path]] | None = None
 
 
 #: Every scenario ``btref sim`` knows, by name.
@@ -91,10 +95,27 @@ def register(scenario: Scenario) -> Scenario:
     return scenario
 
 
+def known() -> dict[str, Scenario]:
+    """Every scenario: the built-ins below, and those installed plugins bring.
+
+    A plugin class (any family) with a ``sim_scenarios()`` static method returning
+    :class:`Scenario` objects adds them here; that is how the DHT plugin's ``dht-lookup``
+    arrives without the simulator importing a plugin. A name registered here first wins.
+    """
+    from btref import plugins
+
+    for family in plugins.available().values():
+        for info in family.values():
+            offer = getattr(info.cls, "sim_scenarios", None)
+            for scenario in offer() if callable(offer) else ():
+                SCENARIOS.setdefault(scenario.name, scenario)
+    return SCENARIOS
+
+
 def get(name: str) -> Scenario:
     """The scenario called ``name``; :class:`ScenarioError` lists the known ones."""
     try:
-        return SCENARIOS[name]
+        return known()[name]
     except KeyError:
         raise ScenarioError(f"no scenario named {name!r} (known: {', '.join(sorted(SCENARIOS))})") from None
 

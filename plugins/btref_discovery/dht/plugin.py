@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
 from btref.errors import KRPCError, TrackerError
@@ -45,6 +46,16 @@ class DHT:
 
     family = "discovery"
     name = "dht"
+
+    @staticmethod
+    def sim_scenarios() -> list[Any]:
+        """``btref sim dht-lookup``: hops and queries per lookup as N grows (see :mod:`.sim`)."""
+        from btref.sim.scenarios import Scenario
+
+        from .sim import lookup_figures, lookup_scenario
+
+        return [Scenario(name="dht-lookup", peers=1000, pieces=1, runner=lookup_scenario, plot=lookup_figures,
+                         summary="BEP 5 lookups among N DHT nodes: hops and queries against log2 N")]
 
     def __init__(self, bootstrap: Iterable[str] = (), host: str = "0.0.0.0", port: int = 0,
                  state_file: str | None = None, query_timeout: float = 5.0, enforce_bep42: bool = False,

@@ -102,6 +102,22 @@ def experiment(sizes: tuple[int, ...] = (100, 300, 1000, 3000, 10000), lookups: 
     return [measure(n, lookups, seed) for n in sizes]
 
 
+def lookup_scenario(params: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The ``dht-lookup`` scenario of ``btref sim``: :func:`experiment` for N = 100, 300,
+    1,000, ... up to ``--peers`` (50 lookups each, seeded by ``--seed``)."""
+    sizes = tuple(n for n in (100, 300, 1000, 3000, 10000, 30000) if n <= params.peers) or (params.peers,)
+    results = experiment(sizes, lookups=50, seed=params.seed)
+    summary = {f"N={r['n']} (log2 N {r['log2_n']:.1f})":
+               f"{r['hops_mean']:.2f} hops mean, {r['hops_max']} max, {r['messages_mean']:.1f} queries, "
+               f"closest found {r['found_closest']:.0%}" for r in results}
+    return results, {"summary": summary, "results": results}
+
+
+def lookup_figures(results: list[dict[str, Any]], folder: Path) -> list[Path]:  # pragma: no cover - drawing only
+    """The ``dht-lookup`` scenario's figures: :func:`plot` as PNG and SVG in ``folder``."""
+    return [plot(results, folder / f"dht-lookup.{kind}") for kind in ("png", "svg")]
+
+
 def plot(results: list[dict[str, Any]], path: str | Path) -> Path:  # pragma: no cover - drawing only
     """Hops and messages per lookup against log2 N, written to ``path`` (needs matplotlib)."""
     import matplotlib

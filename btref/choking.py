@@ -7,8 +7,11 @@ When the choker is asked:
 
 * every :attr:`~btref.actions.Config.rechoke_interval` seconds, from ``tick`` (mainline:
   every 10 s);
-* when an unchoked peer stops being interested or leaves (its slot is free: mainline
-  rechokes then too);
+* when an unchoked peer leaves (its slot is free: mainline rechokes then too);
+* when an unchoked peer stops being interested: it is choked at once (the choker only
+  ever unchokes interested peers, so that is its answer too), and the choker is asked at
+  the driver's next ``tick`` whom to give the free slot (mainline asks at once; one round
+  per tick serves every peer that lost interest meanwhile);
 * when a choked peer becomes interested: at once if no other interested peer is choked
   (an unchoke slot may be free); otherwise at the driver's next ``tick``, once for all the
   peers that became interested since. Mainline BitTorrent waits for the next 10 s round
@@ -54,8 +57,17 @@ class Choking:
 
     def _on_notinterested(self, peer: Peer, msg: Any, out: list) -> None:
         peer.peer_interested = False
-        if not peer.am_choking:
-            self._rechoke(out)
+        if not peer.am_choking:  # what the choker would do to it; the free slot: next tick
+            self._choke(peer, out)
+            self.rechoke_due = True
+
+    def _choke(self, peer: Peer, out: list) -> None:
+        peer.am_choking = True
+        self._send(peer, wire.Choke(), out)  # type: ignore[attr-defined]
+        if peer.fast:  # BEP 6: a choke no longer drops requests silently
+            for request in sorted(peer.serving):
+                self._send(peer, wire.Reject(*request), out)  # type: ignore[attr-defined]
+        peer.serving.clear()
 
     # [docs: rechoke]
     def _rechoke(self, out: list) -> None:
@@ -72,11 +84,6 @@ class Choking:
                 peer.am_choking = False
                 self._send(peer, wire.Unchoke(), out)  # type: ignore[attr-defined]
             elif not peer.am_choking and peer.key not in keys:
-                peer.am_choking = True
-                self._send(peer, wire.Choke(), out)  # type: ignore[attr-defined]
-                if peer.fast:  # BEP 6: a choke no longer drops requests silently
-                    for request in sorted(peer.serving):
-                        self._send(peer, wire.Reject(*request), out)  # type: ignore[attr-defined]
-                peer.serving.clear()
+                self._choke(peer, out)
         out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
     # [/docs: rechoke]

@@ -120,15 +120,21 @@ class Availability:
         for index in exclude:
             fresh &= ~(1 << (width - 1 - index))
         draw = rng.random
-        draws = [draw() for _ in range(fresh.bit_count())]  # index order: draws[rank of i]
+        left = fresh.bit_count()
+        draws = [draw() for _ in range(left)]  # in index order: draws[rank of i]
         picks: list[int] = []
         for bucket in self.buckets[1:] if self.skip_unseen else self.buckets:
+            if not bucket:
+                continue
             found = [(draws[(fresh >> (width - i)).bit_count()], i)
                      for i in bucket if fresh >> (width - 1 - i) & 1]
             want = count - len(picks)
             if len(found) >= want:
                 return picks + [i for _, i in heapq.nsmallest(want, found)]
             picks += [i for _, i in sorted(found)]
+            left -= len(found)
+            if not left:
+                break
         return picks
     # [/docs: rarest]
 

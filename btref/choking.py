@@ -3,22 +3,19 @@
 The choker plugin (``btref_rechoke``) decides whom we upload to; this mixin of
 :class:`~btref.engine.Session` decides *when* to ask it and carries its answer out.
 
-When the choker is asked:
+When the choker is asked (as before the split, so the same decisions):
 
 * every :attr:`~btref.actions.Config.rechoke_interval` seconds, from ``tick`` (mainline:
   every 10 s);
-* when an unchoked peer leaves (its slot is free: mainline rechokes then too);
-* when an unchoked peer stops being interested: it is choked at once (the choker only
-  ever unchokes interested peers, so that is its answer too), and the choker is asked at
-  the driver's next ``tick`` whom to give the free slot (mainline asks at once; one round
-  per tick serves every peer that lost interest meanwhile);
-* when a choked peer becomes interested: at once if no other interested peer is choked
-  (an unchoke slot may be free); otherwise at the driver's next ``tick``, once for all the
-  peers that became interested since. Mainline BitTorrent waits for the next 10 s round
-  in that case (its choker rechokes on interest only for unchoked peers); asking at the
-  next tick keeps the quick start of a flash crowd. Asking on every ``interested`` was
-  the simulator's largest cost: with small pieces peers become interested after almost
-  every piece.
+* when an unchoked peer stops being interested or leaves (its slot is free: mainline
+  rechokes then too);
+* when a choked peer becomes interested (libtorrent unchokes at once if a slot is free).
+  Mainline BitTorrent would wait for the next round; with small pieces peers become
+  interested after almost every piece, so this is the simulator's most frequent round,
+  and :meth:`Choking._rechoke` is kept cheap (one view per peer, nothing else).
+  Deferring these rounds to the next tick was measured (see ``docs/core/sim.md``): 25%
+  faster, but it delays unchokes and a 300-peer flash crowd finished 10% later, so the
+  engine keeps the immediate round.
 
 Invariants: we upload only to peers we unchoked; choking a BEP 6 peer rejects its queued
 requests explicitly (without BEP 6 the choke itself drops them).
@@ -44,22 +41,16 @@ class Choking:
     peers: dict[Hashable, Peer]
     now: float
     last_rechoke: float | None
-    #: A choked peer became interested while others waited: rechoke at the next ``tick``.
-    rechoke_due: bool = False
 
     def _on_interested(self, peer: Peer, msg: Any, out: list) -> None:
         peer.peer_interested = True
         if peer.am_choking:
-            if any(p.peer_interested and p.am_choking for p in self.peers.values() if p is not peer):
-                self.rechoke_due = True  # others wait too: one round at the next tick
-            else:
-                self._rechoke(out)
+            self._rechoke(out)
 
     def _on_notinterested(self, peer: Peer, msg: Any, out: list) -> None:
         peer.peer_interested = False
-        if not peer.am_choking:  # what the choker would do to it; the free slot: next tick
-            self._choke(peer, out)
-            self.rechoke_due = True
+        if not peer.am_choking:
+            self._rechoke(out)
 
     def _choke(self, peer: Peer, out: list) -> None:
         peer.am_choking = True
@@ -73,7 +64,6 @@ class Choking:
     def _rechoke(self, out: list) -> None:
         """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
         self.last_rechoke = self.now
-        self.rechoke_due = False
         views = [peer.view(self.now) for peer in self.peers.values()]
         chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=self.now)  # type: ignore[attr-defined]
         if chosen is None:  # no choker registered: everybody interested is served

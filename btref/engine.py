@@ -165,8 +165,7 @@ class Session(Choking, Downloader):
         self.now = now
         out: list = []
         cfg = self.config
-        if (self.rechoke_due or self.last_rechoke is None
-                or now - self.last_rechoke >= cfg.rechoke_interval):
+        if self.last_rechoke is None or now - self.last_rechoke >= cfg.rechoke_interval:
             self._rechoke(out)
         for peer in list(self.peers.values()):
             if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:

@@ -52,11 +52,18 @@ class Rate:
 
     def rate(self, now: float) -> float:
         """Average bytes per second over the last ``window`` seconds (or since start)."""
+        # Called twice per view and a view per peer per rechoke: plain comparisons, no
+        # min()/max() calls (the same arithmetic as max(1, min(window, now - start))).
         horizon = now - self.window
-        while self._samples and self._samples[0][0] < horizon:
-            self._total -= self._samples.popleft()[1]
-        span = max(1.0, min(self.window, now - self._start))
-        return max(0.0, self._total) / span
+        samples = self._samples
+        while samples and samples[0][0] < horizon:
+            self._total -= samples.popleft()[1]
+        span = now - self._start
+        if span > self.window:
+            span = self.window
+        if span < 1.0:
+            span = 1.0
+        return self._total / span if self._total > 0.0 else 0.0
 
 
 @attrs.define(eq=False)

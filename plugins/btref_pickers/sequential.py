@@ -46,7 +46,10 @@ class Sequential:
     def playhead(swarm: SwarmView) -> int:
         """The first piece we do not have (``num_pieces`` once we have them all)."""
         have = swarm.have
-        return next((i for i in range(swarm.num_pieces) if not have[i]), swarm.num_pieces)
+        bits = have.to_bytes()
+        # whole bytes of pieces we have are skipped in C, then at most 8 bits are looked at
+        start = 8 * (len(bits) - len(bits.lstrip(b"\xff")))
+        return next((i for i in range(start, swarm.num_pieces) if not have[i]), swarm.num_pieces)
 
     @hookimpl
     def btref_pick_pieces(self, swarm: SwarmView, peer: PeerView, count: int) -> Sequence[int]:

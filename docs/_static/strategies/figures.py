@@ -68,23 +68,36 @@ def mixed_job(args):
     return mixed(chokers, seed=seed)
 
 
+def piece_times(transfers, blocks):
+    """Per piece: when some leecher first held all ``blocks`` blocks of it."""
+    got: dict[tuple[str, int], int] = {}
+    first: dict[int, float] = {}
+    for t, _src, dst, index in transfers:
+        got[dst, index] = got.get((dst, index), 0) + 1
+        if got[dst, index] == blocks:
+            first.setdefault(index, t)
+    return sorted(first.values())
+
+
+# weak-seed with 16-block (256 KiB) pieces: a run of 30 peers and 60 pieces takes about 20 s.
+WEAK_PEERS, WEAK_PIECES = 30, 60
+
+
 def fig_random(pool):
-    jobs = [("weak-seed", {"picker": p, "seed": 1, "record_transfers": True}) for p in ("rarest-first", "random")]
+    jobs = [("weak-seed", {"picker": p, "peers": WEAK_PEERS, "pieces": WEAK_PIECES, "seed": 1,
+                           "record_transfers": True}) for p in ("rarest-first", "random")]
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for m in pool.map(scenario, jobs):
-        first: dict[int, float] = {}
-        for t, _src, _dst, index in m["transfers"]:
-            first.setdefault(index, t)
-        times = sorted(first.values())
+        times = piece_times(m["transfers"], m["piece_length"] // BLOCK)
+        s = m["summary"]
         from_seed = sum(1 for _t, src, _dst, _i in m["transfers"] if src == "S")
-        mean = m["summary"]["mean_download_time"]
         ax.step(times, range(1, len(times) + 1), where="post",
-                label=f"{m['picker']}: seed sent {from_seed} blocks, mean download {mean:.0f} s")
-    pieces = m["pieces"]
-    ax.plot([0, pieces], [0, pieces], ":", color="grey", label="ideal: every seed upload a new piece")
+                label=f"{m['picker']}: seed sent {from_seed} blocks (new {s['seed_unique_share']:.2f}), "
+                      f"all out {s['all_replicated_at']:.0f} s")
+    ax.plot([0, WEAK_PIECES], [0, WEAK_PIECES], ":", color="grey", label="ideal: the seed sends each piece once")
     ax.set_xlabel("virtual time (s)")
-    ax.set_ylabel("pieces some leecher has")
-    ax.set_title("weak-seed (seed: 1 block/s), 50 peers, 100 one-block pieces")
+    ax.set_ylabel("pieces some leecher\nholds whole")
+    ax.set_title(f"weak-seed (seed: one 256 KiB piece/s), {WEAK_PEERS} peers, {WEAK_PIECES} pieces")
     ax.legend(fontsize=7)
     save(fig, "random")
 
@@ -119,7 +132,7 @@ def fig_sequential(pool):
 
 
 def fig_seed_round_robin(pool):
-    jobs = [("weak-seed", {"choker": c, "peers": 40, "pieces": 300, "seed": 3})
+    jobs = [("weak-seed", {"choker": c, "peers": WEAK_PEERS, "pieces": 2 * WEAK_PIECES, "seed": 3})
             for c in ("tit-for-tat", "seed-round-robin")]
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for m in pool.map(scenario, jobs):
@@ -130,7 +143,7 @@ def fig_seed_round_robin(pool):
                 label=f"{m['choker']} (spread {spread:.2f}, mean download {mean:.0f} s)")
     ax.set_xlabel("leechers, most served first")
     ax.set_ylabel("KiB the seed sent\nto the peer")
-    ax.set_title("weak-seed, 40 peers, 300 pieces (spread: stdev / mean)")
+    ax.set_title(f"weak-seed, {WEAK_PEERS} peers, {2 * WEAK_PIECES} pieces of 256 KiB (spread: stdev / mean)")
     ax.legend()
     save(fig, "seed-round-robin")
 

@@ -1,9 +1,11 @@
-"""A magnet link and nothing else: btref finds a libtorrent seeder through a btref DHT (BEP 5, 9).
+"""A magnet link and nothing else, both ways, through a DHT of btref nodes (BEP 5, BEP 9).
 
 Thirty btref DHT nodes run on loopback UDP in a background asyncio loop; a libtorrent
 session bootstraps from one of them and seeds a torrent with its DHT on. The magnet link
 has no ``tr=`` and no ``x.pe=``: ``btref download MAGNET --dht-bootstrap NODE`` must find
 libtorrent through the DHT, fetch the metadata from it (BEP 9) and download byte-exact.
+The other way round, a btref seeder announces itself through the DHT plugin, and libtorrent,
+given only the magnet link, finds it through the btref nodes and downloads from it.
 Every wait is bounded; everything started is stopped by this test.
 """
 
@@ -19,7 +21,7 @@ import pytest
 
 from btref import cli
 from btref.magnet import Magnet
-from tests.ltsession import close_session
+from tests.ltsession import close_session, until
 from tests.test_dht_libtorrent import lt_session, wait_bootstrapped
 from tests.test_dht_net import close_all, start_swarm
 
@@ -90,3 +92,44 @@ def test_magnet_download_finds_a_libtorrent_seeder_through_the_dht(tmp_path: Pat
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / "out" / "dht-magnet.bin").read_bytes() == (seed_dir / "dht-magnet.bin").read_bytes()
+
+
+async def libtorrent_downloads_from_btref_through_the_dht(tmp_path: Path) -> None:
+    from btref import plugins
+    from btref.create import create_torrent
+    from btref.metainfo import parse
+    from btref.net.driver import TorrentSession
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "from-btref.bin").write_bytes(b"".join(hashlib.sha1(b"%d" % i).digest() for i in range(20_000)))
+    torrent = parse(create_torrent(src / "from-btref.bin", version="v1", piece_length=32768))
+    servers = await start_swarm(30)
+    ses = lt_session(servers[0].address)
+    try:
+        boot = "%s:%d" % servers[3].address
+        dht = plugins.create("discovery", "dht", bootstrap=[boot], host="127.0.0.1", query_timeout=1.0)
+        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
+            log: list[str] = []
+            await wait_bootstrapped(ses, log)
+            uri = Magnet.from_torrent(torrent).to_uri()
+            assert "x.pe" not in uri and "tr=" not in uri
+            params = lt.parse_magnet_uri(uri)
+            params.save_path = str(tmp_path / "lt")
+            handle = ses.add_torrent(params)
+
+            def finished() -> bool:
+                log.extend(a.message() for a in ses.pop_alerts())
+                return handle.status().is_seeding
+
+            await until(finished, "libtorrent downloading from btref through the DHT", timeout=90,
+                        details=lambda: f"state {handle.status().state}; last alerts {log[-10:]}")
+    finally:
+        close_session(ses)
+        del ses
+        close_all(servers)
+    assert (tmp_path / "lt" / "from-btref.bin").read_bytes() == (src / "from-btref.bin").read_bytes()
+
+
+def test_libtorrent_finds_a_btref_seeder_through_btref_nodes(tmp_path: Path) -> None:
+    asyncio.run(asyncio.wait_for(libtorrent_downloads_from_btref_through_the_dht(tmp_path), 180))

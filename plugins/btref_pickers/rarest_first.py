@@ -55,14 +55,15 @@ class RarestFirst:
         want = count - len(picks)
         if want <= 0:
             return picks
-        if have.count < self.random_first:
-            fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
-            picks += swarm.rng.sample(fresh, min(want, len(fresh)))
-        elif swarm.rarity is not None:  # the engine's buckets: no scan of every piece
+        if have.count >= self.random_first and swarm.rarity is not None:
+            # rarest first from the engine's buckets: no scan of every piece
             picks += swarm.rarity.rarest(peer.has, want, swarm.rng, exclude=swarm.in_progress)
-        else:
-            rng = swarm.rng
-            fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
+            return picks
+        rng = swarm.rng
+        fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
+        if have.count < self.random_first:  # the first few pieces at random
+            picks += rng.sample(fresh, min(want, len(fresh)))
+        else:  # rarest first by a scan (a view built without the engine's buckets)
             picks += [i for _, _, i in heapq.nsmallest(want, ((availability[i], rng.random(), i) for i in fresh))]
         # [/docs: rarest-first]
         return picks

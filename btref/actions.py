@@ -5,6 +5,7 @@ The engine (:mod:`btref.engine`) is sans-I/O: every event method returns a list 
 All actions are frozen values, so a test can compare them and a simulator can log them.
 
 * :class:`Send`: put a :mod:`btref.wire` message on a connection.
+* :class:`Broadcast`: put the same message on several connections (a ``have``).
 * :class:`ReadBlock`: read a block for a peer's request, then call ``block_read``.
 * :class:`WritePiece`: store a verified piece (the buffer changes hands: no copy).
 * :class:`Close` / :class:`Ban`: end a connection (and, for a ban, refuse the peer later).
@@ -19,7 +20,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
+__all__ = ["Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
 
 @attrs.frozen
@@ -43,6 +44,10 @@ class Config:
     #: Top a peer's request queue up only once this fraction of it is free (0: after every
     #: block). Fewer, bigger picker calls; the asyncio driver uses 0.25.
     refill_fraction: float = 0.0
+    #: Announce a verified piece to peers that already have it too (libtorrent's
+    #: ``send_redundant_have``, on by default: it keeps their availability counts whole).
+    #: Off, a ``have`` goes only to peers that lack the piece ("HAVE suppression").
+    redundant_haves: bool = True
     #: Requests we queue per peer before rejecting (or dropping) more.
     max_peer_requests: int = 500
     #: Blocks we never asked for that a peer may send before we close (late after a cancel).
@@ -61,6 +66,15 @@ class Send:
     """Send ``msg`` (a :mod:`btref.wire` message) to peer ``key``."""
 
     key: Hashable
+    msg: Any
+
+
+@attrs.frozen
+class Broadcast:
+    """Send ``msg`` to every peer in ``keys``, in that order (a ``have`` after each verified
+    piece goes to every connection: one action, not one :class:`Send` per peer)."""
+
+    keys: tuple[Hashable, ...]
     msg: Any
 
 

@@ -29,11 +29,11 @@ Invariants:
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from btref import wire
-from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
 from btref.bitfield import Bitfield
 from btref.choking import Choking
@@ -43,7 +43,7 @@ from btref.peer import Peer
 from btref.requests import Downloader, PieceInProgress
 from btref.strategy import Availability, SwarmView
 
-__all__ = ["Session", "Config", "Send", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
+__all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
 
 class Session(Choking, Downloader):
@@ -56,6 +56,9 @@ class Session(Choking, Downloader):
     :param peer_id: our 20-byte peer id (for the driver's handshakes and events).
     :param rng: the only randomness; plugins get it as ``swarm.rng``.
     :param config: tunables, see :class:`~btref.actions.Config`.
+    :param keep_data: ``False`` counts blocks without keeping their bytes: the hash schemes
+        and ``WritePiece`` then get an empty buffer. Only for the simulator's virtual
+        payloads (whose hash scheme accepts anything); it saves a 16 KiB copy per block.
     """
 
     def __init__(
@@ -67,12 +70,14 @@ class Session(Choking, Downloader):
         peer_id: bytes = b"",
         rng: random.Random | None = None,
         config: Config | None = None,
+        keep_data: bool = True,
     ) -> None:
         self.torrent = torrent
         self.hook = hook
         self.peer_id = peer_id
         self.rng = rng if rng is not None else random.Random(0)
         self.config = config or Config()
+        self.keep_data = keep_data
         n = self.num_pieces = torrent.num_pieces
         if have is not None and len(have) != n:
             raise ValueError(f"have bitfield of {len(have)} pieces for a torrent of {n}")
@@ -88,6 +93,8 @@ class Session(Choking, Downloader):
         self.now = 0.0
         self.last_rechoke: float | None = None
         self.endgame = False
+        #: Message class -> its handler method (found by name once, not per message).
+        self._handlers: dict[type, Any] = {}
 
     # -- views for the strategies --------------------------------------------------
 
@@ -129,13 +136,45 @@ class Session(Choking, Downloader):
         if peer is None:
             return []
         out: list = []
-        handler = getattr(self, "_on_" + type(msg).__name__.lower(), None)
+        handler = self._handlers.get(type(msg))
+        if handler is None:  # first message of its kind: find _on_<name>, remember it
+            handler = self._handlers[type(msg)] = getattr(self, "_on_" + type(msg).__name__.lower(), None)
         try:
             if handler is None:
                 raise ProtocolError(f"unexpected {type(msg).__name__} message")
             handler(peer, msg, out)
         except BtrefError as exc:  # the peer's fault; a plugin's bug is not caught here
             self._close(peer, str(exc), out)
+        return out
+
+    def haves_received(self, haves: Mapping[Hashable, Sequence[int]], now: float) -> list:
+        """``have`` messages from several peers at once: ``haves[key]`` lists the piece
+        indices peer ``key`` announced, in order.
+
+        The same as :meth:`message_received` with ``Have(i)`` for each in turn, except that
+        each peer's interest and request queue are brought up to date once, after its last.
+        A driver that parsed several ``have`` messages in one read may use it; the simulator
+        does, since nine in ten of its messages are ``have`` messages. Unknown keys are
+        ignored; a peer naming a piece out of range is closed, its other news unheard.
+        """
+        self.now = now
+        out: list = []
+        peers, n, add_many = self.peers, self.num_pieces, self.rarity.add_many
+        for key, indices in haves.items():
+            peer = peers.get(key)
+            if peer is None or not indices:
+                continue
+            if min(indices) < 0 or max(indices) >= n:  # before touching anything
+                bad = min(indices) if min(indices) < 0 else max(indices)
+                self._close(peer, f"piece index {bad} out of range 0..{n - 1}", out)
+                continue
+            news = add_many(peer.has.set_many(indices))  # pieces we lack among them
+            if news:
+                peer.wanted += news
+                if not peer.am_interested:
+                    self._update_interest(peer, out)
+                if not peer.peer_choking or peer.allowed_fast:  # else _fill would do nothing
+                    self._fill(peer, out)
         return out
 
     def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> list:
@@ -171,7 +210,11 @@ class Session(Choking, Downloader):
             if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
                 peer.snubbed = True
                 out.append(Event("snubbed", {"peer": str(peer.key)}))
-            expired = [k for k, (_, sent) in peer.in_flight.items() if now - sent >= cfg.request_timeout]
+            expired = []
+            # in_flight is in the order the requests were sent: look further only if the
+            # oldest has timed out (most ticks, nothing has)
+            if peer.in_flight and now - next(iter(peer.in_flight.values()))[1] >= cfg.request_timeout:
+                expired = [k for k, (_, sent) in peer.in_flight.items() if now - sent >= cfg.request_timeout]
             for index, begin in expired:
                 length, _ = peer.in_flight[index, begin]
                 self._release(peer, index, begin)
@@ -181,7 +224,8 @@ class Session(Choking, Downloader):
             if now - peer.last_sent_at >= cfg.keepalive_interval:
                 self._send(peer, wire.KeepAlive(), out)
         for peer in list(self.peers.values()):
-            self._fill(peer, out)
+            if not peer.peer_choking or peer.allowed_fast:  # else _fill has nothing to do
+                self._fill(peer, out)
         return out
 
     # -- message handlers (one per wire message class, by lowercased name) ----------

@@ -28,7 +28,7 @@ from collections.abc import Hashable, Iterator
 from typing import Any
 
 from btref import wire
-from btref.actions import Event, WritePiece
+from btref.actions import Broadcast, Event, WritePiece
 from btref.peer import Peer
 from btref.storage import piece_is_good
 
@@ -49,11 +49,13 @@ class PieceInProgress:
 
     __slots__ = ("index", "size", "buffer", "received", "requested", "sources", "missing", "only_from")
 
-    def __init__(self, index: int, size: int, only_from: Hashable | None = None) -> None:
+    def __init__(self, index: int, size: int, only_from: Hashable | None = None, *, keep_data: bool = True) -> None:
         self.index = index
         self.size = size
         nblocks = -(-size // BLOCK)
-        self.buffer = bytearray(size)
+        #: The piece's bytes. Empty when the session keeps no payload (``keep_data=False``:
+        #: the simulator's virtual pieces, where only which block came from whom matters).
+        self.buffer = bytearray(size if keep_data else 0)
         self.received = [False] * nblocks
         self.requested: list[set[Hashable]] = [set() for _ in range(nblocks)]
         self.sources: list[Hashable | None] = [None] * nblocks
@@ -93,8 +95,9 @@ class PieceInProgress:
         """Copy a block into the buffer; ``False`` if it was already there (a duplicate)."""
         if self.received[block]:
             return False
-        begin = block * BLOCK
-        self.buffer[begin : begin + len(data)] = data
+        if self.buffer:
+            begin = block * BLOCK
+            self.buffer[begin : begin + len(data)] = data
         self.received[block] = True
         self.sources[block] = key
         self.missing -= 1
@@ -126,13 +129,15 @@ class Downloader:
     num_pieces: int
     endgame: bool
     rarity: Any
+    keep_data: bool
 
     # -- requests ------------------------------------------------------------------
 
     # [docs: fill]
     def _fill(self, peer: Peer, out: list) -> None:
         """Keep ``peer``'s request queue full (the heart of the download)."""
-        if (self.seeding or not peer.am_interested or (peer.peer_choking and not peer.allowed_fast)
+        # The commonest reason first: most peers choke us most of the time.
+        if ((peer.peer_choking and not peer.allowed_fast) or not peer.am_interested or self.seeding
                 or self.peers.get(peer.key) is not peer):  # banned a moment ago
             return
         cfg = self.config
@@ -147,7 +152,10 @@ class Downloader:
         if peer.peer_choking:  # BEP 6: only allowed-fast pieces while choked
             candidates: Any = sorted(peer.allowed_fast)
         else:
-            count = min(self.num_pieces, room + len(self.pieces))
+            # Enough for the started pieces this peer has (a picker may put them first, and
+            # they may have no block left to ask for) plus a new piece per free slot.
+            started = sum(1 for index in self.pieces if peer.has[index])
+            count = min(self.num_pieces, room + started)
             candidates = self.hook.btref_pick_pieces(
                 swarm=self.swarm_view(), peer=peer.view(self.now), count=count) or ()
         for index in candidates:
@@ -178,7 +186,8 @@ class Downloader:
         piece = self.pieces.get(index)
         if piece is None:
             parole = peer.key if index in self.suspects else None
-            piece = self.pieces[index] = PieceInProgress(index, self.torrent.piece_size(index), parole)
+            piece = self.pieces[index] = PieceInProgress(index, self.torrent.piece_size(index), parole,
+                                                         keep_data=self.keep_data)
         return piece if piece.only_from in (None, peer.key) else None
 
     def _in_endgame(self, out: list) -> bool:
@@ -226,11 +235,22 @@ class Downloader:
         self.rarity.got(index)
         self._absolve(piece, out)
         out.append(WritePiece(index, piece.buffer))
-        for peer in list(self.peers.values()):
-            self._send(peer, wire.Have(index), out)
+        # One action for every connection's `have` (a swarm of thousands completes a
+        # million pieces: one Send per peer per piece was the simulator's biggest cost).
+        if self.config.redundant_haves:
+            out.append(Broadcast(tuple(self.peers), wire.Have(index)))
+        lacking = []  # the peers that need the news (HAVE suppression, Config.redundant_haves)
+        now = self.now
+        for peer in self.peers.values():
+            peer.last_sent_at = now
             if peer.has[index]:
                 peer.wanted -= 1
-                self._update_interest(peer, out)
+                if not peer.wanted:  # nothing left to want from it
+                    self._update_interest(peer, out)
+            else:
+                lacking.append(peer.key)
+        if not self.config.redundant_haves:
+            out.append(Broadcast(tuple(lacking), wire.Have(index)))
         out.append(Event("piece_verified", {"index": index}))
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)
         if self.seeding:

@@ -13,6 +13,8 @@ hands them two small frozen values instead:
 
 Invariants:
 
+* Views are named tuples (:class:`typing.NamedTuple`): immutable, and cheap to build,
+  which matters since the engine builds one per connected peer at every rechoke.
 * Views are snapshots taken just before the hook call; a plugin may keep them, but they
   describe the moment of the call. The bitfields and the availability inside are shared
   with the engine for speed (no copy per call): **never mutate them**
@@ -27,13 +29,10 @@ Tests and conformance suites build views directly with :func:`swarm_view` and
 
 from __future__ import annotations
 
-import heapq
 import random
 from array import array
 from collections.abc import Collection, Hashable, Iterable, Sequence
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from btref.bitfield import Bitfield
 
@@ -98,6 +97,35 @@ class Availability:
         if tracked:
             self._put(index, self.counts[index])
 
+    def add_many(self, indices: Iterable[int]) -> int:
+        """One more connected peer has each piece in ``indices`` (each listed once); returns
+        how many of them we lack.
+
+        :meth:`add` in a loop, written out in one function: in a simulated swarm this is
+        the innermost loop (every ``have`` of every peer ends here), and a Python call per
+        piece would double its cost.
+        """
+        counts, pos, buckets = self.counts, self._pos, self.buckets
+        lacking = 0
+        for index in indices:
+            count = counts[index]
+            counts[index] = count + 1
+            here = pos[index]
+            if here < 0:  # we have it: counted, in no bucket
+                continue
+            lacking += 1
+            bucket = buckets[count]  # swap-remove from its bucket...
+            last = bucket.pop()
+            if last != index:
+                bucket[here] = last
+                pos[last] = here
+            if count + 1 == len(buckets):  # ...and append to the next one
+                buckets.append([])
+            bucket = buckets[count + 1]
+            pos[index] = len(bucket)
+            bucket.append(index)
+        return lacking
+
     def got(self, index: int) -> None:
         """We verified piece ``index``: it is no candidate any more."""
         self._take(index)
@@ -106,41 +134,40 @@ class Availability:
     def rarest(self, has: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
         """Up to ``count`` pieces we lack that ``has`` holds, none in ``exclude``, rarest first.
 
-        Ties are broken exactly as ``heapq.nsmallest(count, ((counts[i], rng.random(), i)
-        for i in candidates))`` would, the candidates taken in index order: one draw per
-        candidate, so ``rng`` ends in the same state and a seeded run makes the same
-        choices as that plain scan. The draws cost one C-level call each; only the
-        members of the buckets walked (rarest first, until ``count`` are found) are looked
-        at in Python, and bit counts of whole bitfields do the rest.
+        The buckets are walked from the lowest count up, and only their members are looked
+        at: a bucket that fits whole is taken in random order, the bucket that would overflow
+        gives a uniformly random choice of what is left to pick (``rng.sample``). So ties
+        are broken at random, and the same ``rng`` state gives the same answer.
         """
         if count <= 0:
             return []
-        width = 8 * len(has.to_bytes())  # bit (width - 1 - i) of the integers is piece i
+        # The candidates as one integer (piece i is bit width-1-i, as on the wire), then
+        # as bytes: testing a bucket member is one byte lookup, not a Python call.
+        size = len(has.to_bytes())
+        width = 8 * size
         fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(self._have.to_bytes(), "big")
         for index in exclude:
             fresh &= ~(1 << (width - 1 - index))
-        draw = rng.random
         left = fresh.bit_count()
-        draws = [draw() for _ in range(left)]  # in index order: draws[rank of i]
+        bits = fresh.to_bytes(size, "big")
         picks: list[int] = []
         for bucket in self.buckets[1:] if self.skip_unseen else self.buckets:
-            if not bucket:
-                continue
-            found = [(draws[(fresh >> (width - i)).bit_count()], i)
-                     for i in bucket if fresh >> (width - 1 - i) & 1]
-            want = count - len(picks)
-            if len(found) >= want:
-                return picks + [i for _, i in heapq.nsmallest(want, found)]
-            picks += [i for _, i in sorted(found)]
-            left -= len(found)
             if not left:
                 break
+            if not bucket:
+                continue
+            found = [i for i in bucket if bits[i >> 3] & (0x80 >> (i & 7))]
+            want = count - len(picks)
+            if len(found) >= want:
+                return picks + rng.sample(found, want)
+            rng.shuffle(found)
+            picks += found
+            left -= len(found)
         return picks
     # [/docs: rarest]
 
 
-@attrs.frozen
-class SwarmView:
+class SwarmView(NamedTuple):
     """Our side of the swarm, as a picker or choker sees it."""
 
     #: Pieces in the torrent.
@@ -162,8 +189,7 @@ class SwarmView:
     rarity: Availability | None = None
 
 
-@attrs.frozen
-class PeerView:
+class PeerView(NamedTuple):
     """One connected peer, as a picker or choker sees it."""
 
     #: The driver's name for the connection (any hashable: an address, an int...).

@@ -14,7 +14,7 @@ from btref import wire
 from btref.bencode import encode
 from btref.bitfield import Bitfield
 from btref.create import create_torrent
-from btref.engine import Ban, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
+from btref.engine import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
 from btref.hookspecs import hookimpl
 from btref.metainfo import parse
 from btref.plugins import plugin_manager
@@ -69,8 +69,14 @@ def session(torrent, *, seed=False, have=(), choker=True, config=None):
 
 
 def msgs(actions, cls=None, key=None):
-    return [a.msg for a in actions if isinstance(a, Send) and (cls is None or isinstance(a.msg, cls))
-            and (key is None or a.key == key)]
+    """The messages sent, in order; a ``Broadcast`` counts as one ``Send`` per key."""
+    sends = []
+    for a in actions:
+        if isinstance(a, Send):
+            sends.append(a)
+        elif isinstance(a, Broadcast):
+            sends += [Send(k, a.msg) for k in a.keys]
+    return [a.msg for a in sends if (cls is None or isinstance(a.msg, cls)) and (key is None or a.key == key)]
 
 
 def of(actions, cls):
@@ -125,6 +131,54 @@ def test_interest_follows_the_peers_pieces(payload):
     assert s.availability[3] == 1 and s.availability[0] == 1
     out = s.peer_disconnected("p", 2, "bye")
     assert s.availability[3] == 0 and of(out, Event)[0].name == "peer_disconnected"
+
+
+def test_haves_received_equals_one_have_at_a_time(payload):
+    torrent, _ = payload
+    one, many = session(torrent, have=[0]), session(torrent, have=[0])
+    for s in (one, many):
+        s.peer_connected("p", 0, fast=True)
+        s.message_received("p", wire.Unchoke(), 0)
+    indices = [0, 3, 4, 3, 1]  # one we have, a repeat
+    out_one = []
+    for i in indices:
+        out_one += one.message_received("p", wire.Have(i), 1)
+    out_many = many.haves_received({"p": indices}, 1)
+    assert list(one.availability) == list(many.availability)
+    assert one.peers["p"].has == many.peers["p"].has and many.peers["p"].wanted == 3
+    assert msgs(out_many, wire.Interested) == [wire.Interested()]
+    # The batch refills once, after the last have, so it may ask for other blocks, but as many.
+    assert len(msgs(out_many, wire.Request)) == len(msgs(out_one, wire.Request)) > 0
+    assert many.haves_received({"p": [], "ghost": [1]}, 2) == []
+
+
+@pytest.mark.parametrize("redundant", [True, False])
+def test_a_verified_piece_is_announced_to_every_peer_or_only_to_those_lacking_it(payload, redundant):
+    torrent, data = payload
+    s = session(torrent, config=Config(redundant_haves=redundant))
+    for key in ("p", "q", "r"):
+        s.peer_connected(key, 0, fast=True)
+    s.message_received("p", wire.HaveAll(), 0)
+    s.message_received("q", wire.HaveAll(), 0)
+    req = msgs(s.message_received("p", wire.Unchoke(), 0), wire.Request)
+    out = []
+    for r in [r for r in req if r.index == req[0].index]:
+        out += s.message_received("p", wire.Piece(r.index, r.begin, block(data, r.index, r.begin)), 1)
+    [announce] = of(out, Broadcast)
+    assert announce.msg == wire.Have(req[0].index)
+    assert announce.keys == (("p", "q", "r") if redundant else ("r",))
+    assert all(s.peers[k].last_sent_at == 1 for k in ("p", "q", "r"))
+
+
+def test_haves_received_out_of_range_closes(payload):
+    torrent, _ = payload
+    s = session(torrent)
+    s.peer_connected("p", 0, fast=True)
+    s.peer_connected("q", 0, fast=True)
+    out = s.haves_received({"p": [2, torrent.num_pieces], "q": [1]}, 1)
+    assert of(out, Close) == [Close("p", f"piece index {torrent.num_pieces} out of range 0..{torrent.num_pieces - 1}")]
+    assert "p" not in s.peers and s.peers["q"].has[1]
+    assert list(s.availability) == [0, 1] + [0] * (torrent.num_pieces - 2)  # nothing of p's counted
 
 
 def test_have_then_have_all_counts_each_piece_once(payload):
@@ -533,7 +587,7 @@ def test_random_message_streams_never_crash(payload, stream, fast, seed, have_co
         out = s.message_received("evil", msg, float(t))
         out += s.tick(float(t))
         for action in out:
-            assert isinstance(action, (Send, ReadBlock, WritePiece, Close, Ban, Event, Complete))
+            assert isinstance(action, (Send, Broadcast, ReadBlock, WritePiece, Close, Ban, Event, Complete))
             if isinstance(action, (Close, Ban)):
                 assert action.key == "evil"
         if "evil" not in s.peers:

@@ -17,7 +17,7 @@ from btref_pickers.rarest_first import RarestFirst
 from btref import wire
 from btref.bitfield import Bitfield
 from btref.create import create_torrent
-from btref.engine import Ban, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
+from btref.engine import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
 from btref.metainfo import parse
 from btref.plugins import plugin_manager
 
@@ -93,7 +93,9 @@ class Pump:
     def handle(self, name, actions):
         node = self.nodes[name]
         for action in actions:
-            if isinstance(action, Send):
+            if isinstance(action, Broadcast):
+                self.handle(name, [Send(key, action.msg) for key in action.keys])
+            elif isinstance(action, Send):
                 self.sent.append((name, action.key, action.msg))
                 if frozenset((name, action.key)) not in self.closed:
                     self.queue.append((action.key, name, action.msg))

@@ -14,7 +14,7 @@
 The loop, in one sentence: bytes from a socket become messages
 (:class:`~btref.connection.Connection`), messages go to the engine, and the driver
 carries out the actions it returns (:meth:`TorrentSession.execute`): ``Send`` queues
-on a link, ``ReadBlock`` and ``WritePiece`` go to the disk thread, ``Close``/``Ban`` end
+on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to the disk thread, ``Close``/``Ban`` end
 a link, ``Event`` goes to the ``--events`` log, ``Complete`` announces ``completed``.
 A 1 s tick calls ``engine.tick`` (rechoke, timeouts, keep-alives) and redials peers.
 
@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from btref import wire
-from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.engine import Session
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
@@ -214,18 +214,19 @@ class TorrentSession(PeerNetwork):
         touched: set[PeerLink] = set()
         for action in actions:
             kind = type(action)
-            if kind is Send:
-                link = self.links.get(action.key)
-                if link is None:
-                    continue
-                try:
-                    size = link.queue(action.msg)
-                except ProtocolError as exc:
-                    broken.append((link, f"cannot send {type(action.msg).__name__}: {exc}"))
-                    continue
-                touched.add(link)
-                if type(action.msg) is wire.Piece:
-                    self.uploaded += size - 13
+            if kind is Send or kind is Broadcast:
+                for key in (action.key,) if kind is Send else action.keys:
+                    link = self.links.get(key)
+                    if link is None:
+                        continue
+                    try:
+                        size = link.queue(action.msg)
+                    except ProtocolError as exc:
+                        broken.append((link, f"cannot send {type(action.msg).__name__}: {exc}"))
+                        continue
+                    touched.add(link)
+                    if type(action.msg) is wire.Piece:
+                        self.uploaded += size - 13
             elif kind is ReadBlock:
                 reads.append(action)
             elif kind is WritePiece:

@@ -4,15 +4,10 @@ Run: ``.venv/bin/python bench/sim.py`` (defaults: 100, 1,000 and 5,000 peers, 1,
 pieces of 16 KiB, rarest-first + tit-for-tat, seed 0), or choose with ``--peers 100,1000``
 ``--pieces 200``. For each size it builds the ``flash-crowd`` scenario, runs it to the
 last completion on one core and prints the wall time, the events processed, events per
-second, virtual seconds simulated and the last completion over the lower bound. Goal: a
-flash crowd of 1,000 peers and 1,000 pieces in under 2 minutes; measured on a shared
-two-core machine it took 1,272.7 s (43.1 million events, 33,870 events/s), so the default
-run takes hours at 5,000 peers (see "Speed" in docs/core/sim.md). With the engine's
-availability buckets (rarest first no longer scans every piece) and the same decisions,
-``--peers 100,300 --pieces 300`` went from 17.1 s / 81.1 s to 16.3 s / 76.2 s (identical
-event counts); the remaining cost is per message (about 9 in 10 events deliver a
-``have``), so the goal needs fewer events (batched deliveries), not a faster picker. ``--profile`` prints the
-top functions by own time (cProfile) for the first size. Nothing here is asserted.
+second, virtual seconds simulated and the last completion over the lower bound.
+``--profile`` prints the top functions by own time (cProfile) for the first size.
+Nothing here is asserted; the figures measured on this project's two-core machine, and
+what they are made of, are in "Speed" in ``docs/core/sim.md``.
 """
 
 from __future__ import annotations

@@ -201,6 +201,53 @@ def test_every_peer_completes_and_bytes_add_up() -> None:
     assert any(p["unchoked"] for p in m["peers"]) and all(p["rechokes"] >= 1 for p in m["peers"])
 
 
+def test_haves_travel_in_batches_on_the_window_grid() -> None:
+    swarm = small_swarm(5, have_window=0.25)
+    verified: dict[tuple[int, int], float] = {}  # (peer, piece) -> when it verified the piece
+    arrivals: list[tuple[float, int, dict[int, list[int]]]] = []
+    event, deliver = swarm._event, swarm._deliver_haves
+
+    def on_event(peer, e):
+        if e.name == "piece_verified":
+            verified[peer.key, e.fields["index"]] = swarm.loop.now
+        event(peer, e)
+
+    def on_haves(dst):
+        arrivals.append((swarm.loop.now, dst, {src: list(ix) for src, ix in swarm._in_flight[dst][0].items()}))
+        deliver(dst)
+
+    swarm._event, swarm._deliver_haves = on_event, on_haves
+    swarm.run()
+    assert swarm.done and arrivals
+    for now, _, group in arrivals:
+        assert math.isclose(now / 0.25, round(now / 0.25))  # on the grid
+        for src, indices in group.items():  # strictly after the verification plus latency
+            assert all(now > verified[src, i] + swarm.network.latency for i in indices)
+    # several haves share an event: far fewer events than haves
+    assert len(arrivals) < sum(len(ix) for _, _, g in arrivals for ix in g.values())
+
+
+def test_have_window_zero_sends_every_have_as_a_message() -> None:
+    swarm = small_swarm(5, have_window=0.0)
+    swarm.run()
+    assert swarm.done and not swarm._in_flight
+    with pytest.raises(ValueError, match="have_window"):
+        small_swarm(have_window=-1.0)
+
+
+def test_a_closed_connection_loses_its_haves_in_flight() -> None:
+    swarm = small_swarm(2, have_window=5.0)  # a long window: haves wait a while
+    swarm.loop.run(until=4.0)
+    a = next(p for p in swarm.peers.values() if any(
+        a_src in g for g in swarm._in_flight.get(p.key, ()) for a_src in p.connections))
+    src = next(s for g in swarm._in_flight[a.key] for s in g if s in a.connections)
+    swarm._apply(a, [Close(src, "test close")])
+    assert all(src not in g for g in swarm._in_flight[a.key])
+    assert all(a.key not in g for g in swarm._in_flight.get(src, ()))
+    swarm.run()
+    assert swarm.done
+
+
 def test_names_must_be_unique() -> None:
     with pytest.raises(ValueError, match="unique"):
         Swarm(virtual_torrent(2), [PeerSpec("a", B, B), PeerSpec("a", B, B)])

@@ -166,7 +166,8 @@ def _leechers(p: Params, count: int, *, upload: float = 4 * B, download: float =
 def _walkthrough(p: Params) -> Setup:
     names = [chr(ord("A") + i) for i in range(min(p.peers, 25))]
     leechers = [PeerSpec(n, upload=B, download=4 * B, picker=p.picker, choker=p.choker) for n in names]
-    return Setup([_seed(p, upload=B)] + leechers, {"latency": 0.001, "tick_interval": 0.25, "sample_interval": 1.0},
+    return Setup([_seed(p, upload=B)] + leechers, {"latency": 0.001, "tick_interval": 0.25, "sample_interval": 1.0,
+                                                  "have_window": 0.0},
                  until=600.0)
 
 

@@ -21,14 +21,16 @@ breaks ties by scheduling order. With ``trace=True`` every delivery is hashed in
 from __future__ import annotations
 
 import hashlib
+import math
 import random
+from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
 import attrs
 
 from btref import wire
-from btref.actions import Ban, Close, Complete, Config, Event, ReadBlock, Send
+from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send
 from btref.bitfield import Bitfield
 from btref.engine import Session
 from btref.metainfo import Torrent
@@ -99,7 +101,8 @@ class Swarm:
     def __init__(self, torrent: Torrent, specs: list[PeerSpec], *, seed: int = 0, latency: float = 0.05,
                  degree: int = 20, max_connections: int = 50, tick_interval: float = 1.0,
                  announce_interval: float = 30.0, sample_interval: float = 5.0, star: bool = False,
-                 config: Config | None = None, trace: bool = False, record_transfers: bool = False) -> None:
+                 have_window: float = 0.25, config: Config | None = None, trace: bool = False,
+                 record_transfers: bool = False) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError("peer names must be unique")
@@ -109,6 +112,14 @@ class Swarm:
         self.degree, self.max_connections, self.star = degree, max_connections, star
         self.tick_interval, self.announce_interval = tick_interval, announce_interval
         self.sample_interval = sample_interval
+        if have_window < 0:
+            raise ValueError("have_window must be >= 0")
+        self.have_window = have_window
+        #: ``have`` batches (``{sender: [index]}``) on their way to each receiver, oldest
+        #: first; and those still open, for the slot arriving at ``_open_due``.
+        self._in_flight: dict[int, deque[dict[int, list[int]]]] = {}
+        self._open: dict[int, dict[int, list[int]]] = {}
+        self._open_due = -1.0
         self.config = config or Config()
         self.loop = EventLoop()
         self.network = Network(self.loop, latency=latency, deliver=self._deliver, serve=self._serve)
@@ -158,7 +169,8 @@ class Swarm:
         hook = plugin_manager({"pickers": [spec.picker], "chokers": [spec.choker]}, extra=[VirtualHash()]).hook
         n = self.torrent.num_pieces
         session = Session(self.torrent, hook, have=Bitfield.full(n) if spec.seed else None,
-                          peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config)
+                          peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config,
+                          keep_data=False)  # virtual payloads: nothing to keep
         host = Host(key, spec.upload, spec.download, down_free=now)
         peer = self.peers[key] = SimPeer(spec, key, session, host, arrived_at=now)
         self.network.add(host)
@@ -204,6 +216,7 @@ class Swarm:
         other = self.peers[other_key]
         other.connections.discard(peer.key)
         self.network.disconnect(peer.key, other_key)
+        self._forget_haves(peer.key, other_key)
         self._trace("close", peer.key, other_key)
         self._apply(other, other.session.peer_disconnected(peer.key, self.loop.now, reason))
 
@@ -231,6 +244,7 @@ class Swarm:
             other = self.peers[key]
             other.connections.discard(peer.key)
             self.network.disconnect(peer.key, key)
+            self._forget_haves(peer.key, key)
             self._apply(other, other.session.peer_disconnected(peer.key, now, "peer left the swarm"))
         peer.connections.clear()
 
@@ -289,6 +303,12 @@ class Swarm:
             kind = type(action)
             if kind is Send:
                 batch.setdefault(action.key, []).append(action.msg)
+            elif kind is Broadcast:
+                if self.have_window and type(action.msg) is wire.Have:
+                    self._send_have(peer, action.keys, action.msg.index)
+                else:
+                    for key in action.keys:
+                        batch.setdefault(key, []).append(action.msg)
             elif kind is ReadBlock:
                 self._flush(peer, batch)  # what was said before the block goes before it
                 self.network.queue_upload(peer.key, action.key, (action.index, action.begin, action.length))
@@ -310,6 +330,57 @@ class Swarm:
             if key in peer.connections:
                 self.network.send(peer.key, key, messages)
         batch.clear()
+
+    # [docs: have-batches]
+    def _send_have(self, peer: SimPeer, keys: tuple[Hashable, ...], index: int) -> None:
+        """``peer`` announces piece ``index`` to ``keys``: each receiver gets it in its next batch.
+
+        Nine messages in ten are ``have`` messages (a piece is announced to every neighbour), so
+        they travel in batches: a ``have`` sent at ``t`` arrives at the first multiple of
+        :attr:`have_window` strictly after ``t + latency``, together with every other
+        ``have`` for the same receiver due then, and the receiver's engine takes them all in
+        one :meth:`~btref.engine.Session.haves_received`. Strictly after: the connection's
+        first message (the bitfield) always arrives first.
+        """
+        window = self.have_window
+        due = (math.floor((self.loop.now + self.network.latency) / window) + 1) * window
+        if due <= self.loop.now + self.network.latency:  # rounding
+            due += window
+        if due != self._open_due:  # a new slot: every receiver starts a new batch
+            self._open_due, self._open = due, {}
+        src, connections, groups = peer.key, peer.connections, self._open
+        for key in keys:
+            if key not in connections:
+                continue
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = {}
+                self._in_flight.setdefault(key, deque()).append(group)
+                self.loop.at(due, self._deliver_haves, key)
+            indices = group.get(src)
+            if indices is None:
+                group[src] = [index]
+            else:
+                indices.append(index)
+
+    def _deliver_haves(self, dst: int) -> None:
+        """The oldest ``have`` batch for ``dst`` arrives."""
+        group = self._in_flight[dst].popleft()
+        peer = self.peers[dst]
+        if not peer.present:
+            return
+        if self.digest is not None:
+            for src, indices in group.items():
+                for index in indices:
+                    self._trace("msg", src, dst, _describe(wire.Have(index)))
+        self._apply(peer, peer.session.haves_received(group, self.loop.now))
+    # [/docs: have-batches]
+
+    def _forget_haves(self, a: int, b: int) -> None:
+        """The connection ``a``-``b`` closed: ``have`` messages still on the way between them are lost."""
+        for dst, src in ((a, b), (b, a)):
+            for group in self._in_flight.get(dst, ()):
+                group.pop(src, None)
 
     def _event(self, peer: SimPeer, event: Event) -> None:
         if event.name == "piece_verified":

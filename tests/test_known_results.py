@@ -125,23 +125,26 @@ def test_free_riders_finish_later_than_contributors_under_tit_for_tat() -> None:
     """Tit for tat rewards uploaders (Cohen 2003, section 3.1; Jun and Ahamad 2005).
 
     A quarter of the peers use the ``free-rider`` choker (they never upload). They still
-    finish (optimistic unchokes and the seed feed them) but later. Tolerance: for each of
-    seeds 0, 1, 2 the free riders' mean download time exceeds the contributors' (by 7% to
-    30% in this model, 12 peers and 300 pieces).
+    finish (optimistic unchokes and the seed feed them) but later. Tolerance: on each of
+    seeds 0 to 3 the free riders' mean download time exceeds the contributors', and over
+    the four together by at least 20%. Measured with 40 peers and 200 pieces over seeds 0
+    to 15: the free riders were slower in all 16 runs, by 2% to 92% (38% on average).
 
-    The download must last several rechoke periods (10 s) for tit for tat to tell
-    contributors from free riders: with 30 pieces everybody is done in about 13 s, after
-    one or two rechokes decided on rates that are all still zero, and the free riders come
-    out level with the others. Peers leave as soon as they complete, so a free rider cannot
-    simply wait for the contributors to become seeds.
+    The swarm must be large and the download last several rechoke periods (10 s) for tit
+    for tat to tell contributors from free riders. With 12 peers a free rider has four
+    unchoke slots among eleven neighbours and is served nearly as often as a contributor
+    (slower in 11 runs of 16, faster by up to 25% in the others); with 30 pieces everybody
+    is done after one or two rechokes decided on rates that are all still zero. Peers
+    leave as soon as they complete, so a free rider cannot simply wait for the
+    contributors to become seeds.
     """
     riders, contributors = [], []
-    for seed in range(3):
-        _, m = scenarios.run("free-riders", peers=12, pieces=300, seed=seed)
-        assert m["summary"]["completed"] == 12
+    for seed in range(4):
+        _, m = scenarios.run("free-riders", peers=40, pieces=200, seed=seed)
+        assert m["summary"]["completed"] == 40
         mine = completion_times(m, "free-rider")
         others = [p["download_time"] for p in m["peers"] if not p["seed"] and not p["tags"]]
         assert statistics.fmean(mine) > statistics.fmean(others), seed
-        riders += completion_times(m, "free-rider")
-        contributors += [p["download_time"] for p in m["peers"] if not p["seed"] and not p["tags"]]
-    assert statistics.fmean(riders) > statistics.fmean(contributors)
+        riders += mine
+        contributors += others
+    assert statistics.fmean(riders) > 1.2 * statistics.fmean(contributors)

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 from btref.bitfield import Bitfield
 
-__all__ = ["Availability", "SwarmView", "PeerView", "swarm_view", "peer_view"]
+__all__ = ["Availability", "sample", "SwarmView", "PeerView", "swarm_view", "peer_view"]
 
 
 class Availability:
@@ -165,6 +165,40 @@ class Availability:
             left -= len(found)
         return picks
     # [/docs: rarest]
+
+
+def sample(has: Bitfield, have: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
+    """Up to ``count`` pieces that ``has`` holds and ``have`` lacks, none in ``exclude``,
+    drawn uniformly at random with ``rng`` (the ``random`` picker's step).
+
+    Without a scan of the torrent: the candidates are one integer (bitfields ANDed, as in
+    :meth:`Availability.rarest`). Few candidates are listed bit by bit and drawn from;
+    many are drawn by picking random pieces until enough are candidates (rejection
+    sampling: each draw then succeeds at least one time in four).
+    """
+    if count <= 0:
+        return []
+    size = len(has.to_bytes())
+    width = 8 * size
+    fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(have.to_bytes(), "big")
+    for index in exclude:
+        fresh &= ~(1 << (width - 1 - index))
+    left = fresh.bit_count()
+    if left <= max(64, 4 * count):
+        found = []
+        while fresh:  # lowest set bit first: the highest piece index
+            low = fresh & -fresh
+            found.append(width - low.bit_length())
+            fresh ^= low
+        found.reverse()
+        return rng.sample(found, min(count, left))
+    bits, n = fresh.to_bytes(size, "big"), len(has)
+    picks: list[int] = []
+    while len(picks) < count:
+        index = rng.randrange(n)
+        if bits[index >> 3] & (0x80 >> (index & 7)) and index not in picks:
+            picks.append(index)
+    return picks
 
 
 class SwarmView(NamedTuple):

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.strategy import peer_view, sample, swarm_view
 
 
 def pick(picker, swarm, peer, count):
@@ -80,3 +80,32 @@ def test_a_simulated_swarm_completes_with_it():
 
     _, metrics = run("walkthrough", picker="random", seed=1)
     assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3
+
+
+def bits(n, pieces):
+    return swarm_view(n, have=pieces).have
+
+
+@given(seed=st.integers(0, 2**32), n=st.integers(1, 600), data=st.data())
+def test_sample_draws_distinct_candidates_repeatably(seed, n, data):
+    has = data.draw(st.sets(st.integers(0, n - 1)))
+    have = data.draw(st.sets(st.integers(0, n - 1)))
+    exclude = data.draw(st.sets(st.integers(0, n - 1)))
+    count = data.draw(st.integers(0, 20))
+    picks = sample(bits(n, has), bits(n, have), count, random.Random(seed), exclude)
+    eligible = has - have - exclude
+    assert set(picks) <= eligible and len(picks) == len(set(picks)) == min(count, len(eligible))
+    assert sample(bits(n, has), bits(n, have), count, random.Random(seed), exclude) == picks
+
+
+def test_sample_is_uniform_with_few_and_with_many_candidates():
+    n = 1000
+    for candidates in (range(0, 1000, 50), range(0, 1000, 2)):  # 20 listed, 500 by rejection
+        has, rng = bits(n, candidates), random.Random(3)
+        counts = Counter(i for _ in range(4000) for i in sample(has, bits(n, []), 2, rng))
+        assert set(counts) <= set(candidates)
+        expected = 8000 / len(candidates)
+        if len(candidates) == 20:
+            assert set(counts) == set(candidates) and all(0.75 * expected < c < 1.25 * expected for c in counts.values())
+        else:  # 16 per piece expected: check the spread, not each piece
+            assert len(counts) > 0.95 * len(candidates) and max(counts.values()) < 4 * expected

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from btref.hookspecs import hookimpl
-from btref.strategy import PeerView, SwarmView
+from btref.strategy import PeerView, SwarmView, sample
 
 __all__ = ["RandomPicker"]
 
@@ -51,8 +51,7 @@ class RandomPicker:
             partial = sorted(started)
             picks = rng.sample(partial, min(count, len(partial)))
         want = count - len(picks)
-        if want > 0:
-            fresh = [i for i in peer.has if not have[i] and i not in started]
-            picks += rng.sample(fresh, min(want, len(fresh)))
+        if want > 0:  # uniform over the peer's pieces we lack, without a scan of them all
+            picks += sample(peer.has, have, want, rng, exclude=started)
         # [/docs: random]
         return picks

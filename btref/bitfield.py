@@ -85,7 +85,7 @@ class Bitfield:
         """Mark every piece in ``indices``; return those that were not set before, in order.
 
         The same as :meth:`set` in a loop, in one call: the engine takes a peer's ``have``
-        messages in batches (:meth:`btref.engine.Session.haves_received`). Every index must be
+        messages in batches (:meth:`btref.interest.Interest.haves_received`). Every index must be
         in range (check first: on an :class:`IndexError` the earlier ones are set).
         """
         bits, length, new = self._bits, self.length, []

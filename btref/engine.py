@@ -13,6 +13,10 @@ Strategies enter through hooks only: the picker (``btref_pick_pieces``), the cho
 (``btref_rechoke``, every :attr:`Config.rechoke_interval` seconds) and the hash schemes
 (``btref_verify_piece``, combined by :func:`btref.storage.piece_is_good`).
 
+Three halves live in modules of their own and are mixed in: :mod:`btref.interest`
+(bitfields, ``have``, availability, interest), :mod:`btref.requests` (requesting blocks,
+judging pieces) and :mod:`btref.choking` (choke rounds).
+
 Invariants:
 
 * We never request a block of a piece we have, nor from a peer that lacks it; a block is in
@@ -29,7 +33,7 @@ Invariants:
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable
 from typing import Any
 
 from btref import wire
@@ -38,6 +42,7 @@ from btref.bencode import decode
 from btref.bitfield import Bitfield
 from btref.choking import Choking
 from btref.errors import BtrefError, ProtocolError
+from btref.interest import Interest
 from btref.metainfo import Torrent
 from btref.peer import Peer
 from btref.requests import Downloader, PieceInProgress
@@ -46,7 +51,7 @@ from btref.strategy import Availability, SwarmView
 __all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
 
-class Session(Choking, Downloader):
+class Session(Choking, Downloader, Interest):
     """One torrent's engine: call the event methods, carry out the returned actions.
 
     :param torrent: the parsed torrent.
@@ -147,36 +152,6 @@ class Session(Choking, Downloader):
             self._close(peer, str(exc), out)
         return out
 
-    def haves_received(self, haves: Mapping[Hashable, Sequence[int]], now: float) -> list:
-        """``have`` messages from several peers at once: ``haves[key]`` lists the piece
-        indices peer ``key`` announced, in order.
-
-        The same as :meth:`message_received` with ``Have(i)`` for each in turn, except that
-        each peer's interest and request queue are brought up to date once, after its last.
-        A driver that parsed several ``have`` messages in one read may use it; the simulator
-        does, since nine in ten of its messages are ``have`` messages. Unknown keys are
-        ignored; a peer naming a piece out of range is closed, its other news unheard.
-        """
-        self.now = now
-        out: list = []
-        peers, n, add_many = self.peers, self.num_pieces, self.rarity.add_many
-        for key, indices in haves.items():
-            peer = peers.get(key)
-            if peer is None or not indices:
-                continue
-            if min(indices) < 0 or max(indices) >= n:  # before touching anything
-                bad = min(indices) if min(indices) < 0 else max(indices)
-                self._close(peer, f"piece index {bad} out of range 0..{n - 1}", out)
-                continue
-            news = add_many(peer.has.set_many(indices))  # pieces we lack among them
-            if news:
-                peer.wanted += news
-                if not peer.am_interested:
-                    self._update_interest(peer, out)
-                if not peer.peer_choking or peer.allowed_fast:  # else _fill would do nothing
-                    self._fill(peer, out)
-        return out
-
     def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> list:
         """The connection to ``key`` ended."""
         self.now = now
@@ -254,27 +229,6 @@ class Session(Choking, Downloader):
         peer.peer_choking = False
         peer.rejected.clear()
         self._fill(peer, out)
-
-    def _on_have(self, peer: Peer, msg: Any, out: list) -> None:
-        self._check_index(msg.index)
-        if peer.has.set(msg.index):
-            self.rarity.add(msg.index)
-            if not self.have[msg.index]:
-                peer.wanted += 1
-                self._update_interest(peer, out)
-                self._fill(peer, out)
-
-    def _on_bitfield(self, peer: Peer, msg: Any, out: list) -> None:
-        if peer.has.count:
-            raise ProtocolError("bitfield after have messages")
-        self._set_has(peer, Bitfield.from_bytes(msg.payload, self.num_pieces), out)
-
-    def _on_haveall(self, peer: Peer, msg: Any, out: list) -> None:
-        self._require(peer.fast, "have all without the fast extension")
-        self._set_has(peer, Bitfield.full(self.num_pieces), out)
-
-    def _on_havenone(self, peer: Peer, msg: Any, out: list) -> None:
-        self._require(peer.fast, "have none without the fast extension")
 
     def _on_request(self, peer: Peer, msg: Any, out: list) -> None:
         index, begin, length = msg.index, msg.begin, msg.length
@@ -366,24 +320,6 @@ class Session(Choking, Downloader):
         self._drop(peer, reason, out)
 
     # -- peer bookkeeping ------------------------------------------------------------
-
-    def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
-        for index in peer.has:  # `have`s before a `have all`: count each piece once
-            self.rarity.add(index, -1)
-        peer.has = has
-        peer.wanted = 0
-        for index in has:
-            self.rarity.add(index)
-            if not self.have[index]:
-                peer.wanted += 1
-        self._update_interest(peer, out)
-        self._fill(peer, out)
-
-    def _update_interest(self, peer: Peer, out: list) -> None:
-        interested = peer.wanted > 0 and not self.seeding
-        if interested != peer.am_interested:
-            peer.am_interested = interested
-            self._send(peer, wire.Interested() if interested else wire.NotInterested(), out)
 
     def _drop(self, peer: Peer, reason: str, out: list) -> None:
         """Forget a peer: its pieces leave the availability, its blocks go back to the pool."""

@@ -7,6 +7,7 @@ and the *same* strategy plugins as the asyncio driver; only the I/O is simulated
 * :mod:`btref.sim.network`: upload/download capacities, latency, fair sharing;
 * :mod:`btref.sim.virtual`: torrents whose data is never materialised;
 * :mod:`btref.sim.swarm`: peers (one engine session each) arriving and leaving;
+* :mod:`btref.sim.haves`: ``have`` messages delivered in batches;
 * :mod:`btref.sim.metrics`, :mod:`btref.sim.plots`: what a run measured, as JSON and figures;
 * :mod:`btref.sim.scenarios`: named set-ups and their registry;
 * :mod:`btref.sim.compare`: strategy grids run in parallel, with confidence intervals.
@@ -14,4 +15,4 @@ and the *same* strategy plugins as the asyncio driver; only the I/O is simulated
 
 from __future__ import annotations
 
-__all__ = ["loop", "network", "virtual", "swarm", "metrics", "scenarios", "walkthrough"]
+__all__ = ["loop", "network", "virtual", "swarm", "haves", "metrics", "scenarios", "walkthrough"]

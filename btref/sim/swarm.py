@@ -11,6 +11,7 @@ What a run looks like: peers *arrive* (:class:`PeerSpec`, all at once or spread 
 announce, connect to up to ``degree`` random peers present, download, and *leave*
 (on completion, after seeding a while, or never; seeds may leave at a fixed time).
 Every ``tick_interval`` each session gets ``tick(now)`` (rechoke every 10 s, timeouts).
+``have`` messages travel in batches every ``have_window`` seconds (:mod:`btref.sim.haves`).
 
 Determinism: the run seed gives the swarm one :class:`random.Random` (arrivals, tracker
 answers) and each peer its own, derived from the seed and the peer's name; the event loop
@@ -21,9 +22,7 @@ breaks ties by scheduling order. With ``trace=True`` every delivery is hashed in
 from __future__ import annotations
 
 import hashlib
-import math
 import random
-from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
@@ -35,6 +34,7 @@ from btref.bitfield import Bitfield
 from btref.engine import Session
 from btref.metainfo import Torrent
 from btref.plugins import plugin_manager
+from btref.sim.haves import HaveBatches
 from btref.sim.loop import EventLoop
 from btref.sim.network import Host, Network
 from btref.sim.virtual import ZEROS, VirtualHash
@@ -95,7 +95,7 @@ class SimPeer:
         return self.spec.name
 
 
-class Swarm:
+class Swarm(HaveBatches):
     """Peers, network and clock of one simulation run; :meth:`run` plays it out."""
 
     def __init__(self, torrent: Torrent, specs: list[PeerSpec], *, seed: int = 0, latency: float = 0.05,
@@ -112,14 +112,7 @@ class Swarm:
         self.degree, self.max_connections, self.star = degree, max_connections, star
         self.tick_interval, self.announce_interval = tick_interval, announce_interval
         self.sample_interval = sample_interval
-        if have_window < 0:
-            raise ValueError("have_window must be >= 0")
-        self.have_window = have_window
-        #: ``have`` batches (``{sender: [index]}``) on their way to each receiver, oldest
-        #: first; and those still open, for the slot arriving at ``_open_due``.
-        self._in_flight: dict[int, deque[dict[int, list[int]]]] = {}
-        self._open: dict[int, dict[int, list[int]]] = {}
-        self._open_due = -1.0
+        self._init_haves(have_window)
         self.config = config or Config()
         self.loop = EventLoop()
         self.network = Network(self.loop, latency=latency, deliver=self._deliver, serve=self._serve)
@@ -330,57 +323,6 @@ class Swarm:
             if key in peer.connections:
                 self.network.send(peer.key, key, messages)
         batch.clear()
-
-    # [docs: have-batches]
-    def _send_have(self, peer: SimPeer, keys: tuple[Hashable, ...], index: int) -> None:
-        """``peer`` announces piece ``index`` to ``keys``: each receiver gets it in its next batch.
-
-        Nine messages in ten are ``have`` messages (a piece is announced to every neighbour), so
-        they travel in batches: a ``have`` sent at ``t`` arrives at the first multiple of
-        :attr:`have_window` strictly after ``t + latency``, together with every other
-        ``have`` for the same receiver due then, and the receiver's engine takes them all in
-        one :meth:`~btref.engine.Session.haves_received`. Strictly after: the connection's
-        first message (the bitfield) always arrives first.
-        """
-        window = self.have_window
-        due = (math.floor((self.loop.now + self.network.latency) / window) + 1) * window
-        if due <= self.loop.now + self.network.latency:  # rounding
-            due += window
-        if due != self._open_due:  # a new slot: every receiver starts a new batch
-            self._open_due, self._open = due, {}
-        src, connections, groups = peer.key, peer.connections, self._open
-        for key in keys:
-            if key not in connections:
-                continue
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = {}
-                self._in_flight.setdefault(key, deque()).append(group)
-                self.loop.at(due, self._deliver_haves, key)
-            indices = group.get(src)
-            if indices is None:
-                group[src] = [index]
-            else:
-                indices.append(index)
-
-    def _deliver_haves(self, dst: int) -> None:
-        """The oldest ``have`` batch for ``dst`` arrives."""
-        group = self._in_flight[dst].popleft()
-        peer = self.peers[dst]
-        if not peer.present:
-            return
-        if self.digest is not None:
-            for src, indices in group.items():
-                for index in indices:
-                    self._trace("msg", src, dst, _describe(wire.Have(index)))
-        self._apply(peer, peer.session.haves_received(group, self.loop.now))
-    # [/docs: have-batches]
-
-    def _forget_haves(self, a: int, b: int) -> None:
-        """The connection ``a``-``b`` closed: ``have`` messages still on the way between them are lost."""
-        for dst, src in ((a, b), (b, a)):
-            for group in self._in_flight.get(dst, ()):
-                group.pop(src, None)
 
     def _event(self, peer: SimPeer, event: Event) -> None:
         if event.name == "piece_verified":

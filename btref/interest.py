@@ -1,0 +1,114 @@
+"""What a peer has, and whether we want it: the interest half of the session (BEP 3 "have",
+"bitfield", "interested"; BEP 6 "have all", "have none").
+
+A peer tells us its pieces once (``bitfield``, or BEP 6 ``have all`` / ``have none``), then
+one ``have`` per piece it verifies. For each connection the engine keeps the peer's bitfield
+and ``Peer.wanted``, how many of its pieces we lack, so "are we interested?" is a counter
+test, never a scan; and every piece a peer announces counts once in the session's
+availability (:class:`~btref.strategy.Availability`), which rarest-first reads.
+
+:meth:`Interest.haves_received` takes many ``have`` messages in one event: in a simulated
+swarm nine messages in ten are ``have`` messages, so their path is two tight loops
+(:meth:`~btref.bitfield.Bitfield.set_many`, :meth:`~btref.strategy.Availability.add_many`)
+and one interest and request update per peer.
+
+:class:`Interest` is mixed into :class:`~btref.engine.Session`; it lives here only to keep
+each module about one concept, and uses the session's attributes freely.
+
+Invariants: ``peer.wanted`` is the number of pieces in ``peer.has`` missing from our
+``have``; we are interested in a peer exactly when that is positive and we are not seeding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from btref import wire
+from btref.bitfield import Bitfield
+from btref.errors import ProtocolError
+from btref.peer import Peer
+
+__all__ = ["Interest"]
+
+
+class Interest:
+    """Bitfields, availability and interest: mixed into :class:`~btref.engine.Session`."""
+
+    # Provided by the Session: peers, have, num_pieces, rarity, seeding, now, _fill(),
+    # _send(), _close(), _check_index(), _require().
+    peers: dict[Hashable, Peer]
+    have: Bitfield
+    num_pieces: int
+    rarity: Any
+    seeding: bool
+    now: float
+
+    def haves_received(self, haves: Mapping[Hashable, Sequence[int]], now: float) -> list:
+        """``have`` messages from several peers at once: ``haves[key]`` lists the piece
+        indices peer ``key`` announced, in order.
+
+        The same as :meth:`~btref.engine.Session.message_received` with ``Have(i)`` for each in turn, except that
+        each peer's interest and request queue are brought up to date once, after its last.
+        A driver that parsed several ``have`` messages in one read may use it; the simulator
+        does, since nine in ten of its messages are ``have`` messages. Unknown keys are
+        ignored; a peer naming a piece out of range is closed, its other news unheard.
+        """
+        self.now = now
+        out: list = []
+        peers, n, add_many = self.peers, self.num_pieces, self.rarity.add_many
+        for key, indices in haves.items():
+            peer = peers.get(key)
+            if peer is None or not indices:
+                continue
+            if min(indices) < 0 or max(indices) >= n:  # before touching anything
+                bad = min(indices) if min(indices) < 0 else max(indices)
+                self._close(peer, f"piece index {bad} out of range 0..{n - 1}", out)
+                continue
+            news = add_many(peer.has.set_many(indices))  # pieces we lack among them
+            if news:
+                peer.wanted += news
+                if not peer.am_interested:
+                    self._update_interest(peer, out)
+                if not peer.peer_choking or peer.allowed_fast:  # else _fill would do nothing
+                    self._fill(peer, out)
+        return out
+
+    def _on_have(self, peer: Peer, msg: Any, out: list) -> None:
+        self._check_index(msg.index)
+        if peer.has.set(msg.index):
+            self.rarity.add(msg.index)
+            if not self.have[msg.index]:
+                peer.wanted += 1
+                self._update_interest(peer, out)
+                self._fill(peer, out)
+
+    def _on_bitfield(self, peer: Peer, msg: Any, out: list) -> None:
+        if peer.has.count:
+            raise ProtocolError("bitfield after have messages")
+        self._set_has(peer, Bitfield.from_bytes(msg.payload, self.num_pieces), out)
+
+    def _on_haveall(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "have all without the fast extension")
+        self._set_has(peer, Bitfield.full(self.num_pieces), out)
+
+    def _on_havenone(self, peer: Peer, msg: Any, out: list) -> None:
+        self._require(peer.fast, "have none without the fast extension")
+
+    def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
+        for index in peer.has:  # `have`s before a `have all`: count each piece once
+            self.rarity.add(index, -1)
+        peer.has = has
+        peer.wanted = 0
+        for index in has:
+            self.rarity.add(index)
+            if not self.have[index]:
+                peer.wanted += 1
+        self._update_interest(peer, out)
+        self._fill(peer, out)
+
+    def _update_interest(self, peer: Peer, out: list) -> None:
+        interested = peer.wanted > 0 and not self.seeding
+        if interested != peer.am_interested:
+            peer.am_interested = interested
+            self._send(peer, wire.Interested() if interested else wire.NotInterested(), out)

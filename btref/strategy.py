@@ -141,13 +141,8 @@ class Availability:
         """
         if count <= 0:
             return []
-        # The candidates as one integer (piece i is bit width-1-i, as on the wire), then
-        # as bytes: testing a bucket member is one byte lookup, not a Python call.
-        size = len(has.to_bytes())
-        width = 8 * size
-        fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(self._have.to_bytes(), "big")
-        for index in exclude:
-            fresh &= ~(1 << (width - 1 - index))
+        # The candidates as bytes: testing a bucket member is one byte lookup, not a call.
+        fresh, size = _fresh(has, self._have, exclude)
         left = fresh.bit_count()
         bits = fresh.to_bytes(size, "big")
         picks: list[int] = []
@@ -167,32 +162,39 @@ class Availability:
     # [/docs: rarest]
 
 
+def _fresh(has: Bitfield, have: Bitfield, exclude: Collection[int]) -> tuple[int, int]:
+    """The pieces ``has`` holds, ``have`` lacks and ``exclude`` does not name, as one integer
+    (piece ``i`` is bit ``8 * size - 1 - i``, as on the wire), and the bitfields' size in
+    bytes: three C-level operations over the whole torrent instead of a loop over it."""
+    size = len(has.to_bytes())
+    fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(have.to_bytes(), "big")
+    for index in exclude:
+        fresh &= ~(1 << (8 * size - 1 - index))
+    return fresh, size
+
+
 def sample(has: Bitfield, have: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
     """Up to ``count`` pieces that ``has`` holds and ``have`` lacks, none in ``exclude``,
     drawn uniformly at random with ``rng`` (the ``random`` picker's step).
 
-    Without a scan of the torrent: the candidates are one integer (bitfields ANDed, as in
-    :meth:`Availability.rarest`). Few candidates are listed bit by bit and drawn from;
-    many are drawn by picking random pieces until enough are candidates (rejection
-    sampling: each draw then succeeds at least one time in four).
+    Without a scan of the torrent. Few candidates (up to about the square root of
+    ``4 * count * pieces``) are listed bit by bit and drawn from; more are drawn by picking
+    random pieces until enough of them are candidates (rejection sampling), which then
+    takes at most about that many draws.
     """
     if count <= 0:
         return []
-    size = len(has.to_bytes())
-    width = 8 * size
-    fresh = int.from_bytes(has.to_bytes(), "big") & ~int.from_bytes(have.to_bytes(), "big")
-    for index in exclude:
-        fresh &= ~(1 << (width - 1 - index))
-    left = fresh.bit_count()
-    if left <= max(64, 4 * count):
+    fresh, size = _fresh(has, have, exclude)
+    left, n = fresh.bit_count(), len(has)
+    if left * left <= 4 * count * n:
         found = []
         while fresh:  # lowest set bit first: the highest piece index
             low = fresh & -fresh
-            found.append(width - low.bit_length())
+            found.append(8 * size - low.bit_length())
             fresh ^= low
         found.reverse()
         return rng.sample(found, min(count, left))
-    bits, n = fresh.to_bytes(size, "big"), len(has)
+    bits = fresh.to_bytes(size, "big")
     picks: list[int] = []
     while len(picks) < count:
         index = rng.randrange(n)

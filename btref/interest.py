@@ -48,11 +48,12 @@ class Interest:
         """``have`` messages from several peers at once: ``haves[key]`` lists the piece
         indices peer ``key`` announced, in order.
 
-        The same as :meth:`~btref.engine.Session.message_received` with ``Have(i)`` for each in turn, except that
-        each peer's interest and request queue are brought up to date once, after its last.
-        A driver that parsed several ``have`` messages in one read may use it; the simulator
-        does, since nine in ten of its messages are ``have`` messages. Unknown keys are
-        ignored; a peer naming a piece out of range is closed, its other news unheard.
+        The same as :meth:`~btref.engine.Session.message_received` with ``Have(i)`` for
+        each in turn, except that each peer's interest and request queue are brought up to
+        date once, after its last. A driver that parsed several ``have`` messages in one
+        read may use it; the simulator does, since nine in ten of its messages are ``have``
+        messages. Unknown keys are ignored; a peer naming a piece out of range is closed,
+        its other news unheard.
         """
         self.now = now
         out: list = []

@@ -248,6 +248,25 @@ def test_a_closed_connection_loses_its_haves_in_flight() -> None:
     assert swarm.done
 
 
+def test_run_stops_when_asked_and_goes_on_later() -> None:
+    swarm = small_swarm(1)
+    seen = []
+    swarm.run(stop=lambda: seen.append(swarm.loop.processed) or len(seen) >= 50)
+    assert swarm.loop.processed == 50 and not swarm.done
+    swarm.run()
+    assert swarm.done
+
+
+def test_the_sim_bench_runs_and_reports(tmp_path) -> None:
+    bench = os.path.join(os.path.dirname(__file__), "..", "bench", "sim.py")
+    out = subprocess.run([sys.executable, bench, "--peers", "5,40", "--pieces", "20", "--budget", "10"],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("flash-crowd, 20 pieces") and "events/s" in lines[1]
+    assert " 5/5 " in lines[2]  # a small crowd finishes well within its budget
+    assert lines[3].endswith("(stopped: --budget)") or " 40/40 " in lines[3]
+
+
 def test_names_must_be_unique() -> None:
     with pytest.raises(ValueError, match="unique"):
         Swarm(virtual_torrent(2), [PeerSpec("a", B, B), PeerSpec("a", B, B)])

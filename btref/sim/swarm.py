@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import attrs
@@ -137,11 +137,13 @@ class Swarm(HaveBatches):
 
     # -- running --------------------------------------------------------------------
 
-    def run(self, until: float = 3600.0) -> float:
-        """Play until every leecher completed (or ``until``); returns the virtual end time."""
+    def run(self, until: float = 3600.0, stop: Callable[[], bool] | None = None) -> float:
+        """Play until every leecher completed, ``until``, or ``stop()`` turns true (say, a
+        wall-clock budget: ``bench/sim.py --budget``); returns the virtual end time."""
         if not self.replication:  # the first call starts the sampler
             self.loop.at(self.loop.now, self._sample)
-        end = self.loop.run(until=until, stop=lambda: self.remaining == 0)
+        done = (lambda: self.remaining == 0) if stop is None else (lambda: self.remaining == 0 or stop())
+        end = self.loop.run(until=until, stop=done)
         self._sample(reschedule=False)
         return end
 

@@ -6,7 +6,7 @@ pieces of 16 KiB, rarest-first + tit-for-tat, seed 0), or choose with ``--peers 
 last completion on one core and prints the wall time, the events processed, events per
 second, virtual seconds simulated and the last completion over the lower bound.
 ``--budget SECONDS`` stops each size after that much wall time and prints how far it got
-(the virtual time reached, the peers done): a 5,000-peer crowd takes hours to finish, and
+(the virtual time reached, the peers done): a 5,000-peer crowd takes over an hour, and
 its events per second show after a few minutes. ``--profile`` prints the top functions by own time (cProfile) for the first size.
 Nothing here is asserted; the figures measured on this project's two-core machine, and
 what they are made of, are in "Speed" in ``docs/core/sim.md``.
@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the first size")
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="stop each size after this much wall time and print how far it got "
-                             "(5,000 peers take hours to finish)")
+                             "(5,000 peers take over an hour to finish)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.peers.split(",")]
     print(f"flash-crowd, {args.pieces} pieces of 16 KiB, {args.picker} + {args.choker}, one core")

@@ -41,6 +41,18 @@ async def wait_bootstrapped(ses: lt.session, log: list[str]) -> None:
                 details=lambda: f"last alerts: {log[-10:]}")
 
 
+async def seed_once_bootstrapped(ses: lt.session, data, piece_length: int, log: list[str]) -> tuple[object, bytes]:
+    """Make a v1 torrent of file ``data`` and seed it from its folder in ``ses`` once
+    libtorrent's DHT has bootstrapped; returns the torrent handle and the v1 info hash."""
+    ct = lt.create_torrent(lt.list_files(str(data)), piece_length, flags=lt.create_torrent.v1_only)
+    lt.set_piece_hashes(ct, str(data.parent))
+    ti = lt.torrent_info(lt.bencode(ct.generate()))
+    await wait_bootstrapped(ses, log)
+    params = lt.add_torrent_params()
+    params.ti, params.save_path = ti, str(data.parent)
+    return ses.add_torrent(params), bytes.fromhex(str(ti.info_hashes().v1))
+
+
 async def lt_finds_btref_peer() -> None:
     servers = await start_swarm(30)
     ses = lt_session(servers[0].address)
@@ -75,15 +87,8 @@ async def btref_finds_lt_torrent(tmp_path) -> None:
     try:
         data = tmp_path / "dht.bin"
         data.write_bytes(bytes(range(256)) * 64)
-        ct = lt.create_torrent(lt.list_files(str(data)), 16384, flags=lt.create_torrent.v1_only)
-        lt.set_piece_hashes(ct, str(tmp_path))
-        ti = lt.torrent_info(lt.bencode(ct.generate()))
-        info_hash = bytes.fromhex(str(ti.info_hashes().v1))
         log: list[str] = []
-        await wait_bootstrapped(ses, log)
-        params = lt.add_torrent_params()
-        params.ti, params.save_path = ti, str(tmp_path)
-        handle = ses.add_torrent(params)
+        handle, info_hash = await seed_once_bootstrapped(ses, data, 16384, log)
         port = ses.listen_port()
         peers: list[tuple[str, int]] = []
         for attempt in range(120):  # libtorrent announces once its DHT is up; we look until we see it

@@ -22,7 +22,7 @@ import pytest
 from btref import cli
 from btref.magnet import Magnet
 from tests.ltsession import close_session, until
-from tests.test_dht_libtorrent import lt_session, wait_bootstrapped
+from tests.test_dht_libtorrent import lt_session, seed_once_bootstrapped, wait_bootstrapped
 from tests.test_dht_net import close_all, start_swarm
 
 lt = pytest.importorskip("libtorrent")
@@ -37,15 +37,9 @@ async def dht_with_a_libtorrent_seeder(folder: Path, holder: dict[str, Any], rea
     try:
         data = folder / "dht-magnet.bin"
         data.write_bytes(b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(12_000)))  # 375 KiB
-        ct = lt.create_torrent(lt.list_files(str(data)), 32768, flags=lt.create_torrent.v1_only)
-        lt.set_piece_hashes(ct, str(folder))
-        ti = lt.torrent_info(lt.bencode(ct.generate()))
-        holder["info_hash"] = info_hash = bytes.fromhex(str(ti.info_hashes().v1))
         log: list[str] = []
-        await wait_bootstrapped(ses, log)
-        params = lt.add_torrent_params()
-        params.ti, params.save_path = ti, str(folder)
-        handle = ses.add_torrent(params)
+        handle, info_hash = await seed_once_bootstrapped(ses, data, 32768, log)
+        holder["info_hash"] = info_hash
         port = ses.listen_port()
         for attempt in range(120):  # until libtorrent's announce_peer is stored in the btref DHT
             lookup = await servers[attempt % 30].lookup(info_hash, "get_peers")

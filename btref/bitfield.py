@@ -11,7 +11,7 @@ ask "is this peer a seed?" far more often than bits change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from btref.errors import ProtocolError
 
@@ -66,7 +66,7 @@ class Bitfield:
     def __getitem__(self, index: int) -> bool:
         if not 0 <= index < self.length:
             raise IndexError(f"piece {index} out of range 0..{self.length - 1}")
-        return bool(self._bits[index >> 3] & (0x80 >> (index & 7)))
+        return self._bits[index >> 3] & (0x80 >> (index & 7)) != 0  # (no bool() call: hot)
 
     def set(self, index: int) -> bool:
         """Mark piece ``index``; return ``True`` if it was not set before."""
@@ -80,26 +80,6 @@ class Bitfield:
         bits[byte] |= mask
         self._count += 1
         return True
-
-    def set_many(self, indices: Iterable[int]) -> list[int]:
-        """Mark every piece in ``indices``; return those that were not set before, in order.
-
-        The same as :meth:`set` in a loop, in one call: the engine takes a peer's ``have``
-        messages in batches (:meth:`btref.interest.Interest.haves_received`). Every index must be
-        in range (check first: on an :class:`IndexError` the earlier ones are set).
-        """
-        bits, length, new = self._bits, self.length, []
-        try:
-            for index in indices:
-                if not 0 <= index < length:
-                    raise IndexError(f"piece {index} out of range 0..{length - 1}")
-                byte, mask = index >> 3, 0x80 >> (index & 7)
-                if not bits[byte] & mask:
-                    bits[byte] |= mask
-                    new.append(index)
-        finally:
-            self._count += len(new)
-        return new
 
     def clear(self, index: int) -> bool:
         """Unmark piece ``index``; return ``True`` if it was set before."""

@@ -8,9 +8,8 @@ test, never a scan; and every piece a peer announces counts once in the session'
 availability (:class:`~btref.strategy.Availability`), which rarest-first reads.
 
 :meth:`Interest.haves_received` takes many ``have`` messages in one event: in a simulated
-swarm nine messages in ten are ``have`` messages, so their path is two tight loops
-(:meth:`~btref.bitfield.Bitfield.set_many`, :meth:`~btref.strategy.Availability.add_many`)
-and one interest and request update per peer.
+swarm nine messages in ten are ``have`` messages, so their path is one tight loop (a bit
+set, a count moved) and one interest and request update per peer at the end.
 
 :class:`Interest` is mixed into :class:`~btref.engine.Session`; it lives here only to keep
 each module about one concept, and uses the session's attributes freely.
@@ -21,7 +20,7 @@ Invariants: ``peer.wanted`` is the number of pieces in ``peer.has`` missing from
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from btref import wire
@@ -44,45 +43,47 @@ class Interest:
     seeding: bool
     now: float
 
-    def haves_received(self, haves: Mapping[Hashable, Sequence[int]], now: float) -> list:
-        """``have`` messages from several peers at once: ``haves[key]`` lists the piece
-        indices peer ``key`` announced, in order.
+    def haves_received(self, haves: Iterable[tuple[Hashable, int]], now: float) -> list:
+        """Many ``have`` messages at once: ``haves`` lists ``(key, index)`` pairs, peer
+        ``key`` announcing piece ``index``, in the order they arrived.
 
-        The same as :meth:`~btref.engine.Session.message_received` with ``Have(i)`` for
-        each in turn, except that each peer's interest and request queue are brought up to
-        date once, after its last. A driver that parsed several ``have`` messages in one
-        read may use it; the simulator does, since nine in ten of its messages are ``have``
-        messages. Unknown keys are ignored; a peer naming a piece out of range is closed,
-        its other news unheard.
+        The same as :meth:`~btref.engine.Session.message_received` with ``Have(index)``
+        for each pair in turn, except that each peer's interest and request queue are
+        brought up to date once, after the last pair. A driver that parsed several
+        ``have`` messages in one read may use it; the simulator does, since nine in ten of
+        its messages are ``have`` messages. Unknown keys are ignored; a peer naming a piece
+        out of range is closed, and its later pairs are ignored with it.
         """
         self.now = now
         out: list = []
-        peers, n, add_many = self.peers, self.num_pieces, self.rarity.add_many
-        for key, indices in haves.items():
+        peers, n, add = self.peers, self.num_pieces, self.rarity.add
+        news: dict[Hashable, int] = {}  # key -> how many pieces we lack it announced
+        # The innermost loop of a simulated swarm: a handful of operations per pair.
+        for key, index in haves:
             peer = peers.get(key)
-            if peer is None or not indices:
+            if peer is None:
                 continue
-            if min(indices) < 0 or max(indices) >= n:  # before touching anything
-                bad = min(indices) if min(indices) < 0 else max(indices)
-                self._close(peer, f"piece index {bad} out of range 0..{n - 1}", out)
+            if not 0 <= index < n:
+                self._close(peer, f"piece index {index} out of range 0..{n - 1}", out)
+            elif peer.has.set(index) and add(index):  # add() is true for pieces we lack
+                news[key] = news.get(key, 0) + 1
+        for key, count in news.items():
+            peer = peers.get(key)
+            if peer is None:  # closed by a later pair
                 continue
-            news = add_many(peer.has.set_many(indices))  # pieces we lack among them
-            if news:
-                peer.wanted += news
-                if not peer.am_interested:
-                    self._update_interest(peer, out)
-                if not peer.peer_choking or peer.allowed_fast:  # else _fill would do nothing
-                    self._fill(peer, out)
+            peer.wanted += count
+            if not peer.am_interested:
+                self._update_interest(peer, out)
+            if not peer.peer_choking or peer.allowed_fast:  # else _fill would do nothing
+                self._fill(peer, out)
         return out
 
     def _on_have(self, peer: Peer, msg: Any, out: list) -> None:
         self._check_index(msg.index)
-        if peer.has.set(msg.index):
-            self.rarity.add(msg.index)
-            if not self.have[msg.index]:
-                peer.wanted += 1
-                self._update_interest(peer, out)
-                self._fill(peer, out)
+        if peer.has.set(msg.index) and self.rarity.add(msg.index):  # a piece we lack
+            peer.wanted += 1
+            self._update_interest(peer, out)
+            self._fill(peer, out)
 
     def _on_bitfield(self, peer: Peer, msg: Any, out: list) -> None:
         if peer.has.count:

@@ -237,7 +237,8 @@ class Downloader:
         out.append(WritePiece(index, piece.buffer))
         # One action for every connection's `have` (a swarm of thousands completes a
         # million pieces: one Send per peer per piece was the simulator's biggest cost).
-        if self.config.redundant_haves:
+        redundant = self.config.redundant_haves
+        if redundant:
             out.append(Broadcast(tuple(self.peers), wire.Have(index)))
         lacking = []  # the peers that need the news (HAVE suppression, Config.redundant_haves)
         now = self.now
@@ -247,9 +248,9 @@ class Downloader:
                 peer.wanted -= 1
                 if not peer.wanted:  # nothing left to want from it
                     self._update_interest(peer, out)
-            else:
+            elif not redundant:
                 lacking.append(peer.key)
-        if not self.config.redundant_haves:
+        if not redundant:
             out.append(Broadcast(tuple(lacking), wire.Have(index)))
         out.append(Event("piece_verified", {"index": index}))
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)

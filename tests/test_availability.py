@@ -42,19 +42,19 @@ def test_rarest_gives_the_rarest_candidates_and_repeats_itself(data) -> None:
 
 
 @given(st.data())
-def test_add_many_is_add_in_a_loop(data) -> None:
+def test_add_keeps_counts_buckets_and_positions_true(data) -> None:
     n = data.draw(st.integers(1, 60))
     counts = data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
     have = field(n, data.draw(st.sets(st.integers(0, n - 1))))
-    indices = data.draw(st.lists(st.integers(0, n - 1), unique=True))
-    one, many = Availability(n, have, counts), Availability(n, have, counts)
-    for i in indices:
-        one.add(i)
-    assert many.add_many(indices) == sum(1 for i in indices if not have[i])
-    assert list(many.counts) == list(one.counts)
-    assert [sorted(b) for b in many.buckets] == [sorted(b) for b in one.buckets][: len(many.buckets)]
-    for count, bucket in enumerate(many.buckets):  # every position recorded right
-        assert all(many._pos[i] == pos and many.counts[i] == count for pos, i in enumerate(bucket))
+    rarity, model = Availability(n, have, counts), list(counts)
+    for i in data.draw(st.lists(st.integers(0, n - 1), max_size=80)):
+        delta = 1 if model[i] == 0 else data.draw(st.sampled_from([1, -1]))  # a count never goes below 0
+        assert rarity.add(i, delta) == (not have[i])  # true exactly for the pieces we lack
+        model[i] += delta
+    assert list(rarity.counts) == model
+    for count, bucket in enumerate(rarity.buckets):  # every piece we lack in its count's bucket
+        assert all(rarity._pos[i] == pos and model[i] == count for pos, i in enumerate(bucket))
+    assert sorted(i for b in rarity.buckets for i in b) == [i for i in range(n) if not have[i]]
 
 
 def test_rarest_breaks_ties_uniformly() -> None:

@@ -157,23 +157,3 @@ def test_from_bytes_accepts_exactly_the_valid_payloads(payload: bytes, length: i
         assert valid
         assert field.to_bytes() == payload
         assert field.count == sum(bin(b).count("1") for b in payload)
-
-
-@given(st.integers(1, 200).flatmap(lambda n: st.tuples(
-    st.just(n), st.sets(st.integers(0, n - 1)), st.lists(st.integers(0, n - 1), max_size=60))))
-def test_set_many_is_set_in_a_loop(case: tuple[int, set[int], list[int]]) -> None:
-    length, before, indices = case
-    one, many = Bitfield(length), Bitfield(length)
-    for i in before:
-        one.set(i)
-        many.set(i)
-    new = [i for i in indices if one.set(i)]
-    assert many.set_many(indices) == new
-    assert many == one and many.count == one.count
-
-
-def test_set_many_out_of_range_keeps_the_count_true() -> None:
-    field = Bitfield(10)
-    with pytest.raises(IndexError, match="piece 10 out of range"):
-        field.set_many([1, 2, 10, 3])
-    assert list(field) == [1, 2] and field.count == 2

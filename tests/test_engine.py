@@ -143,13 +143,13 @@ def test_haves_received_equals_one_have_at_a_time(payload):
     out_one = []
     for i in indices:
         out_one += one.message_received("p", wire.Have(i), 1)
-    out_many = many.haves_received({"p": indices}, 1)
+    out_many = many.haves_received([("p", i) for i in indices], 1)
     assert list(one.availability) == list(many.availability)
     assert one.peers["p"].has == many.peers["p"].has and many.peers["p"].wanted == 3
     assert msgs(out_many, wire.Interested) == [wire.Interested()]
     # The batch refills once, after the last have, so it may ask for other blocks, but as many.
     assert len(msgs(out_many, wire.Request)) == len(msgs(out_one, wire.Request)) > 0
-    assert many.haves_received({"p": [], "ghost": [1]}, 2) == []
+    assert many.haves_received([], 2) == many.haves_received([("ghost", 1)], 2) == []
 
 
 @pytest.mark.parametrize("redundant", [True, False])
@@ -175,10 +175,11 @@ def test_haves_received_out_of_range_closes(payload):
     s = session(torrent)
     s.peer_connected("p", 0, fast=True)
     s.peer_connected("q", 0, fast=True)
-    out = s.haves_received({"p": [2, torrent.num_pieces], "q": [1]}, 1)
+    out = s.haves_received([("p", 2), ("q", 1), ("p", torrent.num_pieces), ("p", 3)], 1)
     assert of(out, Close) == [Close("p", f"piece index {torrent.num_pieces} out of range 0..{torrent.num_pieces - 1}")]
     assert "p" not in s.peers and s.peers["q"].has[1]
     assert list(s.availability) == [0, 1] + [0] * (torrent.num_pieces - 2)  # nothing of p's counted
+    assert msgs(out, wire.Interested) == [wire.Interested()]  # to q only: p is gone
 
 
 def test_have_then_have_all_counts_each_piece_once(payload):

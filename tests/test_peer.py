@@ -71,3 +71,15 @@ def test_views_are_frozen_and_availability_read_only():
     seed = peer_view("s", 3, has=[0, 1, 2], peer_interested=True, download_rate=5.0)
     assert seed.is_seed and seed.peer_interested and seed.download_rate == 5.0
     assert isinstance(swarm_view(1, rng=random.Random(3)).rng, random.Random)
+
+
+def test_a_peers_view_names_every_field_right():
+    # Peer.view builds the tuple by position: every field must get the attribute of its name.
+    peer = Peer("k", Bitfield(3), connected_at=1.5, am_choking=False, am_interested=True, peer_choking=False,
+                peer_interested=True, snubbed=True, bytes_downloaded=7, bytes_uploaded=9)
+    peer.down.add(4000, 2.0)
+    peer.up.add(6000, 2.0)
+    view = peer.view(3.0)
+    rates = {"download_rate": peer.down.rate(3.0), "upload_rate": peer.up.rate(3.0)}
+    assert rates["download_rate"] != rates["upload_rate"]
+    assert view._asdict() == {name: rates.get(name, getattr(peer, name, None)) for name in PeerView._fields}

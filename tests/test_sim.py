@@ -204,7 +204,7 @@ def test_every_peer_completes_and_bytes_add_up() -> None:
 def test_haves_travel_in_batches_on_the_window_grid() -> None:
     swarm = small_swarm(5, have_window=0.25)
     verified: dict[tuple[int, int], float] = {}  # (peer, piece) -> when it verified the piece
-    arrivals: list[tuple[float, int, dict[int, list[int]]]] = []
+    arrivals: list[tuple[float, int, list[tuple[int, int]]]] = []
     event, deliver = swarm._event, swarm._deliver_haves
 
     def on_event(peer, e):
@@ -213,18 +213,18 @@ def test_haves_travel_in_batches_on_the_window_grid() -> None:
         event(peer, e)
 
     def on_haves(dst):
-        arrivals.append((swarm.loop.now, dst, {src: list(ix) for src, ix in swarm._in_flight[dst][0].items()}))
+        arrivals.append((swarm.loop.now, dst, list(swarm._in_flight[dst][0])))
         deliver(dst)
 
     swarm._event, swarm._deliver_haves = on_event, on_haves
     swarm.run()
     assert swarm.done and arrivals
-    for now, _, group in arrivals:
+    for now, _, batch in arrivals:
         assert math.isclose(now / 0.25, round(now / 0.25))  # on the grid
-        for src, indices in group.items():  # strictly after the verification plus latency
-            assert all(now > verified[src, i] + swarm.network.latency for i in indices)
+        # strictly after the verification plus latency
+        assert all(now > verified[src, i] + swarm.network.latency for src, i in batch)
     # several haves share an event: far fewer events than haves
-    assert len(arrivals) < sum(len(ix) for _, _, g in arrivals for ix in g.values())
+    assert len(arrivals) < sum(len(batch) for _, _, batch in arrivals)
 
 
 def test_have_window_zero_sends_every_have_as_a_message() -> None:
@@ -238,12 +238,13 @@ def test_have_window_zero_sends_every_have_as_a_message() -> None:
 def test_a_closed_connection_loses_its_haves_in_flight() -> None:
     swarm = small_swarm(2, have_window=5.0)  # a long window: haves wait a while
     swarm.loop.run(until=4.0)
-    a = next(p for p in swarm.peers.values() if any(
-        a_src in g for g in swarm._in_flight.get(p.key, ()) for a_src in p.connections))
-    src = next(s for g in swarm._in_flight[a.key] for s in g if s in a.connections)
+    def senders(key):
+        return {s for batch in swarm._in_flight.get(key, ()) for s, _ in batch}
+
+    a = next(p for p in swarm.peers.values() if senders(p.key) & p.connections)
+    src = min(senders(a.key) & a.connections)
     swarm._apply(a, [Close(src, "test close")])
-    assert all(src not in g for g in swarm._in_flight[a.key])
-    assert all(a.key not in g for g in swarm._in_flight.get(src, ()))
+    assert src not in senders(a.key) and a.key not in senders(src)
     swarm.run()
     assert swarm.done
 

@@ -46,10 +46,11 @@ class HaveBatches:
             raise ValueError("have_window must be >= 0")
         #: Seconds between two arrivals of ``have`` batches (0: no batching).
         self.have_window = have_window
-        #: ``have`` batches (``{sender: [index]}``) on their way to each receiver, oldest
-        #: first; and those still open, for the slot arriving at ``_open_due``.
-        self._in_flight: dict[int, deque[dict[int, list[int]]]] = {}
-        self._open: dict[int, dict[int, list[int]]] = {}
+        #: ``have`` batches on their way to each receiver, oldest first: lists of
+        #: ``(sender, index)`` pairs in the order sent; and those still open, for the slot
+        #: arriving at ``_open_due``.
+        self._in_flight: dict[int, deque[list[tuple[int, int]]]] = {}
+        self._open: dict[int, list[tuple[int, int]]] = {}
         self._open_due = -1.0
 
     # [docs: have-batches]
@@ -69,36 +70,31 @@ class HaveBatches:
             due += window
         if due != self._open_due:  # a new slot: every receiver starts a new batch
             self._open_due, self._open = due, {}
-        src, connections, groups = peer.key, peer.connections, self._open
+        batches, have = self._open, (peer.key, index)
+        # ``keys`` are the engine's connections, all open here: a connection that closes
+        # takes its batched ``have`` messages with it (_forget_haves).
         for key in keys:
-            if key not in connections:
-                continue
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = {}
-                self._in_flight.setdefault(key, deque()).append(group)
+            batch = batches.get(key)
+            if batch is None:
+                batch = batches[key] = []
+                self._in_flight.setdefault(key, deque()).append(batch)
                 self.loop.at(due, self._deliver_haves, key)
-            indices = group.get(src)
-            if indices is None:
-                group[src] = [index]
-            else:
-                indices.append(index)
+            batch.append(have)
 
     def _deliver_haves(self, dst: int) -> None:
         """The oldest ``have`` batch for ``dst`` arrives."""
-        group = self._in_flight[dst].popleft()
+        batch = self._in_flight[dst].popleft()
         peer = self.peers[dst]
         if not peer.present:
             return
         if self.digest is not None:
-            for src, indices in group.items():
-                for index in indices:
-                    self._trace("msg", src, dst, repr(wire.Have(index)))
-        self._apply(peer, peer.session.haves_received(group, self.loop.now))
+            for src, index in batch:
+                self._trace("msg", src, dst, repr(wire.Have(index)))
+        self._apply(peer, peer.session.haves_received(batch, self.loop.now))
     # [/docs: have-batches]
 
     def _forget_haves(self, a: int, b: int) -> None:
         """The connection ``a``-``b`` closed: ``have`` messages still on the way between them are lost."""
         for dst, src in ((a, b), (b, a)):
-            for group in self._in_flight.get(dst, ()):
-                group.pop(src, None)
+            for batch in self._in_flight.get(dst, ()):
+                batch[:] = [have for have in batch if have[0] != src]

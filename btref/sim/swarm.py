@@ -21,6 +21,7 @@ breaks ties by scheduling order. With ``trace=True`` every delivery is hashed in
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import random
 from collections.abc import Callable, Hashable
@@ -143,7 +144,17 @@ class Swarm(HaveBatches):
         if not self.replication:  # the first call starts the sampler
             self.loop.at(self.loop.now, self._sample)
         done = (lambda: self.remaining == 0) if stop is None else (lambda: self.remaining == 0 or stop())
-        end = self.loop.run(until=until, stop=done)
+        # Python's cycle collector is off while the loop runs: its passes walk every live
+        # object, and a large swarm holds millions (bitfields, requests, buckets) but makes
+        # almost no cycles (a 300-peer crowd: about 2,000 objects in a whole run), so the
+        # passes cost 10% of the run and found nothing. Reference counting frees the rest.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            end = self.loop.run(until=until, stop=done)
+        finally:
+            if collecting:
+                gc.enable()
         self._sample(reschedule=False)
         return end
 

@@ -221,9 +221,11 @@ class Session(Choking, Downloader, Interest):
         # Without BEP 6 a choke drops every pending request; with it the peer should
         # reject them one by one, but we free the blocks now rather than wait (a block
         # that still arrives is accepted if we need it). Allowed-fast requests stay.
-        for index, begin in [k for k in peer.in_flight if k[0] not in peer.allowed_fast]:
+        released = [k for k in peer.in_flight if k[0] not in peer.allowed_fast]
+        for index, begin in released:
             self._release(peer, index, begin)
-        self._fill_all(out, skip=peer)
+        if released:  # those blocks may be asked of others now
+            self._fill_all(out, skip=peer)
 
     def _on_unchoke(self, peer: Peer, msg: Any, out: list) -> None:
         peer.peer_choking = False

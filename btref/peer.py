@@ -141,10 +141,12 @@ class Peer:
 
     def view(self, now: float) -> PeerView:
         """A frozen snapshot for the strategy hooks."""
-        # Positional, in PeerView's field order: half the cost of keywords, and the engine
-        # builds a view of every neighbour at every rechoke.
+        # The engine builds a view of every neighbour at every rechoke, so: positional, in
+        # PeerView's field order (half the cost of keywords), and no rate computed for a
+        # direction that never carried a byte (most neighbours, most of the time).
         return PeerView(
             self.key, self.has, self.am_choking, self.am_interested, self.peer_choking,
-            self.peer_interested, self.down.rate(now), self.up.rate(now), self.connected_at,
+            self.peer_interested, self.down.rate(now) if self.bytes_downloaded else 0.0,
+            self.up.rate(now) if self.bytes_uploaded else 0.0, self.connected_at,
             self.snubbed, self.bytes_downloaded, self.bytes_uploaded,
         )

@@ -49,6 +49,10 @@ def test_loop_refuses_the_past_and_stops_on_request() -> None:
     loop.at(4.0, seen.append, 4)
     loop.run(stop=lambda: len(seen) == 2)
     assert seen == [1, 4] and len(loop) == 1
+    loop.at(6.0, loop.stop)  # an event may end the run itself
+    loop.at(7.0, seen.append, 7)
+    assert loop.run() == 6.0 and seen == [1, 4, 5] and len(loop) == 1
+    assert loop.run() == 7.0 and seen == [1, 4, 5, 7]  # a new run starts afresh
 
 
 @given(st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), max_size=40))

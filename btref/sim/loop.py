@@ -26,7 +26,7 @@ __all__ = ["EventLoop"]
 class EventLoop:
     """A virtual clock and the callbacks waiting for it."""
 
-    __slots__ = ("now", "_queue", "_seq", "processed")
+    __slots__ = ("now", "_queue", "_seq", "processed", "_stopped")
 
     def __init__(self) -> None:
         #: The current virtual time in seconds.
@@ -35,6 +35,7 @@ class EventLoop:
         self._seq = 0
         #: Events run so far (what ``bench/sim.py`` divides by the wall time).
         self.processed = 0
+        self._stopped = False
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -50,11 +51,18 @@ class EventLoop:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
         self.at(self.now + delay, callback, *args)
 
+    def stop(self) -> None:
+        """End :meth:`run` after the event running now (an event calls it: the end of the
+        story, say). Cheaper than a ``stop`` test after every event."""
+        self._stopped = True
+
     def run(self, until: float = math.inf, stop: Callable[[], bool] | None = None) -> float:
         """Run events in time order until the queue is empty, the next event lies after
-        ``until``, or ``stop()`` turns true (checked after each event). Returns :attr:`now`."""
+        ``until``, an event calls :meth:`stop`, or ``stop()`` turns true (checked after
+        each event). Returns :attr:`now`."""
         queue, pop = self._queue, heapq.heappop
-        while queue:
+        self._stopped = False
+        while queue and not self._stopped:
             if queue[0][0] > until:
                 self.now = until
                 break

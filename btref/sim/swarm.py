@@ -143,7 +143,6 @@ class Swarm(HaveBatches):
         wall-clock budget: ``bench/sim.py --budget``); returns the virtual end time."""
         if not self.replication:  # the first call starts the sampler
             self.loop.at(self.loop.now, self._sample)
-        done = (lambda: self.remaining == 0) if stop is None else (lambda: self.remaining == 0 or stop())
         # Python's cycle collector is off while the loop runs: its passes walk every live
         # object, and a large swarm holds millions (bitfields, requests, buckets) but makes
         # almost no cycles (a 300-peer crowd: about 2,000 objects in a whole run), so the
@@ -151,7 +150,8 @@ class Swarm(HaveBatches):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            end = self.loop.run(until=until, stop=done)
+            # The last completion stops the loop (_complete); ``stop`` is the caller's.
+            end = self.loop.run(until=until, stop=stop) if self.remaining else self.loop.now
         finally:
             if collecting:
                 gc.enable()
@@ -351,6 +351,8 @@ class Swarm(HaveBatches):
         self._trace("complete", peer.key)
         if not peer.spec.seed:
             self.remaining -= 1
+            if self.remaining == 0:  # every leecher is done: the run ends here
+                self.loop.stop()
         if peer.spec.linger is not None:
             self.loop.after(peer.spec.linger, self._leave, peer)
 

@@ -133,7 +133,7 @@ def test_free_riders_finish_later_than_contributors_under_tit_for_tat() -> None:
     The swarm must be large and the download last several rechoke periods (10 s) for tit
     for tat to tell contributors from free riders. With 12 peers a free rider has four
     unchoke slots among eleven neighbours and is served nearly as often as a contributor
-    (slower in 11 runs of 16, faster by up to 25% in the others); with 30 pieces everybody
+    (slower in only 10 runs of 16); with 30 pieces everybody
     is done after one or two rechokes decided on rates that are all still zero. Peers
     leave as soon as they complete, so a free rider cannot simply wait for the
     contributors to become seeds.

@@ -9,6 +9,7 @@ All actions are frozen values, so a test can compare them and a simulator can lo
 * :class:`ReadBlock`: read a block for a peer's request, then call ``block_read``.
 * :class:`WritePiece`: store a verified piece (the buffer changes hands: no copy).
 * :class:`Close` / :class:`Ban`: end a connection (and, for a ban, refuse the peer later).
+* :class:`UploadShares`: split our upload among the unchoked peers in these proportions.
 * :class:`Event`: something worth recording (``--events FILE.jsonl``, simulator metrics).
 * :class:`Complete`: every piece is verified.
 """
@@ -20,7 +21,8 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
+__all__ = ["Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "UploadShares", "Event",
+           "Complete"]
 
 
 @attrs.frozen
@@ -110,6 +112,21 @@ class Ban:
 
     key: Hashable
     reason: str
+
+
+@attrs.frozen
+class UploadShares:
+    """Split our upload among the unchoked peers in proportion to ``shares``.
+
+    ``shares`` pairs a peer key with its relative share (a finite number above 0), as the
+    choker answered (:func:`~btref.hookspecs.btref_rechoke` returning a mapping); an empty
+    tuple means equal shares again, the BEP 3 default. The engine emits it only when the
+    shares change. A driver whose uplink is a shared resource it schedules (the simulator)
+    serves each busy connection in proportion; a peer missing from ``shares`` gets the
+    smallest share listed.
+    """
+
+    shares: tuple[tuple[Hashable, float], ...]
 
 
 @attrs.frozen

@@ -17,17 +17,23 @@ When the choker is asked (as before the split, so the same decisions):
   faster, but it delays unchokes and a 300-peer flash crowd finished 10% later, so the
   engine keeps the immediate round.
 
+A choker may also say how our upload is split: an answer ``{key: share}`` instead of a
+list of keys (PropShare, BitTyrant) becomes an :class:`~btref.actions.UploadShares`
+action whenever the shares change, for the driver's uplink to honour.
+
 Invariants: we upload only to peers we unchoked; choking a BEP 6 peer rejects its queued
-requests explicitly (without BEP 6 the choke itself drops them).
+requests explicitly (without BEP 6 the choke itself drops them); the driver's shares name
+only peers unchoked by the same round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import math
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from btref import wire
-from btref.actions import Event
+from btref.actions import Event, UploadShares
 from btref.peer import Peer
 
 __all__ = ["Choking"]
@@ -41,6 +47,9 @@ class Choking:
     peers: dict[Hashable, Peer]
     now: float
     last_rechoke: float | None
+    #: The upload shares last told to the driver (:class:`~btref.actions.UploadShares`);
+    #: empty: the unchoked peers share equally.
+    upload_shares: tuple[tuple[Hashable, float], ...] = ()
 
     def _on_interested(self, peer: Peer, msg: Any, out: list) -> None:
         peer.peer_interested = True
@@ -68,12 +77,29 @@ class Choking:
         chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=self.now)  # type: ignore[attr-defined]
         if chosen is None:  # no choker registered: everybody interested is served
             chosen = [view.key for view in views]
-        keys = {key for key in chosen if key in self.peers and self.peers[key].peer_interested}
+        shares = _shares(chosen) if isinstance(chosen, Mapping) else None
+        listed = shares if shares is not None else chosen
+        keys = {key for key in listed if key in self.peers and self.peers[key].peer_interested}
         for peer in self.peers.values():
             if peer.am_choking and peer.key in keys:
                 peer.am_choking = False
                 self._send(peer, wire.Unchoke(), out)  # type: ignore[attr-defined]
             elif not peer.am_choking and peer.key not in keys:
                 self._choke(peer, out)
+        # Tell the driver how to split the uplink, only when that changed (most chokers
+        # never give shares: their peers share equally, and no action is emitted at all).
+        given = tuple((key, share) for key, share in shares.items() if key in keys) if shares else ()
+        if given != self.upload_shares:
+            self.upload_shares = given
+            out.append(UploadShares(given))
         out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
     # [/docs: rechoke]
+
+
+def _shares(answer: Mapping[Any, Any]) -> dict[Hashable, float]:
+    """A choker's ``{key: share}`` answer, keeping the shares that are finite numbers above 0."""
+    shares = {}
+    for key, share in answer.items():
+        if isinstance(share, (int, float)) and not isinstance(share, bool) and math.isfinite(share) and share > 0:
+            shares[key] = float(share)
+    return shares

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable, Mapping, Sequence
 
     from btref.metainfo import Torrent
     from btref.strategy import PeerView, SwarmView
@@ -141,11 +141,14 @@ def btref_pick_pieces(swarm: SwarmView, peer: PeerView, count: int) -> Sequence[
 
 
 @hookspec(firstresult=True)
-def btref_rechoke(swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Sequence[Any] | None:
-    """Decide which peers we upload to.
+def btref_rechoke(
+    swarm: SwarmView, peers: Sequence[PeerView], now: float
+) -> Sequence[Any] | Mapping[Any, float] | None:
+    """Decide which peers we upload to, and optionally how our upload is split among them.
 
-    **When:** every 10 seconds of driver time (BEP 3 / mainline rechoke interval), and
-    when a peer that was unchoked disconnects or loses interest.
+    **When:** every 10 seconds of driver time (BEP 3 / mainline rechoke interval); when a
+    peer that was unchoked disconnects or loses interest (its slot is free); and when a
+    choked peer becomes interested (libtorrent's "unchoke at once if a slot is free").
 
     **With:** ``swarm`` (``swarm.seeding`` tells seed mode from leech mode); ``peers``, a
     view of every connected peer; ``now``, the driver's time in seconds. Optimistic
@@ -153,7 +156,14 @@ def btref_rechoke(swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Se
     (conventionally a new optimistic peer every 30 s).
 
     **Returns:** the ``key`` of each peer to unchoke; every other peer is choked. Only
-    interested peers should be listed (the engine ignores the rest).
+    interested peers should be listed (the engine ignores the rest). A plain sequence
+    means the unchoked peers share our upload *equally* (as BEP 3 clients do). A choker
+    that allocates bandwidth (PropShare, BitTyrant) returns a mapping ``{key: share}``
+    instead: each share a finite number above 0, the peer's part of our upload relative
+    to the others' (``{a: 2, b: 1}``: ``a`` gets two thirds while both are busy). Keys
+    with a share that is not a finite number above 0 are left choked. The engine tells
+    the driver with an :class:`~btref.actions.UploadShares` action; the simulator's
+    uplink honours it.
 
     **Combining:** ``firstresult``: a session registers one choker.
     """

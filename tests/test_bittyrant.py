@@ -56,6 +56,17 @@ def test_best_ratio_first():
     assert rechoke(BitTyrant(upload_budget=16384.0, min_unchoked=0), views, 0.0) != []
 
 
+def test_each_unchoked_peer_is_given_its_u_as_its_share():
+    # BitTyrant sets each connection's upload rate to u[p]: the answer is {key: u[p]}.
+    choker = BitTyrant(upload_budget=1e9, min_unchoked=0)
+    choker.u.update({"a": 30000.0, "b": 10000.0})
+    swarm = swarm_view(4, rng=random.Random(0), now=0.0)
+    answer = choker.btref_rechoke(swarm=swarm, peers=[view("a"), view("b"), view("c")], now=0.0)
+    assert answer == {"a": 30000.0, "b": 10000.0, "c": 16384.0}
+    seed = swarm_view(4, rng=random.Random(0), now=0.0, seeding=True)
+    assert isinstance(choker.btref_rechoke(swarm=seed, peers=[view("a")], now=0.0), list)  # a seed shares equally
+
+
 def test_learns_download_rates_from_peers_that_unchoke_us():
     choker = BitTyrant(upload_budget=1e9)
     rechoke(choker, [view("a", choking=False, down=50000.0), view("b")], 0.0)

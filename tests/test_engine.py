@@ -14,6 +14,7 @@ from btref import wire
 from btref.bencode import encode
 from btref.bitfield import Bitfield
 from btref.create import create_torrent
+from btref.actions import UploadShares
 from btref.engine import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
 from btref.hookspecs import hookimpl
 from btref.metainfo import parse
@@ -424,6 +425,39 @@ def test_without_a_choker_everyone_interested_is_served(payload):
     s = session(torrent, seed=True, choker=False)
     for key in "abcdef":
         interested_unchoked(s, key)
+    assert all(not p.am_choking for p in s.peers.values())
+
+
+class SharingChoker:
+    """A choker that answers ``{key: share}``: whatever ``answer`` holds at the time."""
+
+    family = "chokers"
+
+    def __init__(self):
+        self.answer = {}
+
+    @hookimpl
+    def btref_rechoke(self, swarm, peers, now):
+        return self.answer
+
+
+def test_a_choker_may_split_the_upload_in_shares(payload):
+    torrent, _ = payload
+    choker = SharingChoker()
+    hook = plugin_manager({"pickers": [RarestFirst()], "hashes": ["sha1"], "chokers": [choker]}).hook
+    s = Session(torrent, hook, have=Bitfield.full(torrent.num_pieces), rng=random.Random(1))
+    for key in "abc":
+        s.peer_connected(key, 0, fast=True)
+        s.message_received(key, wire.Interested(), 0)
+    # Shares that are not finite numbers above 0 leave the peer choked; "z" is no peer at all.
+    choker.answer = {"a": 2, "b": 1.0, "c": 0, "z": 5.0, "d": float("nan")}
+    out = s.tick(10)
+    assert of(out, UploadShares) == [UploadShares((("a", 2.0), ("b", 1.0)))]
+    assert [k for k, p in s.peers.items() if not p.am_choking] == ["a", "b"]
+    assert of(s.tick(20), UploadShares) == []  # the same shares: nothing to tell the driver
+    choker.answer = ["a", "b", "c"]  # a plain list: equal shares again, said once
+    assert of(s.tick(30), UploadShares) == [UploadShares(())]
+    assert of(s.tick(40), UploadShares) == []
     assert all(not p.am_choking for p in s.peers.values())
 
 

@@ -47,12 +47,27 @@ def test_contribution_is_per_round_not_since_connected():
     assert choker.seen == {"old": 10**9, "new": 5}
 
 
-def test_chances_are_proportional_to_contribution():
-    wins = Counter()
-    for seed in range(3000):
-        choker = PropShare(slots=1, optimistic_fraction=0.0)
-        wins[rechoke(choker, [view("x", 1000), view("y", 3000)], 0.0, seed=seed)[0]] += 1
-    assert 2.6 < wins["y"] / wins["x"] < 3.4
+def test_upload_is_shared_in_proportion_to_contribution():
+    # Levin et al.: last round's contributors split our upload in proportion to their gifts,
+    # and the optimistic part (20%) goes to a random peer that gave nothing.
+    views = [view("x", 1000), view("y", 3000), view("z", 0)]
+    swarm = swarm_view(4, rng=random.Random(0), now=0.0)
+    shares = PropShare(slots=3, optimistic_fraction=0.2).btref_rechoke(swarm=swarm, peers=views, now=0.0)
+    assert shares == pytest.approx({"y": 0.6, "x": 0.2, "z": 0.2})
+    assert list(shares) == ["y", "x", "z"]  # biggest contributor first
+
+
+def test_without_an_optimistic_part_unearned_slots_get_the_smallest_share():
+    swarm = swarm_view(4, rng=random.Random(0), now=0.0)
+    shares = PropShare(slots=3, optimistic_fraction=0.0).btref_rechoke(
+        swarm=swarm, peers=[view("x", 1000), view("y", 3000), view("z", 0)], now=0.0)
+    assert shares == pytest.approx({"y": 0.75, "x": 0.25, "z": 0.25})
+
+
+def test_the_biggest_contributors_earn_the_slots():
+    views = [view(k, 1000 * (k + 1)) for k in range(10)]
+    unchoked = rechoke(PropShare(slots=4, optimistic_fraction=0.2), views, 0.0)
+    assert unchoked[:3] == [9, 8, 7] and unchoked[3] in range(7)
 
 
 def test_unearned_slots_become_optimistic_and_uninterested_peers_are_skipped():

@@ -105,6 +105,32 @@ def test_upload_is_shared_round_robin_and_download_capped() -> None:
     assert [round(t, 6) for t, *_ in f.got] == [1.1, 2.1, 3.1, 4.1]  # one block per second, plus latency
 
 
+def test_upload_shares_split_the_uplink_in_proportion() -> None:
+    # A choker's {key: share} answer (UploadShares): while both are busy, "a" gets three
+    # blocks for every one of "b"'s; an unlisted destination gets the smallest share.
+    f = Fake()
+    for name in ("s", "a", "b", "c"):
+        f.net.add(Host(name, upload=B, download=10 * B))
+    f.net.set_shares("s", {"a": 3.0, "b": 1.0})
+    for i in range(100):
+        f.net.queue_upload("s", "a", (i, 0, BLOCK))
+        f.net.queue_upload("s", "b", (100 + i, 0, BLOCK))
+    f.loop.run(until=40.5)  # one block a second: 40 blocks
+    sent = [dst for _, _, dst, _ in f.got]
+    assert (sent.count("a"), sent.count("b")) == (30, 10)
+    for i in range(100):  # "c" was idle: it starts level with the others, with no banked credit
+        f.net.queue_upload("s", "c", (200 + i, 0, BLOCK))
+    f.loop.run(until=90.5)
+    sent = [dst for _, _, dst, _ in f.got[40:]]
+    assert (sent.count("a"), sent.count("b"), sent.count("c")) == (30, 10, 10)
+    assert "c" in sent[:3]
+    f.net.set_shares("s", {})  # equal shares again: plain round robin
+    f.loop.run(until=96.5)
+    sent = [dst for _, _, dst, _ in f.got[90:]]
+    assert set(sent[:3]) == set(sent[3:]) == {"a", "b", "c"}
+    f.net.set_shares("gone", {"a": 1.0})  # an unknown host is ignored
+
+
 def test_downlink_limits_many_senders() -> None:
     f = Fake()
     f.net.add(Host("d", upload=B, download=B))

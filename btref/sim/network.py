@@ -8,6 +8,12 @@ block):
 * **Upload sharing.** A host's uplink sends one block at a time at its full rate. Blocks
   waiting to go out are queued per destination and served *round robin*, so *k* busy
   connections each get ``upload / k``: the max-min fair share, recomputed at every block.
+* **Weighted sharing.** A choker may split the uplink unequally (PropShare, BitTyrant:
+  :class:`~btref.actions.UploadShares`). Then the next block goes to the busy connection
+  with the smallest *finish tag*, a counter that grows by ``1 / share`` per block sent
+  (start-time fair queueing), so busy connections get blocks in proportion to their
+  shares; a connection that was idle starts at the uplink's current tag, so it cannot
+  bank credit while it asked for nothing.
 * **Download sharing.** Blocks reaching a host pass its downlink one after another: a
   block arrives no earlier than ``size / download`` after the previous one, so the
   downlink capacity holds however many peers send at once.
@@ -54,6 +60,11 @@ class Host:
     #: Requests to serve, per destination, and the round-robin order of destinations.
     queues: dict[Hashable, deque[Request]] = attrs.Factory(dict)
     order: deque[Hashable] = attrs.Factory(deque)
+    #: The uplink's split, by destination (empty: equal shares, plain round robin), and
+    #: for weighted sharing each destination's finish tag and the tag served last.
+    shares: dict[Hashable, float] = attrs.Factory(dict)
+    tags: dict[Hashable, float] = attrs.Factory(dict)
+    clock: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         if not (self.upload > 0 and self.download > 0):
@@ -111,6 +122,14 @@ class Network:
         if not host.busy:
             self._send_next(host)
 
+    def set_shares(self, name: Hashable, shares: dict[Hashable, float]) -> None:
+        """Split ``name``'s uplink among its destinations in these proportions (``{}``: equally)."""
+        host = self.hosts.get(name)
+        if host is not None:
+            host.shares = dict(shares)
+            if not shares:
+                host.tags.clear()
+
     def disconnect(self, a: Hashable, b: Hashable) -> None:
         """The connection between ``a`` and ``b`` closed: forget queued requests both ways."""
         for src, dst in ((a, b), (b, a)):
@@ -126,9 +145,10 @@ class Network:
 
     # [docs: send-next]
     def _send_next(self, host: Host) -> None:
-        """Send the next block, round robin over destinations (the fair share)."""
+        """Send the next block: round robin over destinations (the fair share), or, when the
+        uplink has shares, to the destination with the smallest finish tag."""
         while host.order:
-            dst = host.order.popleft()
+            dst = host.order.popleft() if not host.shares else self._weighted_next(host)
             queue = host.queues[dst]
             request = queue.popleft()
             if queue:
@@ -148,4 +168,23 @@ class Network:
             self.loop.at(sent, self._uplink_free, host)
             self._at(host.name, dst, arrived + self.latency, [msg])
             return
+    # [/docs: send-next]
+
+    @staticmethod
+    def _weighted_next(host: Host) -> Hashable:
+        """The busy destination whose next block finishes first in its share's time (start-time
+        fair queueing); taken out of ``host.order``. Ties go to the first in round-robin order."""
+        shares, tags, clock = host.shares, host.tags, host.clock
+        smallest = min(shares.values())
+        best, start = None, 0.0
+        for dst in host.order:
+            tag = tags.get(dst, clock)
+            if tag < clock:  # idle for a while: no banked credit
+                tag = clock
+            if best is None or tag < start:
+                best, start = dst, tag
+        host.order.remove(best)
+        host.clock = start
+        tags[best] = start + 1.0 / shares.get(best, smallest)
+        return best
     # [/docs: send-next]

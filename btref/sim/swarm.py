@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from btref import wire
-from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send
+from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares
 from btref.bitfield import Bitfield
 from btref.engine import Session
 from btref.metainfo import Torrent
@@ -328,6 +328,8 @@ class Swarm(HaveBatches):
                     self._disconnect(peer, action.key, action.reason)
             elif kind is Complete:
                 self._complete(peer)
+            elif kind is UploadShares:
+                self.network.set_shares(peer.key, dict(action.shares))
             # WritePiece: the payload is virtual, there is nothing to store.
         self._flush(peer, batch)
 

@@ -1,9 +1,11 @@
 """What every choker must do (the ``btref_rechoke`` hook, :mod:`btref.hookspecs`).
 
 A choker gets a :class:`~btref.strategy.SwarmView`, a view of every connected peer and
-``now``, and returns the keys of the peers to unchoke. The contract checked here:
+``now``, and returns the keys of the peers to unchoke, or a mapping ``{key: share}`` that
+also says how our upload is split among them. The contract checked here:
 
-1. The answer is a sequence of keys (``[]`` to choke everybody), never ``None``.
+1. The answer is a sequence of keys (``[]`` to choke everybody), never ``None``; or a
+   mapping whose shares are finite numbers above 0 (``{a: 2.0, b: 1.0}``).
 2. Only keys of connected, *interested* peers; each key once.
 3. No more than the choker's slots: a choker that limits its uploads says how many peers
    it unchokes at most in a ``max_unchoked`` attribute (tit-for-tat: regular + optimistic
@@ -14,7 +16,9 @@ A choker gets a :class:`~btref.strategy.SwarmView`, a view of every connected pe
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Mapping
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,6 +53,10 @@ def check_answer(name: str, choker: object, swarm: SwarmView, peers: list[PeerVi
     assert answer is not None, f"{where} returned None; return [] to choke everybody"
     assert not isinstance(answer, (str, bytes)) and hasattr(answer, "__iter__"), f"{where} returned {answer!r}, not a sequence of keys"
     keys = list(answer)
+    if isinstance(answer, Mapping):
+        for key, share in answer.items():
+            assert isinstance(share, (int, float)) and not isinstance(share, bool) and math.isfinite(share) \
+                and share > 0, f"{where} gave {key!r} the upload share {share!r}; a share must be a finite number above 0"
     assert len(set(keys)) == len(keys), f"{where} unchoked a peer twice: {keys}"
     connected = {p.key for p in peers}
     for key in keys:
@@ -105,6 +113,13 @@ def test_same_seed_same_answers(choker_name, rounds, seed):
     for _ in range(2):
         choker = plugins.create("chokers", choker_name)
         rng = random.Random(seed)
-        runs.append([list(rechoke(choker, peers, 10.0 * step, rng, False)[1] or [])
+        runs.append([_comparable(rechoke(choker, peers, 10.0 * step, rng, False)[1])
                      for step, peers in enumerate(rounds)])
     assert runs[0] == runs[1], f"choker {choker_name!r} answered differently for the same rng seed: {runs}"
+
+
+def _comparable(answer: object) -> list:
+    """An answer as a list: its keys, or its ``(key, share)`` pairs for a mapping."""
+    if isinstance(answer, Mapping):
+        return list(answer.items())
+    return list(answer or [])  # type: ignore[call-overload]

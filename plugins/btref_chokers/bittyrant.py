@@ -19,12 +19,13 @@ and every rechoke:
    highest total upload rate measured so far), at least ``min_unchoked`` and at most
    ``max_unchoked`` peers. A newcomer has ratio 1 (both priors equal), so it gets tried:
    that is BitTyrant's exploration.
+3. **Allocates**: the answer is ``{key: u[p]}``, so each unchoked peer gets its ``u[p]``
+   out of our upload, as BitTyrant sets each connection's rate (the engine passes the
+   shares to the driver as :class:`~btref.actions.UploadShares`; the simulator's uplink
+   splits itself in those proportions).
 
-What the paper does that the hook cannot: BitTyrant *sets* each connection's upload rate
-to ``u[p]``; here the engine serves unchoked peers as fast as they ask, so the budget
-decides how many peers share our upload, not how it is split. In seed mode the
-``seed_slots`` interested peers that take data fastest are unchoked (a seed has nothing
-to gain).
+In seed mode the ``seed_slots`` interested peers that take data fastest are unchoked,
+sharing equally (a plain list: a seed has nothing to gain).
 
 Invariants (checked by ``conformance/chokers``): at most ``max_unchoked`` keys, only
 interested peers, each once, the same answers for the same ``swarm.rng`` seed.
@@ -81,7 +82,8 @@ class BitTyrant:
         return self.capacity if self.upload_budget is None else self.upload_budget
 
     @hookimpl
-    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> list[Hashable]:
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float
+                      ) -> list[Hashable] | dict[Hashable, float]:
         rng = swarm.rng
         self.capacity = max(self.capacity, sum(p.upload_rate for p in peers))
         interested = [p for p in peers if p.peer_interested]
@@ -121,4 +123,4 @@ class BitTyrant:
             spent += cost
         # [/docs: unchoke]
         self.unchoked = set(chosen)
-        return chosen
+        return {k: u.get(k, self.initial_rate) for k in chosen}  # each gets its u[p]

@@ -8,19 +8,23 @@ bidding just enough (BitTyrant). PropShare instead splits our upload *rate* amon
 round's contributors in proportion to their contributions, keeping a share for optimistic
 unchokes; the paper shows that this is strategy-proof in its model.
 
-The rechoke hook answers *whom* to unchoke, not at what rate (the engine serves unchoked
-peers as fast as they ask), so btref's version shares *slots*, not bytes per second:
+btref's version, every rechoke:
 
 1. **Contributions**: the payload bytes each interested peer sent us since the last rechoke
    (from ``bytes_downloaded``).
-2. **Proportional slots** (``slots`` minus the optimistic ones): drawn without replacement
-   among the peers that contributed, a peer's chance weighted by its contribution. Over
-   many rounds a peer is unchoked roughly in proportion to what it gives.
+2. **Proportional slots** (``slots`` minus the optimistic ones) go to the biggest
+   contributors (ties at random), and they split ``1 - optimistic_fraction`` of our upload
+   in proportion to what each gave: the answer is ``{key: share}``, which the engine
+   passes to the driver (:class:`~btref.actions.UploadShares`) and the simulator's
+   uplink honours.
 3. **Optimistic slots** (``optimistic_fraction`` of ``slots``, at least one if the fraction
-   is above 0, plus any proportional slot nobody earned): random interested peers, so
-   newcomers get a start and we discover new partners.
+   is above 0, plus any proportional slot nobody earned): random interested peers, sharing
+   ``optimistic_fraction`` of the upload equally (the smallest earned share each if the
+   fraction is 0).
 
-In seed mode nobody contributes, so every slot is optimistic: a random rotation.
+``slots`` caps the peers served at once, as every real client must; the paper's rule is
+the shares. When nobody contributed (in seed mode, say) every slot is optimistic and the
+answer is a plain list: a random rotation with equal shares.
 
 Invariants (checked by ``conformance/chokers``): at most ``max_unchoked`` (``slots``)
 keys, only interested peers, each once, the same answers for the same ``swarm.rng`` seed.
@@ -28,7 +32,6 @@ keys, only interested peers, each once, the same answers for the same ``swarm.rn
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 
 from btref.hookspecs import hookimpl
@@ -38,7 +41,7 @@ __all__ = ["PropShare"]
 
 
 class PropShare:
-    """Unchoke peers with chances proportional to what they gave last round (Levin et al. 2008)."""
+    """Split our upload in proportion to what each peer gave last round (Levin et al. 2008)."""
 
     family = "chokers"
     name = "propshare"
@@ -64,7 +67,8 @@ class PropShare:
         return max(1, round(self.slots * self.optimistic_fraction))
 
     @hookimpl
-    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> list[Hashable]:
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float
+                      ) -> list[Hashable] | dict[Hashable, float]:
         rng = swarm.rng
         # [docs: propshare]
         seen = self.seen  # a counter that went down belongs to a new connection: count it all
@@ -72,12 +76,17 @@ class PropShare:
                  else p.bytes_downloaded for p in peers}
         self.seen = {p.key: p.bytes_downloaded for p in peers}
         interested = [p.key for p in peers if p.peer_interested]
-        # Weighted sampling without replacement (Efraimidis and Spirakis 2006): each peer
-        # draws log(u) / weight, u uniform in (0, 1]; the largest draws win.
-        draws = sorted(((math.log(1.0 - rng.random()) / given[k], i) for i, k in enumerate(interested) if given[k]),
-                       reverse=True)
-        chosen = [interested[i] for _, i in draws[: self.slots - self.optimistic_slots]]
-        others = [k for k in interested if k not in chosen]
-        chosen += rng.sample(others, min(self.slots - len(chosen), len(others)))
+        # The biggest contributors earn the proportional slots (equal gifts: draw lots).
+        contributors = sorted((k for k in interested if given[k]), key=lambda k: (-given[k], rng.random()))
+        earned = contributors[: self.slots - self.optimistic_slots]
+        others = [k for k in interested if k not in earned]
+        lucky = rng.sample(others, min(self.slots - len(earned), len(others)))
+        if not earned:  # nobody gave anything: a random rotation, shared equally
+            return lucky
+        total = sum(given[k] for k in earned)
+        shares = {k: (1.0 - self.optimistic_fraction) * given[k] / total for k in earned}
+        smallest = min(shares.values())
+        for k in lucky:  # the optimistic part, split equally
+            shares[k] = self.optimistic_fraction / len(lucky) if self.optimistic_fraction else smallest
         # [/docs: propshare]
-        return chosen
+        return shares

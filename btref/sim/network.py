@@ -170,6 +170,7 @@ class Network:
             return
     # [/docs: send-next]
 
+    # [docs: weighted-next]
     @staticmethod
     def _weighted_next(host: Host) -> Hashable:
         """The busy destination whose next block finishes first in its share's time (start-time
@@ -187,4 +188,4 @@ class Network:
         host.clock = start
         tags[best] = start + 1.0 / shares.get(best, smallest)
         return best
-    # [/docs: send-next]
+    # [/docs: weighted-next]

@@ -107,3 +107,23 @@ def test_a_simulated_swarm_completes_with_it():
 
     _, metrics = run("walkthrough", choker="propshare", seed=1)
     assert metrics["summary"]["completed"] == metrics["summary"]["leechers"] == 3
+
+
+def test_in_a_swarm_the_shares_reach_the_simulated_uplink():
+    # The real path: plugin answer -> engine (UploadShares) -> swarm -> network.set_shares.
+    from btref.sim import scenarios
+    from btref.sim.swarm import Swarm
+    from btref.sim.virtual import virtual_torrent
+
+    setup = scenarios.get("flash-crowd").build(scenarios.Params(12, 40, "rarest-first", "propshare", 0))
+    swarm = Swarm(virtual_torrent(40, setup.piece_length), setup.specs, seed=0, **setup.options)
+    given = []
+    set_shares = swarm.network.set_shares
+    swarm.network.set_shares = lambda name, shares: (given.append(shares), set_shares(name, shares))
+    swarm.run(until=setup.until)
+    assert swarm.done
+    unequal = [s for s in given if len(set(s.values())) > 1]
+    assert unequal, "no propshare peer ever split its upload unequally"
+    # the contributors' part (0.8) plus the optimistic part (0.2) when an optimistic peer was found
+    assert all(0.8 - 1e-9 <= sum(s.values()) <= 1.0 + 1e-9 for s in unequal)
+    assert {} in given  # a peer that completes rechokes in seed mode: equal shares again

@@ -84,6 +84,25 @@ def test_a_peer_that_does_not_reciprocate_costs_more_each_round():
         assert choker.streak["stingy"] == 0
 
 
+def test_calls_between_rounds_rank_but_do_not_learn():
+    # The engine also rechokes when interest changes (about once a second in a swarm);
+    # the paper's estimates move once per 10 s round, so those calls must not count.
+    choker = BitTyrant(upload_budget=1e9)
+    views = [view("stingy")]
+    rechoke(choker, views, 0.0)
+    for now in (1.0, 2.5, 9.9):
+        assert rechoke(choker, views, now) == ["stingy"]
+    assert "stingy" not in choker.u  # no round has passed: still the prior
+    rechoke(choker, views, 10.0)
+    assert choker.u["stingy"] == pytest.approx(16384.0 * 1.2)
+    # a peer unchoked in the middle of a round is not judged at its end
+    rechoke(choker, views + [view("late")], 15.0)
+    rechoke(choker, views + [view("late")], 20.0)
+    assert "late" not in choker.u and choker.u["stingy"] == pytest.approx(16384.0 * 1.2**2)
+    with pytest.raises(ValueError):
+        BitTyrant(round_length=-1.0)
+
+
 def test_a_steady_reciprocator_is_offered_less_after_r_rounds():
     choker = BitTyrant(upload_budget=1e9, rounds=3)
     views = [view("friend", choking=False, down=20000.0)]

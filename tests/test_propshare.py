@@ -76,6 +76,25 @@ def test_unearned_slots_become_optimistic_and_uninterested_peers_are_skipped():
     assert rechoke(PropShare(), [], 0.0) == []
 
 
+def test_calls_between_rounds_keep_the_rounds_measure_and_optimistic_peers():
+    choker = PropShare(slots=3, optimistic_fraction=0.2)
+    views = [view("x", 1000), view("y", 3000)] + [view(k, 0) for k in range(10)]
+    first = rechoke(choker, views, 0.0, seed=1)
+    # 0.5 s later (a peer became interested): same measure, same optimistic peer, no churn
+    views = [view("x", 1000), view("y", 9000)] + [view(k, 0) for k in range(10)] + [view("new", 0)]
+    assert rechoke(choker, views, 0.5, seed=2) == first
+    # the optimistic peer lost interest mid-round: only its slot is drawn again
+    lost = first[2]
+    views = [view(k, 0, interested=k != lost) if k not in ("x", "y") else v for k, v in
+             [(v.key, v) for v in views]]
+    again = rechoke(choker, views, 1.0, seed=3)
+    assert again[:2] == first[:2] and again[2] != lost
+    # the next round measures what was given since the last one: y gave 6000 more, x nothing
+    assert rechoke(choker, views, 10.0, seed=4)[0] == "y" and choker.given["x"] == 0
+    with pytest.raises(ValueError):
+        PropShare(round_length=-1.0)
+
+
 def test_a_reconnected_peer_does_not_count_negative():
     choker = PropShare(slots=1, optimistic_fraction=0.0)
     rechoke(choker, [view("p", 5000)], 0.0)

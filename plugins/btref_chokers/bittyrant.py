@@ -10,7 +10,9 @@ A strategic client: it keeps, for every peer *p*, two estimates,
 
 and every rechoke:
 
-1. **Learns** from the last round: a peer we unchoked that still chokes us wants more, so
+1. **Learns** from the last round (one step per ``round_length`` seconds, 10 s: the engine
+   also asks between rounds, when interest changes, and then only step 2 runs): a peer we
+   kept unchoked all round that still chokes us wants more, so
    ``u[p] *= 1 + delta``; one that unchoked us for ``rounds`` rounds in a row probably
    wants less, so ``u[p] *= 1 - gamma`` (the paper's δ = 0.2, γ = 0.1, r = 3).
 2. **Ranks** interested peers by return on investment ``d[p] / u[p]``, best first (ties at
@@ -57,22 +59,28 @@ class BitTyrant:
         min_unchoked: int = 2,
         max_unchoked: int = 16,
         seed_slots: int = 4,
+        round_length: float = 10.0,
     ) -> None:
         if (upload_budget is not None and upload_budget < 0) or initial_rate <= 0 or delta < 0 \
                 or not 0 <= gamma < 1 or rounds < 1 or not 0 <= min_unchoked <= max_unchoked \
-                or not 0 <= seed_slots <= max_unchoked:
+                or not 0 <= seed_slots <= max_unchoked or round_length < 0:
             raise ValueError("bittyrant: rates must be positive, 0 <= gamma < 1, rounds >= 1, "
-                             "0 <= min_unchoked <= max_unchoked and 0 <= seed_slots <= max_unchoked")
+                             "0 <= min_unchoked <= max_unchoked, 0 <= seed_slots <= max_unchoked "
+                             "and round_length >= 0")
         self.upload_budget = upload_budget
         self.initial_rate = initial_rate
         self.delta, self.gamma, self.rounds = delta, gamma, rounds
         self.min_unchoked, self.max_unchoked, self.seed_slots = min_unchoked, max_unchoked, seed_slots
+        self.round_length = round_length
+        #: When the estimates were last updated (the start of the current round).
+        self.learned_at: float | None = None
         #: Estimated rate a peer gives us when it unchokes us (bytes/s).
         self.d: dict[Hashable, float] = {}
         #: Estimated upload rate a peer needs from us to reciprocate (bytes/s).
         self.u: dict[Hashable, float] = {}
         #: Rounds in a row each peer we unchoked has unchoked us back.
         self.streak: dict[Hashable, int] = {}
+        #: The peers unchoked since the start of the round (the ones the next round judges).
         self.unchoked: set[Hashable] = set()
         #: The highest total upload rate seen: our capacity when no budget is given.
         self.capacity = 0.0
@@ -92,23 +100,29 @@ class BitTyrant:
             self.unchoked = {p.key for p in ranked[: self.seed_slots]}
             return [p.key for p in ranked[: self.seed_slots]]
         # [docs: learn]
+        # One learning step per round (round_length, 10 s): the engine also asks between
+        # rounds (a peer became interested, a slot came free), and those calls only rank
+        # with what was learned so far. Judged: the peers we kept unchoked all round.
+        learning = self.learned_at is None or now - self.learned_at >= self.round_length
         d, u, streak = self.d, self.u, self.streak
-        for p in peers:
-            k = p.key
-            if not p.peer_choking and p.download_rate > 0:
-                d[k] = p.download_rate  # observed reciprocation
-            if k in self.unchoked:
-                if p.peer_choking:  # we gave, it did not give back: it wants more
-                    u[k] = u.get(k, self.initial_rate) * (1 + self.delta)
-                    streak[k] = 0
-                else:
-                    streak[k] = streak.get(k, 0) + 1
-                    if streak[k] >= self.rounds:  # reciprocated for long: try giving less
-                        u[k] = u.get(k, self.initial_rate) * (1 - self.gamma)
-        connected = {p.key for p in peers}
-        for table in (d, u, streak):
-            for k in [k for k in table if k not in connected]:
-                del table[k]
+        if learning:
+            self.learned_at = now
+            for p in peers:
+                k = p.key
+                if not p.peer_choking and p.download_rate > 0:
+                    d[k] = p.download_rate  # observed reciprocation
+                if k in self.unchoked:
+                    if p.peer_choking:  # we gave, it did not give back: it wants more
+                        u[k] = u.get(k, self.initial_rate) * (1 + self.delta)
+                        streak[k] = 0
+                    else:
+                        streak[k] = streak.get(k, 0) + 1
+                        if streak[k] >= self.rounds:  # reciprocated for long: try giving less
+                            u[k] = u.get(k, self.initial_rate) * (1 - self.gamma)
+            connected = {p.key for p in peers}
+            for table in (d, u, streak):
+                for k in [k for k in table if k not in connected]:
+                    del table[k]
         # [/docs: learn]
         # [docs: unchoke]
         def ratio(p: PeerView) -> float:
@@ -122,5 +136,6 @@ class BitTyrant:
             chosen.append(p.key)
             spent += cost
         # [/docs: unchoke]
-        self.unchoked = set(chosen)
+        # A new round judges those unchoked from now on; between rounds, only those kept.
+        self.unchoked = set(chosen) if learning else self.unchoked & set(chosen)
         return {k: u.get(k, self.initial_rate) for k in chosen}  # each gets its u[p]

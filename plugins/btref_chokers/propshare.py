@@ -10,8 +10,10 @@ unchokes; the paper shows that this is strategy-proof in its model.
 
 btref's version, every rechoke:
 
-1. **Contributions**: the payload bytes each interested peer sent us since the last rechoke
-   (from ``bytes_downloaded``).
+1. **Contributions**: the payload bytes each peer sent us during the last round of
+   ``round_length`` seconds (10 s; from ``bytes_downloaded``). The engine also asks between
+   rounds, when interest changes; those calls keep the round's measure and its optimistic
+   peers and only fill slots that came free.
 2. **Proportional slots** (``slots`` minus the optimistic ones) go to the biggest
    contributors (ties at random), and they split ``1 - optimistic_fraction`` of our upload
    in proportion to what each gave: the answer is ``{key: share}``, which the engine
@@ -46,13 +48,19 @@ class PropShare:
     family = "chokers"
     name = "propshare"
 
-    def __init__(self, slots: int = 4, optimistic_fraction: float = 0.2) -> None:
-        if slots < 0 or not 0.0 <= optimistic_fraction <= 1.0:
-            raise ValueError("slots must be >= 0 and optimistic_fraction within 0..1")
+    def __init__(self, slots: int = 4, optimistic_fraction: float = 0.2, round_length: float = 10.0) -> None:
+        if slots < 0 or not 0.0 <= optimistic_fraction <= 1.0 or round_length < 0:
+            raise ValueError("slots must be >= 0, optimistic_fraction within 0..1 and round_length >= 0")
         self.slots = slots
         self.optimistic_fraction = optimistic_fraction
-        #: ``bytes_downloaded`` of each connected peer at the previous rechoke.
+        #: Seconds of a round: contributions are measured over rounds (mainline's 10 s).
+        self.round_length = round_length
+        #: ``bytes_downloaded`` of each connected peer at the start of the current round,
+        #: what each gave during the previous round, and this round's optimistic peers.
         self.seen: dict[Hashable, int] = {}
+        self.given: dict[Hashable, int] = {}
+        self.lucky: list[Hashable] = []
+        self.round_at: float | None = None
 
     @property
     def max_unchoked(self) -> int:
@@ -71,16 +79,25 @@ class PropShare:
                       ) -> list[Hashable] | dict[Hashable, float]:
         rng = swarm.rng
         # [docs: propshare]
-        seen = self.seen  # a counter that went down belongs to a new connection: count it all
-        given = {p.key: p.bytes_downloaded - seen.get(p.key, 0) if p.bytes_downloaded >= seen.get(p.key, 0)
-                 else p.bytes_downloaded for p in peers}
-        self.seen = {p.key: p.bytes_downloaded for p in peers}
+        if self.round_at is None or now - self.round_at >= self.round_length:
+            # A new round: what each peer gave in the last one, and new optimistic peers.
+            # (The engine also asks between rounds, when interest changes: those calls
+            # keep this round's measure and fill free slots only.)
+            seen = self.seen  # a counter that went down belongs to a new connection: count it all
+            self.given = {p.key: p.bytes_downloaded - seen.get(p.key, 0) if p.bytes_downloaded >= seen.get(p.key, 0)
+                          else p.bytes_downloaded for p in peers}
+            self.seen = {p.key: p.bytes_downloaded for p in peers}
+            self.round_at, self.lucky = now, []
+        given = self.given
         interested = [p.key for p in peers if p.peer_interested]
         # The biggest contributors earn the proportional slots (equal gifts: draw lots).
-        contributors = sorted((k for k in interested if given[k]), key=lambda k: (-given[k], rng.random()))
+        contributors = sorted((k for k in interested if given.get(k)), key=lambda k: (-given[k], rng.random()))
         earned = contributors[: self.slots - self.optimistic_slots]
-        others = [k for k in interested if k not in earned]
-        lucky = rng.sample(others, min(self.slots - len(earned), len(others)))
+        room = self.slots - len(earned)
+        wanting = set(interested)
+        kept = [k for k in self.lucky if k in wanting and k not in earned][:room]  # optimistic for the round
+        others = [k for k in interested if k not in earned and k not in kept]
+        lucky = self.lucky = kept + rng.sample(others, min(room - len(kept), len(others)))
         if not earned:  # nobody gave anything: a random rotation, shared equally
             return lucky
         total = sum(given[k] for k in earned)

@@ -17,8 +17,9 @@ carries out the actions it returns (:meth:`TorrentSession.execute`): ``Send`` qu
 on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to the disk thread, ``Close``/``Ban`` end
 a link, ``Event`` goes to the ``--events`` log, ``Complete`` announces ``completed``.
 ``UploadShares`` is not acted on: the uplink is the kernel's, and TCP splits it among the
-connections by what each takes (shaping each connection's rate is left as an exercise in
-``docs/core/driver.md``); the simulator honours it. A 1 s tick calls ``engine.tick`` (rechoke, timeouts, keep-alives) and redials peers.
+connections by what each takes (shaping each connection's rate is an exercise in
+``docs/core/driver.md``); the simulator honours it. A 1 s tick calls ``engine.tick``
+(rechoke, timeouts, keep-alives) and redials peers.
 
 Start (:meth:`~TorrentSession.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, announce ``started`` through the

@@ -11,7 +11,7 @@ block):
 * **Weighted sharing.** A choker may split the uplink unequally (PropShare, BitTyrant:
   :class:`~btref.actions.UploadShares`). Then the next block goes to the busy connection
   with the smallest *finish tag*, a counter that grows by ``1 / share`` per block sent
-  (start-time fair queueing), so busy connections get blocks in proportion to their
+  (start-time fair queueing: Goyal, Vin and Cheng, SIGCOMM 1996), so busy connections get blocks in proportion to their
   shares; a connection that was idle starts at the uplink's current tag, so it cannot
   bank credit while it asked for nothing.
 * **Download sharing.** Blocks reaching a host pass its downlink one after another: a

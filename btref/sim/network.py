@@ -39,6 +39,7 @@ from typing import Any
 import attrs
 
 from btref.sim.loop import EventLoop
+from btref.uplink import next_destination
 
 __all__ = ["Host", "Network"]
 
@@ -173,19 +174,9 @@ class Network:
     # [docs: weighted-next]
     @staticmethod
     def _weighted_next(host: Host) -> Hashable:
-        """The busy destination whose next block finishes first in its share's time (start-time
-        fair queueing); taken out of ``host.order``. Ties go to the first in round-robin order."""
-        shares, tags, clock = host.shares, host.tags, host.clock
-        smallest = min(shares.values())
-        best, start = None, 0.0
-        for dst in host.order:
-            tag = tags.get(dst, clock)
-            if tag < clock:  # idle for a while: no banked credit
-                tag = clock
-            if best is None or tag < start:
-                best, start = dst, tag
+        """The busy destination whose next block starts first in its share's time (start-time
+        fair queueing, :func:`btref.uplink.next_destination`); taken out of ``host.order``."""
+        best, host.clock = next_destination(host.order, host.shares, host.tags, host.clock)
         host.order.remove(best)
-        host.clock = start
-        tags[best] = start + 1.0 / shares.get(best, smallest)
         return best
     # [/docs: weighted-next]

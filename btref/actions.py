@@ -121,8 +121,9 @@ class UploadShares:
     ``shares`` pairs a peer key with its relative share (a finite number above 0), as the
     choker answered (:func:`~btref.hookspecs.btref_rechoke` returning a mapping); an empty
     tuple means equal shares again, the BEP 3 default. The engine emits it only when the
-    shares change. A driver whose uplink is a shared resource it schedules (the simulator)
-    serves each busy connection in proportion; a peer missing from ``shares`` gets the
+    shares change. A driver whose uplink is a shared resource it schedules (the simulator;
+    the asyncio driver with an upload limit) serves each busy connection in proportion
+    (:func:`btref.uplink.next_destination`); a peer missing from ``shares`` gets the
     smallest share listed.
     """
 

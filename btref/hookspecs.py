@@ -163,7 +163,8 @@ def btref_rechoke(
     to the others' (``{a: 2, b: 1}``: ``a`` gets two thirds while both are busy). Keys
     with a share that is not a finite number above 0 are left choked. The engine tells
     the driver with an :class:`~btref.actions.UploadShares` action; the simulator's
-    uplink honours it.
+    uplink honours it, and so does the asyncio driver's under an upload limit
+    (``--upload-limit``, :mod:`btref.net.throttle`).
 
     **Combining:** ``firstresult``: a session registers one choker.
     """

@@ -14,12 +14,14 @@
 The loop, in one sentence: bytes from a socket become messages
 (:class:`~btref.connection.Connection`), messages go to the engine, and the driver
 carries out the actions it returns (:meth:`TorrentSession.execute`): ``Send`` queues
-on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to the disk thread, ``Close``/``Ban`` end
-a link, ``Event`` goes to the ``--events`` log, ``Complete`` announces ``completed``.
-``UploadShares`` is not acted on: the uplink is the kernel's, and TCP splits it among the
-connections by what each takes (shaping each connection's rate is an exercise in
-``docs/core/driver.md``); the simulator honours it. A 1 s tick calls ``engine.tick``
-(rechoke, timeouts, keep-alives) and redials peers.
+on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to
+the disk thread, ``Close``/``Ban`` end a link, ``Event`` goes to the ``--events`` log,
+``Complete`` announces ``completed``. Without ``upload_limit`` blocks are served at once
+and TCP splits the link among the connections by what each takes, so ``UploadShares``
+has nothing to act on; with one, the ``ReadBlock``s wait for a
+:class:`~btref.net.throttle.LimitedUplink`, which sends at the limit and splits it by the
+last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
+timeouts, keep-alives) and redials peers.
 
 Start (:meth:`~TorrentSession.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, announce ``started`` through the
@@ -43,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from btref import wire
-from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
 from btref.engine import Session
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
@@ -51,6 +53,7 @@ from btref.net.events import EventLog
 from btref.net.extensions import Extensions
 from btref.net.listener import PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
+from btref.net.throttle import LimitedUplink
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.storage import Storage, VerifyReport, verify
 
@@ -77,7 +80,10 @@ class TorrentSession(PeerNetwork):
                  choker: str | Any = "tit-for-tat", discovery: tuple[Any, ...] = ("http-tracker", "udp-tracker"),
                  observers: tuple[Any, ...] = (), seed: bool = False, events: Any = None,
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
-                 stall_timeout: float | None = None, recheck: VerifyReport | None = None) -> None:
+                 stall_timeout: float | None = None, recheck: VerifyReport | None = None,
+                 upload_limit: float | None = None) -> None:
+        if upload_limit is not None and not upload_limit > 0:
+            raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
         self.host, self.requested_port = host, port
         self.keep_seeding = seed
@@ -98,6 +104,8 @@ class TorrentSession(PeerNetwork):
         self.config = config or Config(refill_fraction=0.25)
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
+        self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
+        self.uplink: LimitedUplink | None = None
         self.events: EventLog | None = None
         self.engine: Session | None = None
         self.storage: Storage | None = None
@@ -146,6 +154,9 @@ class TorrentSession(PeerNetwork):
             self._set_complete()
         self._spawn(self._tick_loop(), self._tasks)
         self._spawn(self._announce_loop(), self._tasks)
+        if self.upload_limit is not None:
+            self.uplink = LimitedUplink(self.upload_limit, self._serve_counted)
+            self._spawn(self.uplink.run(), self._tasks)
         return self
 
     async def stop(self) -> None:
@@ -158,6 +169,8 @@ class TorrentSession(PeerNetwork):
             self._server.close()
         for link in list(self.links.values()):
             link.close()
+        if self.uplink is not None:
+            self.uplink.close()  # wakes the uplink task if it waits for tokens
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -247,18 +260,24 @@ class TorrentSession(PeerNetwork):
             elif kind is Complete:
                 self._engine_complete = True
                 self._spawn(self.announce("completed"), self._tasks)
+            elif kind is UploadShares and self.uplink is not None:
+                self.uplink.set_shares(action.shares)
         for link in touched:
             link.flush()
         # Writes first: the disk thread is FIFO, so a later read of a piece finds it written.
         if writes:
             self._spawn(self._write(writes), self._disk)
-        if reads:
+        if reads and self.uplink is not None:  # they wait for their turn at the limit
+            self.uplink.queue(reads)
+        elif reads:
             self._spawn(self._serve(reads), self._disk)
         # [/docs: execute]
         for link, reason in broken:
             self._drop(link, reason)
 
     def _close(self, key: tuple[str, int]) -> None:
+        if self.uplink is not None:
+            self.uplink.forget(key)
         link = self.links.pop(key, None)
         if link is not None:
             link.close()
@@ -268,6 +287,8 @@ class TorrentSession(PeerNetwork):
         if self.links.get(link.key) is link:
             del self.links[link.key]
             self.extensions.forget(link.key)
+            if self.uplink is not None:
+                self.uplink.forget(link.key)
             assert self.engine is not None
             self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
         link.close()
@@ -319,6 +340,12 @@ class TorrentSession(PeerNetwork):
             else:
                 actions += self.engine.block_read(r.key, r.index, r.begin, block, now)
         self.execute(actions)
+
+    async def _serve_counted(self, reads: list[ReadBlock]) -> int:
+        """:meth:`_serve` for the limited uplink, which pays for the payload bytes sent."""
+        before = self.uploaded
+        await self._serve(reads)
+        return self.uploaded - before
 
     # -- time and discovery -------------------------------------------------------------
 

@@ -9,10 +9,10 @@ tracker. Every leecher announces, gets the others' addresses, dials them, and fr
 they trade pieces ("peer protocol") with the default rarest-first picker and tit-for-tat
 choker.
 
-What it makes visible: the seeder's upload is throttled (:class:`TokenBucket`, in
-:class:`ThrottledSession`), so the leechers finish mostly on pieces they got *from each
-other*, and the seeder sends little more than one copy of the file however many leechers
-there are. :class:`ByteCounter`, an observer plugin (``btref_peer_connected`` /
+What it makes visible: the seeder's upload is throttled
+(:class:`~btref.net.throttle.TokenBucket`, in :class:`ThrottledSession`), so the leechers
+finish mostly on pieces they got *from each other*, and the seeder sends little more than
+one copy of the file however many leechers there are. :class:`ByteCounter`, an observer plugin (``btref_peer_connected`` /
 ``btref_peer_disconnected`` hooks), splits each leecher's bytes by the peer id they came from.
 
 Invariants: everything listens on 127.0.0.1 only and on ports the OS picks; leechers are
@@ -35,6 +35,7 @@ from btref.create import create_torrent
 from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, parse
 from btref.net.driver import TorrentSession
+from btref.net.throttle import TokenBucket  # here before btref.net.throttle; still importable from here
 from btref.net.tracker_server import serve_tracker
 
 __all__ = ["TokenBucket", "ThrottledSession", "ByteCounter", "PeerResult", "SwarmReport", "run_swarm",
@@ -59,51 +60,15 @@ def peer_id_for(name: str) -> bytes:
     return b"-BR0100-" + name.encode("ascii")[:12].ljust(12, b"-")
 
 
-# [docs: token-bucket]
-class TokenBucket:
-    """Allow ``rate`` bytes per second on average: :meth:`take` waits when over budget.
-
-    The budget may go negative: a caller that takes ``n`` bytes sleeps until the debt is
-    paid back at ``rate``. Callers queue on a lock (FIFO), so batches leave in the order
-    they were asked for. :meth:`close` wakes every waiter and makes :meth:`take` return
-    False, so a stopping session never waits for its throttle.
-    """
-
-    def __init__(self, rate: float, burst: float) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self._stamp: float | None = None
-        self._lock = asyncio.Lock()
-        self._closed = asyncio.Event()
-
-    async def take(self, n: int) -> bool:
-        """Spend ``n`` bytes of budget, waiting as long as that takes; False once closed."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            if self._stamp is not None:
-                self.tokens = min(self.burst, self.tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self.tokens -= n
-            if self.tokens < 0 and not self._closed.is_set():
-                try:
-                    await asyncio.wait_for(self._closed.wait(), -self.tokens / self.rate)
-                except TimeoutError:
-                    pass
-            return not self._closed.is_set()
-
-    def close(self) -> None:
-        self._closed.set()
-
-
+# [docs: throttled-session]
 class ThrottledSession(TorrentSession):
-    """A :class:`TorrentSession` whose uploads pass through a :class:`TokenBucket`.
+    """A :class:`TorrentSession` whose uploads pass through a :class:`~btref.net.throttle.TokenBucket`.
 
     The driver serves the engine's ``ReadBlock`` actions in batches (``_serve``: read from
     disk, then ``block_read``, then send); this waits for the bucket before each batch, so
     blocks leave at ``upload_rate`` at most and the requests wait in the engine meanwhile.
+    ``TorrentSession(upload_limit=...)`` (:mod:`btref.net.throttle`) does the same and
+    honours upload shares too; the demo keeps this shorter wrapper to read.
     """
 
     def __init__(self, *args: Any, upload_rate: float, **kwargs: Any) -> None:
@@ -117,7 +82,7 @@ class ThrottledSession(TorrentSession):
     async def stop(self) -> None:
         self.bucket.close()
         await super().stop()
-# [/docs: token-bucket]
+# [/docs: throttled-session]
 
 
 # [docs: byte-counter]

@@ -1,0 +1,161 @@
+"""An upload limit for the asyncio driver, split among the connections by the choker's shares.
+
+Without a limit the driver serves every ``ReadBlock`` at once and the kernel's TCP splits
+the link among the connections by what each takes. With
+``TorrentSession(upload_limit=RATE)`` the session owns its uplink, as the simulator's
+hosts do, so it can honour :class:`~btref.actions.UploadShares` (PropShare, BitTyrant):
+
+* each ``ReadBlock`` waits in its connection's FIFO queue (:meth:`LimitedUplink.queue`);
+* one task (:meth:`LimitedUplink.run`) takes a small batch of blocks, the next
+  connection's first block each time: round robin, or, when the last ``UploadShares``
+  gave shares, :func:`btref.uplink.next_destination` (start-time fair queueing, the very
+  function the simulator calls);
+* the batch is served (disk read, ``block_read``, send) and then paid for through a
+  :class:`TokenBucket`, with the payload bytes that really left: a block the engine no
+  longer wants (choked, cancelled) is dropped by ``block_read`` and costs nothing.
+
+Invariants: payload leaves at ``rate`` bytes per second on average, with bursts of at most
+a quarter second's worth after idle time (protocol messages are not counted, as in most
+clients); one connection's blocks leave in the order they were asked for; the
+connections' order follows the shares only among connections with blocks waiting (an idle
+one banks no credit); a closed connection's blocks are forgotten; :meth:`LimitedUplink.close`
+makes the task return at once, so a stopping session never waits for its limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from btref.uplink import next_destination
+
+__all__ = ["TokenBucket", "LimitedUplink", "BATCH_SECONDS"]
+
+#: A batch holds about this many seconds' worth of the limit (at least one block): small
+#: enough that the shares show within a fraction of a second, big enough that a fast limit
+#: does not cost one disk job per 16 KiB block.
+BATCH_SECONDS = 0.05
+
+
+# [docs: token-bucket]
+class TokenBucket:
+    """Allow ``rate`` bytes per second on average: :meth:`take` waits when over budget.
+
+    The budget may go negative: a caller that takes ``n`` bytes sleeps until the debt is
+    paid back at ``rate``. Callers queue on a lock (FIFO), so batches leave in the order
+    they were asked for. :meth:`close` wakes every waiter and makes :meth:`take` return
+    False, so a stopping session never waits for its throttle.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self._stamp: float | None = None
+        self._lock = asyncio.Lock()
+        self._closed = asyncio.Event()
+
+    async def take(self, n: int) -> bool:
+        """Spend ``n`` bytes of budget, waiting as long as that takes; False once closed."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            if self._stamp is not None:
+                self.tokens = min(self.burst, self.tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self.tokens -= n
+            if self.tokens < 0 and not self._closed.is_set():
+                try:
+                    await asyncio.wait_for(self._closed.wait(), -self.tokens / self.rate)
+                except TimeoutError:
+                    pass
+            return not self._closed.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
+# [/docs: token-bucket]
+
+
+class LimitedUplink:
+    """Per-connection queues of ``ReadBlock`` actions, served at ``rate`` by shares.
+
+    ``serve(batch)`` carries a batch out (the session's disk read and ``block_read``) and
+    returns the payload bytes it sent.
+    """
+
+    def __init__(self, rate: float, serve: Callable[[list[Any]], Awaitable[int]]) -> None:
+        self.bucket = TokenBucket(rate, burst=rate / 4)
+        self.batch_bytes = rate * BATCH_SECONDS
+        self._serve = serve
+        #: Blocks asked for, per connection key, and the round-robin order of the busy keys.
+        self.queues: dict[Hashable, deque[Any]] = {}
+        self.order: deque[Hashable] = deque()
+        #: The choker's split (empty: equal shares), finish tags and the uplink's clock.
+        self.shares: dict[Hashable, float] = {}
+        self.tags: dict[Hashable, float] = {}
+        self.clock = 0.0
+        self._work = asyncio.Event()
+        self.closed = False
+
+    def queue(self, reads: list[Any]) -> None:
+        """Requests the engine accepted (``ReadBlock``): they wait for the uplink."""
+        for read in reads:
+            waiting = self.queues.get(read.key)
+            if waiting is None:
+                waiting = self.queues[read.key] = deque()
+                self.order.append(read.key)
+            waiting.append(read)
+        self._work.set()
+
+    def set_shares(self, shares: tuple[tuple[Hashable, float], ...]) -> None:
+        """The last :class:`~btref.actions.UploadShares`: ``()`` means equal shares again."""
+        self.shares = dict(shares)
+        if not self.shares:
+            self.tags.clear()
+
+    def forget(self, key: Hashable) -> None:
+        """A connection closed: nobody will take its blocks."""
+        if self.queues.pop(key, None) is not None:
+            self.order.remove(key)
+        self.tags.pop(key, None)
+
+    # [docs: limited-uplink]
+    def _next(self) -> Any:
+        if self.shares:
+            key, self.clock = next_destination(self.order, self.shares, self.tags, self.clock)
+            self.order.remove(key)
+        else:
+            key = self.order.popleft()
+        waiting = self.queues[key]
+        read = waiting.popleft()
+        if waiting:  # back at the end of the round
+            self.order.append(key)
+        else:
+            del self.queues[key]
+        return read
+
+    async def run(self) -> None:
+        """Serve batches until :meth:`close` (or cancellation)."""
+        while not self.closed:
+            if not self.order:
+                self._work.clear()
+                await self._work.wait()
+                continue
+            batch = [self._next()]
+            size = batch[0].length
+            while self.order and size < self.batch_bytes:
+                batch.append(self._next())
+                size += batch[-1].length
+            # Pay after sending, for what was sent: the bucket's debt makes the next batch
+            # wait, so the average holds, and a block dropped by the engine costs nothing.
+            if not await self.bucket.take(await self._serve(batch)):
+                return
+    # [/docs: limited-uplink]
+
+    def close(self) -> None:
+        self.closed = True
+        self.bucket.close()
+        self._work.set()

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,6 +126,30 @@ def test_seed_stops_after_a_while(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers", "--stop-after", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "btref seed:" in out and "stopped after 0.5 s" in out
+
+
+def test_upload_limit_on_seed_and_download(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--upload-limit``: a 1 MiB torrent from a seed limited to 256K takes over 3 s (4 s at the limit)."""
+    data, _, src = make_torrent(tmp_path, files={"one.bin": 1024 * 1024}, piece_length=64 * 1024)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers",
+                       "--upload-limit", "256K") as (proc, first):
+        match = re.search(r"on 127\.0\.0\.1:(\d+); upload limited to 256\.0 KiB/s", first)
+        assert match, first
+        began = time.monotonic()
+        status = main(["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers",
+                       "--peer", f"127.0.0.1:{match.group(1)}", "--upload-limit", "1M"])
+        elapsed = time.monotonic() - began
+    assert status == 0 and same_tree(src, tmp_path / "out")
+    assert elapsed >= 3.0, elapsed  # a correctness check of the limit, not a benchmark
+    assert "upload limited to 1.0 MiB/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["0", "fast", "-1K"])
+def test_upload_limit_must_be_a_size(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["seed", "t.torrent", ".", "--upload-limit", bad]) == 2  # argparse's usage error
+    assert "--upload-limit" in capsys.readouterr().err
 
 
 def test_seed_on_a_taken_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,13 +8,15 @@ in one line instead of failing at import time.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CommandError", "require", "parse_torrent", "load_torrent", "human_size", "ranges", "hexa"]
+__all__ = ["CommandError", "require", "parse_torrent", "load_torrent", "human_size", "ranges", "hexa",
+           "parse_size", "size_argument"]
 
 
 class CommandError(Exception):
@@ -94,3 +96,14 @@ def parse_size(text: str) -> int:
     if not digits.isdigit() or s[len(digits):] not in units:
         raise ValueError(f"not a size: {text!r} (try 16K, 256KiB or 1M)")
     return int(digits) * units[s[len(digits):]]
+
+
+def size_argument(text: str) -> int:
+    """An argparse ``type`` for a size above 0 (``--seed-rate 1M``, ``--upload-limit 256K``)."""
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value

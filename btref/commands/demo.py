@@ -31,7 +31,7 @@ import attrs
 from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
-from btref.commands.common import human_size, parse_size, parse_torrent
+from btref.commands.common import human_size, parse_torrent, size_argument
 
 HELP = "a guided tour: make and check a torrent, then a live swarm on loopback"
 DESCRIPTION = """\
@@ -317,25 +317,15 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", metavar="DIR", help="keep the sample and the torrent here (default: a temp folder)")
-    p.add_argument("--size", type=_size, default=SWARM_SIZE, metavar="BYTES",
+    p.add_argument("--size", type=size_argument, default=SWARM_SIZE, metavar="BYTES",
                    help="size of the file the swarm shares (default 4M)")
     p.add_argument("--leechers", type=_count, default=SWARM_LEECHERS, metavar="N",
                    help="leechers in the swarm, 1 to 32 (default 4)")
-    p.add_argument("--seed-rate", type=_size, default=SEED_RATE, metavar="BYTES",
+    p.add_argument("--seed-rate", type=size_argument, default=SEED_RATE, metavar="BYTES",
                    help="the seeder's upload limit per second (default 1M)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="give the swarm up after this long (default 300)")
     p.set_defaults(run=run)
-
-
-def _size(text: str) -> int:
-    try:
-        value = parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
-    return value
 
 
 def _count(text: str) -> int:

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from btref.commands.common import CommandError, human_size, load_torrent
+from btref.commands.common import CommandError, human_size, load_torrent, size_argument
 
 HELP = "download a torrent's data from peers (and seed it with --seed)"
 DESCRIPTION = """\
@@ -50,6 +50,10 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--choker", default="tit-for-tat", metavar="NAME", help="choker plugin (default tit-for-tat)")
     p.add_argument("--events", metavar="FILE.jsonl", help="append every event as one JSON line to this file")
     p.add_argument("--no-trackers", action="store_true", help="do not announce to the torrent's trackers")
+    p.add_argument("--upload-limit", type=size_argument, metavar="RATE",
+                   help="upload at most RATE bytes of data per second (e.g. 256K, 1M; default: no limit); "
+                        "a choker that gives upload shares (propshare, bittyrant) splits the limited upload "
+                        "by its shares, any other shares it equally among the peers it unchoked")
 
 
 def add_parser(sub: Any) -> None:
@@ -76,8 +80,13 @@ def session_options(args: argparse.Namespace) -> dict[str, Any]:
         discovery += (create("discovery", "dht", bootstrap=list(args.dht_bootstrap)),)
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
-        "events": args.events, "discovery": (*discovery, "pex"),
+        "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
     }
+
+
+def limit_note(args: argparse.Namespace) -> str:
+    """For the start-up line: the upload limit, if there is one."""
+    return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
 
 
 def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
@@ -135,7 +144,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                                  stall_timeout=args.timeout, **session_options(args))
         async with session:
             print(f"btref download: {torrent.name} ({human_size(torrent.total_length)}, "
-                  f"{torrent.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}",
+                  f"{torrent.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
+                  f"{limit_note(args)}",
                   file=out, flush=True)
             progress = Progress(torrent.total_length, label=torrent.name)
             try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from btref.commands.common import CommandError, human_size, load_torrent
-from btref.commands.download import add_network_options, follow, session_options
+from btref.commands.download import add_network_options, follow, limit_note, session_options
 from btref.commands.verify import check
 
 HELP = "serve a torrent's complete data to peers (until Ctrl-C)"
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     async def main() -> str | None:
         session = TorrentSession(torrent, args.data_dir, seed=True, recheck=report, **session_options(args))
         async with session:
-            print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}; "
+            print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}"
+                  f"{limit_note(args)}; "
                   f"Ctrl-C stops. Next: btref download {args.torrent} -o DIR --peer 127.0.0.1:{session.port}",
                   file=out, flush=True)
             progress = Progress(torrent.total_length, label=f"seeding {torrent.name}", interval=30.0)

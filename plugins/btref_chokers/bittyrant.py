@@ -24,7 +24,8 @@ and every rechoke:
 3. **Allocates**: the answer is ``{key: u[p]}``, so each unchoked peer gets its ``u[p]``
    out of our upload, as BitTyrant sets each connection's rate (the engine passes the
    shares to the driver as :class:`~btref.actions.UploadShares`; the simulator's uplink
-   splits itself in those proportions).
+   splits itself in those proportions, and so does the asyncio driver's under an upload
+   limit).
 
 In seed mode the ``seed_slots`` interested peers that take data fastest are unchoked,
 sharing equally (a plain list: a seed has nothing to gain).

@@ -18,7 +18,7 @@ btref's version, every rechoke:
    contributors (ties at random), and they split ``1 - optimistic_fraction`` of our upload
    in proportion to what each gave: the answer is ``{key: share}``, which the engine
    passes to the driver (:class:`~btref.actions.UploadShares`) and the simulator's
-   uplink honours.
+   uplink honours (the asyncio driver's too, under an upload limit).
 3. **Optimistic slots** (``optimistic_fraction`` of ``slots``, at least one if the fraction
    is above 0, plus any proportional slot nobody earned): random interested peers, sharing
    ``optimistic_fraction`` of the upload equally (the smallest earned share each if the

@@ -146,9 +146,12 @@ def btref_rechoke(
 ) -> Sequence[Any] | Mapping[Any, float] | None:
     """Decide which peers we upload to, and optionally how our upload is split among them.
 
-    **When:** every 10 seconds of driver time (BEP 3 / mainline rechoke interval); when a
-    peer that was unchoked disconnects or loses interest (its slot is free); and when a
-    choked peer becomes interested (libtorrent's "unchoke at once if a slot is free").
+    **When:** when a peer that was unchoked disconnects or loses interest (its slot is
+    free); when a choked peer becomes interested (libtorrent's "unchoke at once if a slot
+    is free"); and 10 seconds of driver time after the last of these calls, if nothing
+    called it sooner (``Config.rechoke_interval``; mainline rechokes every 10 s). So calls
+    come at irregular times, often about once a second in a busy swarm: a choker with
+    rounds of its own (PropShare, BitTyrant) counts them by ``now``, not by calls.
 
     **With:** ``swarm`` (``swarm.seeding`` tells seed mode from leech mode); ``peers``, a
     view of every connected peer; ``now``, the driver's time in seconds. Optimistic

@@ -117,6 +117,7 @@ class PeerNetwork:
         reason = "session stopped"
         engine = self.engine
         assert engine is not None
+        admitted = False
         try:
             if link.initiator:
                 link.queue(link.conn.handshake())
@@ -129,6 +130,7 @@ class PeerNetwork:
                 ours = self.extensions.handshake(self.port, self.config.max_peer_requests)  # BEP 9, 10, 11
                 link.queue(wire.Extended(0, ours.encode()))
             self.links[link.key] = link
+            admitted = True
             self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
                                                extensions=link.conn.extension))
             link.flush()
@@ -147,6 +149,9 @@ class PeerNetwork:
         except (EOFError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
         finally:
+            if not admitted:  # the engine never heard of it: say why here, or nobody will
+                host, port = link.key
+                self.event("handshake_failed", {"peer": f"{host}:{port}", "reason": reason})
             self._drop(link, reason)
             await link.wait_closed()
 

@@ -1,11 +1,13 @@
-"""Splitting an uplink by shares: which connection gets the next block (sans-I/O).
+"""An uplink's queue: blocks waiting per connection, and which connection sends next (sans-I/O).
 
 A choker may answer with upload shares (:class:`~btref.actions.UploadShares`: PropShare,
 BitTyrant): ``{a: 3, b: 1}`` means ``a`` gets three blocks for each of ``b``'s while both
 have requests waiting. Whoever owns an uplink and sends one block at a time (the
 simulator's :class:`~btref.sim.network.Network`, the asyncio driver with an upload limit)
-asks :func:`next_destination` which busy connection goes next; both drivers use this one
-function, so a choker's shares mean the same thing in a simulation and on real sockets.
+keeps its waiting blocks in an :class:`Uplink`: one FIFO queue per connection, served
+round robin, or by :func:`next_destination` once the choker gave shares. Both drivers use
+this one class, so a choker's shares mean the same thing in a simulation and on real
+sockets.
 
 The rule is *start-time fair queueing* (Goyal, Vin and Cheng, "Start-time Fair Queuing: a
 scheduling algorithm for integrated services packet switching networks", SIGCOMM 1996),
@@ -29,9 +31,11 @@ No socket, no time: the clock here is a count of blocks, not seconds.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable, Iterable, Mapping, MutableMapping
+from typing import Any
 
-__all__ = ["next_destination"]
+__all__ = ["Uplink", "next_destination"]
 
 
 # [docs: next-destination]
@@ -57,3 +61,64 @@ def next_destination(busy: Iterable[Hashable], shares: Mapping[Hashable, float],
     tags[best] = start + 1.0 / shares.get(best, smallest)
     return best, start
 # [/docs: next-destination]
+
+
+# [docs: uplink]
+class Uplink:
+    """Blocks waiting to be sent, per connection, and the order they leave in.
+
+    Each connection's blocks leave in the order they were pushed (FIFO, like TCP). Among
+    connections: plain round robin (every busy connection gets one block per turn, the
+    equal share), or, with :meth:`set_shares`, start-time fair queueing by share.
+    """
+
+    __slots__ = ("queues", "order", "shares", "tags", "clock")
+
+    def __init__(self) -> None:
+        #: Waiting items per connection key, and the round-robin order of the busy keys.
+        self.queues: dict[Hashable, deque[Any]] = {}
+        self.order: deque[Hashable] = deque()
+        #: The choker's split (empty: equal shares), each key's finish tag, the clock.
+        self.shares: dict[Hashable, float] = {}
+        self.tags: dict[Hashable, float] = {}
+        self.clock = 0.0
+
+    def __bool__(self) -> bool:
+        """Something is waiting."""
+        return bool(self.order)
+
+    def push(self, key: Hashable, item: Any) -> None:
+        """``item`` waits behind ``key``'s earlier ones."""
+        waiting = self.queues.get(key)
+        if waiting is None:
+            waiting = self.queues[key] = deque()
+            self.order.append(key)
+        waiting.append(item)
+
+    def pop(self) -> tuple[Hashable, Any]:
+        """The next ``(key, item)`` to send (something must be waiting)."""
+        if self.shares:
+            key, self.clock = next_destination(self.order, self.shares, self.tags, self.clock)
+            self.order.remove(key)
+        else:
+            key = self.order.popleft()
+        waiting = self.queues[key]
+        item = waiting.popleft()
+        if waiting:  # back at the end of the round
+            self.order.append(key)
+        else:
+            del self.queues[key]
+        return key, item
+
+    def set_shares(self, shares: Mapping[Hashable, float] | Iterable[tuple[Hashable, float]]) -> None:
+        """The choker's split (an :class:`~btref.actions.UploadShares`); empty: equal shares."""
+        self.shares = dict(shares)
+        if not self.shares:
+            self.tags.clear()
+
+    def forget(self, key: Hashable) -> None:
+        """``key``'s connection closed: its waiting items are dropped."""
+        if self.queues.pop(key, None) is not None:
+            self.order.remove(key)
+        self.tags.pop(key, None)
+# [/docs: uplink]

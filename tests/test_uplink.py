@@ -81,3 +81,19 @@ def test_busy_connections_get_their_share_give_or_take_a_block(shares: list, blo
     finish = [tags.get(k, 0.0) for k in keys]
     assert max(finish) - min(finish) <= max(1.0 / s for s in shares) + 1e-9
     assert sum(round(tags.get(k, 0.0) * table[k]) for k in keys) == blocks
+
+
+def test_the_uplink_queue_is_fifo_per_connection_and_forgets_closed_ones() -> None:
+    from btref.uplink import Uplink
+
+    up = Uplink()
+    assert not up
+    for item in ("a1", "b1", "a2", "b2", "a3"):
+        up.push(item[0], item)
+    assert [up.pop() for _ in range(3)] == [("a", "a1"), ("b", "b1"), ("a", "a2")]  # round robin
+    up.set_shares({"a": 1.0, "b": 3.0})
+    up.pop()
+    up.forget("b")  # closed: its blocks and its finish tag go
+    assert "b" not in up.tags and up.pop() == ("a", "a3") and not up
+    up.set_shares(())  # equal shares again: no tags kept
+    assert up.shares == {} and up.tags == {}

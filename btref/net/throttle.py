@@ -8,8 +8,8 @@ hosts do, so it can honour :class:`~btref.actions.UploadShares` (PropShare, BitT
 * each ``ReadBlock`` waits in its connection's FIFO queue (:meth:`LimitedUplink.queue`);
 * one task (:meth:`LimitedUplink.run`) takes a small batch of blocks, the next
   connection's first block each time: round robin, or, when the last ``UploadShares``
-  gave shares, :func:`btref.uplink.next_destination` (start-time fair queueing, the very
-  function the simulator calls);
+  gave shares, start-time fair queueing (:class:`btref.uplink.Uplink`, the very queue the
+  simulator's hosts keep);
 * the batch is served (disk read, ``block_read``, send) and then paid for through a
   :class:`TokenBucket`, with the payload bytes that really left: a block the engine no
   longer wants (choked, cancelled) is dropped by ``block_read`` and costs nothing.
@@ -25,11 +25,10 @@ makes the task return at once, so a stopping session never waits for its limit.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from btref.uplink import next_destination
+from btref.uplink import Uplink
 
 __all__ = ["TokenBucket", "LimitedUplink", "BATCH_SECONDS"]
 
@@ -90,64 +89,44 @@ class LimitedUplink:
         self.bucket = TokenBucket(rate, burst=rate / 4)
         self.batch_bytes = rate * BATCH_SECONDS
         self._serve = serve
-        #: Blocks asked for, per connection key, and the round-robin order of the busy keys.
-        self.queues: dict[Hashable, deque[Any]] = {}
-        self.order: deque[Hashable] = deque()
-        #: The choker's split (empty: equal shares), finish tags and the uplink's clock.
-        self.shares: dict[Hashable, float] = {}
-        self.tags: dict[Hashable, float] = {}
-        self.clock = 0.0
+        #: The blocks asked for, per connection, in the order they will leave (round
+        #: robin, or by the choker's shares): the same queue the simulator's hosts use.
+        self.waiting = Uplink()
         self._work = asyncio.Event()
         self.closed = False
 
     def queue(self, reads: list[Any]) -> None:
         """Requests the engine accepted (``ReadBlock``): they wait for the uplink."""
         for read in reads:
-            waiting = self.queues.get(read.key)
-            if waiting is None:
-                waiting = self.queues[read.key] = deque()
-                self.order.append(read.key)
-            waiting.append(read)
+            self.waiting.push(read.key, read)
         self._work.set()
 
     def set_shares(self, shares: tuple[tuple[Hashable, float], ...]) -> None:
         """The last :class:`~btref.actions.UploadShares`: ``()`` means equal shares again."""
-        self.shares = dict(shares)
-        if not self.shares:
-            self.tags.clear()
+        self.waiting.set_shares(shares)
+
+    @property
+    def shares(self) -> dict[Hashable, float]:
+        """The split in force (empty: equal shares)."""
+        return self.waiting.shares
 
     def forget(self, key: Hashable) -> None:
         """A connection closed: nobody will take its blocks."""
-        if self.queues.pop(key, None) is not None:
-            self.order.remove(key)
-        self.tags.pop(key, None)
+        self.waiting.forget(key)
 
     # [docs: limited-uplink]
-    def _next(self) -> Any:
-        if self.shares:
-            key, self.clock = next_destination(self.order, self.shares, self.tags, self.clock)
-            self.order.remove(key)
-        else:
-            key = self.order.popleft()
-        waiting = self.queues[key]
-        read = waiting.popleft()
-        if waiting:  # back at the end of the round
-            self.order.append(key)
-        else:
-            del self.queues[key]
-        return read
-
     async def run(self) -> None:
         """Serve batches until :meth:`close` (or cancellation)."""
+        waiting = self.waiting
         while not self.closed:
-            if not self.order:
+            if not waiting:
                 self._work.clear()
                 await self._work.wait()
                 continue
-            batch = [self._next()]
+            batch = [waiting.pop()[1]]
             size = batch[0].length
-            while self.order and size < self.batch_bytes:
-                batch.append(self._next())
+            while waiting and size < self.batch_bytes:
+                batch.append(waiting.pop()[1])
                 size += batch[-1].length
             # Pay after sending, for what was sent: the bucket's debt makes the next batch
             # wait, so the average holds, and a block dropped by the engine costs nothing.

@@ -11,9 +11,10 @@ block):
 * **Weighted sharing.** A choker may split the uplink unequally (PropShare, BitTyrant:
   :class:`~btref.actions.UploadShares`). Then the next block goes to the busy connection
   with the smallest *finish tag*, a counter that grows by ``1 / share`` per block sent
-  (start-time fair queueing: Goyal, Vin and Cheng, SIGCOMM 1996), so busy connections get blocks in proportion to their
-  shares; a connection that was idle starts at the uplink's current tag, so it cannot
-  bank credit while it asked for nothing.
+  (start-time fair queueing: Goyal, Vin and Cheng, SIGCOMM 1996), so busy connections
+  get blocks in proportion to their shares; a connection that was idle starts at the
+  uplink's current tag, so it cannot bank credit while it asked for nothing. Both rules
+  live in :class:`btref.uplink.Uplink`, which the asyncio driver's upload limit uses too.
 * **Download sharing.** Blocks reaching a host pass its downlink one after another: a
   block arrives no earlier than ``size / download`` after the previous one, so the
   downlink capacity holds however many peers send at once.
@@ -32,14 +33,13 @@ Invariants: a host never sends faster than ``upload`` nor receives faster than
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from btref.sim.loop import EventLoop
-from btref.uplink import next_destination
+from btref.uplink import Uplink
 
 __all__ = ["Host", "Network"]
 
@@ -58,14 +58,9 @@ class Host:
     down_free: float = 0.0
     #: The uplink is sending a block now.
     busy: bool = False
-    #: Requests to serve, per destination, and the round-robin order of destinations.
-    queues: dict[Hashable, deque[Request]] = attrs.Factory(dict)
-    order: deque[Hashable] = attrs.Factory(deque)
-    #: The uplink's split, by destination (empty: equal shares, plain round robin), and
-    #: for weighted sharing each destination's finish tag and the tag served last.
-    shares: dict[Hashable, float] = attrs.Factory(dict)
-    tags: dict[Hashable, float] = attrs.Factory(dict)
-    clock: float = 0.0
+    #: Requests to serve, per destination, in the order they will be sent (round robin,
+    #: or by the choker's shares): the same queue the asyncio driver uses.
+    uplink: Uplink = attrs.Factory(Uplink)
 
     def __attrs_post_init__(self) -> None:
         if not (self.upload > 0 and self.download > 0):
@@ -115,28 +110,22 @@ class Network:
         host = self.hosts.get(src)
         if host is None:
             return
-        queue = host.queues.get(dst)
-        if queue is None:
-            queue = host.queues[dst] = deque()
-            host.order.append(dst)
-        queue.append(request)
+        host.uplink.push(dst, request)
         if not host.busy:
             self._send_next(host)
 
-    def set_shares(self, name: Hashable, shares: dict[Hashable, float]) -> None:
+    def set_shares(self, name: Hashable, shares: Mapping[Hashable, float] | Iterable[tuple[Hashable, float]]) -> None:
         """Split ``name``'s uplink among its destinations in these proportions (``{}``: equally)."""
         host = self.hosts.get(name)
         if host is not None:
-            host.shares = dict(shares)
-            if not shares:
-                host.tags.clear()
+            host.uplink.set_shares(shares)
 
     def disconnect(self, a: Hashable, b: Hashable) -> None:
         """The connection between ``a`` and ``b`` closed: forget queued requests both ways."""
         for src, dst in ((a, b), (b, a)):
             host = self.hosts.get(src)
-            if host is not None and host.queues.pop(dst, None) is not None:
-                host.order.remove(dst)
+            if host is not None:
+                host.uplink.forget(dst)
             self._last.pop((src, dst), None)
 
     def _uplink_free(self, host: Host) -> None:
@@ -146,16 +135,11 @@ class Network:
 
     # [docs: send-next]
     def _send_next(self, host: Host) -> None:
-        """Send the next block: round robin over destinations (the fair share), or, when the
-        uplink has shares, to the destination with the smallest finish tag."""
-        while host.order:
-            dst = host.order.popleft() if not host.shares else self._weighted_next(host)
-            queue = host.queues[dst]
-            request = queue.popleft()
-            if queue:
-                host.order.append(dst)
-            else:
-                del host.queues[dst]
+        """Send the next block: round robin over destinations (the fair share), or by the
+        choker's shares (:class:`~btref.uplink.Uplink`)."""
+        uplink = host.uplink
+        while uplink:
+            dst, request = uplink.pop()
             receiver = self.hosts.get(dst)
             msg = self._serve(host.name, dst, request) if receiver is not None else None
             if msg is None:
@@ -170,13 +154,3 @@ class Network:
             self._at(host.name, dst, arrived + self.latency, [msg])
             return
     # [/docs: send-next]
-
-    # [docs: weighted-next]
-    @staticmethod
-    def _weighted_next(host: Host) -> Hashable:
-        """The busy destination whose next block starts first in its share's time (start-time
-        fair queueing, :func:`btref.uplink.next_destination`); taken out of ``host.order``."""
-        best, host.clock = next_destination(host.order, host.shares, host.tags, host.clock)
-        host.order.remove(best)
-        return best
-    # [/docs: weighted-next]

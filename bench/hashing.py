@@ -8,7 +8,7 @@ Run: ``.venv/bin/python bench/hashing.py`` (or ``make bench``). For each piece s
 * the same plugins called through the pluggy hook relay, as the engine calls them;
 
 and prints MB/s and each plugin's ratio to its raw hashlib baseline (goal: sha1 >= 0.9,
-merkle-sha256 >= 0.7 at 256 KiB pieces). Finally it times :func:`btref.create.create_torrent`
+merkle-sha256 >= 0.7 at 256 KiB pieces). Finally it times :func:`btref.io.create.create_torrent`
 (hybrid, the file read once for both schemes) against reading the file and running both
 raw hashes over it. Best of ``--repeat`` runs; nothing here is asserted.
 """
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 from btref import hashing, plugins  # noqa: E402
-from btref.create import create_torrent  # noqa: E402
+from btref.io.create import create_torrent  # noqa: E402
 from btref.metainfo import FileEntry, Torrent  # noqa: E402
 from btref_hashes.merkle_sha256 import MerkleSHA256  # noqa: E402
 from btref_hashes.sha1 import SHA1  # noqa: E402

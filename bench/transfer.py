@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/transfer.py                 # 256 MiB, every pair
     .venv/bin/python bench/transfer.py --size 64 --pairs btref-btref,libtorrent-btref
 
-The data (pseudo-random, in a temporary folder) becomes a torrent made by btref.create
+The data (pseudo-random, in a temporary folder) becomes a torrent made by btref.io.create
 (BEP 3 v1 by default; ``--version hybrid`` or ``v2`` for BEP 52). For each pair
 ``SEEDER-LEECHER`` the seeder runs in a subprocess and gets ready (rechecked, listening);
 then the leecher is launched in its own subprocess with the seeder as its only peer
@@ -154,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256, help="MiB of data (default 256)")
     parser.add_argument("--version", default="v1", choices=("v1", "hybrid", "v2"))
-    parser.add_argument("--piece-length", type=int, default=None, help="KiB per piece (default: btref.create's)")
+    parser.add_argument("--piece-length", type=int, default=None, help="KiB per piece (default: btref.io.create's)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per pair; the fastest is shown (default 3)")
     parser.add_argument("--pairs", default=",".join(PAIRS), help="SEEDER-LEECHER pairs, comma separated")
     parser.add_argument("--role", help=argparse.SUPPRESS)
@@ -167,7 +167,7 @@ def main() -> int:
         lt_leech(*opts.args)
         return 0
 
-    from btref.create import create_torrent
+    from btref.io.create import create_torrent
 
     size = opts.size << 20
     with tempfile.TemporaryDirectory(prefix="btref-bench-") as tmp:

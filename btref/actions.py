@@ -1,6 +1,6 @@
 """What the session engine asks its driver to do, and the knobs it is tuned with (BEP 3).
 
-The engine (:mod:`btref.engine`) is sans-I/O: every event method returns a list of the
+The engine (:mod:`btref.session`) is sans-I/O: every event method returns a list of the
 *actions* below, and the driver (asyncio or the simulator) carries them out in order.
 All actions are frozen values, so a test can compare them and a simulator can log them.
 

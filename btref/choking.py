@@ -1,7 +1,7 @@
 """Choke rounds of the session engine (BEP 3 "choking"; BEP 6 "reject request").
 
 The choker plugin (``btref_rechoke``) decides whom we upload to; this mixin of
-:class:`~btref.engine.Session` decides *when* to ask it and carries its answer out.
+:class:`~btref.session.Session` decides *when* to ask it and carries its answer out.
 
 When the choker is asked (as before the split, so the same decisions):
 
@@ -40,7 +40,7 @@ __all__ = ["Choking"]
 
 
 class Choking:
-    """Asking the choker and applying its answer: mixed into :class:`~btref.engine.Session`."""
+    """Asking the choker and applying its answer: mixed into :class:`~btref.session.Session`."""
 
     # Provided by the Session: hook, peers, now, last_rechoke, swarm_view(), _send().
     hook: Any

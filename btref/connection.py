@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from btref import wire
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.errors import ProtocolError
 
 __all__ = ["CHOKE_TABLE", "EVENTS", "MAX_EXTENDED_PAYLOAD", "Connection", "info_hashes_of"]
@@ -137,7 +137,7 @@ class Connection:
         #: Per direction, (choking, interested); see :data:`CHOKE_TABLE`.
         self.state = {"upload": (True, False), "download": (True, False)}
         #: The pieces the peer has (from bitfield, have all/none and have messages).
-        self.peer_pieces = Bitfield(num_pieces)
+        self.peer_pieces = PieceSet(num_pieces)
         #: Requests we sent and have not had answered (piece, reject, or choke without BEP 6).
         self.requested: set[tuple[int, int, int]] = set()
         #: Pieces the peer lets us request while it chokes us (BEP 6 allowed fast).
@@ -243,7 +243,7 @@ class Connection:
                 raise ProtocolError(f"peer asked for info hash {hs.info_hash.hex()}, which we do not serve")
             if isinstance(verdict, tuple):
                 self.num_pieces, self.piece_size = verdict
-                self.peer_pieces = Bitfield(self.num_pieces)
+                self.peer_pieces = PieceSet(self.num_pieces)
             self.info_hash = hs.info_hash
         self.peer_handshake = hs
         return hs
@@ -280,9 +280,9 @@ class Connection:
             if not first:
                 raise ProtocolError(f"{who} sent {name} after other messages (only allowed first)")
             if isinstance(msg, wire.Bitfield):  # checks size and spare bits, both directions
-                pieces = Bitfield.from_bytes(msg.payload, self.num_pieces)
+                pieces = PieceSet.from_bytes(msg.payload, self.num_pieces)
             else:
-                pieces = Bitfield.full(self.num_pieces) if isinstance(msg, wire.HaveAll) else Bitfield(self.num_pieces)
+                pieces = PieceSet.full(self.num_pieces) if isinstance(msg, wire.HaveAll) else PieceSet(self.num_pieces)
             if not ours:
                 self.peer_pieces = pieces
             return

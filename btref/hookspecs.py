@@ -21,7 +21,7 @@ network. Time arrives as an argument (``now``, seconds, from the driver); random
 from the ``rng`` the session passes in, so a simulation with a fixed seed is repeatable.
 The discovery hooks are the one exception, and say so.
 
-Names of the view types (``SwarmView``, ``PeerView``) refer to :mod:`btref.strategy`.
+Names of the view types (``SwarmView``, ``PeerView``) refer to :mod:`btref.views`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from collections.abc import Awaitable, Mapping, Sequence
 
     from btref.metainfo import Torrent
-    from btref.strategy import PeerView, SwarmView
+    from btref.views import PeerView, SwarmView
 
 #: The project name pluggy uses for markers: ``@hookimpl`` marks an implementation.
 PROJECT = "btref"
@@ -86,7 +86,7 @@ def btref_verify_piece(torrent: Torrent, index: int, data: memoryview) -> bool |
 def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
     """Offer an incremental hasher for creating a torrent.
 
-    **When:** once when ``btref create`` (:mod:`btref.create`) starts building a torrent.
+    **When:** once when ``btref create`` (:mod:`btref.io.create`) starts building a torrent.
 
     **With:** ``version``, one of ``"v1"``, ``"v2"`` or ``"hybrid"``; the ``piece_length``.
 

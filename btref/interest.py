@@ -5,13 +5,13 @@ A peer tells us its pieces once (``bitfield``, or BEP 6 ``have all`` / ``have no
 one ``have`` per piece it verifies. For each connection the engine keeps the peer's bitfield
 and ``Peer.wanted``, how many of its pieces we lack, so "are we interested?" is a counter
 test, never a scan; and every piece a peer announces counts once in the session's
-availability (:class:`~btref.strategy.Availability`), which rarest-first reads.
+availability (:class:`~btref.views.Availability`), which rarest-first reads.
 
 :meth:`Interest.haves_received` takes many ``have`` messages in one event: in a simulated
 swarm nine messages in ten are ``have`` messages, so their path is one tight loop (a bit
 set, a count moved) and one interest and request update per peer at the end.
 
-:class:`Interest` is mixed into :class:`~btref.engine.Session`; it lives here only to keep
+:class:`Interest` is mixed into :class:`~btref.session.Session`; it lives here only to keep
 each module about one concept, and uses the session's attributes freely.
 
 Invariants: ``peer.wanted`` is the number of pieces in ``peer.has`` missing from our
@@ -24,7 +24,7 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from btref import wire
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.errors import ProtocolError
 from btref.peer import Peer
 
@@ -32,12 +32,12 @@ __all__ = ["Interest"]
 
 
 class Interest:
-    """Bitfields, availability and interest: mixed into :class:`~btref.engine.Session`."""
+    """Bitfields, availability and interest: mixed into :class:`~btref.session.Session`."""
 
     # Provided by the Session: peers, have, num_pieces, rarity, seeding, now, _fill(),
     # _send(), _close(), _check_index(), _require().
     peers: dict[Hashable, Peer]
-    have: Bitfield
+    have: PieceSet
     num_pieces: int
     rarity: Any
     seeding: bool
@@ -47,7 +47,7 @@ class Interest:
         """Many ``have`` messages at once: ``haves`` lists ``(key, index)`` pairs, peer
         ``key`` announcing piece ``index``, in the order they arrived.
 
-        The same as :meth:`~btref.engine.Session.message_received` with ``Have(index)``
+        The same as :meth:`~btref.session.Session.message_received` with ``Have(index)``
         for each pair in turn, except that each peer's interest and request queue are
         brought up to date once, after the last pair. A driver that parsed several
         ``have`` messages in one read may use it; the simulator does, since nine in ten of
@@ -88,16 +88,16 @@ class Interest:
     def _on_bitfield(self, peer: Peer, msg: Any, out: list) -> None:
         if peer.has.count:
             raise ProtocolError("bitfield after have messages")
-        self._set_has(peer, Bitfield.from_bytes(msg.payload, self.num_pieces), out)
+        self._set_has(peer, PieceSet.from_bytes(msg.payload, self.num_pieces), out)
 
     def _on_haveall(self, peer: Peer, msg: Any, out: list) -> None:
         self._require(peer.fast, "have all without the fast extension")
-        self._set_has(peer, Bitfield.full(self.num_pieces), out)
+        self._set_has(peer, PieceSet.full(self.num_pieces), out)
 
     def _on_havenone(self, peer: Peer, msg: Any, out: list) -> None:
         self._require(peer.fast, "have none without the fast extension")
 
-    def _set_has(self, peer: Peer, has: Bitfield, out: list) -> None:
+    def _set_has(self, peer: Peer, has: PieceSet, out: list) -> None:
         for index in peer.has:  # `have`s before a `have all`: count each piece once
             self.rarity.add(index, -1)
         peer.has = has

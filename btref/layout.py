@@ -4,7 +4,7 @@ A torrent's files are laid out in one long *piece space* (see :mod:`btref.metain
 file ``f`` occupies ``[f.offset, f.offset + f.length)``, and piece ``i`` is the part of
 ``[i * piece_length, (i + 1) * piece_length)`` that files cover. This module turns a piece,
 or a block of one, into a list of :class:`Span`: "``length`` bytes at ``file_offset`` of
-file ``file_index``". It does no I/O; :mod:`btref.storage` does.
+file ``file_index``". It does no I/O; :mod:`btref.io.storage` does.
 
 * v1 and hybrid torrents (BEP 3, BEP 52 "hybrid"): files lie back to back, so a piece can
   span several files, and a short file can sit wholly inside one piece.

@@ -11,7 +11,7 @@ dictionary, the ``data`` one followed by the raw piece bytes (found with
     {"msg_type": 1, "piece": i, "total_size": n}     data  + up to 16 KiB of metadata
     {"msg_type": 2, "piece": i}                      reject
 
-This module is sans-I/O like :mod:`btref.engine`: :class:`MetadataFetcher` takes events
+This module is sans-I/O like :mod:`btref.session`: :class:`MetadataFetcher` takes events
 (a peer's extension handshake, an ``ut_metadata`` payload, a clock tick) and returns
 :class:`~btref.actions.Send` / :class:`~btref.actions.Close` / :class:`~btref.actions.Ban`
 actions; :func:`answer_request` is the serving side of a peer that has the metadata.

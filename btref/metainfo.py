@@ -31,7 +31,7 @@ every :attr:`FileEntry.path` is sanitized by :mod:`btref.paths` and unique.
 from __future__ import annotations
 
 import hashlib
-import os
+import sys
 from bisect import bisect_right
 from collections.abc import Mapping
 from functools import cached_property
@@ -189,23 +189,6 @@ class Torrent:
 # -- parsing ------------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike[str], *, strict: bool = False) -> Torrent:
-    """Read and :func:`parse` the .torrent file at ``path``.
-
-    :raises MetainfoError: when the file cannot be read, is larger than
-        :data:`MAX_TORRENT_SIZE`, or is not a valid torrent.
-    :raises BencodeError: when it is not bencoding at all.
-    """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_TORRENT_SIZE + 1)
-    except OSError as exc:
-        raise MetainfoError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_TORRENT_SIZE:
-        raise MetainfoError(f"{os.fspath(path)!r} is larger than {MAX_TORRENT_SIZE} bytes")
-    return parse(data, strict=strict)
-
-
 def parse(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Torrent:
     """Parse the bytes of a .torrent file.
 
@@ -332,7 +315,7 @@ def _name(info: dict[bytes, Any], info_hash: bytes) -> str:
     raw = raw.split(b"\0", 1)[0]
     if not raw:  # empty (up to a NUL) in the torrent itself: there is no name at all
         raise MetainfoError("'name' is empty")
-    name = sanitize_component(raw, windows=os.name == "nt")
+    name = sanitize_component(raw, windows=sys.platform == "win32")
     # A name that sanitizes to nothing (e.g. "..") falls back to the info hash, as libtorrent does.
     return info_hash.hex() if name in ("", ".", "..") else name
 

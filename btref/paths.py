@@ -34,8 +34,8 @@ component nor a separator, so ``base.joinpath(*parts)`` stays below ``base``: se
 
 from __future__ import annotations
 
-import os
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePath
@@ -169,7 +169,7 @@ def sanitize_path(
     but still drops ``.`` and ``..``: what libtorrent does to the paths in a torrent.
     """
     if windows is None:
-        windows = os.name == "nt"
+        windows = sys.platform == "win32"
     parts: list[str] = []
     for raw in elements:
         if isinstance(raw, str):
@@ -186,7 +186,7 @@ def sanitize_path(
     return tuple(parts)
 
 
-def is_inside(base: str | os.PathLike[str], parts: Iterable[str]) -> bool:
+def is_inside(base: str | PurePath, parts: Iterable[str]) -> bool:
     """True when ``base / parts...`` names something strictly below ``base``.
 
     A purely lexical check (no file system access, symlinks on disk are not followed):

@@ -2,8 +2,8 @@
 
 One :class:`Peer` per connection: the four BEP 3 flags, the peer's bitfield, the blocks we
 asked it for, the blocks it asked us for, rolling rates and counters. The engine
-(:mod:`btref.engine`) is the only writer; strategies see a frozen
-:class:`~btref.strategy.PeerView` made by :meth:`Peer.view`.
+(:mod:`btref.session`) is the only writer; strategies see a frozen
+:class:`~btref.views.PeerView` made by :meth:`Peer.view`.
 
 Invariants:
 
@@ -21,8 +21,8 @@ from collections.abc import Hashable
 
 import attrs
 
-from btref.bitfield import Bitfield
-from btref.strategy import PeerView
+from btref.pieceset import PieceSet
+from btref.views import PeerView
 
 __all__ = ["Rate", "Peer"]
 
@@ -71,7 +71,7 @@ class Peer:
     """Mutable state of one connection, owned by the engine."""
 
     key: Hashable
-    has: Bitfield
+    has: PieceSet
     connected_at: float
     #: The peer negotiated BEP 6 (fast extension) / BEP 10 (extension protocol).
     fast: bool = False

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import random
 from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
@@ -187,8 +186,9 @@ class TrackerState:
         self.min_interval = min_interval
         self.max_numwant = max_numwant
         self.max_swarms = max_swarms
-        self.secret = secret if secret is not None else os.urandom(16)
         self.rng = rng or random.Random()
+        # The driver passes a secret from the OS's entropy (btref.net.tracker_server).
+        self.secret = secret if secret is not None else self.rng.randbytes(16)
         self.swarms: dict[bytes, Swarm] = {}
         self._last_sweep = float("-inf")
 

@@ -1,4 +1,4 @@
-"""btref.strategy.Availability: incremental counts and buckets, and rarest picks from them."""
+"""btref.views.Availability: incremental counts and buckets, and rarest picks from them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from btref.bitfield import Bitfield
-from btref.strategy import Availability
+from btref.pieceset import PieceSet
+from btref.views import Availability
 
 
-def field(n: int, pieces) -> Bitfield:
-    f = Bitfield(n)
+def field(n: int, pieces) -> PieceSet:
+    f = PieceSet(n)
     for i in pieces:
         f.set(i)
     return f

@@ -8,7 +8,7 @@ import pytest
 from btref_chokers.bittyrant import BitTyrant
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def view(key, *, interested=True, choking=True, down=0.0, up=0.0):

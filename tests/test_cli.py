@@ -210,8 +210,10 @@ def test_parse_torrent_without_metainfo_parse(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.delattr(btref.metainfo, "parse")
     with pytest.raises(common.CommandError, match="needs btref.metainfo.parse"):
         common.parse_torrent(b"de", "info")
-    monkeypatch.delattr(btref.metainfo, "load")
-    with pytest.raises(common.CommandError, match="needs btref.metainfo.load"):
+    import btref.io.torrent_file
+
+    monkeypatch.delattr(btref.io.torrent_file, "load")
+    with pytest.raises(common.CommandError, match="needs btref.io.torrent_file.load"):
         common.load_torrent(tmp_path / "x.torrent", "info")
 
 
@@ -256,7 +258,7 @@ def test_info_json(made: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_info_creation_date_and_many_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from btref.create import create_torrent
+    from btref.io.create import create_torrent
 
     folder = tmp_path / "many"
     folder.mkdir()

@@ -1,4 +1,4 @@
-"""btref.create: file trees in, .torrent bytes out; parsed back with btref.metainfo and verified."""
+"""btref.io.create: file trees in, .torrent bytes out; parsed back with btref.metainfo and verified."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from btref import bencode, metainfo, plugins
-from btref.create import MAX_PIECE_LENGTH, MIN_PIECE_LENGTH, create_torrent, default_piece_length
+from btref.io.create import MAX_PIECE_LENGTH, MIN_PIECE_LENGTH, create_torrent, default_piece_length
 from btref.errors import CreateError
 from btref.hookspecs import hookimpl
 
@@ -290,7 +290,7 @@ def test_io_errors_become_create_errors(tmp_path: Path, monkeypatch: pytest.Monk
     def refuse(*args: object, **kwargs: object) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("btref.create.open", refuse, raising=False)
+    monkeypatch.setattr("btref.io.create.open", refuse, raising=False)
     with pytest.raises(CreateError, match="cannot read: Permission denied"):
         create_torrent(tmp_path / "t")
     monkeypatch.setattr(os, "scandir", refuse)

@@ -90,9 +90,9 @@ def test_magnet_download_finds_a_libtorrent_seeder_through_the_dht(tmp_path: Pat
 
 async def libtorrent_downloads_from_btref_through_the_dht(tmp_path: Path) -> None:
     from btref import plugins
-    from btref.create import create_torrent
+    from btref.io.create import create_torrent
     from btref.metainfo import parse
-    from btref.net.driver import TorrentSession
+    from btref.net.driver import Client
 
     src = tmp_path / "src"
     src.mkdir()
@@ -103,7 +103,7 @@ async def libtorrent_downloads_from_btref_through_the_dht(tmp_path: Path) -> Non
     try:
         boot = "%s:%d" % servers[3].address
         dht = plugins.create("discovery", "dht", bootstrap=[boot], host="127.0.0.1", query_timeout=1.0)
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
             log: list[str] = []
             await wait_bootstrapped(ses, log)
             uri = Magnet.from_torrent(torrent).to_uri()

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from btref import metainfo, plugins, storage
-from btref.create import create_torrent
+from btref import metainfo, plugins
+from btref.io import storage
+from btref.io.create import create_torrent
 from tests.ltsession import close_session, loopback_settings, wait_until
 
 lt = pytest.importorskip("libtorrent")

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from btref import wire
-from btref.create import create_torrent
+from btref.io.create import create_torrent
 from btref.errors import StorageError
 from btref.metainfo import Torrent, parse
-from btref.net.driver import TorrentSession, make_peer_id
+from btref.net.driver import Client, make_peer_id
 from btref.net.events import EventLog, read_events
 from btref.net.peer_io import PeerKey
-from btref.progress import Progress, eta_text, format_line
+from btref.io.progress import Progress, eta_text, format_line
 
 # -- helpers shared by the network test files ------------------------------------------------
 
@@ -77,8 +77,8 @@ def test_btref_to_btref(tmp_path: Path, version: str) -> None:
     dst = tmp_path / "dst"
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
-            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
+        async with Client(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with Client(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
                                       events=tmp_path / "leech.jsonl") as leech:
                 assert await leech.run()
                 stats = leech.stats()
@@ -101,12 +101,12 @@ def test_two_seeders_and_a_tracker_free_swarm(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, "hybrid")
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as s1, \
-                TorrentSession(torrent, src, host="127.0.0.1", seed=True) as s2:
+        async with Client(torrent, src, host="127.0.0.1", seed=True) as s1, \
+                Client(torrent, src, host="127.0.0.1", seed=True) as s2:
             peers = [f"127.0.0.1:{s1.port}", f"127.0.0.1:{s2.port}"]
-            async with TorrentSession(torrent, tmp_path / "d1", host="127.0.0.1", peers=peers, seed=True) as l1:
+            async with Client(torrent, tmp_path / "d1", host="127.0.0.1", peers=peers, seed=True) as l1:
                 assert await asyncio.wait_for(l1.complete.wait(), 30) is True
-                async with TorrentSession(torrent, tmp_path / "d2", host="127.0.0.1",
+                async with Client(torrent, tmp_path / "d2", host="127.0.0.1",
                                           peers=[f"127.0.0.1:{l1.port}"]) as l2:
                     assert await l2.run()
 
@@ -119,9 +119,9 @@ def test_seed_dials_out_to_a_leecher(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, "v1")
 
     async def scenario() -> None:
-        leech = await TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", discovery=()).start()
+        leech = await Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=()).start()
         try:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                       peers=[f"127.0.0.1:{leech.port}"]) as seeder:
                 assert await leech.run()
                 await leech.stop()
@@ -143,8 +143,8 @@ def test_resume_fetches_only_missing_pieces(tmp_path: Path) -> None:
     (dst / "payload" / "a.bin").write_bytes((src / "payload" / "a.bin").read_bytes())
 
     async def scenario() -> int:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
-            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
+        async with Client(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with Client(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
                                       events=tmp_path / "ev.jsonl") as leech:
                 assert await leech.run()
                 return leech.downloaded
@@ -160,7 +160,7 @@ def test_complete_data_finishes_at_once(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, "v2")
 
     async def scenario() -> None:
-        session = TorrentSession(torrent, src, host="127.0.0.1", discovery=())
+        session = Client(torrent, src, host="127.0.0.1", discovery=())
         async with session:
             assert await session.run()
             assert session.stats()["bytes"] == torrent.total_length
@@ -175,7 +175,7 @@ def test_no_peers_times_out_with_a_reason(tmp_path: Path) -> None:
     _, torrent, _ = make_torrent(tmp_path)
 
     async def scenario() -> str | None:
-        async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.0) as leech:
+        async with Client(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.0) as leech:
             assert not await leech.run()
             return leech.error
 
@@ -190,7 +190,7 @@ def test_unreachable_peer_is_redialled_then_given_up(tmp_path: Path, monkeypatch
     closed = _closed_port()
 
     async def scenario() -> str | None:
-        async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"127.0.0.1:{closed}"],
+        async with Client(torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"127.0.0.1:{closed}"],
                                   stall_timeout=2.5, events=tmp_path / "ev.jsonl") as leech:
             assert not await leech.run()
             return leech.error
@@ -212,8 +212,8 @@ def test_connected_peer_that_sends_nothing_stalls(tmp_path: Path) -> None:
     _, torrent, _ = make_torrent(tmp_path)
 
     async def scenario() -> str | None:
-        async with TorrentSession(torrent, tmp_path / "a", host="127.0.0.1") as other:  # has nothing either
-            async with TorrentSession(torrent, tmp_path / "b", host="127.0.0.1", stall_timeout=1.5,
+        async with Client(torrent, tmp_path / "a", host="127.0.0.1") as other:  # has nothing either
+            async with Client(torrent, tmp_path / "b", host="127.0.0.1", stall_timeout=1.5,
                                       peers=[f"127.0.0.1:{other.port}"]) as leech:
                 assert not await leech.run()
                 return leech.error
@@ -225,7 +225,7 @@ def test_own_peer_id_is_refused_and_forgotten(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", discovery=(), seed=True,
+        async with Client(torrent, src, host="127.0.0.1", discovery=(), seed=True,
                                   events=tmp_path / "ev.jsonl") as session:
             session.add_peer(f"127.0.0.1:{session.port}")
             await session.dial("127.0.0.1", session.port)
@@ -245,7 +245,7 @@ def test_garbage_and_banned_peers_are_dropped(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                   events=tmp_path / "ev.jsonl") as seeder:
             # Not a handshake at all.
             reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
@@ -284,8 +284,8 @@ def test_write_failure_fails_the_session(tmp_path: Path) -> None:
     (dst / "payload").write_bytes(b"a file where the folder should be")
 
     async def scenario() -> str | None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder:
-            async with TorrentSession(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"]) as leech:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder:
+            async with Client(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"]) as leech:
                 assert not await leech.run()
                 return leech.error
 
@@ -296,7 +296,7 @@ def test_stop_is_idempotent_and_leaves_nothing_running(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 
     async def scenario() -> None:
-        session = TorrentSession(torrent, src, host="127.0.0.1", seed=True)
+        session = Client(torrent, src, host="127.0.0.1", seed=True)
         await session.stop()  # never started: nothing to do
         await session.start()
         await session.stop()
@@ -315,7 +315,7 @@ def test_a_failed_start_cleans_up(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         with pytest.raises(StorageError):
-            async with TorrentSession(torrent, tmp_path / "evil", host="127.0.0.1", events=tmp_path / "e.jsonl"):
+            async with Client(torrent, tmp_path / "evil", host="127.0.0.1", events=tmp_path / "e.jsonl"):
                 pass  # pragma: no cover - start fails
         assert not leftover_tasks()
 
@@ -330,8 +330,8 @@ def test_tracker_failures_and_reannounces(tmp_path: Path) -> None:
             trackers = (f"http://127.0.0.1:{_closed_port()}/announce",)
             _, dead, src = make_torrent(tmp_path / "a", trackers=trackers)
             _, live, _ = make_torrent(tmp_path / "b", trackers=(tracker.http_url,))
-            async with TorrentSession(dead, src, host="127.0.0.1", seed=True, events=tmp_path / "dead.jsonl"), \
-                    TorrentSession(live, tmp_path / "b" / "src", host="127.0.0.1", seed=True,
+            async with Client(dead, src, host="127.0.0.1", seed=True, events=tmp_path / "dead.jsonl"), \
+                    Client(live, tmp_path / "b" / "src", host="127.0.0.1", seed=True,
                                    events=tmp_path / "live.jsonl"):
                 while len(_events(tmp_path / "live.jsonl", "announced")) < 2:  # bounded by run()
                     await asyncio.sleep(0.05)
@@ -350,12 +350,12 @@ def test_peer_limits_and_duplicates(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=0) as full:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=0) as full:
             reader, writer = await asyncio.open_connection("127.0.0.1", full.port)
             assert await reader.read() == b""  # no room: closed at once
             writer.close()
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder, \
-                TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder, \
+                Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
                                events=tmp_path / "ev.jsonl") as leech:
             first = asyncio.ensure_future(leech.dial("127.0.0.1", seeder.port))
             while not leech.links:
@@ -376,11 +376,11 @@ def test_unreadable_data_is_not_served(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                   events=tmp_path / "seed.jsonl") as seeder:
             for f in (src / "payload").rglob("*.bin"):
                 f.write_bytes(b"")  # the data vanished after the recheck
-            async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.5,
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", stall_timeout=1.5,
                                       peers=[f"127.0.0.1:{seeder.port}"]) as leech:
                 assert not await leech.run()
 

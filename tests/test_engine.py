@@ -1,4 +1,4 @@
-"""Unit tests of the session engine (btref.engine): one behaviour per test, messages in, actions out."""
+"""Unit tests of the session engine (btref.session): one behaviour per test, messages in, actions out."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from btref import wire
 from btref.bencode import encode
-from btref.bitfield import Bitfield
-from btref.create import create_torrent
+from btref.pieceset import PieceSet
+from btref.io.create import create_torrent
 from btref.actions import UploadShares
-from btref.engine import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
+from btref.session import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
 from btref.hookspecs import hookimpl
 from btref.metainfo import parse
 from btref.plugins import plugin_manager
@@ -61,7 +61,7 @@ def session(torrent, *, seed=False, have=(), choker=True, config=None):
     if choker:
         chosen["chokers"] = [TitForTat()]
     hook = plugin_manager(chosen, extra=[recorder]).hook
-    field = Bitfield.full(torrent.num_pieces) if seed else Bitfield(torrent.num_pieces)
+    field = PieceSet.full(torrent.num_pieces) if seed else PieceSet(torrent.num_pieces)
     for i in have:
         field.set(i)
     s = Session(torrent, hook, have=field, peer_id=b"-BR0100-000000000000", rng=random.Random(1), config=config)
@@ -109,7 +109,7 @@ def test_duplicate_key_and_bad_have_length(payload):
     s.peer_connected("p", 0)
     assert of(s.peer_connected("p", 1), Close)
     with pytest.raises(ValueError):
-        Session(torrent, s.hook, have=Bitfield(3))
+        Session(torrent, s.hook, have=PieceSet(3))
 
 
 def test_unknown_keys_are_ignored(payload):
@@ -216,7 +216,7 @@ class SloppyPicker:
 def test_bad_picker_answers_are_skipped(payload):
     torrent, _ = payload
     hook = plugin_manager({"pickers": [SloppyPicker()], "hashes": ["sha1"]}).hook
-    field = Bitfield(torrent.num_pieces)
+    field = PieceSet(torrent.num_pieces)
     field.set(0)
     s = Session(torrent, hook, have=field, rng=random.Random(0))
     s.peer_connected("p", 0, fast=True)
@@ -234,7 +234,7 @@ def test_reqq_caps_the_queue(payload):
     s.peer_connected("p", 0, extensions=True)
     s.message_received("p", wire.Extended(0, encode({b"reqq": 2, b"m": {}})), 0)
     s.message_received("p", wire.Extended(3, b"whatever"), 0)  # not ours: ignored
-    s.message_received("p", wire.Bitfield(Bitfield.full(torrent.num_pieces).to_bytes()), 0)
+    s.message_received("p", wire.Bitfield(PieceSet.full(torrent.num_pieces).to_bytes()), 0)
     assert len(msgs(s.message_received("p", wire.Unchoke(), 1), wire.Request)) == 2
     assert s.peers["p"].reqq == 2
 
@@ -301,7 +301,7 @@ def test_late_blocks_of_withdrawn_requests_are_no_violation(payload):
 def test_withdrawn_requests_are_remembered_up_to_a_limit():
     from btref.peer import Peer
 
-    peer = Peer("k", Bitfield(4), 0.0)
+    peer = Peer("k", PieceSet(4), 0.0)
     for begin in range(5):
         peer.in_flight[0, begin] = (1, 0.0)
         peer.withdraw(0, begin, limit=3)
@@ -445,7 +445,7 @@ def test_a_choker_may_split_the_upload_in_shares(payload):
     torrent, _ = payload
     choker = SharingChoker()
     hook = plugin_manager({"pickers": [RarestFirst()], "hashes": ["sha1"], "chokers": [choker]}).hook
-    s = Session(torrent, hook, have=Bitfield.full(torrent.num_pieces), rng=random.Random(1))
+    s = Session(torrent, hook, have=PieceSet.full(torrent.num_pieces), rng=random.Random(1))
     for key in "abc":
         s.peer_connected(key, 0, fast=True)
         s.message_received(key, wire.Interested(), 0)

@@ -15,9 +15,9 @@ from btref_chokers.tit_for_tat import TitForTat
 from btref_pickers.rarest_first import RarestFirst
 
 from btref import wire
-from btref.bitfield import Bitfield
-from btref.create import create_torrent
-from btref.engine import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
+from btref.pieceset import PieceSet
+from btref.io.create import create_torrent
+from btref.session import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, Session, WritePiece
 from btref.metainfo import parse
 from btref.plugins import plugin_manager
 
@@ -65,7 +65,7 @@ class Node:
         hook = plugin_manager(
             {"pickers": [RarestFirst()], "chokers": [TitForTat()], "hashes": ["sha1"]}, extra=[self.recorder]
         ).hook
-        have = Bitfield.full(torrent.num_pieces) if seed else None
+        have = PieceSet.full(torrent.num_pieces) if seed else None
         self.session = Session(torrent, hook, have=have, peer_id=name.encode().ljust(20, b"-"),
                                rng=random.Random(name), config=config)
         self.store = bytearray(data) if seed else bytearray(len(data))

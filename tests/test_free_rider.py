@@ -5,7 +5,7 @@ from __future__ import annotations
 from btref_chokers.free_rider import FreeRider
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def test_never_unchokes_anybody():
@@ -18,7 +18,7 @@ def test_never_unchokes_anybody():
 
 
 def test_in_a_simulated_swarm_it_downloads_and_never_uploads():
-    from btref.requests import BLOCK
+    from btref.download import BLOCK
     from btref.sim.swarm import PeerSpec, Swarm
     from btref.sim.virtual import virtual_torrent
 

@@ -226,9 +226,9 @@ def test_hashers_stream_matches_whole_data(sizes: list[int], chunk: int) -> None
 
 @pytest.mark.parametrize("name", ["bittorrent-v2-test.torrent", "bittorrent-v2-hybrid-test.torrent"])
 def test_reference_torrents_piece_layers_hash_up_to_their_roots(vectors, name: str) -> None:
-    from btref import metainfo
+    from btref.io import torrent_file
 
-    torrent = metainfo.load(vectors / "bep52-test-torrents" / name)
+    torrent = torrent_file.load(vectors / "bep52-test-torrents" / name)
     expected = json.loads((vectors / "bep52-test-torrents" / "bep52_test_torrents.json").read_text())["torrents"][name]
     checked = 0
     for entry in torrent.files:

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from btref import wire
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.connection import Connection
 from btref.errors import ProtocolError
 from btref.metainfo import Torrent
-from btref.net.driver import TorrentSession, make_peer_id
+from btref.net.driver import Client, make_peer_id
 from btref.net.events import read_events
 from tests.test_driver import make_torrent, run, same_tree
 
@@ -56,7 +56,7 @@ class HostilePeer:
             while data := await reader.read(65536):
                 for msg in conn.receive_data(data):
                     if isinstance(msg, wire.Handshake):
-                        full = Bitfield.full(t.num_pieces).to_bytes()
+                        full = PieceSet.full(t.num_pieces).to_bytes()
                         writer.write(conn.send(conn.handshake()) + conn.send(wire.Bitfield(full)))
                     elif isinstance(msg, wire.Interested):
                         writer.write(conn.send(wire.Unchoke()))
@@ -72,7 +72,7 @@ class HostilePeer:
 
 
 async def _honest_btref(torrent: Torrent, src: Path, stack: Any) -> str:
-    seeder = await stack.enter_async_context(TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()))
+    seeder = await stack.enter_async_context(Client(torrent, src, host="127.0.0.1", seed=True, discovery=()))
     return f"127.0.0.1:{seeder.port}"
 
 
@@ -91,7 +91,7 @@ def test_corrupt_blocks_get_the_peer_banned(tmp_path: Path, honest: str) -> None
 
         async with AsyncExitStack() as stack:
             hostile = await stack.enter_async_context(HostilePeer(torrent))
-            leech = await stack.enter_async_context(TorrentSession(
+            leech = await stack.enter_async_context(Client(
                 torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{hostile.port}"], discovery=(),
                 events=tmp_path / "ev.jsonl"))
             while not leech.banned:  # bounded by run()'s timeout

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref.net.tracker_server import serve_tracker
 from tests.ltsession import LT
 from tests.test_driver import make_torrent, run, same_tree
@@ -36,7 +36,7 @@ def libtorrent_session() -> Iterator[LT]:
         session.close()
 
 
-async def _complete(leech: TorrentSession, lt_side: LT) -> None:
+async def _complete(leech: Client, lt_side: LT) -> None:
     """Wait for btref's download; on failure, say why (btref's error and lt's alerts)."""
     try:
         async with asyncio.timeout(60):
@@ -63,7 +63,7 @@ def test_btref_downloads_from_libtorrent(tmp_path: Path, libtorrent_session: LT,
             if via == "tracker":  # libtorrent announced itself: btref will find it there
                 await lts.wait(lambda: tracker.state.peers(torrent.info_hash), "announce to btref's tracker")
             peers = [f"127.0.0.1:{lts.port}"] if via == "peer" else []
-            async with TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", peers=peers) as leech:
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", peers=peers) as leech:
                 await _complete(leech, lts)
             assert same_tree(src, tmp_path / "dst")
 
@@ -79,7 +79,7 @@ def test_libtorrent_downloads_from_btref(tmp_path: Path, libtorrent_session: LT,
         async with serve_tracker(interval=2, udp_port=None) as tracker:
             trackers = (tracker.http_url,) if via == "tracker" else ()
             data, torrent, src = make_torrent(tmp_path, version, trackers=trackers)
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with Client(torrent, src, host="127.0.0.1", seed=True) as seeder:
                 await seeder.complete.wait()
                 handle = lts.add(data, tmp_path / "dst")
                 if via == "peer":
@@ -99,10 +99,10 @@ def test_btref_leecher_and_libtorrent_leecher_share(tmp_path: Path, libtorrent_s
     async def scenario() -> None:
         async with serve_tracker(interval=2, udp_port=None) as tracker:
             data, torrent, src = make_torrent(tmp_path, "hybrid", trackers=(tracker.http_url,))
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True) as seeder:
+            async with Client(torrent, src, host="127.0.0.1", seed=True) as seeder:
                 await seeder.complete.wait()
                 handle = lts.add(data, tmp_path / "lt")
-                async with TorrentSession(torrent, tmp_path / "bt", host="127.0.0.1") as leech:
+                async with Client(torrent, tmp_path / "bt", host="127.0.0.1") as leech:
                     await _complete(leech, lts)
                 await lts.wait(lambda: handle.status().is_seeding, "download in a mixed swarm")
         assert same_tree(src, tmp_path / "lt") and same_tree(src, tmp_path / "bt")

@@ -12,7 +12,7 @@ import statistics
 import pytest
 
 from btref.sim import scenarios
-from btref.requests import BLOCK
+from btref.download import BLOCK
 from btref.sim.metrics import completion_times, seed_unique_share
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent

@@ -51,7 +51,7 @@ def test_invalid_vectors_are_rejected(vectors: Path) -> None:
 
 
 def test_from_torrent_matches_reference_hybrid_magnet(vectors: Path) -> None:
-    from btref.metainfo import load
+    from btref.io.torrent_file import load
 
     torrent = load(vectors / "bep52-test-torrents" / "bittorrent-v2-hybrid-test.torrent")
     m = Magnet.from_torrent(torrent)
@@ -343,7 +343,7 @@ def test_libtorrent_reads_btref_links(m: Magnet) -> None:
 @pytest.mark.parametrize("name", ["bittorrent-v2-test.torrent", "bittorrent-v2-hybrid-test.torrent"])
 def test_from_torrent_agrees_with_libtorrent_make_magnet_uri(vectors: Path, name: str) -> None:
     lt = pytest.importorskip("libtorrent")
-    from btref.metainfo import load
+    from btref.io.torrent_file import load
 
     path = vectors / "bep52-test-torrents" / name
     ours = Magnet.from_torrent(load(path))

@@ -28,7 +28,7 @@ from btref.extension import ExtensionHandshake
 from btref.hookspecs import hookimpl
 from btref.magnet import Magnet
 from btref.metadata import MAX_METADATA_SIZE, answer_request
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref.net.magnet_fetch import fetch_metadata
 from tests.test_driver import make_torrent, run, same_tree
 
@@ -49,12 +49,12 @@ def test_btref_fetches_metadata_from_btref_and_downloads(tmp_path: Path, version
     assert len(torrent.info_bytes) > 2 * 16384  # several metadata pieces
 
     async def scenario() -> float:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
             result = await fetch_metadata(magnet_for(torrent, seed.port), timeout=30)
             assert result.torrent.info_bytes == torrent.info_bytes
             assert result.torrent.info_hash == torrent.info_hash
             assert result.sources == (f"127.0.0.1:{seed.port}",)
-            async with TorrentSession(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
+            async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
                                       peers=[str(p) for p in result.peers]) as leech:
                 assert await leech.run(), leech.error
             return result.seconds
@@ -123,7 +123,7 @@ def test_wrong_metadata_is_rejected_and_fetched_from_an_honest_peer(tmp_path: Pa
 
     async def scenario() -> None:
         async with FakePeer(torrent.info_hash, wrong) as liar:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
                 fetched = await fetch_metadata(magnet_for(torrent, liar.port),
                                                peers=[f"127.0.0.1:{honest.port}"], timeout=30)
                 assert fetched.torrent.info_bytes == info
@@ -163,7 +163,7 @@ def test_oversized_metadata_size_is_refused(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with FakePeer(torrent.info_hash, torrent.info_bytes, claimed_size=MAX_METADATA_SIZE + 1) as huge:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
                 fetched = await fetch_metadata(magnet_for(torrent, huge.port, honest.port), timeout=30)
                 assert fetched.torrent.info_bytes == torrent.info_bytes
                 await asyncio.wait_for(huge.closed_by_peer.wait(), 30)
@@ -193,7 +193,7 @@ def test_dead_peers_bad_peers_and_failing_sources_do_not_stop_the_fetch(tmp_path
     async def scenario() -> None:
         async with FakePeer(b"\x01" * 20, torrent.info_bytes) as other_swarm, \
                 FakePeer(torrent.info_hash, torrent.info_bytes, frame=2 * 1024 * 1024) as huge_frame:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as honest:
                 magnet = magnet_for(torrent, dead, other_swarm.port, huge_frame.port, honest.port)
                 fetched = await fetch_metadata(magnet, discovery=[FailingSource()], timeout=30)
                 assert fetched.torrent.info_bytes == torrent.info_bytes
@@ -224,7 +224,7 @@ def test_cli_download_from_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureF
     holder: dict[str, Any] = {}
 
     async def seeder() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
             holder["port"], holder["stop"] = seed.port, asyncio.Event()
             started.set()
             await holder["stop"].wait()
@@ -263,7 +263,7 @@ def test_btref_fetches_metadata_from_libtorrent(tmp_path: Path, version: str) ->
             await lts.wait(lambda: handle.status().is_seeding, "seeding")
             result = await fetch_metadata(magnet_for(torrent, lts.port), timeout=30)
             assert result.torrent.info_bytes == torrent.info_bytes
-            async with TorrentSession(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
+            async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
                                       peers=[str(p) for p in result.peers]) as leech:
                 assert await leech.run(), leech.error
             return result.seconds
@@ -286,7 +286,7 @@ def test_libtorrent_fetches_metadata_from_btref(tmp_path: Path, version: str) ->
     lts = LT()
     try:
         async def scenario() -> None:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
                 params = lt.parse_magnet_uri(Magnet.from_torrent(torrent).to_uri())
                 params.save_path = str(tmp_path / "lt")
                 handle = lts.session.add_torrent(params)
@@ -325,7 +325,7 @@ def test_cli_download_from_a_magnet_link_found_through_the_dht(tmp_path: Path,
                 await server.bootstrap([servers[0].address])
             holder["boot"] = "%s:%d" % servers[0].address
             dht = plugins.create("discovery", "dht", bootstrap=[holder["boot"]], host="127.0.0.1", query_timeout=1.0)
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(dht,)):
                 holder["stop"] = asyncio.Event()
                 for _ in range(100):  # until the seeder's announce_peer is stored somewhere
                     if (await servers[-1].lookup(torrent.info_hash, "get_peers")).peers:

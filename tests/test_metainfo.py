@@ -15,12 +15,13 @@ from btref import metainfo
 from btref.bencode import encode
 from btref.errors import BencodeError, MetainfoError
 from btref.filetree import BLOCK_SIZE, FileEntry, layer_root, pad_hash
-from btref.metainfo import Torrent, from_info, load, parse
+from btref.io.torrent_file import load
+from btref.metainfo import Torrent, from_info, parse
 
 KIB = 1024
 
 
-# -- building torrents by hand (independent of btref.create) ---------------------------
+# -- building torrents by hand (independent of btref.io.create) ---------------------------
 
 
 def merkle(data: bytes, piece_length: int) -> tuple[bytes, bytes]:

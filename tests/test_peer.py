@@ -1,4 +1,4 @@
-"""Per-peer state (btref.peer) and the strategy views (btref.strategy)."""
+"""Per-peer state (btref.peer) and the strategy views (btref.views)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.peer import Peer, Rate
-from btref.strategy import PeerView, SwarmView, peer_view, swarm_view
+from btref.views import PeerView, SwarmView, peer_view, swarm_view
 
 
 def test_rate_averages_over_the_window():
@@ -38,7 +38,7 @@ def test_rate_is_never_negative_and_bounded(samples):
 
 
 def test_peer_starts_choked_and_uninterested():
-    peer = Peer("k", Bitfield(8), 5.0)
+    peer = Peer("k", PieceSet(8), 5.0)
     assert peer.am_choking and peer.peer_choking
     assert not peer.am_interested and not peer.peer_interested
     assert peer.waiting_since == peer.last_sent_at == 5.0
@@ -48,7 +48,7 @@ def test_peer_starts_choked_and_uninterested():
 
 
 def test_queue_depth_follows_rate_and_reqq():
-    peer = Peer("k", Bitfield(8), 0.0)
+    peer = Peer("k", PieceSet(8), 0.0)
     assert peer.queue_depth(1.0, block=16384, seconds=2, lo=4, hi=250) == 4
     peer.down.add(16384 * 50, 0.0)
     assert peer.queue_depth(1.0, block=16384, seconds=2, lo=4, hi=250) == 100
@@ -75,7 +75,7 @@ def test_views_are_frozen_and_availability_read_only():
 
 def test_a_peers_view_names_every_field_right():
     # Peer.view builds the tuple by position: every field must get the attribute of its name.
-    peer = Peer("k", Bitfield(3), connected_at=1.5, am_choking=False, am_interested=True, peer_choking=False,
+    peer = Peer("k", PieceSet(3), connected_at=1.5, am_choking=False, am_interested=True, peer_choking=False,
                 peer_interested=True, snubbed=True, bytes_downloaded=7, bytes_uploaded=9)
     peer.down.add(4000, 2.0)
     peer.up.add(6000, 2.0)

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import bencode, plugins
-from btref.create import create_torrent
+from btref.io.create import create_torrent
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import ProtocolError
 from btref.metainfo import parse
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref_discovery.pex import PEX, REACHABLE, decode_pex, encode_pex
 
 
@@ -128,10 +128,10 @@ def test_pex_spreads_peers_a_knows_only_b_b_knows_c(tmp_path):
 
     async def scenario() -> tuple[bool, bytes]:
         local = {"host": "127.0.0.1", "discovery": ("pex",), "stall_timeout": 60.0}
-        async with TorrentSession(torrent, src, seed=True, **local) as c:
+        async with Client(torrent, src, seed=True, **local) as c:
             c_key = ("127.0.0.1", c.port)
-            async with TorrentSession(torrent, tmp_path / "b", peers=[f"127.0.0.1:{c.port}"], seed=True, **local) as b:
-                async with TorrentSession(torrent, tmp_path / "a", peers=[f"127.0.0.1:{b.port}"], seed=True,
+            async with Client(torrent, tmp_path / "b", peers=[f"127.0.0.1:{c.port}"], seed=True, **local) as b:
+                async with Client(torrent, tmp_path / "a", peers=[f"127.0.0.1:{b.port}"], seed=True,
                                           **local) as a:
                     seen: set = set()
                     async with asyncio.timeout(60):
@@ -150,7 +150,7 @@ def test_pex_spreads_peers_a_knows_only_b_b_knows_c(tmp_path):
 def test_private_torrent_offers_no_pex(tmp_path):
     (tmp_path / "f").write_bytes(b"x" * 1000)
     torrent = parse(create_torrent(tmp_path / "f", version="v1", private=True))
-    session = TorrentSession(torrent, tmp_path, discovery=("pex",))
+    session = Client(torrent, tmp_path, discovery=("pex",))
     assert session.extensions.pex is None
     assert "ut_pex" not in session.extensions.handshake(1, 10).m
     assert session.extensions.messages(0.0) == []

@@ -279,7 +279,7 @@ def _chapter_example() -> dict[str, object]:
 
 def test_plugin_chapter_example_picks_from_the_tail() -> None:
     """The worked example in docs/core/plugins.md runs as a picker through a plugin manager."""
-    strategy = pytest.importorskip("btref.strategy")
+    strategy = pytest.importorskip("btref.views")
     tail_first = _chapter_example()["TailFirst"]
     assert tail_first.family == "pickers"
     pm = plugins.plugin_manager({"pickers": [tail_first()]})

@@ -9,7 +9,7 @@ import pytest
 from btref_chokers.propshare import PropShare
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def view(key, given, interested=True):

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def pick(picker, swarm, peer, count):

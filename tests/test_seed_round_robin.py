@@ -10,7 +10,7 @@ from btref_chokers.seed_round_robin import SeedRoundRobin
 from btref_chokers.tit_for_tat import TitForTat
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def peers(n, interested=True):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from btref import wire
 from btref.actions import Ban, Close
-from btref.requests import BLOCK
+from btref.download import BLOCK
 from btref.sim import compare, metrics, scenarios
 from btref.sim.loop import EventLoop
 from btref.sim.network import Host, Network

@@ -1,4 +1,4 @@
-"""Tests for btref.layout and btref.storage: piece space -> files, safety, recheck."""
+"""Tests for btref.layout and btref.io.storage: piece space -> files, safety, recheck."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from btref import storage as storage_mod
+from btref.io import storage as storage_mod
 from btref.errors import StorageError
 from btref.hookspecs import hookimpl
 from btref.layout import BLOCK_SIZE, MAX_BLOCK_LENGTH, Layout, Span
 from btref.metainfo import FileEntry, Torrent
 from btref.plugins import plugin_manager
-from btref.storage import Storage, VerifyReport, piece_is_good, verify
+from btref.io.storage import Storage, VerifyReport, piece_is_good, verify
 
 # -- building torrents by hand ----------------------------------------------------------
 
@@ -508,14 +508,14 @@ def test_piece_is_good_combines_the_schemes(answers, good):
 
 
 def test_verify_report_defaults():
-    from btref.bitfield import Bitfield
+    from btref.pieceset import PieceSet
 
-    report = VerifyReport(Bitfield(0))
+    report = VerifyReport(PieceSet(0))
     assert report.complete and report.bad == [] and report.missing == []
     assert storage_mod.MAX_OPEN_FILES >= 1
 
 
-# -- real torrents: btref.create and libtorrent ------------------------------------------
+# -- real torrents: btref.io.create and libtorrent ------------------------------------------
 
 
 def parse_or_skip(data):
@@ -553,7 +553,7 @@ def assert_recheck_finds_damage(torrent, data_dir):
 
 @pytest.mark.parametrize("version", ["v1", "v2", "hybrid"])
 def test_torrents_made_by_btref_create(tmp_path, version):
-    from btref.create import create_torrent
+    from btref.io.create import create_torrent
 
     src = sample_folder(tmp_path)
     torrent = parse_or_skip(create_torrent(src, version=version, piece_length=16 * 1024))

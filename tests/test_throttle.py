@@ -12,7 +12,7 @@ import pytest
 
 from btref.actions import ReadBlock
 from btref.hookspecs import hookimpl
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref.net.throttle import LimitedUplink, TokenBucket
 from tests.test_driver import leftover_tasks, make_torrent, run, same_tree
 
@@ -39,9 +39,9 @@ def test_limited_seed_serves_at_about_the_limit(tmp_path: Path) -> None:
     timing: dict[str, float] = {}
 
     async def scenario() -> None:
-        async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                   upload_limit=512 * KiB) as seeder:
-            async with TorrentSession(torrent, dst, host="127.0.0.1", discovery=(),
+            async with Client(torrent, dst, host="127.0.0.1", discovery=(),
                                       peers=[f"127.0.0.1:{seeder.port}"]) as leech:
                 start = leech.loop.time()
                 assert await leech.run()
@@ -61,11 +61,11 @@ def test_shares_split_the_limited_upload(tmp_path: Path) -> None:
     got: dict[str, int] = {}
 
     async def scenario() -> None:
-        a = await TorrentSession(torrent, tmp_path / "a", host="127.0.0.1", discovery=()).start()
-        b = await TorrentSession(torrent, tmp_path / "b", host="127.0.0.1", discovery=()).start()
+        a = await Client(torrent, tmp_path / "a", host="127.0.0.1", discovery=()).start()
+        b = await Client(torrent, tmp_path / "b", host="127.0.0.1", discovery=()).start()
         key_a, key_b = ("127.0.0.1", a.port), ("127.0.0.1", b.port)
         try:
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                       peers=[f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"],
                                       choker=FixedShares(key_a), upload_limit=512 * KiB) as seeder:
                 while not (seeder.uplink and seeder.uplink.shares.keys() == {key_a, key_b}):
@@ -91,9 +91,9 @@ def test_stop_does_not_wait_for_the_limit(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, files={"big.bin": 1 * MiB}, piece_length=256 * KiB)
 
     async def scenario() -> float:
-        seeder = await TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+        seeder = await Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                       upload_limit=16 * KiB).start()
-        leech = await TorrentSession(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+        leech = await Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
                                      peers=[f"127.0.0.1:{seeder.port}"]).start()
         try:
             while seeder.uploaded < 32 * KiB:  # the limit is in force
@@ -112,7 +112,7 @@ def test_stop_does_not_wait_for_the_limit(tmp_path: Path) -> None:
 def test_upload_limit_must_be_positive(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
     with pytest.raises(ValueError, match="upload_limit"):
-        TorrentSession(torrent, src, upload_limit=0)
+        Client(torrent, src, upload_limit=0)
 
 
 # -- LimitedUplink without sockets: the order blocks leave in ---------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref.net.throttle import BATCH_SECONDS
 from tests.ltsession import LT
 from tests.test_driver import make_torrent, run, same_tree
@@ -68,7 +68,7 @@ def test_limited_seed_splits_its_upload_between_libtorrent_leechers(tmp_path: Pa
             key_a, key_b = ("127.0.0.1", side_a.port), ("127.0.0.1", side_b.port)
             loop = asyncio.get_running_loop()
             began = loop.time()  # before the seed exists: no byte can have left yet
-            async with TorrentSession(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
                                       peers=[f"127.0.0.1:{side_a.port}", f"127.0.0.1:{side_b.port}"],
                                       choker=FixedShares(key_a), upload_limit=RATE) as seeder:
                 # Both connected and interested: the choker has given its shares to both.

@@ -7,7 +7,7 @@ import random
 from btref_chokers.unchoke_all import UnchokeAll
 
 from btref import plugins
-from btref.strategy import peer_view, swarm_view
+from btref.views import peer_view, swarm_view
 
 
 def test_unchokes_every_interested_peer_in_both_modes():

@@ -50,11 +50,11 @@ def load_torrent(path: str | Path, command: str) -> Any:
     :raises OSError: the file cannot be read.
     :raises MetainfoError, BencodeError: the bytes are not a valid torrent.
     """
-    metainfo = require("btref.metainfo", command)
-    if not hasattr(metainfo, "load"):
-        raise CommandError(f"`btref {command}` needs btref.metainfo.load, which this installation lacks")
+    torrent_file = require("btref.io.torrent_file", command)
+    if not hasattr(torrent_file, "load"):
+        raise CommandError(f"`btref {command}` needs btref.io.torrent_file.load, which this installation lacks")
     Path(path).open("rb").close()  # an absent file is "cannot access", not "invalid torrent"
-    return metainfo.load(path)  # which also refuses files over metainfo.MAX_TORRENT_SIZE
+    return torrent_file.load(path)  # which also refuses files over metainfo.MAX_TORRENT_SIZE
 
 
 def human_size(n: int) -> str:

@@ -1,6 +1,6 @@
 """``btref create``: turn a file or folder into a .torrent file.
 
-The work is done by :func:`btref.create.create_torrent` (BEP 3 metainfo, BEP 52 v2 and
+The work is done by :func:`btref.io.create.create_torrent` (BEP 3 metainfo, BEP 52 v2 and
 hybrid torrents, BEP 12 tracker tiers, BEP 19 web seeds, BEP 27 private flag, BEP 47 pad
 files); this module only turns command-line words into its arguments.
 
@@ -77,7 +77,7 @@ def make(path: Path, output: Path, *, scheme: str = "hybrid", piece_length: int 
          trackers: list[list[str]] | None = None, private: bool = False, comment: str | None = None,
          web_seeds: list[str] | None = None) -> bytes:
     """Create the torrent for ``path``, write it to ``output``, return its bytes."""
-    create = require("btref.create", "create")
+    create = require("btref.io.create", "create")
     data = create.create_torrent(
         path, version=scheme, piece_length=piece_length, trackers=trackers or [],
         private=private, comment=comment, web_seeds=web_seeds or [],

@@ -1,6 +1,6 @@
 """``btref download``: fetch a torrent's data from peers (BEP 3), with a progress display.
 
-The work is done by the asyncio driver (:class:`btref.net.driver.TorrentSession`): recheck
+The work is done by the asyncio driver (:class:`btref.net.driver.Client`): recheck
 what is already in the output folder (resume), announce to the torrent's trackers and to
 the peers given with ``--peer``, download, verify every piece (SHA-1 for v1, merkle
 SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magnet link:
@@ -72,7 +72,7 @@ def add_parser(sub: Any) -> None:
 
 
 def session_options(args: argparse.Namespace) -> dict[str, Any]:
-    """TorrentSession keyword arguments from the shared options."""
+    """Client keyword arguments from the shared options."""
     discovery: tuple[Any, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
     if getattr(args, "dht_bootstrap", None):  # the DHT plugin, by its entry-point name only
         from btref.plugins import create
@@ -128,8 +128,8 @@ async def follow(session: Any, progress: Any) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import asyncio  # the event loop and the driver: only when a download starts
 
-    from btref.net.driver import TorrentSession
-    from btref.progress import Progress
+    from btref.net.driver import Client
+    from btref.io.progress import Progress
 
     out = out or sys.stdout
     for peer in args.peer:
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None]:
-        session = TorrentSession(torrent, args.output, picker=args.picker, seed=args.seed,
+        session = Client(torrent, args.output, picker=args.picker, seed=args.seed,
                                  stall_timeout=args.timeout, **session_options(args))
         async with session:
             print(f"btref download: {torrent.name} ({human_size(torrent.total_length)}, "

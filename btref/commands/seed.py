@@ -1,9 +1,9 @@
 """``btref seed``: serve a torrent's complete data to peers (BEP 3) until Ctrl-C.
 
-The data in DATA_DIR is rechecked first (:func:`btref.storage.verify`, the same check as
+The data in DATA_DIR is rechecked first (:func:`btref.io.storage.verify`, the same check as
 ``btref verify``); incomplete data is refused with a line saying how many pieces are bad
 or missing, because a seed that lies about its pieces wastes everyone's time. Then the
-asyncio driver (:class:`btref.net.driver.TorrentSession`) listens, announces to the
+asyncio driver (:class:`btref.net.driver.Client`) listens, announces to the
 torrent's trackers, connects out to any ``--peer`` and uploads to whom the choker picks.
 """
 
@@ -52,8 +52,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import asyncio  # the event loop and the driver: only when seeding starts
 
-    from btref.net.driver import TorrentSession
-    from btref.progress import Progress
+    from btref.net.driver import Client
+    from btref.io.progress import Progress
 
     out = out or sys.stdout
     torrent = load_torrent(args.torrent, "seed")
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             f"(see `btref verify {args.torrent} {args.data_dir}`)")
 
     async def main() -> str | None:
-        session = TorrentSession(torrent, args.data_dir, seed=True, recheck=report, **session_options(args))
+        session = Client(torrent, args.data_dir, seed=True, recheck=report, **session_options(args))
         async with session:
             print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}"
                   f"{limit_note(args)}; "

@@ -3,7 +3,7 @@
 Every piece is read and handed to the torrent's hash schemes through the
 ``btref_verify_piece`` hook (:mod:`btref.hookspecs`): SHA-1 piece hashes for v1 (BEP 3),
 SHA-256 merkle piece layers for v2 (BEP 52), both for a hybrid torrent. The work is done by
-:func:`btref.storage.verify`; this module reports it.
+:func:`btref.io.storage.verify`; this module reports it.
 
 Exit status 0 when every piece is good, 1 when a piece is bad (data present but wrong) or
 missing (file absent or too short), 2 when the check could not run at all.
@@ -44,8 +44,8 @@ def add_parser(sub: Any) -> None:
 
 
 def check(torrent: Any, data_dir: Path, *, progress: TextIO | None = None) -> Any:
-    """Run :func:`btref.storage.verify`; show progress on ``progress`` if it is a terminal."""
-    storage = require("btref.storage", "verify")
+    """Run :func:`btref.io.storage.verify`; show progress on ``progress`` if it is a terminal."""
+    storage = require("btref.io.storage", "verify")
     if not data_dir.is_dir():
         raise CommandError(f"data folder {data_dir} does not exist or is not a folder")
     tty = progress is not None and progress.isatty()
@@ -74,7 +74,7 @@ def files_of(torrent: Any, pieces: list[int]) -> list[str]:
 
 
 def report_lines(torrent: Any, report: Any) -> list[str]:
-    """What ``btref verify`` prints about a :class:`~btref.storage.VerifyReport`."""
+    """What ``btref verify`` prints about a :class:`~btref.io.storage.VerifyReport`."""
     total = torrent.num_pieces
     lines = [f"{report.good.count} of {total} pieces good"]
     if report.bad:

@@ -1,10 +1,10 @@
 """The asyncio driver: runs the sans-I/O engine on real sockets, disks and clocks (BEP 3).
 
-:class:`TorrentSession` is what makes btref a real client. It owns, for one torrent:
+:class:`Client` is what makes btref a real client. It owns, for one torrent:
 
-* a :class:`~btref.storage.Storage` (all disk I/O in one worker thread, so the event
+* a :class:`~btref.io.storage.Storage` (all disk I/O in one worker thread, so the event
   loop never blocks and reads and writes happen in the order they were asked for);
-* a :class:`~btref.engine.Session` (the engine: messages in, actions out), fed
+* a :class:`~btref.session.Session` (the engine: messages in, actions out), fed
   ``now = loop.time()``;
 * a plugin manager (:func:`btref.plugins.plugin_manager`) with the chosen picker and
   choker, the hash schemes of the torrent's version, the discovery plugins and observers;
@@ -13,7 +13,7 @@
 
 The loop, in one sentence: bytes from a socket become messages
 (:class:`~btref.connection.Connection`), messages go to the engine, and the driver
-carries out the actions it returns (:meth:`TorrentSession.execute`): ``Send`` queues
+carries out the actions it returns (:meth:`Client.execute`): ``Send`` queues
 on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to
 the disk thread, ``Close``/``Ban`` end a link, ``Event`` goes to the ``--events`` log,
 ``Complete`` announces ``completed``. Without ``upload_limit`` blocks are served at once
@@ -23,10 +23,10 @@ has nothing to act on; with one, the ``ReadBlock``s wait for a
 last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
 timeouts, keep-alives) and redials peers.
 
-Start (:meth:`~TorrentSession.start`): recheck the data (resume is a recheck: good
+Start (:meth:`~Client.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, announce ``started`` through the
 ``btref_announce`` hook and connect to the peers found. Stop
-(:meth:`~TorrentSession.stop`): close every link and task, let pending writes finish,
+(:meth:`~Client.stop`): close every link and task, let pending writes finish,
 ``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
 "Trackers", BEP 12 tiers (in the plugins).
 
@@ -46,7 +46,7 @@ from typing import Any
 
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
-from btref.engine import Session
+from btref.session import Session
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.net.events import EventLog
@@ -55,9 +55,9 @@ from btref.net.listener import PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
 from btref.plugins import HASH_SCHEMES, plugin_manager
-from btref.storage import Storage, VerifyReport, verify
+from btref.io.storage import Storage, VerifyReport, verify
 
-__all__ = ["TorrentSession", "make_peer_id", "TICK"]
+__all__ = ["Client", "make_peer_id", "TICK"]
 
 #: Seconds between two engine ticks.
 TICK = 1.0
@@ -72,7 +72,7 @@ def make_peer_id() -> bytes:
     return b"-BR0100-" + secrets.token_bytes(12)
 
 
-class TorrentSession(PeerNetwork):
+class Client(PeerNetwork):
     """Download and/or seed one torrent over TCP; ``async with`` starts and stops it."""
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
@@ -132,7 +132,7 @@ class TorrentSession(PeerNetwork):
 
     # -- life cycle -------------------------------------------------------------------
 
-    async def start(self) -> TorrentSession:
+    async def start(self) -> Client:
         """Recheck, listen, announce ``started``, dial; returns once the session runs."""
         loop = self.loop = asyncio.get_running_loop()
         self.started_at = self.last_data = loop.time()
@@ -191,7 +191,7 @@ class TorrentSession(PeerNetwork):
             self.events.close()
         self.finished.set()
 
-    async def __aenter__(self) -> TorrentSession:
+    async def __aenter__(self) -> Client:
         try:
             return await self.start()
         except BaseException:

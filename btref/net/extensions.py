@@ -1,8 +1,8 @@
 """The asyncio driver's BEP 10 extensions: ``ut_metadata`` serving (BEP 9) and ``ut_pex`` (BEP 11).
 
-The engine (:mod:`btref.engine`) reads only the ``reqq`` of a peer's extension handshake
+The engine (:mod:`btref.session`) reads only the ``reqq`` of a peer's extension handshake
 and leaves every other ``extended`` message to the driver. :class:`Extensions` is that
-driver part, one per :class:`~btref.net.driver.TorrentSession`:
+driver part, one per :class:`~btref.net.driver.Client`:
 
 * our BEP 10 handshake (:meth:`Extensions.handshake`) names the extensions *we* want to
   receive and under which id (``m``), and carries ``metadata_size`` (BEP 9) so that a peer

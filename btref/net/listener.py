@@ -1,6 +1,6 @@
 """Connections and discovery for the asyncio driver: listen, dial, handshake, announce (BEP 3, 6, 10).
 
-This is the half of :class:`btref.net.driver.TorrentSession` that deals with *other
+This is the half of :class:`btref.net.driver.Client` that deals with *other
 peers as addresses*: it accepts connections (``asyncio.start_server``), dials the peers
 the ``btref_announce`` hook found (BEP 3 "Trackers"; the plugins do BEP 12 tiers and BEP 15
 UDP), and runs each connection: handshake (BEP 3 "handshake": the initiator speaks first,
@@ -13,7 +13,7 @@ connections per IP are fine; our own peer id is refused (and that address forgot
 banned address or peer id is refused at the handshake; a peer that failed to answer is
 redialled only after ``min(2**failures, 60)`` seconds, one whose connection ended after
 :data:`RECONNECT_AFTER` seconds. It is a mixin: the state it uses is made in
-``TorrentSession.__init__``.
+``Client.__init__``.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ RECONNECT_AFTER = 30.0
 
 
 class PeerNetwork:
-    """Listening, dialling and announcing; mixed into :class:`~btref.net.driver.TorrentSession`."""
+    """Listening, dialling and announcing; mixed into :class:`~btref.net.driver.Client`."""
 
-    # Provided by TorrentSession (see its __init__).
+    # Provided by Client (see its __init__).
     torrent: Any
     engine: Any
     config: Any

@@ -3,8 +3,8 @@
 ``btref demo`` ends with this act. In one asyncio loop, over real TCP on 127.0.0.1, it
 runs what BEP 3 describes: the reference tracker (:mod:`btref.net.tracker_server`, BEP 3
 "Trackers"), a seeder and ``leechers`` downloaders, each a
-:class:`~btref.net.driver.TorrentSession` with its own folder, peer id and listening port.
-The torrent is made here (:func:`btref.create.create_torrent`) so that it names this
+:class:`~btref.net.driver.Client` with its own folder, peer id and listening port.
+The torrent is made here (:func:`btref.io.create.create_torrent`) so that it names this
 tracker. Every leecher announces, gets the others' addresses, dials them, and from then on
 they trade pieces ("peer protocol") with the default rarest-first picker and tit-for-tat
 choker.
@@ -31,10 +31,10 @@ from typing import Any
 
 import attrs
 
-from btref.create import create_torrent
+from btref.io.create import create_torrent
 from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, parse
-from btref.net.driver import TorrentSession
+from btref.net.driver import Client
 from btref.net.throttle import TokenBucket  # here before btref.net.throttle; still importable from here
 from btref.net.tracker_server import serve_tracker
 
@@ -61,13 +61,13 @@ def peer_id_for(name: str) -> bytes:
 
 
 # [docs: throttled-session]
-class ThrottledSession(TorrentSession):
-    """A :class:`TorrentSession` whose uploads pass through a :class:`~btref.net.throttle.TokenBucket`.
+class ThrottledSession(Client):
+    """A :class:`Client` whose uploads pass through a :class:`~btref.net.throttle.TokenBucket`.
 
     The driver serves the engine's ``ReadBlock`` actions in batches (``_serve``: read from
     disk, then ``block_read``, then send); this waits for the bucket before each batch, so
     blocks leave at ``upload_rate`` at most and the requests wait in the engine meanwhile.
-    ``TorrentSession(upload_limit=...)`` (:mod:`btref.net.throttle`) does the same and
+    ``Client(upload_limit=...)`` (:mod:`btref.net.throttle`) does the same and
     honours upload shares too; the demo keeps this shorter wrapper to read.
     """
 
@@ -93,7 +93,7 @@ class ByteCounter:
     name = "byte-counter"
 
     def __init__(self) -> None:
-        self.session: TorrentSession | None = None
+        self.session: Client | None = None
         self.ids: dict[Any, bytes] = {}  # connection key -> remote peer id
         self.received: dict[bytes, int] = {}  # from closed connections
         self.sent: dict[bytes, int] = {}
@@ -166,13 +166,13 @@ class SwarmReport:
 @attrs.define
 class _Peer:
     name: str
-    session: TorrentSession
+    session: Client
     counter: ByteCounter
     data_dir: Path
     done_at: float | None = None
 
 
-def _session(cls: type[TorrentSession], name: str, torrent: Torrent, data_dir: Path, **options: Any) -> _Peer:
+def _session(cls: type[Client], name: str, torrent: Torrent, data_dir: Path, **options: Any) -> _Peer:
     counter = ByteCounter()
     session = cls(torrent, data_dir, host="127.0.0.1", discovery=("http-tracker",), observers=(counter,),
                   peer_id=peer_id_for(name), seed=True, **options)
@@ -235,7 +235,7 @@ async def _swarm(workdir: Path, data: bytes, leechers: int, seed_rate: float, ti
         (workdir / "btref-swarm.torrent").write_bytes(raw)
         torrent = parse(raw)
         seed = _session(ThrottledSession, "seed", torrent, seed_dir, upload_rate=seed_rate)
-        peers = [_session(TorrentSession, f"leecher-{n}", torrent, workdir / f"leecher-{n}")
+        peers = [_session(Client, f"leecher-{n}", torrent, workdir / f"leecher-{n}")
                  for n in range(1, leechers + 1)]
         started = loop.time()
         problems: list[str] = []

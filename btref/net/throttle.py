@@ -2,7 +2,7 @@
 
 Without a limit the driver serves every ``ReadBlock`` at once and the kernel's TCP splits
 the link among the connections by what each takes. With
-``TorrentSession(upload_limit=RATE)`` the session owns its uplink, as the simulator's
+``Client(upload_limit=RATE)`` the session owns its uplink, as the simulator's
 hosts do, so it can honour :class:`~btref.actions.UploadShares` (PropShare, BitTyrant):
 
 * each ``ReadBlock`` waits in its connection's FIFO queue (:meth:`LimitedUplink.queue`);

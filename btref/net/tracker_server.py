@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -43,7 +44,8 @@ class TrackerServer:
                  interval: int = 120, min_interval: int | None = None, state: TrackerState | None = None,
                  timeout: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.host = host
-        self.state = state or TrackerState(interval=interval, min_interval=min_interval)
+        self.state = state or TrackerState(interval=interval, min_interval=min_interval,
+                                             secret=secrets.token_bytes(16))
         self.timeout = timeout
         self.clock = clock
         self._ports = (http_port, udp_port)

@@ -1,6 +1,6 @@
 """The deterministic discrete-event swarm simulator (the driver with a virtual clock).
 
-The simulator runs the *same* sans-I/O engine (:mod:`btref.engine`, BEP 3 peer protocol)
+The simulator runs the *same* sans-I/O engine (:mod:`btref.session`, BEP 3 peer protocol)
 and the *same* strategy plugins as the asyncio driver; only the I/O is simulated:
 
 * :mod:`btref.sim.loop`: the event queue and the virtual clock;

@@ -6,7 +6,7 @@ in a :mod:`heapq` ordered by ``(time, seq)``: ``seq`` is a counter, so two event
 same virtual time run in the order they were scheduled. That tie-break (never the
 callback, never an address) is what makes a run repeatable byte for byte.
 
-The engine (:mod:`btref.engine`, BEP 3 "peer protocol") never reads a clock: the loop's
+The engine (:mod:`btref.session`, BEP 3 "peer protocol") never reads a clock: the loop's
 :attr:`EventLoop.now` is passed to it as ``now`` with every event.
 
 Invariants: time never goes backwards (scheduling in the past raises ``ValueError``);

@@ -1,4 +1,4 @@
-"""A simulated swarm: one real engine :class:`~btref.engine.Session` per peer, on a virtual clock.
+"""A simulated swarm: one real engine :class:`~btref.session.Session` per peer, on a virtual clock.
 
 Every simulated peer is the *same* sans-I/O engine the asyncio driver runs (BEP 3 peer
 protocol, BEP 6 fast extension), with its own plugin manager holding the picker and the
@@ -31,8 +31,8 @@ import attrs
 
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares
-from btref.bitfield import Bitfield
-from btref.engine import Session
+from btref.pieceset import PieceSet
+from btref.session import Session
 from btref.metainfo import Torrent
 from btref.plugins import plugin_manager
 from btref.sim.haves import HaveBatches
@@ -174,7 +174,7 @@ class Swarm(HaveBatches):
         rng = random.Random(f"{self.seed}:{spec.name}")
         hook = plugin_manager({"pickers": [spec.picker], "chokers": [spec.choker]}, extra=[VirtualHash()]).hook
         n = self.torrent.num_pieces
-        session = Session(self.torrent, hook, have=Bitfield.full(n) if spec.seed else None,
+        session = Session(self.torrent, hook, have=PieceSet.full(n) if spec.seed else None,
                           peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config,
                           keep_data=False)  # virtual payloads: nothing to keep
         host = Host(key, spec.upload, spec.download, down_free=now)

@@ -1,6 +1,6 @@
 """What every choker must do (the ``btref_rechoke`` hook, :mod:`btref.hookspecs`).
 
-A choker gets a :class:`~btref.strategy.SwarmView`, a view of every connected peer and
+A choker gets a :class:`~btref.views.SwarmView`, a view of every connected peer and
 ``now``, and returns the keys of the peers to unchoke, or a mapping ``{key: share}`` that
 also says how our upload is split among them. The contract checked here:
 
@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btref import plugins
-from btref.strategy import PeerView, SwarmView, peer_view, swarm_view
+from btref.views import PeerView, SwarmView, peer_view, swarm_view
 
 N = 16  # pieces in the generated torrents
 

@@ -3,7 +3,7 @@
 The contract, checked for the plugin named by ``--hash-scheme``:
 
 * a scheme *covers* a torrent version when its ``btref_piece_hasher`` gives a hasher for it;
-* a torrent created with the scheme's own hasher (``btref.create``) verifies: every piece
+* a torrent created with the scheme's own hasher (``btref.io.create``) verifies: every piece
   ``True`` (short last pieces, files smaller than a piece, empty files, pad files), and any
   flipped bit, missing or extra byte is never ``True``;
 * for a version it does not cover it answers ``None``, never a verdict;
@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from btref import metainfo, plugins
-from btref.create import create_torrent
+from btref.io import torrent_file
+from btref.io.create import create_torrent
 from btref.metainfo import FileEntry, Torrent
 
 VERSIONS = ("v1", "v2", "hybrid")
@@ -175,7 +176,7 @@ ZERO_FILLED = ["v2.torrent", "v2_multipiece_file.torrent", "v2_only.torrent"]
 
 @pytest.mark.parametrize("name", ZERO_FILLED)
 def test_libtorrent_zero_filled_torrents(scheme: Any, vectors: Path, name: str) -> None:
-    torrent = metainfo.load(vectors / "libtorrent-test-torrents" / name)
+    torrent = torrent_file.load(vectors / "libtorrent-test-torrents" / name)
     covered = covers(scheme, torrent.version, torrent.piece_length)
     for i in range(torrent.num_pieces):
         answer = verify(scheme, torrent, i, bytes(torrent.piece_size(i)))
@@ -187,13 +188,13 @@ def test_libtorrent_zero_filled_torrents(scheme: Any, vectors: Path, name: str) 
 def test_v2_without_piece_layers_is_not_checked(scheme: Any, vectors: Path) -> None:
     """A v2 torrent whose piece layers are missing (libtorrent accepts it, like a magnet):
     nothing to check multi-piece files against, so no verdict."""
-    torrent = metainfo.load(vectors / "libtorrent-test-torrents" / "v2_no_piece_layers.torrent")
+    torrent = torrent_file.load(vectors / "libtorrent-test-torrents" / "v2_no_piece_layers.torrent")
     assert verify(scheme, torrent, 0, bytes(torrent.piece_size(0))) is None
 
 
 @pytest.mark.parametrize("name", ["bittorrent-v2-test.torrent", "bittorrent-v2-hybrid-test.torrent"])
 def test_bep52_reference_torrents_reject_wrong_data(scheme: Any, vectors: Path, name: str) -> None:
-    torrent = metainfo.load(vectors / "bep52-test-torrents" / name)
+    torrent = torrent_file.load(vectors / "bep52-test-torrents" / name)
     covered = covers(scheme, torrent.version, torrent.piece_length)
     for i in (0, torrent.num_pieces - 1):
         answer = verify(scheme, torrent, i, bytes(torrent.piece_size(i)))

@@ -1,6 +1,6 @@
 """What every piece picker must do (the ``btref_pick_pieces`` hook, :mod:`btref.hookspecs`).
 
-A picker gets a :class:`~btref.strategy.SwarmView`, a :class:`~btref.strategy.PeerView`
+A picker gets a :class:`~btref.views.SwarmView`, a :class:`~btref.views.PeerView`
 and a ``count``, and returns piece indices, best first. The contract checked here:
 
 1. The answer is a sequence (``[]`` for "nothing"), never ``None``.
@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btref import plugins
-from btref.strategy import PeerView, SwarmView, peer_view, swarm_view
+from btref.views import PeerView, SwarmView, peer_view, swarm_view
 
 
 @st.composite

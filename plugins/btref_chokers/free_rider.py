@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from btref.hookspecs import hookimpl
-from btref.strategy import PeerView, SwarmView
+from btref.views import PeerView, SwarmView
 
 __all__ = ["FreeRider"]
 

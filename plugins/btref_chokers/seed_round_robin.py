@@ -28,7 +28,7 @@ from typing import Any
 from btref_chokers.tit_for_tat import TitForTat
 
 from btref.hookspecs import hookimpl
-from btref.strategy import PeerView, SwarmView
+from btref.views import PeerView, SwarmView
 
 __all__ = ["SeedRoundRobin"]
 

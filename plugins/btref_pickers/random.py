@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from btref.hookspecs import hookimpl
-from btref.strategy import PeerView, SwarmView, sample
+from btref.views import PeerView, SwarmView, sample
 
 __all__ = ["RandomPicker"]
 

@@ -11,7 +11,7 @@ The rule, in the order a piece is preferred:
 3. **Rarest first** afterwards: new pieces in increasing order of availability (how many
    connected peers have them), ties broken at random with ``swarm.rng``. Copying what is
    rare spreads it, so no piece is lost when the peers holding it leave. The engine's
-   :class:`~btref.strategy.Availability` buckets (``swarm.rarity``) make this step cost
+   :class:`~btref.views.Availability` buckets (``swarm.rarity``) make this step cost
    the pieces looked at, not every piece of the torrent.
 
 Invariants (checked by ``conformance/pickers``): every answer is a piece the peer has and
@@ -25,7 +25,7 @@ import heapq
 from collections.abc import Sequence
 
 from btref.hookspecs import hookimpl
-from btref.strategy import PeerView, SwarmView
+from btref.views import PeerView, SwarmView
 
 __all__ = ["RarestFirst"]
 

@@ -13,9 +13,9 @@ Invariants:
 * ``requested[b]`` is the set of peer keys with block ``b`` in flight (more than one only
   in end game).
 * ``sources[b]`` remembers who sent block ``b``, so a failed piece can be charged to its
-  contributors and, after a later pass, the liar named (see :mod:`btref.engine`).
+  contributors and, after a later pass, the liar named (see :mod:`btref.session`).
 
-:class:`Downloader` is the half of :class:`~btref.engine.Session` that asks for blocks and
+:class:`Downloader` is the half of :class:`~btref.session.Session` that asks for blocks and
 judges finished pieces: it keeps every peer's request queue full from the picker's
 answers, enters end game, and verifies, writes, announces or charges a finished piece.
 It lives here only to keep each module short; it uses the session's attributes freely.
@@ -30,7 +30,7 @@ from typing import Any
 from btref import wire
 from btref.actions import Broadcast, Event, WritePiece
 from btref.peer import Peer
-from btref.storage import piece_is_good
+from btref.io.storage import piece_is_good
 
 __all__ = ["BLOCK", "PieceInProgress", "block_span", "Downloader"]
 
@@ -113,7 +113,7 @@ class PieceInProgress:
 
 
 class Downloader:
-    """Requesting blocks and judging pieces: mixed into :class:`~btref.engine.Session`."""
+    """Requesting blocks and judging pieces: mixed into :class:`~btref.session.Session`."""
 
     # Provided by the Session: torrent, hook, config, have, peers, pieces, suspects, now,
     # num_pieces, endgame, seeding, swarm_view(), _send(), _update_interest(), _ban(),

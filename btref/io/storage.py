@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.errors import StorageError
 from btref.layout import MAX_BLOCK_LENGTH, Layout, Span
 from btref.metainfo import Torrent
@@ -269,7 +269,7 @@ class VerifyReport:
     """What :func:`verify` found on disk."""
 
     #: Pieces whose data is present and passes every hash scheme.
-    good: Bitfield
+    good: PieceSet
     #: Pieces whose files are all there but whose data fails a hash.
     bad: list[int] = attrs.Factory(list)
     #: Pieces with a (non-pad) file absent or too short.
@@ -296,7 +296,7 @@ def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: Any = None,
         from btref.plugins import HASH_SCHEMES, plugin_manager  # storage itself needs no plugins
 
         hook = plugin_manager({"hashes": HASH_SCHEMES[torrent.version]}).hook
-    report = VerifyReport(Bitfield(torrent.num_pieces))
+    report = VerifyReport(PieceSet(torrent.num_pieces))
     with Storage(torrent, data_dir) as storage:
         sizes: dict[int, int] = {}
 

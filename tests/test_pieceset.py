@@ -1,4 +1,4 @@
-"""Tests of btref.bitfield: the BEP 3 wire form, spare bits, and a set model under hypothesis."""
+"""Tests of btref.pieceset: the BEP 3 wire form, spare bits, and a set model under hypothesis."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.errors import ProtocolError
 
 # -- examples ---------------------------------------------------------------------------
 
 
 def test_piece_zero_is_the_high_bit_of_the_first_byte() -> None:
-    field = Bitfield(10)
+    field = PieceSet(10)
     assert field.set(0) and field.set(9)
     assert field.to_bytes() == b"\x80\x40"
     assert list(field) == [0, 9]
@@ -21,14 +21,14 @@ def test_piece_zero_is_the_high_bit_of_the_first_byte() -> None:
 
 
 def test_empty_and_zero_length() -> None:
-    field = Bitfield(0)
+    field = PieceSet(0)
     assert (len(field), field.count, list(field), field.to_bytes()) == (0, 0, [], b"")
     assert field.complete()  # nothing to have: a zero-piece torrent is complete
-    assert Bitfield.from_bytes(b"", 0) == field == Bitfield.full(0)
+    assert PieceSet.from_bytes(b"", 0) == field == PieceSet.full(0)
 
 
 def test_set_and_clear_report_changes_and_keep_count() -> None:
-    field = Bitfield(12)
+    field = PieceSet(12)
     assert field.set(5) is True
     assert field.set(5) is False
     assert field.count == 1
@@ -39,21 +39,21 @@ def test_set_and_clear_report_changes_and_keep_count() -> None:
 
 @pytest.mark.parametrize("length", [1, 7, 8, 9, 15, 16, 17, 1000])
 def test_full(length: int) -> None:
-    field = Bitfield.full(length)
+    field = PieceSet.full(length)
     assert field.count == length and field.complete()
     assert list(field) == list(range(length))
-    assert Bitfield.from_bytes(field.to_bytes(), length) == field  # spare bits are zero
+    assert PieceSet.from_bytes(field.to_bytes(), length) == field  # spare bits are zero
 
 
 def test_full_is_cheap_for_a_huge_torrent() -> None:
-    field = Bitfield.full(10_000_001)
+    field = PieceSet.full(10_000_001)
     assert field.count == 10_000_001 and field[10_000_000]
     assert field.to_bytes()[-1] == 0x80
 
 
 def test_from_bytes_counts_and_copies() -> None:
     payload = bytearray(b"\xf0\x0f\x80")
-    field = Bitfield.from_bytes(memoryview(payload), 17)
+    field = PieceSet.from_bytes(memoryview(payload), 17)
     assert field.count == 9
     assert list(field) == [0, 1, 2, 3, 12, 13, 14, 15, 16]
     payload[0] = 0  # the bitfield owns its bytes
@@ -72,11 +72,11 @@ def test_from_bytes_counts_and_copies() -> None:
 )
 def test_from_bytes_rejects_bad_payloads(payload: bytes, length: int, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
-        Bitfield.from_bytes(payload, length)
+        PieceSet.from_bytes(payload, length)
 
 
 def test_index_errors() -> None:
-    field = Bitfield(3)
+    field = PieceSet(3)
     for bad in (-1, 3, 100):
         with pytest.raises(IndexError, match=r"piece .* out of range 0\.\.2"):
             field[bad]
@@ -85,11 +85,11 @@ def test_index_errors() -> None:
         with pytest.raises(IndexError):
             field.clear(bad)
     with pytest.raises(ValueError, match="negative"):
-        Bitfield(-1)
+        PieceSet(-1)
 
 
 def test_copy_is_independent() -> None:
-    field = Bitfield(9)
+    field = PieceSet(9)
     field.set(8)
     other = field.copy()
     assert other == field and other is not field
@@ -98,13 +98,13 @@ def test_copy_is_independent() -> None:
 
 
 def test_equality_hash_and_repr() -> None:
-    assert Bitfield(8) != Bitfield(9)  # same bytes, different length
-    assert Bitfield(8) != b"\x00"
+    assert PieceSet(8) != PieceSet(9)  # same bytes, different length
+    assert PieceSet(8) != b"\x00"
     with pytest.raises(TypeError):
-        hash(Bitfield(1))  # mutable: never a dict key
-    field = Bitfield(4)
+        hash(PieceSet(1))  # mutable: never a dict key
+    field = PieceSet(4)
     field.set(2)
-    assert repr(field) == "Bitfield(1/4)"
+    assert repr(field) == "PieceSet(1/4)"
 
 
 # -- properties -------------------------------------------------------------------------
@@ -114,12 +114,12 @@ def test_equality_hash_and_repr() -> None:
 def test_wire_roundtrip(case: tuple[int, set[int]]) -> None:
     length, indices = case
     indices = {i for i in indices if i < length}
-    field = Bitfield(length)
+    field = PieceSet(length)
     for i in indices:
         field.set(i)
     data = field.to_bytes()
     assert len(data) == (length + 7) // 8
-    parsed = Bitfield.from_bytes(data, length)
+    parsed = PieceSet.from_bytes(data, length)
     assert parsed == field
     assert list(parsed) == sorted(indices)
     assert parsed.count == len(indices)
@@ -128,7 +128,7 @@ def test_wire_roundtrip(case: tuple[int, set[int]]) -> None:
 
 @given(st.integers(1, 64), st.lists(st.tuples(st.booleans(), st.integers(0, 63)), max_size=80))
 def test_behaves_like_a_set(length: int, operations: list[tuple[bool, int]]) -> None:
-    field = Bitfield(length)
+    field = PieceSet(length)
     model: set[int] = set()
     for add, index in operations:
         index %= length
@@ -150,7 +150,7 @@ def test_from_bytes_accepts_exactly_the_valid_payloads(payload: bytes, length: i
     spare = len(payload) * 8 - length
     valid = valid_size and not (spare and payload[-1] & ((1 << spare) - 1))
     try:
-        field = Bitfield.from_bytes(payload, length)
+        field = PieceSet.from_bytes(payload, length)
     except ProtocolError:
         assert not valid
     else:

@@ -1,8 +1,8 @@
-"""Bitfields: which pieces a peer has (BEP 3, "bitfield" message).
+"""Sets of pieces, kept as the bytes of a BEP 3 "bitfield" message (which pieces a peer has).
 
 Piece 0 is the high bit of the first byte. A bitfield for ``n`` pieces is ``ceil(n / 8)``
 bytes, and the spare bits at the end of the last byte must be zero: a peer that sets them
-is broken (or probing), and :meth:`Bitfield.from_bytes` says so with a
+is broken (or probing), and :meth:`PieceSet.from_bytes` says so with a
 :class:`~btref.errors.ProtocolError`.
 
 The count of set bits is kept up to date on every change, because pickers and the engine
@@ -15,13 +15,13 @@ from collections.abc import Iterator
 
 from btref.errors import ProtocolError
 
-__all__ = ["Bitfield"]
+__all__ = ["PieceSet"]
 
 # Set bits in every byte value, so counting a whole bitfield is one pass over its bytes.
 _POPCOUNT = bytes(bin(i).count("1") for i in range(256))
 
 
-class Bitfield:
+class PieceSet:
     """A fixed-length set of piece indices, stored as the BEP 3 wire bytes."""
 
     __slots__ = ("length", "_bits", "_count")
@@ -34,7 +34,7 @@ class Bitfield:
         self._count = 0
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview, length: int) -> Bitfield:
+    def from_bytes(cls, data: bytes | bytearray | memoryview, length: int) -> PieceSet:
         """Parse a peer's ``bitfield`` payload for a torrent of ``length`` pieces.
 
         :raises ProtocolError: when the payload has the wrong size or spare bits set.
@@ -52,7 +52,7 @@ class Bitfield:
         return field
 
     @classmethod
-    def full(cls, length: int) -> Bitfield:
+    def full(cls, length: int) -> PieceSet:
         """A bitfield with every piece set (a seed's, or BEP 6 ``have all``)."""
         field = cls(length)
         # Whole bytes at once, then clear the spare bits: a peer's BEP 6 ``have all`` for a
@@ -114,16 +114,16 @@ class Bitfield:
         """The wire form (spare bits zero)."""
         return bytes(self._bits)
 
-    def copy(self) -> Bitfield:
-        other = Bitfield(self.length)
+    def copy(self) -> PieceSet:
+        other = PieceSet(self.length)
         other._bits[:] = self._bits
         other._count = self._count
         return other
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Bitfield) and other.length == self.length and other._bits == self._bits
+        return isinstance(other, PieceSet) and other.length == self.length and other._bits == self._bits
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"Bitfield({self._count}/{self.length})"
+        return f"PieceSet({self._count}/{self.length})"

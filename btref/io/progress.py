@@ -2,7 +2,7 @@
 
 ``btref download`` and ``btref seed`` (:mod:`btref.net.driver` underneath; BEP 3 pieces
 are the unit of progress) call :meth:`Progress.update` once a second with the session's
-:meth:`~btref.net.driver.TorrentSession.stats`. On a terminal that redraws one
+:meth:`~btref.net.driver.Client.stats`. On a terminal that redraws one
 `rich <https://rich.readthedocs.io>`_ progress bar with the rate, the number of peers and
 the time left; when the output is a file or a pipe (a log, a test, CI) it prints a plain
 line at most every ``interval`` seconds, so logs stay short and readable::
@@ -38,7 +38,7 @@ def eta_text(left: int, rate: float) -> str:
 
 
 def format_line(stats: dict[str, Any]) -> str:
-    """The plain progress line for one :meth:`~btref.net.driver.TorrentSession.stats` snapshot."""
+    """The plain progress line for one :meth:`~btref.net.driver.Client.stats` snapshot."""
     total = stats["total_bytes"] or 1
     percent = 100.0 * stats["bytes"] / total
     return (f"btref: {percent:.1f}% {stats['pieces']}/{stats['num_pieces']} pieces, "
@@ -72,7 +72,7 @@ class Progress:
             self._bar.start()
 
     def update(self, stats: dict[str, Any], *, force: bool = False) -> None:
-        """Show a :meth:`~btref.net.driver.TorrentSession.stats` snapshot."""
+        """Show a :meth:`~btref.net.driver.Client.stats` snapshot."""
         if self._bar is not None:
             self._bar.update(self._task, completed=stats["bytes"], peers=stats["peers"])
             return

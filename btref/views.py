@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 
 __all__ = ["Availability", "sample", "SwarmView", "PeerView", "swarm_view", "peer_view"]
 
@@ -57,12 +57,12 @@ class Availability:
 
     __slots__ = ("counts", "buckets", "_pos", "_have", "skip_unseen")
 
-    def __init__(self, num_pieces: int, have: Bitfield | None = None, counts: Iterable[int] | None = None,
+    def __init__(self, num_pieces: int, have: PieceSet | None = None, counts: Iterable[int] | None = None,
                  *, skip_unseen: bool = False) -> None:
         self.counts = array("l", counts if counts is not None else [0] * num_pieces)
         if len(self.counts) != num_pieces:
             raise ValueError(f"availability of {len(self.counts)} pieces for a torrent of {num_pieces}")
-        self._have = have if have is not None else Bitfield(num_pieces)
+        self._have = have if have is not None else PieceSet(num_pieces)
         self.buckets: list[list[int]] = [[]]
         self._pos = array("l", [-1] * num_pieces)  # place in its bucket; -1: we have it
         self.skip_unseen = skip_unseen
@@ -122,7 +122,7 @@ class Availability:
         self._take(index)
 
     # [docs: rarest]
-    def rarest(self, has: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
+    def rarest(self, has: PieceSet, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
         """Up to ``count`` pieces we lack that ``has`` holds, none in ``exclude``, rarest first.
 
         The buckets are walked from the lowest count up, and only their members are looked
@@ -153,7 +153,7 @@ class Availability:
     # [/docs: rarest]
 
 
-def _fresh(has: Bitfield, have: Bitfield, exclude: Collection[int]) -> tuple[int, int]:
+def _fresh(has: PieceSet, have: PieceSet, exclude: Collection[int]) -> tuple[int, int]:
     """The pieces ``has`` holds, ``have`` lacks and ``exclude`` does not name, as one integer
     (piece ``i`` is bit ``8 * size - 1 - i``, as on the wire), and the bitfields' size in
     bytes: a few C-level operations over the whole torrent instead of a loop over it."""
@@ -165,7 +165,7 @@ def _fresh(has: Bitfield, have: Bitfield, exclude: Collection[int]) -> tuple[int
     return int.from_bytes(bits, "big") & ~int.from_bytes(have.to_bytes(), "big"), len(bits)
 
 
-def sample(has: Bitfield, have: Bitfield, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
+def sample(has: PieceSet, have: PieceSet, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
     """Up to ``count`` pieces that ``has`` holds and ``have`` lacks, none in ``exclude``,
     drawn uniformly at random with ``rng`` (the ``random`` picker's step).
 
@@ -201,7 +201,7 @@ class SwarmView(NamedTuple):
     #: Pieces in the torrent.
     num_pieces: int
     #: Pieces we have verified (do not mutate).
-    have: Bitfield
+    have: PieceSet
     #: ``availability[i]``: how many connected peers have piece ``i`` (read-only).
     availability: Sequence[int]
     #: Pieces with at least one block requested or received but not yet verified.
@@ -223,7 +223,7 @@ class PeerView(NamedTuple):
     #: The driver's name for the connection (any hashable: an address, an int...).
     key: Hashable
     #: Pieces the peer has told us it has (do not mutate).
-    has: Bitfield
+    has: PieceSet
     #: We refuse to upload to the peer (BEP 3: every connection starts choked).
     am_choking: bool = True
     #: We want data from the peer.
@@ -262,7 +262,7 @@ def swarm_view(
     seeding: bool | None = None,
 ) -> SwarmView:
     """Build a :class:`SwarmView` by hand (for tests, labs and the conformance suites)."""
-    field = Bitfield(num_pieces)
+    field = PieceSet(num_pieces)
     for index in have:
         field.set(index)
     counts = array("l", availability if availability is not None else [0] * num_pieces)
@@ -281,7 +281,7 @@ def swarm_view(
 
 def peer_view(key: Hashable, num_pieces: int, *, has: Iterable[int] = (), **fields: Any) -> PeerView:
     """Build a :class:`PeerView` by hand; ``fields`` are the other attributes by name."""
-    field = Bitfield(num_pieces)
+    field = PieceSet(num_pieces)
     for index in has:
         field.set(index)
     return PeerView(key=key, has=field, **fields)

@@ -11,10 +11,10 @@ request/piece/cancel, the 16 KiB block, end game), BEP 6 "fast extension" (have 
 reject, allowed fast, suggest ignored), the ``reqq`` of the BEP 10 extended handshake.
 Strategies enter through hooks only: the picker (``btref_pick_pieces``), the choker
 (``btref_rechoke``, every :attr:`Config.rechoke_interval` seconds) and the hash schemes
-(``btref_verify_piece``, combined by :func:`btref.storage.piece_is_good`).
+(``btref_verify_piece``, combined by :func:`btref.io.storage.piece_is_good`).
 
 Three halves live in modules of their own and are mixed in: :mod:`btref.interest`
-(bitfields, ``have``, availability, interest), :mod:`btref.requests` (requesting blocks,
+(bitfields, ``have``, availability, interest), :mod:`btref.download` (requesting blocks,
 judging pieces) and :mod:`btref.choking` (choke rounds).
 
 Invariants:
@@ -39,14 +39,14 @@ from typing import Any
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
-from btref.bitfield import Bitfield
+from btref.pieceset import PieceSet
 from btref.choking import Choking
 from btref.errors import BtrefError, ProtocolError
 from btref.interest import Interest
 from btref.metainfo import Torrent
 from btref.peer import Peer
-from btref.requests import Downloader, PieceInProgress
-from btref.strategy import Availability, SwarmView
+from btref.download import Downloader, PieceInProgress
+from btref.views import Availability, SwarmView
 
 __all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
@@ -57,7 +57,7 @@ class Session(Choking, Downloader, Interest):
     :param torrent: the parsed torrent.
     :param hook: the hook relay of :func:`btref.plugins.plugin_manager` holding this
         session's picker, choker, hash schemes and observers.
-    :param have: pieces already verified on disk (e.g. by :func:`btref.storage.verify`).
+    :param have: pieces already verified on disk (e.g. by :func:`btref.io.storage.verify`).
     :param peer_id: our 20-byte peer id (for the driver's handshakes and events).
     :param rng: the only randomness; plugins get it as ``swarm.rng``.
     :param config: tunables, see :class:`~btref.actions.Config`.
@@ -71,7 +71,7 @@ class Session(Choking, Downloader, Interest):
         torrent: Torrent,
         hook: Any,
         *,
-        have: Bitfield | None = None,
+        have: PieceSet | None = None,
         peer_id: bytes = b"",
         rng: random.Random | None = None,
         config: Config | None = None,
@@ -86,10 +86,10 @@ class Session(Choking, Downloader, Interest):
         n = self.num_pieces = torrent.num_pieces
         if have is not None and len(have) != n:
             raise ValueError(f"have bitfield of {len(have)} pieces for a torrent of {n}")
-        self.have = have.copy() if have is not None else Bitfield(n)
+        self.have = have.copy() if have is not None else PieceSet(n)
         self.peers: dict[Hashable, Peer] = {}
         self.pieces: dict[int, PieceInProgress] = {}
-        #: Availability counts and the buckets of pieces we lack (see :mod:`btref.strategy`).
+        #: Availability counts and the buckets of pieces we lack (see :mod:`btref.views`).
         self.rarity = Availability(n, self.have, skip_unseen=True)
         self.availability = self.rarity.counts
         self._availability = memoryview(self.availability).toreadonly()
@@ -121,7 +121,7 @@ class Session(Choking, Downloader, Interest):
         self.now = now
         if key in self.peers:
             return [Close(key, "a peer with this key is already connected")]
-        peer = self.peers[key] = Peer(key, Bitfield(self.num_pieces), now, fast=fast, extensions=extensions)
+        peer = self.peers[key] = Peer(key, PieceSet(self.num_pieces), now, fast=fast, extensions=extensions)
         peer.down.window = peer.up.window = self.config.rate_window
         out: list = []
         if fast and self.have.count == 0:

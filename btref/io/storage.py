@@ -10,7 +10,7 @@ Invariants kept:
 * **Nothing outside DATA_DIR** (the folder that holds the torrent's top-level file or
   folder). Every path is resolved (:func:`os.path.realpath`) and must stay below the
   resolved DATA_DIR, so a symlink planted on the way that points elsewhere is refused; the
-  file itself is opened with ``O_NOFOLLOW``. Components were checked by
+  file itself is opened with ``O_NOFOLLOW``. Components are checked by
   :class:`~btref.layout.Layout`, even if the metainfo parser let a bad one through.
 * **Only verified data is written**, a whole piece at a time (:meth:`Storage.write_piece`):
   one ``pwrite`` per file span. :meth:`Storage.flush` makes it durable (``fsync`` of the

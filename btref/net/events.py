@@ -8,7 +8,7 @@ which writes::
 
     {"t": 0.153, "event": "piece_verified", "index": 7}
 
-``t`` is seconds since the session started (the driver's monotonic clock), so a log can
+``t`` is seconds since the client started (the driver's monotonic clock), so a log can
 be replayed or plotted next to a simulator run. Values JSON cannot hold (bytes, tuples of
 addresses, exceptions) are written as their ``str``.
 

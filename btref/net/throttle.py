@@ -2,7 +2,7 @@
 
 Without a limit the driver serves every ``ReadBlock`` at once and the kernel's TCP splits
 the link among the connections by what each takes. With
-``Client(upload_limit=RATE)`` the session owns its uplink, as the simulator's
+``Client(upload_limit=RATE)`` the client owns its uplink, as the simulator's
 hosts do, so it can honour :class:`~btref.actions.UploadShares` (PropShare, BitTyrant):
 
 * each ``ReadBlock`` waits in its connection's FIFO queue (:meth:`LimitedUplink.queue`);
@@ -19,7 +19,7 @@ a quarter second's worth after idle time (protocol messages are not counted, as 
 clients); one connection's blocks leave in the order they were asked for; the
 connections' order follows the shares only among connections with blocks waiting (an idle
 one banks no credit); a closed connection's blocks are forgotten; :meth:`LimitedUplink.close`
-makes the task return at once, so a stopping session never waits for its limit.
+makes the task return at once, so a stopping client never waits for its limit.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class TokenBucket:
     The budget may go negative: a caller that takes ``n`` bytes sleeps until the debt is
     paid back at ``rate``. Callers queue on a lock (FIFO), so batches leave in the order
     they were asked for. :meth:`close` wakes every waiter and makes :meth:`take` return
-    False, so a stopping session never waits for its throttle.
+    False, so a stopping client never waits for its throttle.
     """
 
     def __init__(self, rate: float, burst: float) -> None:

@@ -41,8 +41,6 @@ class Config:
     pipeline_seconds: float = 2.0
     min_queue: int = 4
     max_queue: int = 250
-    #: Largest request we serve (longer ones close the connection; 16 KiB is standard).
-    max_request_length: int = 128 * 1024
     #: Top a peer's request queue up only once this fraction of it is free (0: after every
     #: block). Fewer, bigger picker calls; the asyncio driver uses 0.25.
     refill_fraction: float = 0.0
@@ -54,7 +52,7 @@ class Config:
     max_peer_requests: int = 500
     #: Blocks we never asked for that a peer may send before we close (late after a cancel).
     unexpected_tolerance: int = 16
-    #: Failed pieces a peer may contribute to before it is banned.
+    #: Failed pieces a peer may send alone before it is banned (see :mod:`btref.download`).
     ban_after: int = 2
     #: Seconds of history in the rolling rates.
     rate_window: float = 20.0

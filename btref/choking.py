@@ -1,21 +1,14 @@
-"""Choke rounds of the session engine (BEP 3 "choking"; BEP 6 "reject request").
+"""Choke rounds: when the session asks the choker, and how it carries out the answer
+(BEP 3 "choking"; BEP 6 "reject request").
 
-The choker plugin (``btref_rechoke``) decides whom we upload to; this mixin of
-:class:`~btref.session.Session` decides *when* to ask it and carries its answer out.
-
-When the choker is asked (as before the split, so the same decisions):
+The choker plugin (``btref_rechoke``) decides whom we upload to; a :class:`ChokeRounds`
+decides *when* to ask it and applies its answer. The session asks for a round:
 
 * every :attr:`~btref.actions.Config.rechoke_interval` seconds, from ``tick`` (mainline:
-  every 10 s);
+  every 10 s), counted from the last round;
 * when an unchoked peer stops being interested or leaves (its slot is free: mainline
   rechokes then too);
 * when a choked peer becomes interested (libtorrent unchokes at once if a slot is free).
-  Mainline BitTorrent would wait for the next round; with small pieces peers become
-  interested after almost every piece, so this is the simulator's most frequent round,
-  and :meth:`Choking._rechoke` is kept cheap (one view per peer, nothing else).
-  Deferring these rounds to the next tick was measured (see ``docs/core/sim.md``): 25%
-  faster, but it delays unchokes and a 300-peer flash crowd finished 10% later, so the
-  engine keeps the immediate round.
 
 A choker may also say how our upload is split: an answer ``{key: share}`` instead of a
 list of keys (PropShare, BitTyrant) becomes an :class:`~btref.actions.UploadShares`
@@ -33,60 +26,57 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from btref import wire
-from btref.actions import Event, UploadShares
+from btref.actions import Config, Event, UploadShares
 from btref.peer import Peer
+from btref.views import SwarmView
 
-__all__ = ["Choking"]
+__all__ = ["ChokeRounds"]
 
 
-class Choking:
-    """Asking the choker and applying its answer: mixed into :class:`~btref.session.Session`."""
+class ChokeRounds:
+    """When to ask the choker, and carrying out its answer, for one session.
 
-    # Provided by the Session: hook, peers, now, last_rechoke, swarm_view(), _send().
-    hook: Any
-    peers: dict[Hashable, Peer]
-    now: float
-    last_rechoke: float | None
-    #: The upload shares last told to the driver (:class:`~btref.actions.UploadShares`);
-    #: empty: the unchoked peers share equally.
-    upload_shares: tuple[tuple[Hashable, float], ...] = ()
+    :param hook: the plugin hook relay (``btref_rechoke``).
+    :param config: the session's tunables (:attr:`~btref.actions.Config.rechoke_interval`).
+    """
 
-    def _on_interested(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_interested = True
-        if peer.am_choking:
-            self._rechoke(out)
+    def __init__(self, hook: Any, config: Config) -> None:
+        self.hook = hook
+        self.config = config
+        #: Driver time of the last round (``None``: none yet).
+        self.last_round: float | None = None
+        #: The upload shares last told to the driver (:class:`~btref.actions.UploadShares`);
+        #: empty: the unchoked peers share equally.
+        self.upload_shares: tuple[tuple[Hashable, float], ...] = ()
 
-    def _on_notinterested(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_interested = False
-        if not peer.am_choking:
-            self._rechoke(out)
+    def due(self, now: float) -> bool:
+        """The periodic round is due (the first one comes at the first tick)."""
+        return self.last_round is None or now - self.last_round >= self.config.rechoke_interval
 
-    def _choke(self, peer: Peer, out: list) -> None:
-        peer.am_choking = True
-        self._send(peer, wire.Choke(), out)  # type: ignore[attr-defined]
+    def choke(self, peer: Peer, now: float, out: list[Any]) -> None:
+        peer.send(wire.Choke(), now, out)  # sending it moves the flag (Peer.follow)
         if peer.fast:  # BEP 6: a choke no longer drops requests silently
             for request in sorted(peer.serving):
-                self._send(peer, wire.Reject(*request), out)  # type: ignore[attr-defined]
+                peer.send(wire.Reject(*request), now, out)
         peer.serving.clear()
 
     # [docs: rechoke]
-    def _rechoke(self, out: list) -> None:
+    def rechoke(self, peers: dict[Hashable, Peer], swarm: SwarmView, now: float, out: list[Any]) -> None:
         """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
-        self.last_rechoke = self.now
-        views = [peer.view(self.now) for peer in self.peers.values()]
-        chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=self.now)  # type: ignore[attr-defined]
+        self.last_round = now
+        views = [peer.view(now) for peer in peers.values()]
+        chosen = self.hook.btref_rechoke(swarm=swarm, peers=views, now=now)
         if chosen is None:  # no choker registered: everybody interested is served
             chosen = [view.key for view in views]
         shares = _shares(chosen) if isinstance(chosen, Mapping) else None
         listed = shares if shares is not None else chosen
-        keys = {key for key in listed if key in self.peers and self.peers[key].peer_interested}
-        for peer in self.peers.values():
+        keys = {key for key in listed if key in peers and peers[key].peer_interested}
+        for peer in peers.values():
             if peer.am_choking and peer.key in keys:
-                peer.am_choking = False
-                self._send(peer, wire.Unchoke(), out)  # type: ignore[attr-defined]
+                peer.send(wire.Unchoke(), now, out)
             elif not peer.am_choking and peer.key not in keys:
-                self._choke(peer, out)
-        # Tell the driver how to split the uplink, only when that changed (most chokers
+                self.choke(peer, now, out)
+        # Tell the driver how to split the uplink only when that changed (most chokers
         # never give shares: their peers share equally, and no action is emitted at all).
         given = tuple((key, share) for key, share in shares.items() if key in keys) if shares else ()
         if given != self.upload_shares:

@@ -1,53 +1,68 @@
-"""Block bookkeeping and the download half of the session (BEP 3 "peer messages", "end game").
+"""The download: which blocks to ask whom for, and what to do with a finished piece
+(BEP 3 "peer messages", "end game").
 
-BEP 3 cuts a piece into *blocks* requested separately; every client uses 16 KiB blocks
-(:data:`BLOCK`), the last block of a piece may be shorter. A :class:`PieceInProgress`
-exists from the first request of a piece until it is verified or dropped; it owns the
-piece's buffer, so a block is copied exactly once, from the message into the buffer, and
-the finished buffer is handed to storage without another copy.
+BEP 3 cuts a piece into *blocks* of :data:`~btref.wire.BLOCK_SIZE` bytes (16 KiB, the last
+one of a piece may be shorter), each requested separately. The :class:`Downloader` owns
+every piece in progress and decides what to request:
+
+* :meth:`Downloader.fill` keeps a peer's request queue full from the picker's answers
+  (``btref_pick_pieces``), and enters *end game* once every missing block is requested:
+  then the last blocks are asked of several peers, and the losers get a ``cancel``.
+* :meth:`Downloader.block_received` copies an arriving block into its piece's buffer (the
+  one copy a block's bytes make on the way to disk) and hands back a piece once every
+  block is in.
+* :meth:`Downloader.judge` verifies a finished piece with the hash schemes
+  (``btref_verify_piece``) and either keeps it or charges the peers that sent it.
+
+A piece that fails its hash check is downloaded again from one peer only ("parole"), so
+a second failure names a single culprit; when it finally passes, the earlier blocks that
+differ from the good ones name the liars ("smart ban", as libtorrent does), and the
+other contributors are cleared.
 
 Invariants:
 
-* ``received[b]`` is set at most once per block; the buffer is complete exactly when
-  ``missing == 0``.
-* ``requested[b]`` is the set of peer keys with block ``b`` in flight (more than one only
-  in end game).
-* ``sources[b]`` remembers who sent block ``b``, so a failed piece can be charged to its
-  contributors and, after a later pass, the liar named (see :mod:`btref.session`).
-
-:class:`Downloader` is the half of :class:`~btref.session.Session` that asks for blocks and
-judges finished pieces: it keeps every peer's request queue full from the picker's
-answers, enters end game, and verifies, writes, announces or charges a finished piece.
-It lives here only to keep each module short; it uses the session's attributes freely.
+* A :class:`PieceInProgress` exists from the first request of a piece until it is judged
+  or every request for it is withdrawn; ``received[b]`` is set at most once per block.
+* A block is requested from a peer only if the peer has the piece and we do not; it is
+  in flight to two peers only in end game.
+* ``asked[b]`` is the set of peers with block ``b`` of the piece in their
+  :attr:`~btref.peer.Peer.requests`: the same requests, indexed by block (end game needs
+  to know whom to cancel). ``unasked`` lists, in order, the blocks neither received nor
+  in flight.
+* Only a block we asked for is stored (a late one after a cancel or choke is fine): a
+  peer cannot slip unasked data into a piece.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from btref import wire
-from btref.actions import Broadcast, Event, WritePiece
+from btref.actions import Config, Event, WritePiece
+from btref.errors import ProtocolError
+from btref.metainfo import Torrent
 from btref.peer import Peer
-from btref.io.storage import piece_is_good
+from btref.pieceset import PieceSet
+from btref.views import Availability, SwarmView
 
-__all__ = ["BLOCK", "PieceInProgress", "block_span", "Downloader"]
+__all__ = ["PieceInProgress", "Downloader", "block_range", "piece_is_good"]
 
-#: The block size every client requests (BEP 3 recommends 2**14; larger is often refused).
-BLOCK = 16 * 1024
+BLOCK = wire.BLOCK_SIZE
 
 
-def block_span(piece_size: int, block: int) -> tuple[int, int]:
-    """``(begin, length)`` of block number ``block`` in a piece of ``piece_size`` bytes."""
-    begin = block * BLOCK
+def block_range(piece_size: int, number: int) -> tuple[int, int]:
+    """``(begin, length)`` of block ``number`` in a piece of ``piece_size`` bytes."""
+    begin = number * BLOCK
     return begin, min(BLOCK, piece_size - begin)
 
 
 class PieceInProgress:
     """A piece being downloaded: its buffer and the state of each block."""
 
-    __slots__ = ("index", "size", "buffer", "received", "requested", "sources", "missing", "only_from")
+    __slots__ = ("index", "size", "buffer", "received", "asked", "unasked", "sources", "missing", "only_from")
 
     def __init__(self, index: int, size: int, only_from: Hashable | None = None, *, keep_data: bool = True) -> None:
         self.index = index
@@ -57,11 +72,12 @@ class PieceInProgress:
         #: the simulator's virtual pieces, where only which block came from whom matters).
         self.buffer = bytearray(size if keep_data else 0)
         self.received = [False] * nblocks
-        self.requested: list[set[Hashable]] = [set() for _ in range(nblocks)]
+        self.asked: list[set[Hashable]] = [set() for _ in range(nblocks)]
+        self.unasked = list(range(nblocks))
+        #: Who sent each block, so a failed piece can be charged to its contributors.
         self.sources: list[Hashable | None] = [None] * nblocks
         self.missing = nblocks
-        #: "Parole": a piece that failed its hash check is downloaded again from one peer
-        #: only, so a second failure names a single culprit. ``None``: anyone may help.
+        #: "Parole": after a failed hash check, only this peer may send the piece again.
         self.only_from = only_from
 
     @property
@@ -70,117 +86,137 @@ class PieceInProgress:
 
     def block_of(self, begin: int, length: int) -> int | None:
         """The block number for ``(begin, length)``, or ``None`` if that is not a block."""
-        block, rest = divmod(begin, BLOCK)
-        if rest or not 0 <= block < self.num_blocks or block_span(self.size, block)[1] != length:
+        number, rest = divmod(begin, BLOCK)
+        if rest or not 0 <= number < self.num_blocks or block_range(self.size, number)[1] != length:
             return None
-        return block
+        return number
 
-    def unrequested(self) -> Iterator[int]:
-        """Blocks nobody has been asked for and nobody has sent."""
-        for b in range(self.num_blocks):
-            if not self.received[b] and not self.requested[b]:
-                yield b
+    def ask(self, number: int, key: Hashable) -> None:
+        self.asked[number].add(key)
+        if self.unasked and self.unasked[0] == number:  # the usual case: lowest first
+            del self.unasked[0]
+        elif number in self.unasked:
+            self.unasked.remove(number)
 
-    def open_blocks(self) -> int:
-        """How many blocks are neither received nor requested."""
-        return sum(1 for _ in self.unrequested())
+    def unask(self, number: int, key: Hashable) -> None:
+        self.asked[number].discard(key)
+        if not self.asked[number] and not self.received[number]:
+            bisect.insort(self.unasked, number)
 
     def endgame_blocks(self, key: Hashable) -> Iterator[int]:
         """Missing blocks that are requested, but not from ``key`` (end game duplicates)."""
-        for b in range(self.num_blocks):
-            if not self.received[b] and key not in self.requested[b]:
-                yield b
+        for number in range(self.num_blocks):
+            if not self.received[number] and key not in self.asked[number]:
+                yield number
 
-    def store(self, block: int, data: bytes | memoryview, key: Hashable) -> bool:
+    def store(self, number: int, data: bytes | memoryview, key: Hashable) -> bool:
         """Copy a block into the buffer; ``False`` if it was already there (a duplicate)."""
-        if self.received[block]:
+        if self.received[number]:
             return False
         if self.buffer:
-            begin = block * BLOCK
+            begin = number * BLOCK
             self.buffer[begin : begin + len(data)] = data
-        self.received[block] = True
-        self.sources[block] = key
+        self.received[number] = True
+        self.sources[number] = key
         self.missing -= 1
         return True
 
+    def untouched(self) -> bool:
+        """Nothing received and nothing in flight: the piece can be forgotten."""
+        return self.missing == self.num_blocks and len(self.unasked) == self.num_blocks
+
     def contributors(self) -> list[Hashable]:
         """The peers that sent blocks of this piece, each once, in block order."""
-        seen: dict[Hashable, None] = {}
-        for key in self.sources:
-            if key is not None:
-                seen.setdefault(key, None)
-        return list(seen)
+        return list(dict.fromkeys(key for key in self.sources if key is not None))
+
+    def block_digests(self) -> list[bytes]:
+        """The SHA-1 of each block, in order (to tell later which blocks differed)."""
+        view = memoryview(self.buffer)
+        return [hashlib.sha1(view[begin : begin + length]).digest()
+                for begin, length in (block_range(self.size, n) for n in range(self.num_blocks))]
 
 
 class Downloader:
-    """Requesting blocks and judging pieces: mixed into :class:`~btref.session.Session`."""
+    """Requests blocks and judges pieces for one session.
 
-    # Provided by the Session: torrent, hook, config, have, peers, pieces, suspects, now,
-    # num_pieces, endgame, seeding, swarm_view(), _send(), _update_interest(), _ban(),
-    # _complete().
-    torrent: Any
-    hook: Any
-    config: Any
-    have: Any
-    peers: dict[Hashable, Peer]
-    pieces: dict[int, PieceInProgress]
-    suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]]
-    now: float
-    num_pieces: int
-    endgame: bool
-    rarity: Any
-    keep_data: bool
+    :param torrent: the torrent (piece sizes, hash schemes' input).
+    :param hook: the plugin hook relay: the picker and the hash schemes.
+    :param config: the session's tunables.
+    :param have: the pieces we have verified (shared with the session, which owns it).
+    :param availability: the session's piece availability (told when we get a piece).
+    :param peers: the session's peer table, by key (read only: to cancel end game losers).
+    :param swarm_view: makes the picker's view of the swarm.
+    :param keep_data: ``False`` counts blocks without keeping their bytes (the simulator).
+    """
 
-    # -- requests ------------------------------------------------------------------
+    def __init__(self, torrent: Torrent, hook: Any, config: Config, have: PieceSet, availability: Availability,
+                 peers: dict[Hashable, Peer], swarm_view: Callable[[], SwarmView], *, keep_data: bool = True) -> None:
+        self.torrent = torrent
+        self.hook = hook
+        self.config = config
+        self.have = have
+        self.availability = availability
+        self.peers = peers
+        self.swarm_view = swarm_view
+        self.keep_data = keep_data
+        #: Every piece with a block requested or received and not yet judged, by index.
+        self.pieces: dict[int, PieceInProgress] = {}
+        #: Failed pieces waiting to pass: index -> one ``{key: [(block, digest)]}`` per failure.
+        self.suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]] = {}
+        #: Failed pieces each peer sent data for; kept after the peer leaves.
+        self.strikes: dict[Hashable, int] = {}
+        self.endgame = False
+
+    # -- asking for blocks ------------------------------------------------------------
 
     # [docs: fill]
-    def _fill(self, peer: Peer, out: list) -> None:
+    def fill(self, peer: Peer, now: float, out: list[Any]) -> None:
         """Keep ``peer``'s request queue full (the heart of the download)."""
-        # The commonest reason first: most peers choke us most of the time.
-        if ((peer.peer_choking and not peer.allowed_fast) or not peer.am_interested or self.seeding
-                or self.peers.get(peer.key) is not peer):  # banned a moment ago
+        if ((peer.peer_choking and not peer.allowed_fast) or not peer.am_interested
+                or self.have.complete() or self.peers.get(peer.key) is not peer):
             return
         cfg = self.config
-        depth = peer.queue_depth(self.now, block=BLOCK, seconds=cfg.pipeline_seconds,
-                                 lo=cfg.min_queue, hi=cfg.max_queue)
-        if peer.snubbed:  # one request at a time until it sends something again
-            depth = 1
-        room = depth - len(peer.in_flight)
-        # Refill in batches when the driver asks (Config.refill_fraction): fewer picker calls.
-        if room <= 0 or (peer.in_flight and room < depth * cfg.refill_fraction):
+        depth = 1 if peer.snubbed else peer.queue_depth(now, block=BLOCK, seconds=cfg.pipeline_seconds,
+                                                         lo=cfg.min_queue, hi=cfg.max_queue)
+        room = depth - len(peer.requests)
+        # Top up in batches (Config.refill_fraction): fewer, bigger picker calls.
+        if room <= 0 or (peer.requests and room < depth * cfg.refill_fraction):
             return
+        candidates: Any
         if peer.peer_choking:  # BEP 6: only allowed-fast pieces while choked
-            candidates: Any = sorted(peer.allowed_fast)
+            candidates = sorted(peer.allowed_fast)
         else:
             # Enough for the started pieces this peer has (a picker may put them first, and
             # they may have no block left to ask for) plus a new piece per free slot.
             started = sum(1 for index in self.pieces if peer.has[index])
-            count = min(self.num_pieces, room + started)
-            candidates = self.hook.btref_pick_pieces(
-                swarm=self.swarm_view(), peer=peer.view(self.now), count=count) or ()
+            count = min(self.torrent.num_pieces, room + started)
+            candidates = self.hook.btref_pick_pieces(swarm=self.swarm_view(), peer=peer.view(now), count=count) or ()
         for index in candidates:
-            if room <= 0:
-                break
             piece = self._usable_piece(peer, index)
-            if piece is not None:
-                for number in piece.unrequested():
-                    if room <= 0:
-                        break
-                    self._request(peer, piece, number, out)
-                    room -= 1
-        if room > 0 and not peer.peer_choking and self._in_endgame(out):
+            while piece is not None and piece.unasked and room > 0:
+                self._request(peer, piece, piece.unasked[0], now, out)
+                room -= 1
+            if room <= 0:
+                return
+        if not peer.peer_choking and self._in_endgame(out):
             for piece in list(self.pieces.values()):
                 if peer.has[piece.index] and piece.index not in peer.rejected and piece.only_from in (None, peer.key):
                     for number in piece.endgame_blocks(peer.key):
                         if room <= 0:
                             return
-                        self._request(peer, piece, number, out)
+                        self._request(peer, piece, number, now, out)
                         room -= 1
     # [/docs: fill]
 
+    def fill_all(self, now: float, out: list[Any], skip: Peer | None = None) -> None:
+        """Fill every peer's queue (blocks were released and may be asked of others)."""
+        for peer in list(self.peers.values()):
+            if peer is not skip and (not peer.peer_choking or peer.allowed_fast):
+                self.fill(peer, now, out)
+
     def _usable_piece(self, peer: Peer, index: Any) -> PieceInProgress | None:
         """The piece in progress for a picker's answer, or ``None`` if the answer is unusable."""
-        if (type(index) is not int or not 0 <= index < self.num_pieces or self.have[index]
+        if (type(index) is not int or not 0 <= index < self.torrent.num_pieces or self.have[index]
                 or not peer.has[index] or index in peer.rejected):
             return None
         piece = self.pieces.get(index)
@@ -190,106 +226,136 @@ class Downloader:
                                                          keep_data=self.keep_data)
         return piece if piece.only_from in (None, peer.key) else None
 
-    def _in_endgame(self, out: list) -> bool:
+    def _in_endgame(self, out: list[Any]) -> bool:
         """End game: every block we lack is received or requested (BEP 3 "end game")."""
         if not self.endgame:
-            if self.num_pieces - self.have.count != len(self.pieces):
+            if self.torrent.num_pieces - self.have.count != len(self.pieces):
                 return False
-            if any(piece.open_blocks() for piece in self.pieces.values()):
+            if any(piece.unasked for piece in self.pieces.values()):
                 return False
             self.endgame = True
             out.append(Event("endgame", {"pieces_left": len(self.pieces)}))
         return True
 
-    def _request(self, peer: Peer, piece: PieceInProgress, number: int, out: list) -> None:
-        begin, length = block_span(piece.size, number)
-        if not peer.in_flight:
-            peer.waiting_since = self.now
-        peer.in_flight[piece.index, begin] = (length, self.now)
-        piece.requested[number].add(peer.key)
-        self._send(peer, wire.Request(piece.index, begin, length), out)
+    def _request(self, peer: Peer, piece: PieceInProgress, number: int, now: float, out: list[Any]) -> None:
+        begin, length = block_range(piece.size, number)
+        if not peer.requests:
+            peer.waiting_since = now
+        peer.requests[piece.index, begin] = (length, now)
+        piece.ask(number, peer.key)
+        peer.send(wire.Request(piece.index, begin, length), now, out)
 
-    def _release(self, peer: Peer, index: int, begin: int) -> None:
-        """Forget one request to ``peer``; an untouched piece loses its buffer."""
+    def release(self, peer: Peer, index: int, begin: int) -> None:
+        """Withdraw one request to ``peer``; a piece left untouched is forgotten."""
         peer.withdraw(index, begin)
         piece = self.pieces.get(index)
         if piece is not None:
-            piece.requested[begin // BLOCK].discard(peer.key)
-            if piece.missing == piece.num_blocks and not any(piece.requested):
+            piece.unask(begin // BLOCK, peer.key)
+            if piece.untouched():
                 del self.pieces[index]
 
-    def _fill_all(self, out: list, skip: Peer | None = None) -> None:
-        for other in list(self.peers.values()):
-            if other is not skip:
-                self._fill(other, out)
+    # -- receiving blocks ---------------------------------------------------------------
 
-    # [docs: piece-done]
-    def _piece_done(self, piece: PieceInProgress, out: list) -> None:
-        """Every block of ``piece`` is in: verify, then announce or charge."""
+    # [docs: block-received]
+    def block_received(self, peer: Peer, index: int, begin: int, block: bytes | memoryview, now: float,
+                       out: list[Any]) -> PieceInProgress | None:
+        """Store a block from ``peer``; returns the piece it went into (``None``: dropped).
+        The piece is complete when its ``missing`` is 0: then :meth:`judge` it.
+
+        :raises ProtocolError: for a block of the wrong length, or more unasked blocks
+            than :attr:`~btref.actions.Config.unexpected_tolerance`.
+        """
+        length = len(block)
+        sent = peer.requests.pop((index, begin), None)
+        if sent is None:
+            if not peer.landed(index, begin):  # never asked, not even before a cancel
+                peer.unexpected += 1
+                if peer.unexpected > self.config.unexpected_tolerance:
+                    raise ProtocolError(f"more than {self.config.unexpected_tolerance} blocks we never asked for")
+                return None
+        elif sent[0] != length:
+            raise ProtocolError(f"block ({index}, {begin}) of {length} bytes, asked for {sent[0]}")
+        piece = self.pieces.get(index)
+        number = piece.block_of(begin, length) if piece is not None else None
+        if piece is None or number is None or (sent is None and piece.received[number]):
+            return None  # late, and not needed any more
+        peer.bytes_downloaded += length
+        peer.down.add(length, now)
+        peer.waiting_since = now
+        peer.snubbed = False
+        piece.asked[number].discard(peer.key)
+        if not piece.store(number, block, peer.key):
+            return piece
+        for other in piece.asked[number]:  # end game: the others lost the race
+            self.peers[other].withdraw(index, begin)
+            self.peers[other].send(wire.Cancel(index, begin, length), now, out)
+        piece.asked[number].clear()
+        if number in piece.unasked:  # a late block for a request already given back
+            piece.unasked.remove(number)
+        return piece
+    # [/docs: block-received]
+
+    # -- judging pieces -------------------------------------------------------------------
+
+    # [docs: judge]
+    def judge(self, piece: PieceInProgress, out: list[Any]) -> tuple[bool, list[tuple[Hashable, str]]]:
+        """Verify a finished piece. Returns whether it passed, and the peers to ban with why.
+
+        A good piece is marked in ``have`` and handed to the driver (``WritePiece``, the
+        buffer changes hands without a copy); the session then announces it.
+        """
         index = piece.index
         del self.pieces[index]
-        if not piece_is_good(self.hook, self.torrent, index, piece.buffer):
-            self._piece_failed(piece, out)
-            return
+        if not self._verify(piece):
+            return False, self._failed(piece, out)
         self.have.set(index)
-        self.rarity.got(index)
-        self._absolve(piece, out)
+        self.availability.got(index)
         out.append(WritePiece(index, piece.buffer))
-        # One action for every connection's `have` (a swarm of thousands completes a
-        # million pieces: one Send per peer per piece was the simulator's biggest cost).
-        redundant = self.config.redundant_haves
-        if redundant:
-            out.append(Broadcast(tuple(self.peers), wire.Have(index)))
-        lacking = []  # the peers that need the news (HAVE suppression, Config.redundant_haves)
-        now = self.now
-        for peer in self.peers.values():
-            peer.last_sent_at = now
-            if peer.has[index]:
-                peer.wanted -= 1
-                if not peer.wanted:  # nothing left to want from it
-                    self._update_interest(peer, out)
-            elif not redundant:
-                lacking.append(peer.key)
-        if not redundant:
-            out.append(Broadcast(tuple(lacking), wire.Have(index)))
-        out.append(Event("piece_verified", {"index": index}))
-        self.hook.btref_piece_verified(torrent=self.torrent, index=index)
-        if self.seeding:
-            self._complete(out)
-    # [/docs: piece-done]
+        return True, self._absolve(piece)
+    # [/docs: judge]
 
-    def _piece_failed(self, piece: PieceInProgress, out: list) -> None:
-        index = piece.index
+    def _verify(self, piece: PieceInProgress) -> bool:
+        return piece_is_good(self.hook, self.torrent, piece.index, piece.buffer)
+
+    def _failed(self, piece: PieceInProgress, out: list[Any]) -> list[tuple[Hashable, str]]:
+        """Put the piece on parole and remember who sent which block. Returns the peers to ban.
+
+        Only a peer that sent the whole piece alone earns a strike (it is certainly
+        guilty); when several sent it, the parole download or the later good copy tells
+        which of them lied (:meth:`_absolve`), so an honest peer that happened to share
+        a piece with a liar is never struck. Strikes stay with a key after its peer leaves.
+        """
         contributors = piece.contributors()
+        digests = piece.block_digests()
         record: dict[Hashable, list[tuple[int, bytes]]] = {}
         for number, key in enumerate(piece.sources):
-            begin, length = block_span(piece.size, number)
-            digest = hashlib.sha1(memoryview(piece.buffer)[begin : begin + length]).digest()
-            record.setdefault(key, []).append((number, digest))
-        self.suspects.setdefault(index, []).append(record)
-        out.append(Event("piece_failed", {"index": index, "peers": [str(k) for k in contributors]}))
-        self.hook.btref_piece_failed(torrent=self.torrent, index=index, peers=contributors)
-        for key in contributors:
-            peer = self.peers.get(key)
-            if peer is not None:
-                peer.strikes += 1
-                if peer.strikes >= self.config.ban_after:
-                    self._ban(peer, f"sent data for {peer.strikes} pieces that failed the hash check", out)
+            record.setdefault(key, []).append((number, digests[number]))
+        self.suspects.setdefault(piece.index, []).append(record)
+        out.append(Event("piece_failed", {"index": piece.index, "peers": [str(k) for k in contributors]}))
+        self.hook.btref_piece_failed(torrent=self.torrent, index=piece.index, peers=contributors)
+        if len(contributors) != 1:
+            return []
+        key = contributors[0]
+        strikes = self.strikes[key] = self.strikes.get(key, 0) + 1
+        if strikes < self.config.ban_after:
+            return []
+        return [(key, f"sent data for {strikes} pieces that failed the hash check")]
 
-    def _absolve(self, piece: PieceInProgress, out: list) -> None:
-        """A piece that failed before has passed: compare, ban the liars, refund the rest."""
-        buffer = memoryview(piece.buffer)
+    def _absolve(self, piece: PieceInProgress) -> list[tuple[Hashable, str]]:
+        """A piece that failed before has passed: the blocks that differ from the good copy
+        name the liars (returned, to be banned, present or gone)."""
+        good = piece.block_digests()
+        liars: dict[Hashable, str] = {}
         for record in self.suspects.pop(piece.index, ()):
             for key, blocks in record.items():
-                lied = False
-                for number, digest in blocks:
-                    begin, length = block_span(piece.size, number)
-                    lied = lied or hashlib.sha1(buffer[begin : begin + length]).digest() != digest
-                peer = self.peers.get(key)
-                if peer is None:
-                    continue
-                if lied:
-                    self._ban(peer, f"sent a corrupt block of piece {piece.index}", out)
-                else:
-                    peer.strikes = max(0, peer.strikes - 1)
+                if any(digest != good[number] for number, digest in blocks):
+                    liars[key] = f"sent a corrupt block of piece {piece.index}"
+        return list(liars.items())
 
+
+def piece_is_good(hook: Any, torrent: Torrent, index: int, data: bytes | bytearray | memoryview) -> bool:
+    """Ask every hash scheme about piece ``index``: good when at least one answered and
+    none said ``False`` (the rule of :func:`btref.hookspecs.btref_verify_piece`)."""
+    answers = [a for a in hook.btref_verify_piece(torrent=torrent, index=index, data=memoryview(data))
+               if a is not None]
+    return bool(answers) and all(answers)

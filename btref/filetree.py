@@ -34,6 +34,7 @@ import attrs
 
 from btref.errors import MetainfoError
 from btref.paths import MAX_PATH_DEPTH, sanitize_path
+from btref.wire import BLOCK_SIZE  # BEP 52: merkle leaves hash 16 KiB blocks
 
 __all__ = [
     "BLOCK_SIZE",
@@ -55,8 +56,6 @@ __all__ = [
 MAX_FILE_LENGTH = 1 << 44
 #: A BEP 47-era convention (BitComet): pad files named like this, without an ``attr``.
 _LEGACY_PAD_PREFIX = "_____padding_file_"
-#: BEP 52: merkle leaves hash 16 KiB blocks.
-BLOCK_SIZE = 16 * 1024
 _ZERO = bytes(32)
 
 

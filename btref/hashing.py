@@ -26,8 +26,9 @@ import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from btref.wire import BLOCK_SIZE  # BEP 52: every leaf hashes one 16 KiB block of a file
+
 __all__ = [
-    "BLOCK_SIZE",
     "ZERO_LEAF",
     "zero_root",
     "leaf_hashes",
@@ -39,8 +40,6 @@ __all__ = [
     "FileMerkle",
 ]
 
-#: BEP 52 leaf size: every leaf hashes one 16 KiB block of a file.
-BLOCK_SIZE = 16 * 1024
 #: The leaf that pads a tree to a power of two: 32 zero bytes (not the hash of anything).
 ZERO_LEAF = bytes(32)
 

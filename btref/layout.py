@@ -30,14 +30,9 @@ import attrs
 
 from btref.errors import StorageError
 from btref.metainfo import FileEntry, Torrent
+from btref.wire import BLOCK_SIZE
 
-__all__ = ["BLOCK_SIZE", "MAX_BLOCK_LENGTH", "Span", "Layout", "check_component"]
-
-#: The unit of transfer (BEP 3 "request"; BEP 52 merkle leaves): 16 KiB.
-BLOCK_SIZE = 16 * 1024
-#: Longest block a peer may ask for. BEP 3: "All current implementations use 2^14 (16 kiB),
-#: and close connections which request an amount greater than that."
-MAX_BLOCK_LENGTH = BLOCK_SIZE
+__all__ = ["Span", "Layout", "check_component"]
 
 
 @attrs.frozen(slots=True)

@@ -1,14 +1,22 @@
-"""Per-peer state the session engine keeps (BEP 3 "peer protocol"; BEP 6; BEP 10 ``reqq``).
+"""Everything the session knows about one connected peer (BEP 3 "peer protocol"; BEP 6; BEP 10).
 
-One :class:`Peer` per connection: the four BEP 3 flags, the peer's bitfield, the blocks we
-asked it for, the blocks it asked us for, rolling rates and counters. The engine
-(:mod:`btref.session`) is the only writer; strategies see a frozen
-:class:`~btref.views.PeerView` made by :meth:`Peer.view`.
+One :class:`Peer` per connection, owned by the session (:mod:`btref.session`), which is
+its only writer; strategies see a frozen :class:`~btref.views.PeerView` made by
+:meth:`Peer.view`. It is the one place that holds the connection's protocol state:
+
+* the four BEP 3 flags, two per direction of data flow, moved only as
+  :data:`CHOKE_TABLE` says (:meth:`Peer.follow`): blocks flow in a direction only while
+  it is *unchoked* and *interested*;
+
+* the pieces it has (``has``, from ``bitfield``, ``have``, BEP 6 ``have all``/``have none``);
+* the requests on the wire in both directions: ``requests`` (ours to it, each recorded
+  once, with the time it was sent) and ``serving`` (its requests to us);
+* rolling rates and counters for the chokers.
 
 Invariants:
 
 * Both sides start choked and not interested (BEP 3).
-* ``in_flight`` holds exactly the requests we sent that were neither answered, cancelled,
+* ``requests`` holds exactly the requests we sent that were neither answered, cancelled,
   rejected nor dropped by a choke; ``wanted`` counts the pieces the peer has and we lack,
   so "are we interested?" is ``wanted > 0`` without a scan.
 * Time is never read here: every method that needs it takes ``now`` from the driver.
@@ -18,13 +26,59 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable
+from typing import Any
 
 import attrs
 
+from btref import wire
+from btref.actions import Send
 from btref.pieceset import PieceSet
 from btref.views import PeerView
 
-__all__ = ["Rate", "Peer"]
+__all__ = ["CHOKE_TABLE", "EVENTS", "Rate", "Peer"]
+
+# --- the choke/interest state machine: one table ----------------------------------------
+# Data flows in two directions, each with its own state (choking, interested):
+#   "upload"   (our data to the peer):  (am_choking, peer_interested)
+#   "download" (the peer's data to us): (peer_choking, am_interested)
+# Blocks flow in a direction only in state (False, True): unchoked and interested.
+CHOKED, UNCHOKED = True, False
+# [table-start]
+#: (direction, (choking, interested), event) -> new (choking, interested).
+#: A pair not listed leaves the state as it is (a repeated ``choke`` is legal and changes nothing).
+CHOKE_TABLE: dict[tuple[str, tuple[bool, bool], str], tuple[bool, bool]] = {
+    # upload: we choke or unchoke, the peer says whether it is interested
+    ("upload", (CHOKED, False), "send unchoke"): (UNCHOKED, False),
+    ("upload", (CHOKED, False), "recv interested"): (CHOKED, True),
+    ("upload", (CHOKED, True), "send unchoke"): (UNCHOKED, True),
+    ("upload", (CHOKED, True), "recv not interested"): (CHOKED, False),
+    ("upload", (UNCHOKED, False), "send choke"): (CHOKED, False),
+    ("upload", (UNCHOKED, False), "recv interested"): (UNCHOKED, True),
+    ("upload", (UNCHOKED, True), "send choke"): (CHOKED, True),
+    ("upload", (UNCHOKED, True), "recv not interested"): (UNCHOKED, False),
+    # download: the peer chokes or unchokes us, we say whether we are interested
+    ("download", (CHOKED, False), "recv unchoke"): (UNCHOKED, False),
+    ("download", (CHOKED, False), "send interested"): (CHOKED, True),
+    ("download", (CHOKED, True), "recv unchoke"): (UNCHOKED, True),
+    ("download", (CHOKED, True), "send not interested"): (CHOKED, False),
+    ("download", (UNCHOKED, False), "recv choke"): (CHOKED, False),
+    ("download", (UNCHOKED, False), "send interested"): (UNCHOKED, True),
+    ("download", (UNCHOKED, True), "recv choke"): (CHOKED, True),
+    ("download", (UNCHOKED, True), "send not interested"): (UNCHOKED, False),
+}
+#: Which direction each message moves, and the event name it has in the table.
+EVENTS: dict[tuple[bool, type], tuple[str, str]] = {
+    # (sent by us?, message type) -> (direction, event)
+    (True, wire.Choke): ("upload", "send choke"),
+    (True, wire.Unchoke): ("upload", "send unchoke"),
+    (False, wire.Interested): ("upload", "recv interested"),
+    (False, wire.NotInterested): ("upload", "recv not interested"),
+    (False, wire.Choke): ("download", "recv choke"),
+    (False, wire.Unchoke): ("download", "recv unchoke"),
+    (True, wire.Interested): ("download", "send interested"),
+    (True, wire.NotInterested): ("download", "send not interested"),
+}
+# [table-end]
 
 
 class Rate:
@@ -52,18 +106,16 @@ class Rate:
 
     def rate(self, now: float) -> float:
         """Average bytes per second over the last ``window`` seconds (or since start)."""
-        # Called twice per view and a view per peer per rechoke: plain comparisons, no
-        # min()/max() calls (the same arithmetic as max(1, min(window, now - start))).
         horizon = now - self.window
         samples = self._samples
         while samples and samples[0][0] < horizon:
             self._total -= samples.popleft()[1]
-        span = now - self._start
-        if span > self.window:
-            span = self.window
-        if span < 1.0:
-            span = 1.0
-        return self._total / span if self._total > 0.0 else 0.0
+        if self._total <= 0.0:
+            return 0.0
+        return self._total / max(1.0, min(self.window, now - self._start))
+
+
+_STATE_MESSAGES = (wire.Choke, wire.Unchoke, wire.Interested, wire.NotInterested)
 
 
 @attrs.define(eq=False)
@@ -84,8 +136,8 @@ class Peer:
     reqq: int | None = None
     #: Pieces the peer has that we lack (see the module docstring).
     wanted: int = 0
-    #: Our requests to the peer: ``(index, begin) -> (length, sent_at)``.
-    in_flight: dict[tuple[int, int], tuple[int, float]] = attrs.Factory(dict)
+    #: Our requests to the peer, oldest first: ``(index, begin) -> (length, sent_at)``.
+    requests: dict[tuple[int, int], tuple[int, float]] = attrs.Factory(dict)
     #: Its requests to us, waiting for the driver's ``block_read``.
     serving: set[tuple[int, int, int]] = attrs.Factory(set)
     #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
@@ -97,8 +149,6 @@ class Peer:
     withdrawn: dict[tuple[int, int], int] = attrs.Factory(dict)
     #: Blocks it sent that we never asked for at all (a few are tolerated).
     unexpected: int = 0
-    #: Failed pieces it contributed to (see ``Config.ban_after``).
-    strikes: int = 0
     snubbed: bool = False
     bytes_downloaded: int = 0
     bytes_uploaded: int = 0
@@ -116,9 +166,27 @@ class Peer:
             self.up = Rate(start=self.connected_at)
         self.waiting_since = self.last_sent_at = self.connected_at
 
+    def send(self, msg: Any, now: float, out: list[Any]) -> None:
+        """Queue ``msg`` for this peer (every message we send goes through here)."""
+        if type(msg) in _STATE_MESSAGES:
+            self.follow(msg, ours=True)
+        self.last_sent_at = now
+        out.append(Send(self.key, msg))
+
+    def follow(self, msg: Any, *, ours: bool) -> None:
+        """Move the flags for a choke, unchoke, interested or not interested message that we
+        sent (``ours``) or received, as :data:`CHOKE_TABLE` says."""
+        direction, event = EVENTS[ours, type(msg)]
+        if direction == "upload":
+            state = (self.am_choking, self.peer_interested)
+            self.am_choking, self.peer_interested = CHOKE_TABLE.get((direction, state, event), state)
+        else:
+            state = (self.peer_choking, self.am_interested)
+            self.peer_choking, self.am_interested = CHOKE_TABLE.get((direction, state, event), state)
+
     def withdraw(self, index: int, begin: int, limit: int = 500) -> None:
         """Forget request ``(index, begin)``, remembering the last ``limit`` withdrawn."""
-        if self.in_flight.pop((index, begin), None) is not None:
+        if self.requests.pop((index, begin), None) is not None:
             self.withdrawn[index, begin] = self.withdrawn.pop((index, begin), 0) + 1
             if len(self.withdrawn) > limit:
                 del self.withdrawn[next(iter(self.withdrawn))]
@@ -141,12 +209,9 @@ class Peer:
 
     def view(self, now: float) -> PeerView:
         """A frozen snapshot for the strategy hooks."""
-        # The engine builds a view of every neighbour at every rechoke, so: positional, in
-        # PeerView's field order (half the cost of keywords), and no rate computed for a
-        # direction that never carried a byte (most neighbours, most of the time).
         return PeerView(
-            self.key, self.has, self.am_choking, self.am_interested, self.peer_choking,
-            self.peer_interested, self.down.rate(now) if self.bytes_downloaded else 0.0,
-            self.up.rate(now) if self.bytes_uploaded else 0.0, self.connected_at,
-            self.snubbed, self.bytes_downloaded, self.bytes_uploaded,
+            key=self.key, has=self.has, am_choking=self.am_choking, am_interested=self.am_interested,
+            peer_choking=self.peer_choking, peer_interested=self.peer_interested,
+            download_rate=self.down.rate(now), upload_rate=self.up.rate(now), connected_at=self.connected_at,
+            snubbed=self.snubbed, bytes_downloaded=self.bytes_downloaded, bytes_uploaded=self.bytes_uploaded,
         )

@@ -1,57 +1,62 @@
-"""The session engine: one torrent's download and upload logic, sans I/O (BEP 3; BEP 6, 10).
+"""The session: one torrent's download and upload logic, sans I/O (BEP 3; BEP 6, 10).
 
 A :class:`Session` takes *events* (a peer connected, a message arrived, a block was read
 from disk, the clock ticked) and returns *actions* (send this message, read that block,
-write this piece, close, ban, note an event). It owns no socket and reads no clock: the
-driver (asyncio in :mod:`btref.net`, a virtual clock in :mod:`btref.sim`) does the
-handshake, parses the bytes with :mod:`btref.wire` and passes message objects and ``now``.
+write this piece, close, ban, note an event; see :mod:`btref.actions`). It owns no socket
+and reads no clock: the driver (asyncio in :mod:`btref.net`, a virtual clock in
+:mod:`btref.sim`) does the handshake, turns bytes into :mod:`btref.wire` messages and
+passes them in with ``now``.
+
+The session is made of plain objects, each owning its part of the state:
+
+* ``peers``: one :class:`~btref.peer.Peer` per connection (flags, pieces, requests);
+* ``have`` and ``availability``: our pieces, and how many peers have each piece;
+* ``download``: a :class:`~btref.download.Downloader` (pieces in progress, requests,
+  verification, strikes);
+* ``choking``: a :class:`~btref.choking.ChokeRounds` (when to ask the choker, and its answer).
+
+This module handles each message (one ``_on_<message>`` method per wire message) and
+keeps *interest*: we are interested in a peer exactly when it has a piece we lack.
 
 What it implements: BEP 3 "peer messages" (choke/unchoke, interested, have, bitfield,
-request/piece/cancel, the 16 KiB block, end game), BEP 6 "fast extension" (have all/none,
-reject, allowed fast, suggest ignored), the ``reqq`` of the BEP 10 extended handshake.
-Strategies enter through hooks only: the picker (``btref_pick_pieces``), the choker
-(``btref_rechoke``, every :attr:`Config.rechoke_interval` seconds) and the hash schemes
-(``btref_verify_piece``, combined by :func:`btref.io.storage.piece_is_good`).
-
-Three halves live in modules of their own and are mixed in: :mod:`btref.interest`
-(bitfields, ``have``, availability, interest), :mod:`btref.download` (requesting blocks,
-judging pieces) and :mod:`btref.choking` (choke rounds).
+request/piece/cancel, end game), BEP 6 "fast extension" (have all/none, reject, allowed
+fast, suggest ignored), the ``reqq`` of the BEP 10 extended handshake. Strategies enter
+through hooks only: the picker, the choker and the hash schemes.
 
 Invariants:
 
-* We never request a block of a piece we have, nor from a peer that lacks it; a block is in
-  flight to two peers only in end game, and the loser gets a ``Cancel``.
-* We upload only to peers we unchoked; choking a BEP 6 peer rejects its queued requests.
+* We never request a block of a piece we have, nor from a peer that lacks it.
+* We upload only to peers we unchoked.
 * A piece is written and announced (``have``) only after it passed verification.
-* A peer that contributed to :attr:`Config.ban_after` failed pieces is banned. A failed
-  piece is downloaded again from one peer only ("parole"); when it finally passes, the
-  blocks that differ name the liars (banned at once) and the other contributors get their
-  strike back ("smart ban", as libtorrent does).
-* A peer breaking the protocol at this level gets a ``Close``; the engine never raises.
+* A peer breaking the protocol at this level gets a ``Close``; the session never raises.
+* Tolerant where real clients deviate harmlessly: a ``bitfield``, ``have all`` or
+  ``have none`` after other messages (aria2, WebTorrent send them) is merged into what
+  the peer has; a block that arrives after we withdrew its request is still used.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
-from btref.pieceset import PieceSet
-from btref.choking import Choking
+from btref.choking import ChokeRounds
+from btref.download import Downloader
 from btref.errors import BtrefError, ProtocolError
-from btref.interest import Interest
 from btref.metainfo import Torrent
 from btref.peer import Peer
-from btref.download import Downloader, PieceInProgress
+from btref.pieceset import PieceSet
 from btref.views import Availability, SwarmView
 
 __all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
+Actions = list[Any]
 
-class Session(Choking, Downloader, Interest):
+
+class Session:
     """One torrent's engine: call the event methods, carry out the returned actions.
 
     :param torrent: the parsed torrent.
@@ -63,88 +68,80 @@ class Session(Choking, Downloader, Interest):
     :param config: tunables, see :class:`~btref.actions.Config`.
     :param keep_data: ``False`` counts blocks without keeping their bytes: the hash schemes
         and ``WritePiece`` then get an empty buffer. Only for the simulator's virtual
-        payloads (whose hash scheme accepts anything); it saves a 16 KiB copy per block.
+        payloads (whose hash scheme accepts anything).
     """
 
-    def __init__(
-        self,
-        torrent: Torrent,
-        hook: Any,
-        *,
-        have: PieceSet | None = None,
-        peer_id: bytes = b"",
-        rng: random.Random | None = None,
-        config: Config | None = None,
-        keep_data: bool = True,
-    ) -> None:
+    def __init__(self, torrent: Torrent, hook: Any, *, have: PieceSet | None = None, peer_id: bytes = b"",
+                 rng: random.Random | None = None, config: Config | None = None, keep_data: bool = True) -> None:
         self.torrent = torrent
         self.hook = hook
         self.peer_id = peer_id
         self.rng = rng if rng is not None else random.Random(0)
         self.config = config or Config()
-        self.keep_data = keep_data
         n = self.num_pieces = torrent.num_pieces
         if have is not None and len(have) != n:
             raise ValueError(f"have bitfield of {len(have)} pieces for a torrent of {n}")
         self.have = have.copy() if have is not None else PieceSet(n)
         self.peers: dict[Hashable, Peer] = {}
-        self.pieces: dict[int, PieceInProgress] = {}
-        #: Availability counts and the buckets of pieces we lack (see :mod:`btref.views`).
-        self.rarity = Availability(n, self.have, skip_unseen=True)
-        self.availability = self.rarity.counts
-        self._availability = memoryview(self.availability).toreadonly()
-        #: Failed pieces waiting to pass: index -> one ``{key: [(block, digest)]}`` per failure.
-        self.suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]] = {}
+        self.availability = Availability(n, self.have, skip_unseen=True)
+        self.download = Downloader(torrent, hook, self.config, self.have, self.availability, self.peers,
+                                   self.swarm_view, keep_data=keep_data)
+        self.choking = ChokeRounds(hook, self.config)
+        #: Keys we banned (a liar that left is banned too, by the key it had).
+        self.banned: set[Hashable] = set()
         self.now = 0.0
-        self.last_rechoke: float | None = None
-        self.endgame = False
-        #: Message class -> its handler method (found by name once, not per message).
-        self._handlers: dict[type, Any] = {}
-
-    # -- views for the strategies --------------------------------------------------
+        self._handlers: dict[type, Callable[[Peer, Any, Actions], None]] = {
+            wire.KeepAlive: self._ignore, wire.Port: self._ignore,  # BEP 5: the driver's DHT node
+            wire.Suggest: self._ignore,  # BEP 6 lets us ignore suggestions: the picker decides
+            wire.HashRequest: self._ignore, wire.Hashes: self._ignore,  # BEP 52: the hash scheme's
+            wire.HashReject: self._ignore,
+            wire.Choke: self._on_choke, wire.Unchoke: self._on_unchoke,
+            wire.Interested: self._on_interested, wire.NotInterested: self._on_not_interested,
+            wire.Have: self._on_have, wire.Bitfield: self._on_bitfield,
+            wire.HaveAll: self._on_have_all, wire.HaveNone: self._on_have_none,
+            wire.Request: self._on_request, wire.Cancel: self._on_cancel, wire.Piece: self._on_piece,
+            wire.Reject: self._on_reject, wire.AllowedFast: self._on_allowed_fast, wire.Extended: self._on_extended,
+        }
 
     @property
     def seeding(self) -> bool:
         return self.have.complete()
 
     def swarm_view(self) -> SwarmView:
-        return SwarmView(
-            num_pieces=self.num_pieces, have=self.have, availability=self._availability,
-            in_progress=frozenset(self.pieces), rng=self.rng, now=self.now, seeding=self.seeding,
-            rarity=self.rarity,
-        )
+        """What the picker and the choker see of our side of the swarm."""
+        return SwarmView(num_pieces=self.num_pieces, have=self.have, availability=self.availability,
+                         in_progress=frozenset(self.download.pieces), rng=self.rng, now=self.now,
+                         seeding=self.seeding)
 
     # -- events ----------------------------------------------------------------------
 
-    def peer_connected(self, key: Hashable, now: float, *, fast: bool = False, extensions: bool = False) -> list:
+    def peer_connected(self, key: Hashable, now: float, *, fast: bool = False, extensions: bool = False) -> Actions:
         """A handshake finished; returns what we tell the peer first (our pieces)."""
         self.now = now
         if key in self.peers:
             return [Close(key, "a peer with this key is already connected")]
         peer = self.peers[key] = Peer(key, PieceSet(self.num_pieces), now, fast=fast, extensions=extensions)
         peer.down.window = peer.up.window = self.config.rate_window
-        out: list = []
+        out: Actions = []
         if fast and self.have.count == 0:
-            self._send(peer, wire.HaveNone(), out)
+            peer.send(wire.HaveNone(), now, out)
         elif fast and self.seeding:
-            self._send(peer, wire.HaveAll(), out)
+            peer.send(wire.HaveAll(), now, out)
         elif self.have.count:
-            self._send(peer, wire.Bitfield(self.have.to_bytes()), out)
+            peer.send(wire.Bitfield(self.have.to_bytes()), now, out)
         out.append(Event("peer_connected", {"peer": str(key), "fast": fast, "extensions": extensions}))
         self.hook.btref_peer_connected(peer=peer.view(now))
         return out
 
-    def message_received(self, key: Hashable, msg: Any, now: float) -> list:
+    def message_received(self, key: Hashable, msg: Any, now: float) -> Actions:
         """A message from peer ``key``; unknown keys (already closed) are ignored."""
         self.now = now
         peer = self.peers.get(key)
         if peer is None:
             return []
-        out: list = []
-        handler = self._handlers.get(type(msg))
-        if handler is None:  # first message of its kind: find _on_<name>, remember it
-            handler = self._handlers[type(msg)] = getattr(self, "_on_" + type(msg).__name__.lower(), None)
+        out: Actions = []
         try:
+            handler = self._handlers.get(type(msg))
             if handler is None:
                 raise ProtocolError(f"unexpected {type(msg).__name__} message")
             handler(peer, msg, out)
@@ -152,15 +149,44 @@ class Session(Choking, Downloader, Interest):
             self._close(peer, str(exc), out)
         return out
 
-    def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> list:
+    def haves_received(self, haves: Iterable[tuple[Hashable, int]], now: float) -> Actions:
+        """Many ``have`` messages at once: ``(key, index)`` pairs, peer ``key`` announcing
+        piece ``index``, in the order they arrived.
+
+        The same as :meth:`message_received` with ``Have(index)`` for each pair, except that
+        each peer's interest and request queue are updated once, after the last pair. A
+        driver that parsed several ``have`` messages in one read may use it; the simulator
+        does, since most of its messages are ``have`` messages. Unknown keys are ignored;
+        a peer naming a piece out of range is closed, and its later pairs are ignored.
+        """
+        self.now = now
+        out: Actions = []
+        news: dict[Hashable, int] = {}  # key -> how many of the announced pieces we lack
+        for key, index in haves:
+            peer = self.peers.get(key)
+            if peer is None:
+                continue
+            if not 0 <= index < self.num_pieces:
+                self._close(peer, f"piece index {index} out of range 0..{self.num_pieces - 1}", out)
+            elif peer.has.set(index) and self.availability.add(index):  # true for a piece we lack
+                news[key] = news.get(key, 0) + 1
+        for key, count in news.items():
+            peer = self.peers.get(key)
+            if peer is not None:  # (None: closed by a later pair)
+                peer.wanted += count
+                self._update_interest(peer, out)
+                self.download.fill(peer, now, out)
+        return out
+
+    def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> Actions:
         """The connection to ``key`` ended."""
         self.now = now
-        out: list = []
+        out: Actions = []
         if key in self.peers:
             self._drop(self.peers[key], reason, out)
         return out
 
-    def block_read(self, key: Hashable, index: int, begin: int, data: bytes | memoryview, now: float) -> list:
+    def block_read(self, key: Hashable, index: int, begin: int, data: bytes | memoryview, now: float) -> Actions:
         """The driver read a block asked for by :class:`ReadBlock`: send it, if still wanted."""
         self.now = now
         peer = self.peers.get(key)
@@ -170,100 +196,131 @@ class Session(Choking, Downloader, Interest):
         peer.serving.remove(request)
         peer.bytes_uploaded += len(data)
         peer.up.add(len(data), now)
-        out: list = []
-        self._send(peer, wire.Piece(index, begin, data), out)
+        out: Actions = []
+        peer.send(wire.Piece(index, begin, data), now, out)
         return out
 
-    def tick(self, now: float) -> list:
+    def tick(self, now: float) -> Actions:
         """Time passed: rechoke, find snubbing peers, time out requests, keep alive."""
         self.now = now
-        out: list = []
+        out: Actions = []
         cfg = self.config
-        if self.last_rechoke is None or now - self.last_rechoke >= cfg.rechoke_interval:
-            self._rechoke(out)
+        if self.choking.due(now):
+            self.choking.rechoke(self.peers, self.swarm_view(), now, out)
         for peer in list(self.peers.values()):
-            if peer.in_flight and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
+            if peer.requests and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
                 peer.snubbed = True
                 out.append(Event("snubbed", {"peer": str(peer.key)}))
-            expired = []
-            # in_flight is in the order the requests were sent: look further only if the
-            # oldest has timed out (most ticks, nothing has)
-            if peer.in_flight and now - next(iter(peer.in_flight.values()))[1] >= cfg.request_timeout:
-                expired = [k for k, (_, sent) in peer.in_flight.items() if now - sent >= cfg.request_timeout]
-            for index, begin in expired:
-                length, _ = peer.in_flight[index, begin]
-                self._release(peer, index, begin)
-                self._send(peer, wire.Cancel(index, begin, length), out)
-            if expired:
+            # requests are in the order they were sent: look further only if the oldest expired
+            if peer.requests and now - next(iter(peer.requests.values()))[1] >= cfg.request_timeout:
+                expired = [(k, length) for k, (length, sent) in peer.requests.items()
+                           if now - sent >= cfg.request_timeout]
+                for (index, begin), length in expired:
+                    self.download.release(peer, index, begin)
+                    peer.send(wire.Cancel(index, begin, length), now, out)
                 out.append(Event("request_timeout", {"peer": str(peer.key), "blocks": len(expired)}))
             if now - peer.last_sent_at >= cfg.keepalive_interval:
-                self._send(peer, wire.KeepAlive(), out)
-        for peer in list(self.peers.values()):
-            if not peer.peer_choking or peer.allowed_fast:  # else _fill has nothing to do
-                self._fill(peer, out)
+                peer.send(wire.KeepAlive(), now, out)
+        self.download.fill_all(now, out)
         return out
 
-    # -- message handlers (one per wire message class, by lowercased name) ----------
+    # -- what the peer has, and our interest (BEP 3 "have", "bitfield"; BEP 6) ------------
 
-    def _on_keepalive(self, peer: Peer, msg: Any, out: list) -> None:
-        pass
+    def _on_have(self, peer: Peer, msg: wire.Have, out: Actions) -> None:
+        self._check_index(msg.index)
+        if peer.has.set(msg.index) and self.availability.add(msg.index):  # a piece we lack
+            peer.wanted += 1
+            self._update_interest(peer, out)
+            self.download.fill(peer, self.now, out)
 
-    _on_port = _on_keepalive  # BEP 5: the driver's DHT node may read it before us
-    _on_suggest = _on_keepalive  # BEP 6 allows ignoring suggestions; the picker decides
-    # BEP 52 hash messages belong to the v2 hash scheme, not to the block engine.
-    _on_hashrequest = _on_hashes = _on_hashreject = _on_keepalive
+    def _on_bitfield(self, peer: Peer, msg: wire.Bitfield, out: Actions) -> None:
+        self._merge_pieces(peer, PieceSet.from_bytes(msg.payload, self.num_pieces), out)
 
-    def _on_handshake(self, peer: Peer, msg: Any, out: list) -> None:
-        raise ProtocolError("handshake in the middle of a connection")
+    def _on_have_all(self, peer: Peer, msg: wire.HaveAll, out: Actions) -> None:
+        self._require(peer.fast, "have all without the fast extension")
+        self._merge_pieces(peer, PieceSet.full(self.num_pieces), out)
 
-    def _on_choke(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_choking = True
+    def _on_have_none(self, peer: Peer, msg: wire.HaveNone, out: Actions) -> None:
+        self._require(peer.fast, "have none without the fast extension")  # merging nothing changes nothing
+
+    def _merge_pieces(self, peer: Peer, pieces: PieceSet, out: Actions) -> None:
+        """Add a peer's ``bitfield`` (or ``have all``) to what it has; pieces never vanish."""
+        if peer.has.count == 0:  # the usual case: the first message, a fresh set
+            peer.has = pieces
+            new = list(pieces)
+        else:
+            new = [index for index in pieces if peer.has.set(index)]
+        for index in new:
+            if self.availability.add(index):
+                peer.wanted += 1
+        self._update_interest(peer, out)
+        self.download.fill(peer, self.now, out)
+
+    def _update_interest(self, peer: Peer, out: Actions) -> None:
+        interested = peer.wanted > 0 and not self.seeding
+        if interested != peer.am_interested:  # sending it moves the flag (Peer.follow)
+            peer.send(wire.Interested() if interested else wire.NotInterested(), self.now, out)
+
+    # -- choking (BEP 3 "choking"; BEP 6 "reject", "allowed fast") ------------------------
+
+    def _on_choke(self, peer: Peer, msg: wire.Choke, out: Actions) -> None:
+        peer.follow(msg, ours=False)
         # Without BEP 6 a choke drops every pending request; with it the peer should
         # reject them one by one, but we free the blocks now rather than wait (a block
-        # that still arrives is accepted if we need it). Allowed-fast requests stay.
-        released = [k for k in peer.in_flight if k[0] not in peer.allowed_fast]
+        # that still arrives is used if we need it). Allowed-fast requests stay.
+        released = [k for k in peer.requests if k[0] not in peer.allowed_fast]
         for index, begin in released:
-            self._release(peer, index, begin)
+            self.download.release(peer, index, begin)
         if released:  # those blocks may be asked of others now
-            self._fill_all(out, skip=peer)
+            self.download.fill_all(self.now, out, skip=peer)
 
-    def _on_unchoke(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.peer_choking = False
+    def _on_unchoke(self, peer: Peer, msg: wire.Unchoke, out: Actions) -> None:
+        peer.follow(msg, ours=False)
         peer.rejected.clear()
-        self._fill(peer, out)
+        self.download.fill(peer, self.now, out)
 
-    def _on_request(self, peer: Peer, msg: Any, out: list) -> None:
+    def _on_interested(self, peer: Peer, msg: wire.Interested, out: Actions) -> None:
+        peer.follow(msg, ours=False)
+        if peer.am_choking:
+            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+
+    def _on_not_interested(self, peer: Peer, msg: wire.NotInterested, out: Actions) -> None:
+        peer.follow(msg, ours=False)
+        if not peer.am_choking:
+            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+
+    def _on_reject(self, peer: Peer, msg: wire.Reject, out: Actions) -> None:
+        self._require(peer.fast, "reject without the fast extension")
+        if (msg.index, msg.begin) in peer.requests:  # else late or never ours: harmless
+            self.download.release(peer, msg.index, msg.begin)
+            peer.rejected.add(msg.index)  # do not ask again until the next unchoke
+            self.download.fill_all(self.now, out, skip=peer)
+
+    def _on_allowed_fast(self, peer: Peer, msg: wire.AllowedFast, out: Actions) -> None:
+        self._require(peer.fast, "allowed fast without the fast extension")
+        self._check_index(msg.index)
+        peer.allowed_fast.add(msg.index)
+        self.download.fill(peer, self.now, out)
+
+    # -- serving: requests for our blocks -------------------------------------------------
+
+    def _on_request(self, peer: Peer, msg: wire.Request, out: Actions) -> None:
         index, begin, length = msg.index, msg.begin, msg.length
         self._check_index(index)
-        if not (0 < length <= self.config.max_request_length and 0 <= begin
-                and begin + length <= self.torrent.piece_size(index)):
+        if not (0 < length <= wire.BLOCK_SIZE and 0 <= begin and begin + length <= self.torrent.piece_size(index)):
             raise ProtocolError(f"request ({index}, {begin}, {length}) outside piece {index}")
-        if (not self.have[index] or peer.am_choking
-                or len(peer.serving) >= self.config.max_peer_requests):
+        if not self.have[index] or peer.am_choking or len(peer.serving) >= self.config.max_peer_requests:
             if peer.fast:  # BEP 6: every request gets an answer, so refuse explicitly
-                self._send(peer, wire.Reject(index, begin, length), out)
+                peer.send(wire.Reject(index, begin, length), self.now, out)
             return
         if (index, begin, length) not in peer.serving:
             peer.serving.add((index, begin, length))
             out.append(ReadBlock(peer.key, index, begin, length))
 
-    def _on_cancel(self, peer: Peer, msg: Any, out: list) -> None:
+    def _on_cancel(self, peer: Peer, msg: wire.Cancel, out: Actions) -> None:
         peer.serving.discard((msg.index, msg.begin, msg.length))
 
-    def _on_reject(self, peer: Peer, msg: Any, out: list) -> None:
-        self._require(peer.fast, "reject without the fast extension")
-        if (msg.index, msg.begin) in peer.in_flight:
-            self._release(peer, msg.index, msg.begin)
-            peer.rejected.add(msg.index)  # do not ask again until the next unchoke
-            self._fill_all(out, skip=peer)
-
-    def _on_allowedfast(self, peer: Peer, msg: Any, out: list) -> None:
-        self._require(peer.fast, "allowed fast without the fast extension")
-        self._check_index(msg.index)
-        peer.allowed_fast.add(msg.index)
-        self._fill(peer, out)
-
-    def _on_extended(self, peer: Peer, msg: Any, out: list) -> None:
+    def _on_extended(self, peer: Peer, msg: wire.Extended, out: Actions) -> None:
         self._require(peer.extensions, "extended message without the extension protocol")
         if msg.ext_id != 0:
             return  # ut_metadata, ut_pex...: the driver's plugins handle those
@@ -272,78 +329,88 @@ class Session(Choking, Downloader, Interest):
         if isinstance(reqq, int) and reqq > 0:
             peer.reqq = min(reqq, self.config.max_queue)
 
+    # -- downloading: a block arrives -------------------------------------------------------
+
     # [docs: on-piece]
-    def _on_piece(self, peer: Peer, msg: Any, out: list) -> None:
-        index, begin, block = msg.index, msg.begin, msg.block
-        self._check_index(index)
-        length = len(block)
-        sent = peer.in_flight.pop((index, begin), None)
-        if sent is not None and sent[0] != length:
-            raise ProtocolError(f"block ({index}, {begin}) of {length} bytes, asked for {sent[0]}")
-        if sent is None and not peer.landed(index, begin):
-            peer.unexpected += 1
-            if peer.unexpected > self.config.unexpected_tolerance:
-                raise ProtocolError(f"more than {self.config.unexpected_tolerance} blocks we never asked for")
-        piece = self.pieces.get(index)
-        number = piece.block_of(begin, length) if piece is not None else None
-        if sent is None and (number is None or piece.received[number]):
-            return  # late or unasked, and not needed any more
-        peer.bytes_downloaded += length
-        peer.down.add(length, self.now)
-        peer.waiting_since = self.now
-        peer.snubbed = False
-        if piece is not None and number is not None:
-            piece.requested[number].discard(peer.key)
-            if piece.store(number, block, peer.key):
-                for other in piece.requested[number]:  # end game: the others lost the race
-                    self.peers[other].withdraw(index, begin)
-                    self._send(self.peers[other], wire.Cancel(index, begin, length), out)
-                piece.requested[number].clear()
-                if piece.missing == 0:
-                    self._piece_done(piece, out)
-        self._fill(peer, out)
+    def _on_piece(self, peer: Peer, msg: wire.Piece, out: Actions) -> None:
+        self._check_index(msg.index)
+        piece = self.download.block_received(peer, msg.index, msg.begin, msg.block, self.now, out)
+        if piece is None:
+            return  # unasked, or late and no longer needed
+        if not piece.missing:  # the last block: verify the piece
+            passed, bans = self.download.judge(piece, out)
+            if passed:
+                self._announce(piece.index, out)
+            for key, reason in bans:
+                self._ban(key, reason, out)
+        self.download.fill(peer, self.now, out)
     # [/docs: on-piece]
 
-    # -- verification, bans, completion -----------------------------------------------
+    # [docs: announce]
+    def _announce(self, index: int, out: Actions) -> None:
+        """A verified piece: tell every peer (``have``), update interest, maybe complete."""
+        if self.config.redundant_haves:  # libtorrent's default: every peer hears of it
+            told = tuple(self.peers)
+        else:  # "have suppression": only the peers that lack it
+            told = tuple(key for key, peer in self.peers.items() if not peer.has[index])
+        out.append(Broadcast(told, wire.Have(index)))
+        for key in told:
+            self.peers[key].last_sent_at = self.now
+        for peer in self.peers.values():
+            if peer.has[index]:
+                peer.wanted -= 1
+                self._update_interest(peer, out)
+        out.append(Event("piece_verified", {"index": index}))
+        self.hook.btref_piece_verified(torrent=self.torrent, index=index)
+        if self.seeding:
+            self._complete(out)
+    # [/docs: announce]
 
-    def _complete(self, out: list) -> None:
+    def _complete(self, out: Actions) -> None:
         out.append(Complete())
         out.append(Event("complete", {"pieces": self.num_pieces}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
             peer.snubbed = False  # only a downloader can be snubbed
             self._update_interest(peer, out)
-        self._rechoke(out)  # seed mode ranks peers differently
+        self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)  # seed mode ranks peers differently
 
-    def _ban(self, peer: Peer, reason: str, out: list) -> None:
-        out.append(Ban(peer.key, reason))
-        out.append(Event("peer_banned", {"peer": str(peer.key), "reason": reason}))
-        self.hook.btref_peer_banned(peer=peer.view(self.now), reason=reason)
-        self._drop(peer, reason, out)
+    # -- peers leaving ------------------------------------------------------------------
 
-    # -- peer bookkeeping ------------------------------------------------------------
+    def _ban(self, key: Hashable, reason: str, out: Actions) -> None:
+        """Refuse ``key`` from now on; drop it if it is still connected."""
+        if key in self.banned:
+            return
+        self.banned.add(key)
+        out.append(Ban(key, reason))
+        out.append(Event("peer_banned", {"peer": str(key), "reason": reason}))
+        peer = self.peers.get(key)
+        if peer is not None:
+            self.hook.btref_peer_banned(peer=peer.view(self.now), reason=reason)
+            self._drop(peer, reason, out)
 
-    def _drop(self, peer: Peer, reason: str, out: list) -> None:
-        """Forget a peer: its pieces leave the availability, its blocks go back to the pool."""
-        del self.peers[peer.key]
-        for index in peer.has:
-            self.rarity.add(index, -1)
-        for index, begin in list(peer.in_flight):
-            self._release(peer, index, begin)
-        out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
-        self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
-        if not peer.am_choking and peer.peer_interested:
-            self._rechoke(out)
-        self._fill_all(out)
-
-    def _close(self, peer: Peer, reason: str, out: list) -> None:
+    def _close(self, peer: Peer, reason: str, out: Actions) -> None:
         out.append(Close(peer.key, reason))
         out.append(Event("protocol_error", {"peer": str(peer.key), "reason": reason}))
         self._drop(peer, reason, out)
 
-    def _send(self, peer: Peer, msg: Any, out: list) -> None:
-        peer.last_sent_at = self.now
-        out.append(Send(peer.key, msg))
+    def _drop(self, peer: Peer, reason: str, out: Actions) -> None:
+        """Forget a peer: its pieces leave the availability, its blocks go back to the pool."""
+        del self.peers[peer.key]
+        for index in peer.has:
+            self.availability.add(index, -1)
+        for index, begin in list(peer.requests):
+            self.download.release(peer, index, begin)
+        out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
+        self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
+        if not peer.am_choking and peer.peer_interested:
+            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+        self.download.fill_all(self.now, out)
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _ignore(self, peer: Peer, msg: Any, out: Actions) -> None:
+        pass
 
     def _check_index(self, index: int) -> None:
         if not 0 <= index < self.num_pieces:

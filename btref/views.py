@@ -1,29 +1,28 @@
-"""What a strategy plugin sees: read-only views of the session (BEP 3, "peer protocol").
+"""What a strategy plugin sees: read-only views of the session (BEP 3 "peer protocol").
 
 A piece picker (:func:`~btref.hookspecs.btref_pick_pieces`) and a choker
-(:func:`~btref.hookspecs.btref_rechoke`) never touch the engine's own state. The engine
+(:func:`~btref.hookspecs.btref_rechoke`) never touch the session's own state. The session
 hands them two small frozen values instead:
 
 * :class:`SwarmView`: *our* side of the swarm: which pieces we have, how many connected
-  peers have each piece (availability), which pieces are half downloaded, the session's
-  random generator and the driver's clock reading.
-* :class:`PeerView`: *one* connected peer: its bitfield, the four BEP 3 state flags
+  peers have each piece (:class:`Availability`), which pieces are half downloaded, the
+  session's random generator and the driver's clock reading.
+* :class:`PeerView`: *one* connected peer: its pieces, the four BEP 3 state flags
   (``am_choking``, ``am_interested``, ``peer_choking``, ``peer_interested``), its rolling
   rates and byte counters.
 
 Invariants:
 
-* Views are named tuples (:class:`typing.NamedTuple`): immutable, and cheap to build,
-  which matters since the engine builds one per connected peer at every rechoke.
-* Views are snapshots taken just before the hook call; a plugin may keep them, but they
-  describe the moment of the call. The bitfields and the availability inside are shared
-  with the engine for speed (no copy per call): **never mutate them**
-  (``availability`` is a read-only :class:`memoryview`, so writing to it raises).
-* Randomness comes only from ``swarm.rng`` so a seeded simulation is repeatable.
-* Rates are in bytes per second, averaged over the engine's rate window (20 s by default),
-  "download" meaning data *we* received from that peer and "upload" data we sent to it.
+* Views are named tuples: immutable, and cheap to build (the session builds one per
+  connected peer at every rechoke).
+* Views are snapshots taken just before the hook call. The piece sets and the
+  availability inside are the session's own objects, shared to avoid a copy per call:
+  **a plugin reads them and never mutates them**.
+* Randomness comes only from ``swarm.rng``, so a seeded simulation is repeatable.
+* Rates are in bytes per second, averaged over the session's rate window (20 s by
+  default); "download" is data *we* received from that peer, "upload" data we sent to it.
 
-Tests and conformance suites build views directly with :func:`swarm_view` and
+Tests, labs and the conformance suites build views by hand with :func:`swarm_view` and
 :func:`peer_view`, which fill in sensible defaults.
 """
 
@@ -31,50 +30,56 @@ from __future__ import annotations
 
 import random
 from array import array
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from btref.pieceset import PieceSet
 
-__all__ = ["Availability", "sample", "SwarmView", "PeerView", "swarm_view", "peer_view"]
+__all__ = ["Availability", "SwarmView", "PeerView", "swarm_view", "peer_view"]
 
 
 class Availability:
-    """Piece availability kept up to date one ``have`` at a time, for fast rarest-first picks.
+    """How many connected peers have each piece, grouped so the rarest are found at once.
 
-    ``counts[i]`` is how many connected peers have piece ``i``. Every piece we still lack
-    also sits in ``buckets[counts[i]]`` (a list in no meaningful order), so the rarest
-    pieces are found by walking the buckets from the lowest count up instead of sorting
-    every piece on every pick. Each update costs O(1): swap-remove from one bucket, append
-    to the next. The engine owns the only instance; plugins see it as ``swarm.rarity`` and
-    must only read it (:meth:`rarest` is the way to ask).
+    ``availability[i]`` is the number of connected peers that have piece ``i``. Every
+    piece we still lack also sits in ``buckets[availability[i]]`` (a list in no meaningful
+    order), so a rarest-first picker walks the buckets from the lowest count up instead of
+    sorting every piece on every pick (see the ``rarest-first`` plugin). Each update
+    costs O(1): swap-remove the piece from one bucket, append it to the next.
 
-    :param have: the pieces we have (kept by reference: the engine updates it in place and
-        calls :meth:`got`).
-    :param skip_unseen: every peer asked about is counted (true in the engine), so pieces
-        of count 0 are nobody's and :meth:`rarest` skips them without looking.
+    The session owns the only instance and is its only writer (:meth:`add`, :meth:`got`);
+    plugins see it as ``swarm.availability`` and only read it.
+
+    :param have: the pieces we have (kept by reference: the session updates it in place
+        and calls :meth:`got`).
+    :param skip_unseen: true when every connected peer is counted (the session), so a piece
+        of count 0 is nobody's and a picker may skip ``buckets[0]`` without looking.
     """
 
-    __slots__ = ("counts", "buckets", "_pos", "_have", "skip_unseen")
+    __slots__ = ("counts", "buckets", "_pos", "skip_unseen")
 
     def __init__(self, num_pieces: int, have: PieceSet | None = None, counts: Iterable[int] | None = None,
                  *, skip_unseen: bool = False) -> None:
         self.counts = array("l", counts if counts is not None else [0] * num_pieces)
         if len(self.counts) != num_pieces:
             raise ValueError(f"availability of {len(self.counts)} pieces for a torrent of {num_pieces}")
-        self._have = have if have is not None else PieceSet(num_pieces)
         self.buckets: list[list[int]] = [[]]
         self._pos = array("l", [-1] * num_pieces)  # place in its bucket; -1: we have it
         self.skip_unseen = skip_unseen
         for index in range(num_pieces):
-            if not self._have[index]:
+            if have is None or not have[index]:
                 self._put(index, self.counts[index])
 
+    def __getitem__(self, index: int) -> int:
+        return self.counts[index]
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
     def _put(self, index: int, count: int) -> None:
-        buckets = self.buckets
-        while len(buckets) <= count:
-            buckets.append([])
-        bucket = buckets[count]
+        while len(self.buckets) <= count:
+            self.buckets.append([])
+        bucket = self.buckets[count]
         self._pos[index] = len(bucket)
         bucket.append(index)
 
@@ -92,107 +97,16 @@ class Availability:
 
     def add(self, index: int, delta: int = 1) -> bool:
         """One more (``delta=-1``: one fewer) connected peer has piece ``index``; returns
-        whether it is a piece we lack (one that moved between buckets).
-
-        Written out in one function rather than :meth:`_take` then :meth:`_put`: in a
-        simulated swarm every ``have`` of every peer ends here, millions of times a run.
-        """
-        counts, pos = self.counts, self._pos
-        count = counts[index]
-        counts[index] = count + delta
-        here = pos[index]
-        if here < 0:  # we have it: counted, in no bucket
-            return False
-        buckets = self.buckets
-        bucket = buckets[count]  # swap-remove from its bucket...
-        last = bucket.pop()
-        if last != index:
-            bucket[here] = last
-            pos[last] = here
-        count += delta
-        while len(buckets) <= count:  # ...and append to the next one
-            buckets.append([])
-        bucket = buckets[count]
-        pos[index] = len(bucket)
-        bucket.append(index)
-        return True
+        whether it is a piece we lack (one that moved between buckets)."""
+        lacking = self._take(index)
+        self.counts[index] += delta
+        if lacking:
+            self._put(index, self.counts[index])
+        return lacking
 
     def got(self, index: int) -> None:
-        """We verified piece ``index``: it is no candidate any more."""
+        """We verified piece ``index``: it leaves the buckets (its count stays)."""
         self._take(index)
-
-    # [docs: rarest]
-    def rarest(self, has: PieceSet, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
-        """Up to ``count`` pieces we lack that ``has`` holds, none in ``exclude``, rarest first.
-
-        The buckets are walked from the lowest count up, and only their members are looked
-        at: a bucket that fits whole is taken in random order, the bucket that would overflow
-        gives a uniformly random choice of what is left to pick (``rng.sample``). So ties
-        are broken at random, and the same ``rng`` state gives the same answer.
-        """
-        if count <= 0:
-            return []
-        # The candidates as bytes: testing a bucket member is one byte lookup, not a call.
-        fresh, size = _fresh(has, self._have, exclude)
-        left = fresh.bit_count()
-        bits = fresh.to_bytes(size, "big")
-        picks: list[int] = []
-        for bucket in self.buckets[1:] if self.skip_unseen else self.buckets:
-            if not left:
-                break
-            if not bucket:
-                continue
-            found = [i for i in bucket if bits[i >> 3] & (0x80 >> (i & 7))]
-            want = count - len(picks)
-            if len(found) >= want:
-                return picks + rng.sample(found, want)
-            rng.shuffle(found)
-            picks += found
-            left -= len(found)
-        return picks
-    # [/docs: rarest]
-
-
-def _fresh(has: PieceSet, have: PieceSet, exclude: Collection[int]) -> tuple[int, int]:
-    """The pieces ``has`` holds, ``have`` lacks and ``exclude`` does not name, as one integer
-    (piece ``i`` is bit ``8 * size - 1 - i``, as on the wire), and the bitfields' size in
-    bytes: a few C-level operations over the whole torrent instead of a loop over it."""
-    bits: bytes | bytearray = has.to_bytes()
-    if exclude:  # clear them byte by byte: small-int work, not a torrent-sized int per piece
-        bits = bytearray(bits)
-        for index in exclude:
-            bits[index >> 3] &= 0xFF ^ (0x80 >> (index & 7))
-    return int.from_bytes(bits, "big") & ~int.from_bytes(have.to_bytes(), "big"), len(bits)
-
-
-def sample(has: PieceSet, have: PieceSet, count: int, rng: random.Random, exclude: Collection[int] = ()) -> list[int]:
-    """Up to ``count`` pieces that ``has`` holds and ``have`` lacks, none in ``exclude``,
-    drawn uniformly at random with ``rng`` (the ``random`` picker's step).
-
-    Without a scan of the torrent. Few candidates (up to about the square root of
-    ``4 * count * pieces``) are listed bit by bit and drawn from; more are drawn by picking
-    random pieces until enough of them are candidates (rejection sampling), which then
-    takes at most about that many draws.
-    """
-    if count <= 0:
-        return []
-    fresh, size = _fresh(has, have, exclude)
-    left, n = fresh.bit_count(), len(has)
-    if left * left <= 4 * count * n:
-        found = []
-        while fresh:  # lowest set bit first: the highest piece index
-            low = fresh & -fresh
-            found.append(8 * size - low.bit_length())
-            fresh ^= low
-        found.reverse()
-        return rng.sample(found, min(count, left))
-    bits = fresh.to_bytes(size, "big")
-    picks: list[int] = []
-    while len(picks) < count:
-        index = rng.randrange(n)
-        if bits[index >> 3] & (0x80 >> (index & 7)) and index not in picks:
-            picks.append(index)
-    return picks
 
 
 class SwarmView(NamedTuple):
@@ -202,8 +116,9 @@ class SwarmView(NamedTuple):
     num_pieces: int
     #: Pieces we have verified (do not mutate).
     have: PieceSet
-    #: ``availability[i]``: how many connected peers have piece ``i`` (read-only).
-    availability: Sequence[int]
+    #: ``availability[i]``: how many connected peers have piece ``i``; its ``buckets``
+    #: group the pieces we lack by that count (do not mutate).
+    availability: Availability
     #: Pieces with at least one block requested or received but not yet verified.
     in_progress: frozenset[int]
     #: The session's random generator: the only source of randomness a plugin may use.
@@ -212,9 +127,6 @@ class SwarmView(NamedTuple):
     now: float
     #: True once every piece is verified: we only upload ("seed mode").
     seeding: bool = False
-    #: The pieces we lack grouped by availability (read-only; ask with
-    #: :meth:`Availability.rarest`). ``None`` in views built by hand without it.
-    rarity: Availability | None = None
 
 
 class PeerView(NamedTuple):
@@ -265,17 +177,14 @@ def swarm_view(
     field = PieceSet(num_pieces)
     for index in have:
         field.set(index)
-    counts = array("l", availability if availability is not None else [0] * num_pieces)
-    rarity = Availability(num_pieces, field, counts)
     return SwarmView(
         num_pieces=num_pieces,
         have=field,
-        availability=memoryview(rarity.counts).toreadonly(),
+        availability=Availability(num_pieces, field, availability),
         in_progress=frozenset(in_progress),
         rng=rng if rng is not None else random.Random(0),
         now=now,
         seeding=field.complete() if seeding is None else seeding,
-        rarity=rarity,
     )
 
 

@@ -45,8 +45,10 @@ __all__ = [
 PROTOCOL = b"BitTorrent protocol"
 #: Bytes in a handshake: 1 + 19 + 8 + 20 + 20.
 HANDSHAKE_LENGTH = 68
-#: The block size every client uses; BEP 3 says larger requests are commonly refused.
-BLOCK_SIZE = 16384
+#: The block, btref's one unit of transfer: 16 KiB. Every client requests blocks of this
+#: size (BEP 3: larger requests are commonly refused), and BEP 52 merkle leaves hash
+#: blocks of the same size. The only definition in btref.
+BLOCK_SIZE = 16 * 1024
 
 # Reserved bits: (byte index, mask) in the 8 reserved bytes of the handshake.
 #: BEP 10 extension protocol: ``reserved[5] & 0x10``.
@@ -337,8 +339,9 @@ def encode(msg: Message | Handshake) -> bytes:
 def decode_body(body: bytes | memoryview) -> Message:
     """Turn one message body (the id and payload, *without* the length prefix) into a message.
 
-    An empty body is a keep-alive. The result holds copies, never views into ``body``, so
-    the caller may reuse its buffer.
+    An empty body is a keep-alive. A ``piece`` message's block is a view of ``body``
+    (its 16 KiB are copied once, later, into the piece's buffer); every other message
+    holds copies, so only a caller that keeps blocks must leave their buffer unchanged.
 
     :raises ProtocolError: for an unknown id or a payload of the wrong size.
     """
@@ -359,7 +362,7 @@ def decode_body(body: bytes | memoryview) -> Message:
         if len(payload) < 8:
             raise ProtocolError(f"piece message with a {len(payload)}-byte payload (at least 8 expected)")
         index, begin = struct.unpack_from(">II", payload)
-        return Piece(index, begin, bytes(payload[8:]))
+        return Piece(index, begin, memoryview(payload)[8:])
     if cls is Extended:
         if len(payload) < 1:
             raise ProtocolError("extended message without an extension id")

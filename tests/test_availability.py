@@ -1,4 +1,4 @@
-"""btref.views.Availability: incremental counts and buckets, and rarest picks from them."""
+"""btref.views.Availability: incremental counts and buckets, and the rarest-first plugin's walk over them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref.pieceset import PieceSet
-from btref.views import Availability
+from btref.views import Availability, PeerView, SwarmView
+from btref_pickers.rarest_first import RarestFirst
+
+
+def rarest(availability: Availability, has: PieceSet, count: int, rng: random.Random, exclude=()) -> list[int]:
+    """The rarest-first plugin's step 3 over ``availability`` (``exclude``: pieces in progress)."""
+    swarm = SwarmView(len(has), PieceSet(len(has)), availability, frozenset(exclude), rng, 0.0)
+    return RarestFirst().rarest(swarm, PeerView("p", has), count) if count > 0 else []
 
 
 def field(n: int, pieces) -> PieceSet:
@@ -34,11 +41,11 @@ def test_rarest_gives_the_rarest_candidates_and_repeats_itself(data) -> None:
     for i in data.draw(st.lists(st.integers(0, n - 1), max_size=20)):
         rarity.add(i)
         rarity.add(i, -1)
-    picks = rarity.rarest(has, count, random.Random(seed), exclude)
+    picks = rarest(rarity, has, count, random.Random(seed), exclude)
     fresh = [i for i in has if not have[i] and i not in exclude]
     assert len(set(picks)) == len(picks) and set(picks) <= set(fresh)
     assert [counts[i] for i in picks] == sorted(counts[i] for i in fresh)[:count]  # rarest first, in order
-    assert rarity.rarest(has, count, random.Random(seed), exclude) == picks
+    assert rarest(rarity, has, count, random.Random(seed), exclude) == picks
 
 
 @given(st.data())
@@ -63,7 +70,7 @@ def test_rarest_breaks_ties_uniformly() -> None:
     has = field(n, range(n))
     firsts = collections.Counter()
     for seed in range(2000):
-        picks = rarity.rarest(has, 25, random.Random(seed))
+        picks = rarest(rarity, has, 25, random.Random(seed))
         assert sorted(picks[:20]) == list(range(20))  # the whole rarest bucket, then five more
         firsts[picks[0]] += 1
         firsts.update(f"second:{i}" for i in picks[20:])
@@ -84,13 +91,13 @@ def test_updates_move_pieces_between_buckets() -> None:
     assert list(rarity.counts) == [0, 0, 2, 1, 1]
     assert rarity.buckets[1] == [3] and rarity.buckets[2] == [2]
     rng = random.Random(1)
-    assert rarity.rarest(field(5, range(5)), 5, rng) == [3, 2]  # count 0 skipped, 4 had
+    assert rarest(rarity, field(5, range(5)), 5, rng) == [3, 2]  # count 0 skipped, 4 had
     have.set(3)
     rarity.got(3)
     rarity.got(3)  # twice is harmless
-    assert rarity.rarest(field(5, range(5)), 5, rng) == [2]
+    assert rarest(rarity, field(5, range(5)), 5, rng) == [2]
     rarity.add(2, -1)
-    assert rarity.buckets[1] == [2] and rarity.rarest(field(5, [2]), 0, rng) == []
+    assert rarity.buckets[1] == [2] and rarest(rarity, field(5, [2]), 0, rng) == []
 
 
 def test_wrong_length_is_refused() -> None:

@@ -168,7 +168,7 @@ def test_a_verified_piece_is_announced_to_every_peer_or_only_to_those_lacking_it
     [announce] = of(out, Broadcast)
     assert announce.msg == wire.Have(req[0].index)
     assert announce.keys == (("p", "q", "r") if redundant else ("r",))
-    assert all(s.peers[k].last_sent_at == 1 for k in ("p", "q", "r"))
+    assert all(s.peers[k].last_sent_at == 1 for k in announce.keys)  # only those told: keep-alives stay due
 
 
 def test_haves_received_out_of_range_closes(payload):
@@ -303,10 +303,10 @@ def test_withdrawn_requests_are_remembered_up_to_a_limit():
 
     peer = Peer("k", PieceSet(4), 0.0)
     for begin in range(5):
-        peer.in_flight[0, begin] = (1, 0.0)
+        peer.requests[0, begin] = (1, 0.0)
         peer.withdraw(0, begin, limit=3)
     assert list(peer.withdrawn) == [(0, 2), (0, 3), (0, 4)]
-    peer.in_flight[0, 3] = (1, 0.0)
+    peer.requests[0, 3] = (1, 0.0)
     peer.withdraw(0, 3, limit=3)  # asked and withdrawn twice: two late blocks are fine
     assert peer.landed(0, 3) and peer.landed(0, 3) and not peer.landed(0, 3)
     peer.withdraw(1, 0)  # never requested: nothing to remember
@@ -319,9 +319,9 @@ def test_choke_releases_blocks_and_allowed_fast_still_works(payload):
     s.peer_connected("p", 0, fast=True)
     s.message_received("p", wire.HaveAll(), 0)
     s.message_received("p", wire.Unchoke(), 0)
-    assert s.peers["p"].in_flight
+    assert s.peers["p"].requests
     s.message_received("p", wire.Choke(), 1)
-    assert not s.peers["p"].in_flight and not s.pieces
+    assert not s.peers["p"].requests and not s.download.pieces
     out = s.message_received("p", wire.AllowedFast(2), 1)
     assert {r.index for r in msgs(out, wire.Request)} == {2}
     # a block that arrives after the choke is still welcome when we need it
@@ -339,7 +339,7 @@ def test_reject_frees_the_block_for_others(payload):
     s.message_received("q", wire.HaveAll(), 0)
     out = s.message_received("p", wire.Reject(req.index, req.begin, req.length), 1)
     assert req.index in s.peers["p"].rejected
-    assert (req.index, req.begin) not in s.peers["p"].in_flight
+    assert (req.index, req.begin) not in s.peers["p"].requests
     assert out == [] or all(isinstance(a, (Send, Event)) for a in out)
     out = s.message_received("q", wire.Unchoke(), 1)
     assert wire.Request(req.index, req.begin, req.length) in msgs(out, wire.Request)
@@ -355,7 +355,7 @@ def test_end_game_requests_twice_and_cancels_the_loser(payload):
     assert msgs(out, wire.Request) == [wire.Request(4, 0, 1000)]
     out = s.message_received("q", wire.Unchoke(), 0)
     assert msgs(out, wire.Request) == [wire.Request(4, 0, 1000)]
-    assert s.endgame
+    assert s.download.endgame
     out = s.message_received("q", wire.Piece(4, 0, block(data, 4, 0, 1000)), 1)
     assert wire.Cancel(4, 0, 1000) in msgs(out, key="p")
     assert of(out, Complete) and s.seeding
@@ -481,13 +481,25 @@ def test_violations_close(payload, msg, fast, ext):
     assert ("disconnected", "p") in s.recorder.calls
 
 
-def test_second_bitfield_closes_and_harmless_messages_pass(payload):
+def test_late_bitfield_have_all_and_have_none_merge_and_harmless_messages_pass(payload):
+    """aria2 sends a bitfield mid-connection instead of many haves; WebTorrent sends have
+    none after interested. Pieces are merged (never removed), each counted once."""
     torrent, _ = payload
+    n = torrent.num_pieces
     s = session(torrent)
     s.peer_connected("p", 0, fast=True)
-    for msg in (wire.KeepAlive(), wire.Port(6881), wire.Suggest(1), wire.HaveNone(), wire.Have(1)):
+    for msg in (wire.KeepAlive(), wire.Port(6881), wire.Suggest(1), wire.Interested(), wire.HaveNone(), wire.Have(1)):
         assert not of(s.message_received("p", msg, 0), Close)
-    assert of(s.message_received("p", wire.Bitfield(bytes(1)), 0), Close)
+    late = PieceSet(n)
+    late.set(0)
+    late.set(1)
+    out = s.message_received("p", wire.Bitfield(late.to_bytes()), 0)
+    assert not of(out, Close) and sorted(s.peers["p"].has) == [0, 1]
+    assert list(s.availability)[:2] == [1, 1] and s.peers["p"].wanted == 2
+    s.message_received("p", wire.HaveNone(), 0)  # pieces never vanish
+    assert sorted(s.peers["p"].has) == [0, 1]
+    s.message_received("p", wire.HaveAll(), 0)
+    assert s.peers["p"].has.complete() and list(s.availability) == [1] * n and s.peers["p"].wanted == n
 
 
 # -- time ------------------------------------------------------------------------------
@@ -510,7 +522,7 @@ def test_tick_keepalive_timeouts_and_snubbing(payload):
     cancels = msgs(out, wire.Cancel)
     assert len(cancels) == cfg.min_queue
     assert any(isinstance(a, Event) and a.name == "request_timeout" for a in out)
-    assert len(s.peers["p"].in_flight) == 1  # a snubbed peer gets one request at a time
+    assert len(s.peers["p"].requests) == 1  # a snubbed peer gets one request at a time
 
 
 def test_default_timeouts_snub_before_cancelling(payload):
@@ -522,7 +534,7 @@ def test_default_timeouts_snub_before_cancelling(payload):
     out = s.tick(Config().request_timeout)
     names = [a.name for a in of(out, Event)]
     assert "snubbed" in names and "request_timeout" in names
-    assert s.peers["p"].snubbed and len(s.peers["p"].in_flight) == 1
+    assert s.peers["p"].snubbed and len(s.peers["p"].requests) == 1
 
 
 def test_keepalive_when_idle(payload):
@@ -546,7 +558,7 @@ def test_rechoke_every_interval(payload):
 def feed_piece(s, key, index, data, corrupt):
     """Let ``key`` deliver all blocks the engine asks of it for piece ``index``."""
     out = []
-    for (i, begin), (length, _) in list(s.peers[key].in_flight.items()):
+    for (i, begin), (length, _) in list(s.peers[key].requests.items()):
         if i == index:
             chunk = block(data, i, begin, length)
             if corrupt:
@@ -561,11 +573,11 @@ def test_sole_liar_is_banned_after_two_failures(payload):
     s.peer_connected("liar", 0, fast=True)
     s.message_received("liar", wire.HaveAll(), 0)
     s.message_received("liar", wire.Unchoke(), 0)
-    index = next(iter(s.peers["liar"].in_flight))[0]
+    index = next(iter(s.peers["liar"].requests))[0]
     out = feed_piece(s, "liar", index, data, corrupt=True)
-    assert ("failed", index, ("liar",)) in s.recorder.calls and s.peers["liar"].strikes == 1
+    assert ("failed", index, ("liar",)) in s.recorder.calls and s.download.strikes["liar"] == 1
     assert any(isinstance(a, Event) and a.name == "piece_failed" for a in out)
-    index = next(iter(s.peers["liar"].in_flight))[0]
+    index = next(iter(s.peers["liar"].requests))[0]
     out = feed_piece(s, "liar", index, data, corrupt=True)
     assert of(out, Ban) and ("banned", "liar") in s.recorder.calls and "liar" not in s.peers
 
@@ -580,17 +592,57 @@ def test_smart_ban_names_the_liar_and_refunds_the_honest(payload):
     assert msgs(s.message_received("liar", wire.Unchoke(), 0), wire.Request) == [wire.Request(3, 16384, 16384)]
     s.message_received("honest", wire.Piece(3, 0, block(data, 3, 0)), 1)
     s.message_received("liar", wire.Piece(3, 16384, bytes(16384)), 1)
-    assert s.peers["honest"].strikes == 1 and s.peers["liar"].strikes == 1
+    assert not s.download.strikes  # two senders: no strike until it is known who lied
     assert ("failed", 3, ("honest", "liar")) in s.recorder.calls
     # parole: the piece is downloaded again from one peer only
-    owner = s.pieces[3].only_from
+    owner = s.download.pieces[3].only_from
     other = "liar" if owner == "honest" else "honest"
-    assert not s.peers[other].in_flight
+    assert not s.peers[other].requests
     out = []
     while not s.have[3]:
         out += feed_piece(s, owner, 3, data, corrupt=False)
     assert [b.key for b in of(out, Ban)] == ["liar"]
-    assert s.peers["honest"].strikes == 0 and "liar" not in s.peers and 3 not in s.suspects
+    assert not s.download.strikes and "liar" not in s.peers and 3 not in s.download.suspects
+
+
+def test_unasked_blocks_are_dropped_and_counted(payload):
+    """A peer cannot slip data into a piece it was not asked for: the block is dropped
+    (nothing stored, nothing counted as downloaded) and counts against the sender."""
+    torrent, data = payload
+    s = session(torrent, have=[0, 1, 2], config=Config(min_queue=1, max_queue=1, unexpected_tolerance=2))
+    for key in ("honest", "liar"):
+        s.peer_connected(key, 0, fast=True)
+        s.message_received(key, wire.HaveAll(), 0)
+    [request] = msgs(s.message_received("honest", wire.Unchoke(), 0), wire.Request)
+    begin = request.begin + 16384  # the next block of the same piece, asked of nobody
+    out = s.message_received("liar", wire.Piece(request.index, begin, bytes(16384)), 1)
+    piece = s.download.pieces[request.index]
+    assert not out and piece.missing == piece.num_blocks and s.peers["liar"].bytes_downloaded == 0
+    assert s.peers["liar"].unexpected == 1
+    s.message_received("liar", wire.Piece(request.index, begin, bytes(16384)), 1)
+    out = s.message_received("liar", wire.Piece(request.index, begin, bytes(16384)), 1)
+    assert of(out, Close) and "liar" not in s.peers  # over the tolerance
+
+
+def test_a_liar_that_left_is_banned_when_the_piece_passes(payload):
+    """Smart ban names a liar even after it disconnected (the driver then refuses its
+    address), and the honest co-sender is never struck for sharing a piece with it."""
+    torrent, data = payload
+    s = session(torrent, have=[0, 1, 2, 4], config=Config(min_queue=1, max_queue=1))
+    for key in ("honest", "liar"):
+        s.peer_connected(key, 0, fast=True)
+        s.message_received(key, wire.HaveAll(), 0)
+    s.message_received("honest", wire.Unchoke(), 0)
+    s.message_received("liar", wire.Unchoke(), 0)
+    s.message_received("honest", wire.Piece(3, 0, block(data, 3, 0)), 1)
+    s.message_received("liar", wire.Piece(3, 16384, bytes(16384)), 1)
+    s.peer_disconnected("liar", 2)
+    assert not s.download.strikes
+    out = []
+    while not s.have[3]:
+        out += feed_piece(s, "honest", 3, data, corrupt=False)
+    assert [(b.key, b.reason) for b in of(out, Ban)] == [("liar", "sent a corrupt block of piece 3")]
+    assert "honest" in s.peers and not s.download.strikes
 
 
 # -- hostile message streams -----------------------------------------------------------------

@@ -10,11 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import hashing
+from btref.wire import BLOCK_SIZE
 from btref.metainfo import FileEntry, Torrent
 from btref_hashes.merkle_sha256 import MerkleHasher, MerkleSHA256
 from btref_hashes.sha1 import SHA1, SHA1Hasher
 
-B = hashing.BLOCK_SIZE
+B = BLOCK_SIZE
 
 
 # -- a naive reference: build the whole padded tree, leaf by leaf -------------------------

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from btref import metainfo
 from btref.bencode import encode
 from btref.errors import BencodeError, MetainfoError
-from btref.filetree import BLOCK_SIZE, FileEntry, layer_root, pad_hash
+from btref.filetree import FileEntry, layer_root, pad_hash
+from btref.wire import BLOCK_SIZE
 from btref.io.torrent_file import load
 from btref.metainfo import Torrent, from_info, parse
 

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref.pieceset import PieceSet
-from btref.peer import Peer, Rate
+from btref import wire
+from btref.actions import Send
+from btref.peer import CHOKE_TABLE, EVENTS, Peer, Rate
 from btref.views import PeerView, SwarmView, peer_view, swarm_view
 
 
@@ -83,3 +85,35 @@ def test_a_peers_view_names_every_field_right():
     rates = {"download_rate": peer.down.rate(3.0), "upload_rate": peer.up.rate(3.0)}
     assert rates["download_rate"] != rates["upload_rate"]
     assert view._asdict() == {name: rates.get(name, getattr(peer, name, None)) for name in PeerView._fields}
+
+
+# -- the choke/interest table -------------------------------------------------------------
+
+
+def test_choke_table_is_complete_and_consistent():
+    # Each event sets exactly one flag of its direction; the table must say so for every state.
+    for (sent, cls), (direction, event) in EVENTS.items():
+        for state in [(c, i) for c in (True, False) for i in (True, False)]:
+            new = CHOKE_TABLE.get((direction, state, event), state)
+            flag = 0 if cls in (wire.Choke, wire.Unchoke) else 1
+            value = cls in (wire.Choke, wire.Interested)
+            expected = tuple(value if k == flag else state[k] for k in (0, 1))
+            assert new == expected, (direction, state, event)
+    assert all(new != state for (_, state, _), new in CHOKE_TABLE.items())
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([wire.Choke, wire.Unchoke, wire.Interested, wire.NotInterested]))))
+def test_flags_follow_the_last_message_sent_or_received(steps):
+    peer = Peer("p", PieceSet(4), 0.0)
+    model = {"am_choking": True, "am_interested": False, "peer_choking": True, "peer_interested": False}
+    for ours, cls in steps:
+        if ours:
+            out: list = []
+            peer.send(cls(), 1.0, out)  # sending moves our flags
+            assert out == [Send("p", cls())]
+        else:
+            peer.follow(cls(), ours=False)
+        who = "am" if ours else "peer"
+        what = "choking" if cls in (wire.Choke, wire.Unchoke) else "interested"
+        model[f"{who}_{what}"] = cls in (wire.Choke, wire.Interested)
+    assert {k: getattr(peer, k) for k in model} == model

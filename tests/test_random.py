@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
-from btref.views import peer_view, sample, swarm_view
+from btref.views import peer_view, swarm_view
+from btref_pickers.random import sample
 
 
 def pick(picker, swarm, peer, count):

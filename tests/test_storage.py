@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from btref.io import storage as storage_mod
 from btref.errors import StorageError
 from btref.hookspecs import hookimpl
-from btref.layout import BLOCK_SIZE, MAX_BLOCK_LENGTH, Layout, Span
+from btref.layout import Layout, Span
+from btref.wire import BLOCK_SIZE
 from btref.metainfo import FileEntry, Torrent
 from btref.plugins import plugin_manager
 from btref.io.storage import Storage, VerifyReport, piece_is_good, verify
@@ -150,7 +151,7 @@ def test_layout_piece_size_matches_metainfo(sizes, piece_length, version):
         (0, 0, 0, "bad block"),
         (4, 0, 5, "past the end of piece 4"),
         (0, 10, 7, "past the end"),
-        (0, 0, MAX_BLOCK_LENGTH + 1, "limit"),
+        (0, 0, BLOCK_SIZE + 1, "limit"),
     ],
 )
 def test_block_requests_are_bounds_checked(tmp_path, index, begin, length, match):

@@ -148,11 +148,16 @@ def test_hashes_needs_whole_hashes():
         wire.decode_body(body)
 
 
-def test_decode_body_copies_out_of_the_buffer():
+def test_decode_body_gives_a_block_as_a_view_and_copies_the_rest():
+    """A piece's block is not copied (the session copies it once, into the piece); other
+    payloads are, so their buffer may be reused."""
     buf = bytearray(wire.encode(wire.Piece(0, 0, b"abc"))[4:])
     msg = wire.decode_body(memoryview(buf))
+    assert isinstance(msg.block, memoryview) and msg.block == b"abc"
+    buf = bytearray(wire.encode(wire.Extended(1, b"de"))[4:])
+    ext = wire.decode_body(memoryview(buf))
     buf[-1] = ord("z")
-    assert msg.block == b"abc" and isinstance(msg.block, bytes)
+    assert ext.payload == b"de" and isinstance(ext.payload, bytes)
 
 
 @pytest.mark.parametrize(

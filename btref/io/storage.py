@@ -36,7 +36,9 @@ import attrs
 
 from btref.pieceset import PieceSet
 from btref.errors import StorageError
-from btref.layout import MAX_BLOCK_LENGTH, Layout, Span
+from btref.layout import Layout, Span
+from btref.wire import BLOCK_SIZE
+from btref.download import piece_is_good
 from btref.metainfo import Torrent
 
 __all__ = ["MAX_OPEN_FILES", "Storage", "VerifyReport", "piece_is_good", "verify"]
@@ -146,9 +148,9 @@ class Storage:
         """``length`` bytes at ``begin`` of piece ``index`` (a peer's ``request``, BEP 3).
 
         :raises StorageError: for a request out of bounds or over
-            :data:`~btref.layout.MAX_BLOCK_LENGTH`, or data that is not on disk.
+            :data:`~btref.wire.BLOCK_SIZE`, or data that is not on disk.
         """
-        return self._read(self.layout.block_spans(index, begin, length, max_length=MAX_BLOCK_LENGTH))
+        return self._read(self.layout.block_spans(index, begin, length, max_length=BLOCK_SIZE))
 
     def read_piece(self, index: int) -> bytes:
         """The whole of piece ``index``, pad bytes as zeros (what the hash schemes check)."""
@@ -254,14 +256,6 @@ class Storage:
 
 
 # -- recheck -----------------------------------------------------------------------------
-
-
-def piece_is_good(hook: Any, torrent: Torrent, index: int, data: bytes | bytearray | memoryview) -> bool:
-    """Ask every hash scheme about piece ``index``: good when at least one answered and
-    none said ``False`` (the rule of :func:`btref.hookspecs.btref_verify_piece`)."""
-    answers = [a for a in hook.btref_verify_piece(torrent=torrent, index=index, data=memoryview(data))
-               if a is not None]
-    return bool(answers) and all(answers)
 
 
 @attrs.define

@@ -8,7 +8,7 @@ run, so the engine announces a piece with one :class:`~btref.actions.Broadcast` 
 swarm coalesces: a ``have`` sent at ``t`` arrives at the first multiple of ``have_window``
 seconds strictly after ``t + latency``, with every other ``have`` due for that receiver
 then, and the receiver's engine takes them in one
-:meth:`~btref.interest.Interest.haves_received`.
+:meth:`~btref.session.Session.haves_received`.
 
 Invariants: a connection's first message (the bitfield, sent at ``t`` and arriving at
 ``t + latency``) always arrives before its first ``have`` (strictly after); a batch keeps
@@ -61,7 +61,7 @@ class HaveBatches:
         they travel in batches: a ``have`` sent at ``t`` arrives at the first multiple of
         :attr:`have_window` strictly after ``t + latency``, together with every other
         ``have`` for the same receiver due then, and the receiver's engine takes them all in
-        one :meth:`~btref.interest.Interest.haves_received`. Strictly after: the connection's
+        one :meth:`~btref.session.Session.haves_received`. Strictly after: the connection's
         first message (the bitfield) always arrives first.
         """
         window = self.have_window

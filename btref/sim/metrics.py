@@ -31,7 +31,7 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from btref.download import BLOCK
+from btref.wire import BLOCK_SIZE as BLOCK
 
 if TYPE_CHECKING:
     from btref.sim.swarm import Swarm

@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from btref.errors import BtrefError
-from btref.download import BLOCK
+from btref.wire import BLOCK_SIZE as BLOCK
 from btref.sim.metrics import summarize
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent

@@ -20,7 +20,7 @@ from typing import Any
 from btref.bencode import encode
 from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, from_info
-from btref.download import BLOCK
+from btref.wire import BLOCK_SIZE as BLOCK
 
 __all__ = ["VirtualHash", "virtual_torrent", "ZEROS"]
 

@@ -30,6 +30,7 @@ import attrs
 from btref import bencode, wire
 from btref.connection import Connection
 from btref.errors import ProtocolError
+from btref.pieceset import PieceSet
 
 #: Seconds a socket read may wait before the scenario fails (a target that hangs).
 TIMEOUT = 10.0
@@ -118,6 +119,7 @@ class MemorySeeder(Link):
                                reserved=wire.make_reserved(fast=True, extension=True))
         self.outbox = bytearray()
         self.closed = False
+        self.unchoked = False
 
     def send(self, data: bytes) -> None:
         if self.closed:
@@ -135,8 +137,13 @@ class MemorySeeder(Link):
             out += conn.send(wire.HaveAll() if conn.fast else wire.Bitfield(bytes(self._full())))
         elif isinstance(msg, wire.Interested):
             out += conn.send(wire.Unchoke())
+            self.unchoked = True
         elif isinstance(msg, wire.Request):
-            if not conn.am_choking:
+            size = self.facts.piece_size(msg.index) if msg.index < self.facts.num_pieces else 0
+            if not (0 < msg.length <= wire.BLOCK_SIZE and msg.begin + msg.length <= size):
+                self.closed = True  # as a btref session does: a request outside the torrent closes
+                return
+            if self.unchoked:
                 start = msg.index * self.facts.piece_length + msg.begin
                 out += conn.send(wire.Piece(msg.index, msg.begin, self.data[start : start + msg.length]))
             elif conn.fast:
@@ -222,6 +229,11 @@ class Client:
                                info_hash=info_hash or facts.info_hash, reserved=wire.make_reserved(fast=fast))
         self.closed = False
         self.choked = True  # as the target sees it, message by message
+        self.interested = False  # we told the target we are interested
+        self.pieces = PieceSet(facts.num_pieces)  # what the target says it has
+        self.requested: set[tuple[int, int, int]] = set()  # our requests not yet answered
+        self.allowed_fast: set[int] = set()
+        self.first = True  # the next message may still be a bitfield
         self.pending: list[object] = []
 
     def handshake(self) -> wire.Handshake | None:
@@ -230,13 +242,17 @@ class Client:
         return self.next(lambda m: isinstance(m, wire.Handshake))
 
     def send(self, msg: object) -> None:
-        """Send ``msg`` as a well-behaved peer would (checked by our Connection)."""
+        """Send ``msg`` as a well-behaved peer would."""
+        if isinstance(msg, wire.Interested):
+            self.interested = True
+        elif isinstance(msg, wire.Request):
+            self.requested.add((msg.index, msg.begin, msg.length))
         self.link.send(self.conn.send(msg))
 
     def send_raw(self, msg: object) -> None:
         """Send ``msg`` unchecked (a scenario breaking a rule on purpose)."""
         if isinstance(msg, wire.Request):  # so an answering reject is not "unrequested"
-            self.conn.requested.add((msg.index, msg.begin, msg.length))
+            self.requested.add((msg.index, msg.begin, msg.length))
         self.link.send(wire.encode(msg))
 
     def next(self, wanted: Callable[[object], bool]) -> object | None:
@@ -257,11 +273,52 @@ class Client:
                 self.closed = True
                 continue
             for msg in self.conn.receive_data(data):
-                if isinstance(msg, (wire.Choke, wire.Unchoke)):
-                    self.choked = isinstance(msg, wire.Choke)
-                elif isinstance(msg, wire.Piece) and self.choked and msg.index not in self.conn.allowed_fast:
-                    raise AssertionError(f"target sent a block of piece {msg.index} while choking us")
+                self.check(msg)
                 self.pending.append(msg)
+
+    def check(self, msg: object) -> None:
+        """The rules of BEP 3 and 6 that depend on what came before; a target breaking one
+        fails the scenario with a ProtocolError naming the rule."""
+        facts, fast = self.facts, self.conn.fast
+        if isinstance(msg, (wire.Handshake, wire.KeepAlive)):
+            return
+        if isinstance(msg, (wire.HaveAll, wire.HaveNone, wire.Suggest, wire.Reject, wire.AllowedFast)) and not fast:
+            raise ProtocolError(f"target sent {type(msg).__name__} but the fast extension was not agreed")
+        if isinstance(msg, wire.Extended) and not self.conn.extension:
+            raise ProtocolError("target sent extended but the extension protocol was not agreed")
+        first, self.first = self.first, self.first and isinstance(msg, (wire.Extended, wire.Port))
+        if isinstance(msg, (wire.Bitfield, wire.HaveAll, wire.HaveNone)):
+            if not first:
+                raise ProtocolError(f"target sent {type(msg).__name__} after other messages (only allowed first)")
+            if isinstance(msg, wire.Bitfield):
+                self.pieces = PieceSet.from_bytes(msg.payload, facts.num_pieces)
+            elif isinstance(msg, wire.HaveAll):
+                self.pieces = PieceSet.full(facts.num_pieces)
+        elif isinstance(msg, (wire.Choke, wire.Unchoke)):
+            self.choked = isinstance(msg, wire.Choke)
+            if self.choked and not fast:
+                self.requested.clear()  # BEP 3: a choke drops every pending request
+        elif isinstance(msg, (wire.Have, wire.AllowedFast, wire.Suggest, wire.Piece, wire.Reject)):
+            # a reject echoes our request, even a bad one: it is checked against ours only
+            if msg.index >= facts.num_pieces and not isinstance(msg, wire.Reject):
+                raise ProtocolError(f"target sent {type(msg).__name__} for piece {msg.index} of {facts.num_pieces}")
+            if isinstance(msg, wire.Have):
+                self.pieces.set(msg.index)
+            elif isinstance(msg, wire.AllowedFast):
+                self.allowed_fast.add(msg.index)
+            elif isinstance(msg, wire.Reject):
+                request = (msg.index, msg.begin, msg.length)
+                if request not in self.requested:
+                    raise ProtocolError(f"target rejected a request we never made: {msg!r}")
+                self.requested.discard(request)
+            elif isinstance(msg, wire.Piece):
+                size, length = facts.piece_size(msg.index), len(msg.block)
+                if not 1 <= length <= wire.BLOCK_SIZE or msg.begin + length > size:
+                    raise ProtocolError(f"target sent a block of {length} bytes at {msg.begin} of piece "
+                                        f"{msg.index}, which has {size}")
+                if self.choked and msg.index not in self.allowed_fast:
+                    raise AssertionError(f"target sent a block of piece {msg.index} while choking us")
+                self.requested.discard((msg.index, msg.begin, length))
 
     def close(self) -> None:
         self.link.close()

@@ -1,7 +1,8 @@
 """Peer wire scenarios any seeder must pass (BEP 3 "peer protocol"; BEP 6 "fast extension").
 
 Each scenario opens its own connection to ``target`` (see ``conftest.py``), checks every
-message the target sends with btref's Connection, and closes the connection at the end.
+message the target sends with btref's Connection (framing, sizes) and the scenario's own
+bookkeeping (``Client.check``: the rules that depend on what came before), and closes the connection at the end.
 A target may answer a bad request with a BEP 6 ``reject`` or by closing the connection;
 both pass, serving the bytes does not.
 """
@@ -83,7 +84,7 @@ def test_without_fast_the_first_message_is_a_bitfield(connect):
     client.handshake()
     first = client.next(lambda m: not isinstance(m, (wire.Extended, wire.Port, wire.KeepAlive)))
     assert isinstance(first, wire.Bitfield), first  # size and spare bits checked by the Connection
-    assert client.conn.peer_pieces.complete()
+    assert client.pieces.complete()
 
 
 def test_with_fast_a_seeder_says_have_all_or_bitfield(connect):
@@ -91,7 +92,7 @@ def test_with_fast_a_seeder_says_have_all_or_bitfield(connect):
     client.handshake()
     first = client.next(lambda m: not isinstance(m, (wire.Extended, wire.Port, wire.KeepAlive, wire.AllowedFast)))
     assert isinstance(first, (wire.Bitfield, wire.HaveAll)), first
-    assert client.conn.peer_pieces.complete()
+    assert client.pieces.complete()
 
 
 # -- choke and interest ------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def test_with_fast_a_seeder_says_have_all_or_bitfield(connect):
 @pytest.mark.parametrize("fast", [False, True])
 def test_interested_gets_unchoked(connect, fast):
     client = _ready(connect, fast=fast)
-    assert not client.conn.peer_choking and client.conn.am_interested
+    assert not client.choked and client.interested
 
 
 def test_keepalive_is_harmless(connect):

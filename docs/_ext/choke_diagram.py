@@ -1,6 +1,6 @@
 """Sphinx extension: draw btref's choke/interest table as an SVG state diagram.
 
-The directive ``choke-diagram`` reads :data:`btref.connection.CHOKE_TABLE` at build time
+The directive ``choke-diagram`` reads :data:`btref.peer.CHOKE_TABLE` at build time
 and emits inline SVG (HTML builders only), so the picture in the book can never drift
 from the table the code runs on. No network, no graphviz: just text and arithmetic.
 
@@ -59,7 +59,7 @@ def _arrow(src: tuple[bool, bool], dst: tuple[bool, bool], event: str, top: int)
 
 
 def render(table: dict) -> str:
-    """The SVG for ``table`` (the shape of :data:`btref.connection.CHOKE_TABLE`)."""
+    """The SVG for ``table`` (the shape of :data:`btref.peer.CHOKE_TABLE`)."""
     parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
              'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#1f4e8c"/></marker></defs>']
     directions = list(dict.fromkeys(direction for direction, _, _ in table))
@@ -82,7 +82,7 @@ class ChokeDiagram(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from btref.connection import CHOKE_TABLE
+        from btref.peer import CHOKE_TABLE
 
         return [nodes.raw("", render(CHOKE_TABLE), format="html")]
 

@@ -10,9 +10,11 @@ The rule, in the order a piece is preferred:
    definition slow to get (only a few peers have them).
 3. **Rarest first** afterwards: new pieces in increasing order of availability (how many
    connected peers have them), ties broken at random with ``swarm.rng``. Copying what is
-   rare spreads it, so no piece is lost when the peers holding it leave. The engine's
-   :class:`~btref.views.Availability` buckets (``swarm.rarity``) make this step cost
-   the pieces looked at, not every piece of the torrent.
+   rare spreads it, so no piece is lost when the peers holding it leave.
+
+Step 3 does not sort every piece. ``swarm.availability.buckets[c]`` lists the pieces we
+lack that exactly ``c`` connected peers have, so the picker walks the buckets from the
+lowest count up and stops as soon as it has enough: its cost is the pieces it looks at.
 
 Invariants (checked by ``conformance/pickers``): every answer is a piece the peer has and
 we have not verified, no piece twice, at most ``count`` pieces, the same answer for the
@@ -21,7 +23,6 @@ same ``swarm.rng`` state.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 
 from btref.hookspecs import hookimpl
@@ -41,29 +42,32 @@ class RarestFirst:
             raise ValueError("random_first must be >= 0")
         self.random_first = random_first
 
+    # [docs: rarest-first]
     @hookimpl
     def btref_pick_pieces(self, swarm: SwarmView, peer: PeerView, count: int) -> Sequence[int]:
         if count <= 0:
             return []
-        have, availability = swarm.have, swarm.availability
-        # [docs: rarest-first]
-        partial = sorted(
-            (i for i in swarm.in_progress if peer.has[i] and not have[i]),
-            key=lambda i: (availability[i], i),
-        )
+        have, availability, started = swarm.have, swarm.availability, swarm.in_progress
+        # 1. partial pieces first, the rarest of them first
+        partial = sorted((i for i in started if peer.has[i] and not have[i]), key=lambda i: (availability[i], i))
         picks = partial[:count]
         want = count - len(picks)
         if want <= 0:
             return picks
-        if have.count >= self.random_first and swarm.rarity is not None:
-            # rarest first from the engine's buckets: no scan of every piece
-            picks += swarm.rarity.rarest(peer.has, want, swarm.rng, exclude=swarm.in_progress)
-            return picks
-        rng = swarm.rng
-        fresh = [i for i in peer.has if not have[i] and i not in swarm.in_progress]
-        if have.count < self.random_first:  # the first few pieces at random
-            picks += rng.sample(fresh, min(want, len(fresh)))
-        else:  # rarest first by a scan (a view built without the engine's buckets)
-            picks += [i for _, _, i in heapq.nsmallest(want, ((availability[i], rng.random(), i) for i in fresh))]
-        # [/docs: rarest-first]
+        if have.count < self.random_first:  # 2. the first few pieces at random
+            fresh = [i for i in peer.has if not have[i] and i not in started]
+            return picks + swarm.rng.sample(fresh, min(want, len(fresh)))
+        return picks + self.rarest(swarm, peer, want)
+
+    def rarest(self, swarm: SwarmView, peer: PeerView, want: int) -> list[int]:
+        """3. Up to ``want`` new pieces the peer has, rarest first, ties at random."""
+        picks: list[int] = []
+        buckets = swarm.availability.buckets  # buckets[c]: the pieces we lack that c peers have
+        for bucket in buckets[1:] if swarm.availability.skip_unseen else buckets:
+            found = [i for i in bucket if peer.has[i] and i not in swarm.in_progress]
+            if len(found) >= want - len(picks):  # this bucket fills the answer: draw from it
+                return picks + swarm.rng.sample(found, want - len(picks))
+            swarm.rng.shuffle(found)
+            picks += found
         return picks
+    # [/docs: rarest-first]

@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from btref.download import BLOCK  # noqa: E402
+from btref.wire import BLOCK_SIZE as BLOCK  # noqa: E402
 from btref.sim.metrics import summarize  # noqa: E402
 from btref.sim.scenarios import run  # noqa: E402
 from btref.sim.swarm import PeerSpec, Swarm  # noqa: E402

@@ -146,10 +146,21 @@ class Connection:
         self._failed: ProtocolError | None = None
 
     # -- state, by the names BEP 3 uses ------------------------------------------------
-    am_choking = property(lambda self: self.state["upload"][0])
-    peer_interested = property(lambda self: self.state["upload"][1])
-    peer_choking = property(lambda self: self.state["download"][0])
-    am_interested = property(lambda self: self.state["download"][1])
+    @property
+    def am_choking(self) -> bool:
+        return self.state["upload"][0]
+
+    @property
+    def peer_interested(self) -> bool:
+        return self.state["upload"][1]
+
+    @property
+    def peer_choking(self) -> bool:
+        return self.state["download"][0]
+
+    @property
+    def am_interested(self) -> bool:
+        return self.state["download"][1]
 
     @property
     def fast(self) -> bool:
@@ -167,7 +178,9 @@ class Connection:
 
     def handshake(self) -> wire.Handshake:
         """Our handshake (a listener knows its info hash only after the peer's)."""
-        info_hash = self.info_hash or (self.peer_handshake and self.peer_handshake.info_hash)
+        info_hash = self.info_hash
+        if info_hash is None and self.peer_handshake is not None:
+            info_hash = self.peer_handshake.info_hash
         if info_hash is None:
             raise ProtocolError("cannot send our handshake before we know the info hash")
         return wire.Handshake(info_hash, self.peer_id, self.reserved)
@@ -233,11 +246,13 @@ class Connection:
         return out
 
     def _receive_handshake(self, hs: wire.Handshake) -> wire.Handshake:
-        if self.initiator or self.info_hash is not None and self._accept is None:
-            if hs.info_hash != self.info_hash:
-                raise ProtocolError(f"peer answered for info hash {hs.info_hash.hex()}, not {self.info_hash.hex()}")
+        expected, accept = self.info_hash, self._accept
+        # An initiator always knows its info hash (the constructor checks it).
+        if expected is not None and (self.initiator or accept is None):
+            if hs.info_hash != expected:
+                raise ProtocolError(f"peer answered for info hash {hs.info_hash.hex()}, not {expected.hex()}")
         else:
-            accept = self._accept
+            assert accept is not None  # the constructor wants info_hash or info_hashes
             verdict = accept(hs.info_hash) if callable(accept) else hs.info_hash in accept
             if not verdict:
                 raise ProtocolError(f"peer asked for info hash {hs.info_hash.hex()}, which we do not serve")

@@ -19,7 +19,7 @@ bounded by the node's query timeout; DHT failures (an unresolvable bootstrap nam
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ class DHT:
         return server
 
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """An awaitable AnnounceResult, or ``None`` for a private torrent."""
         if request.private:
             return None

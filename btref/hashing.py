@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, Union
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.filetree import FileEntry
 
 __all__ = [
     "BLOCK_SIZE",
@@ -37,6 +41,8 @@ __all__ = [
     "piece_layer",
     "root_from_piece_layer",
     "FileMerkle",
+    "PieceHasher",
+    "HasherFields",
 ]
 
 #: BEP 52 leaf size: every leaf hashes one 16 KiB block of a file.
@@ -186,3 +192,26 @@ class FileMerkle:
             self._layer.append(merkle_root(self._leaves, self._per_piece))
             self._leaves = []
         return root_from_piece_layer(self._layer, self.piece_length), list(self._layer)
+
+
+#: Fields a piece hasher adds to a torrent, named by ``str`` or ``bytes``; values are bencodable.
+HasherFields = Union[Mapping[str, object], Mapping[bytes, object]]
+
+
+class PieceHasher(Protocol):
+    """What a hash scheme's ``btref_piece_hasher`` hook returns: an incremental hasher the
+    torrent creator (:mod:`btref.io.create`) streams every file through, once."""
+
+    def start_file(self, entry: FileEntry) -> None:
+        """A new file begins (pad files too, with ``entry.pad`` set)."""
+
+    def update(self, chunk: memoryview) -> None:
+        """The next bytes of that file, in order (zeros for a pad file); the view is valid
+        only during the call."""
+
+    def end_file(self) -> HasherFields:
+        """Fields for that file's entry (``{"pieces root": ...}`` for v2)."""
+
+    def finish(self) -> tuple[HasherFields, HasherFields]:
+        """``(info_fields, outer_fields)``: keys for the info dict (``pieces``) and for the
+        top-level dict (``piece layers``)."""

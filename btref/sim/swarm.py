@@ -75,7 +75,7 @@ class SimPeer:
     #: randomisation), and the engine keeps peer keys in sets: ints keep runs repeatable.
     key: int
     session: Session
-    host: Host
+    host: Host[int]
     arrived_at: float
     completed_at: float | None = None
     left_at: float | None = None

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable
-from typing import Union
+from typing import Generic, TypeVar, Union
 
 import attrs
 
@@ -50,6 +50,7 @@ __all__ = [
 
 #: What the fetcher asks its driver to do.
 MetadataAction = Union[Send, Close, Ban]
+K = TypeVar("K", bound=Hashable)  # what names a peer
 
 #: Bytes in one metadata piece (BEP 9: 16 KiB; only the last piece may be shorter).
 PIECE_SIZE = 16 * 1024
@@ -145,7 +146,7 @@ class _Peer:
     asked: dict[int, float] = attrs.Factory(dict)  # piece -> when we asked
 
 
-class MetadataFetcher:
+class MetadataFetcher(Generic[K]):
     """Collect the info dictionary of a magnet link from the peers that offer it (BEP 9).
 
     Feed it :meth:`peer_handshake` (the peer's BEP 10 handshake), :meth:`message_received`
@@ -159,11 +160,11 @@ class MetadataFetcher:
             raise ValueError("a metadata fetch needs a v1 or a v2 info hash")
         self.info_hash_v1, self.info_hash_v2 = info_hash_v1, info_hash_v2
         self.max_size, self.timeout = max_size, timeout
-        self.peers: dict[Hashable, _Peer] = {}
-        self.banned: set[Hashable] = set()
+        self.peers: dict[K, _Peer] = {}
+        self.banned: set[K] = set()
         self.size: int | None = None  # the size we are assembling (from the first willing peer)
         self.pieces: list[bytes | None] = []
-        self.senders: dict[int, Hashable] = {}  # piece -> the peer that sent it
+        self.senders: dict[int, K] = {}  # piece -> the peer that sent it
         self.info_bytes: bytes | None = None
         self.failures = 0
 
@@ -173,7 +174,7 @@ class MetadataFetcher:
 
     # -- events --------------------------------------------------------------------------
 
-    def peer_handshake(self, key: Hashable, handshake: ExtensionHandshake, now: float) -> list[MetadataAction]:
+    def peer_handshake(self, key: K, handshake: ExtensionHandshake, now: float) -> list[MetadataAction]:
         """A peer's extension handshake arrived: remember it if it can serve the metadata."""
         ext_id, size = handshake.m.get("ut_metadata", 0), handshake.metadata_size
         if self.done or key in self.banned or not ext_id:
@@ -188,7 +189,7 @@ class MetadataFetcher:
             self._begin(size)
         return self._fill(now)
 
-    def message_received(self, key: Hashable, payload: bytes | memoryview, now: float) -> list[MetadataAction]:
+    def message_received(self, key: K, payload: bytes | memoryview, now: float) -> list[MetadataAction]:
         """An ``ut_metadata`` payload from ``key``; a broken one closes that peer."""
         peer = self.peers.get(key)
         try:
@@ -219,7 +220,7 @@ class MetadataFetcher:
             return self._check(now)
         return self._fill(now)
 
-    def peer_disconnected(self, key: Hashable, now: float) -> list[MetadataAction]:
+    def peer_disconnected(self, key: K, now: float) -> list[MetadataAction]:
         self.peers.pop(key, None)
         return self._fill(now)
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -32,6 +32,9 @@ from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
 from btref.commands.common import human_size, parse_torrent, size_argument
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "a guided tour: make and check a torrent, then a live swarm on loopback"
 DESCRIPTION = """\
@@ -313,7 +316,7 @@ STEPS: list[tuple[str, Callable[[Tour], None]]] = [
 ]
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", metavar="DIR", help="keep the sample and the torrent here (default: a temp folder)")

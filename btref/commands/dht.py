@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from btref.commands.common import CommandError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "run a DHT node, look an info hash up in the DHT, or measure lookups"
 DESCRIPTION = """\
@@ -41,7 +44,7 @@ On the Internet, bootstrap from router.bittorrent.com:6881.
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("dht", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", default="serve", choices=["serve", "lookup", "sim"],

@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from btref.commands.common import CommandError, human_size, load_torrent, size_argument
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "download a torrent's data from peers (and seed it with --seed)"
 DESCRIPTION = """\
@@ -56,7 +59,7 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                         "by its shares, any other shares it equally among the peers it unchoked")
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")

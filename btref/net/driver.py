@@ -140,8 +140,9 @@ class Client(PeerNetwork):
         if self._events_target is not None:
             self.events = EventLog(self._events_target, start=self.started_at)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btref-disk")
-        report = self._recheck or await loop.run_in_executor(
-            self.executor, verify, self.torrent, self.data_dir, self.hook)
+        report = self._recheck
+        if report is None:
+            report = await loop.run_in_executor(self.executor, verify, self.torrent, self.data_dir, self.hook)
         self.pieces_on_disk = report.good.copy()
         self.storage = Storage(self.torrent, self.data_dir)
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,

@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING
 
 from btref import wire
 from btref.pieceset import PieceSet
 from btref.errors import ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import Torrent
 
 __all__ = ["CHOKE_TABLE", "EVENTS", "MAX_EXTENDED_PAYLOAD", "Connection", "info_hashes_of"]
 
@@ -94,7 +97,7 @@ _BLOCK_MSGS = (wire.Request, wire.Cancel)
 Acceptor = Callable[[bytes], "bool | tuple[int, Callable[[int], int]]"]
 
 
-def info_hashes_of(torrent: Any) -> frozenset[bytes]:
+def info_hashes_of(torrent: Torrent) -> frozenset[bytes]:
     """The 20-byte ids a torrent answers to on the wire: its SHA-1 info hash and/or its
     SHA-256 info hash truncated to 20 bytes (BEP 52: a hybrid torrent answers to both)."""
     ids = {torrent.info_hash_v1, torrent.info_hash_v2[:20] if torrent.info_hash_v2 else None}

@@ -30,9 +30,9 @@ import collections
 import os
 import stat
 from collections.abc import Callable
-from typing import Any
 
 import attrs
+import pluggy
 
 from btref.pieceset import PieceSet
 from btref.errors import StorageError
@@ -256,7 +256,7 @@ class Storage:
 # -- recheck -----------------------------------------------------------------------------
 
 
-def piece_is_good(hook: Any, torrent: Torrent, index: int, data: bytes | bytearray | memoryview) -> bool:
+def piece_is_good(hook: pluggy.HookRelay, torrent: Torrent, index: int, data: bytes | bytearray | memoryview) -> bool:
     """Ask every hash scheme about piece ``index``: good when at least one answered and
     none said ``False`` (the rule of :func:`btref.hookspecs.btref_verify_piece`)."""
     answers = [a for a in hook.btref_verify_piece(torrent=torrent, index=index, data=memoryview(data))
@@ -281,7 +281,7 @@ class VerifyReport:
         return self.good.complete()
 
 
-def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: Any = None, *,
+def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: pluggy.HookRelay | None = None, *,
            progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Recheck the data below ``data_dir`` piece by piece (``btref verify``, and resume).
 

@@ -21,6 +21,9 @@ from btref.commands.common import CommandError, human_size, load_torrent, size_a
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.commands.common import Subparsers
+    from btref.io.progress import Progress
+    from btref.metainfo import Torrent
+    from btref.net.driver import Client
 
 HELP = "download a torrent's data from peers (and seed it with --seed)"
 DESCRIPTION = """\
@@ -76,7 +79,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def session_options(args: argparse.Namespace) -> dict[str, Any]:
     """Client keyword arguments from the shared options."""
-    discovery: tuple[Any, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
+    discovery: tuple[object, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
     if getattr(args, "dht_bootstrap", None):  # the DHT plugin, by its entry-point name only
         from btref.plugins import create
 
@@ -92,7 +95,7 @@ def limit_note(args: argparse.Namespace) -> str:
     return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
 
 
-def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
+def from_magnet(args: argparse.Namespace, out: TextIO) -> Torrent:
     """Fetch a magnet link's metadata (BEP 9); returns the torrent, adds the peers found to ``args.peer``."""
     import asyncio
 
@@ -116,7 +119,7 @@ def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
     return result.torrent
 
 
-async def follow(session: Any, progress: Any) -> None:
+async def follow(session: Client, progress: Progress) -> None:
     """Update ``progress`` once a second until the session is finished."""
     import asyncio
 

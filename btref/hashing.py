@@ -18,6 +18,9 @@ Invariants this module keeps:
   root (:func:`zero_root`), so a 4 GiB file's last piece costs no more than its data.
 * Data is hashed through ``memoryview`` slices: no block is copied before hashing
   (``hashlib`` releases the GIL on large buffers, so several pieces hash in parallel).
+
+:class:`PieceHasher` names what a hash scheme's ``btref_piece_hasher`` hook returns to the
+torrent creator: v1 SHA-1 and v2 merkle trees are both built by one pass over the data.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # btref: two commands on a fresh machine.
 #   make demo   creates the virtualenv, installs btref, runs the demo
-#   make test   everything: unit, property, conformance, interop, docs (warnings are errors), coverage gate
+#   make test   everything: unit, property, conformance, interop, coverage gate, mypy --strict, docs (warnings are errors)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -26,6 +26,7 @@ test: $(STAMP)
 		$(PY) -m pytest -p no:cacheprovider --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet || true
 	$(PY) -m coverage report --fail-under=90
+	$(PY) -m mypy
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 unit: $(STAMP)
@@ -38,4 +39,4 @@ bench: $(STAMP)
 	$(PY) bench/hashing.py
 
 clean:
-	rm -rf $(VENV) docs/_build .coverage .coverage.* .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) docs/_build .coverage .coverage.* .pytest_cache .hypothesis .mypy_cache build *.egg-info

@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING
 
 from btref import wire
 from btref.errors import ProtocolError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import Torrent
 
 __all__ = ["MAX_EXTENDED_PAYLOAD", "MAX_HASHES_PAYLOAD", "Connection", "info_hashes_of"]
 
@@ -48,7 +51,7 @@ _LENGTH = struct.Struct(">I")
 Acceptor = Callable[[bytes], "bool | tuple[int, Callable[[int], int]]"]
 
 
-def info_hashes_of(torrent: Any) -> frozenset[bytes]:
+def info_hashes_of(torrent: Torrent) -> frozenset[bytes]:
     """The 20-byte ids a torrent answers to on the wire: its SHA-1 info hash and/or its
     SHA-256 info hash truncated to 20 bytes (BEP 52: a hybrid torrent answers to both)."""
     ids = {torrent.info_hash_v1, torrent.info_hash_v2[:20] if torrent.info_hash_v2 else None}
@@ -105,7 +108,9 @@ class Connection:
 
     def handshake(self) -> wire.Handshake:
         """Our handshake (a listener knows its info hash only after the peer's)."""
-        info_hash = self.info_hash or (self.peer_handshake and self.peer_handshake.info_hash)
+        info_hash = self.info_hash
+        if info_hash is None and self.peer_handshake is not None:
+            info_hash = self.peer_handshake.info_hash
         if info_hash is None:
             raise ProtocolError("cannot send our handshake before we know the info hash")
         return wire.Handshake(info_hash, self.peer_id, self.reserved)
@@ -172,11 +177,13 @@ class Connection:
         return out
 
     def _receive_handshake(self, hs: wire.Handshake) -> wire.Handshake:
-        if self.initiator or self.info_hash is not None and self._accept is None:
-            if hs.info_hash != self.info_hash:
-                raise ProtocolError(f"peer answered for info hash {hs.info_hash.hex()}, not {self.info_hash.hex()}")
+        expected, accept = self.info_hash, self._accept
+        # An initiator always knows its info hash (the constructor checks it).
+        if expected is not None and (self.initiator or accept is None):
+            if hs.info_hash != expected:
+                raise ProtocolError(f"peer answered for info hash {hs.info_hash.hex()}, not {expected.hex()}")
         else:
-            accept = self._accept
+            assert accept is not None  # the constructor wants info_hash or info_hashes
             verdict = accept(hs.info_hash) if callable(accept) else hs.info_hash in accept
             if not verdict:
                 raise ProtocolError(f"peer asked for info hash {hs.info_hash.hex()}, which we do not serve")

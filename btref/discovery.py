@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from btref.errors import TrackerError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import Torrent
 
 __all__ = [
     "EVENTS",
@@ -45,17 +48,17 @@ __all__ = [
 EVENTS = ("", "started", "completed", "stopped")
 
 
-def _check_port(instance: Any, attribute: Any, value: int) -> None:
+def _check_port(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not 0 < value < 65536:
         raise ValueError(f"{attribute.name} {value} is not in 1..65535")
 
 
-def _check_20(instance: Any, attribute: Any, value: bytes) -> None:
+def _check_20(instance: object, attribute: attrs.Attribute[bytes], value: bytes) -> None:
     if not isinstance(value, bytes) or len(value) != 20:
         raise ValueError(f"{attribute.name} must be 20 bytes, not {value!r}")
 
 
-def _non_negative(instance: Any, attribute: Any, value: int) -> None:
+def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value < 0:
         raise ValueError(f"{attribute.name} must not be negative (got {value})")
 
@@ -113,10 +116,10 @@ class AnnounceRequest:
     #: A number that lets a tracker recognise us after our IP changes (BEP 15 ``key``).
     key: int = attrs.field(default=0, validator=_non_negative)
     #: The :class:`~btref.metainfo.Torrent`, when the driver has it (plugins may ignore it).
-    torrent: Any = attrs.field(default=None, eq=False, repr=False)
+    torrent: Torrent | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
-    def for_torrent(cls, torrent: Any, *, peer_id: bytes, port: int, **fields: Any) -> AnnounceRequest:
+    def for_torrent(cls, torrent: Torrent, *, peer_id: bytes, port: int, **fields: Any) -> AnnounceRequest:
         """A request for a :class:`~btref.metainfo.Torrent`: its info hash, tiers and private flag."""
         fields.setdefault("left", torrent.total_length)
         return cls(
@@ -131,11 +134,15 @@ class AnnounceRequest:
         return tuple(tier for tier in kept if tier)
 
 
+def _peer_tuple(peers: Iterable[PeerAddress]) -> tuple[PeerAddress, ...]:
+    return tuple(peers)
+
+
 @attrs.frozen
 class AnnounceResult:
     """What a discovery source answered: peers, and when to ask again (seconds)."""
 
-    peers: tuple[PeerAddress, ...] = attrs.field(default=(), converter=tuple)
+    peers: tuple[PeerAddress, ...] = attrs.field(default=(), converter=_peer_tuple)
     interval: int = 1800
     min_interval: int | None = None
     #: Seeders and leechers in the swarm, when the source knows.
@@ -180,7 +187,7 @@ def _decode(data: bytes, size: int) -> list[PeerAddress]:
     if len(data) % step:
         raise TrackerError(f"compact peer list of {len(data)} bytes is not a multiple of {step}")
     view = memoryview(data)
-    peers = []
+    peers: list[PeerAddress] = []
     for at in range(0, len(data), step):
         port = int.from_bytes(view[at + size : at + step], "big")
         if port:
@@ -225,7 +232,7 @@ class TierOrder:
         :raises TrackerError: listing every URL's failure when none answered.
         """
         order = self.orders.setdefault((info_hash, tiers), [list(tier) for tier in tiers])
-        failures = []
+        failures: list[str] = []
         for tier in order:
             for url in list(tier):
                 try:

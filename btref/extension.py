@@ -25,7 +25,6 @@ has at most 128 names. Unknown keys are ignored, as BEP 10 asks. Every failure i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
@@ -42,11 +41,15 @@ _MAX_NAME = 64
 _MAX_VERSION = 256
 
 
+def _dict(m: Mapping[str, int]) -> dict[str, int]:
+    return dict(m)
+
+
 @attrs.frozen
 class ExtensionHandshake:
     """The fields of a BEP 10 handshake; ``None`` means "not sent"."""
 
-    m: Mapping[str, int] = attrs.field(factory=dict, converter=lambda m: dict(m))
+    m: Mapping[str, int] = attrs.field(factory=dict, converter=_dict)
     v: str | None = None
     p: int | None = None
     reqq: int | None = None
@@ -55,7 +58,7 @@ class ExtensionHandshake:
 
     def encode(self) -> bytes:
         """The bencoded payload (without the ``extended`` id bytes)."""
-        out: dict[bytes, Any] = {b"m": {name.encode(): ext_id for name, ext_id in self.m.items()}}
+        out: dict[bytes, object] = {b"m": {name.encode(): ext_id for name, ext_id in self.m.items()}}
         for key in ("p", "reqq", "metadata_size"):
             if getattr(self, key) is not None:
                 out[key.encode()] = getattr(self, key)
@@ -66,7 +69,7 @@ class ExtensionHandshake:
         return bencode.encode(out)
 
 
-def _int(d: Mapping[bytes, Any], key: bytes, top: int, low: int = 0) -> int | None:
+def _int(d: Mapping[bytes, bencode.Value], key: bytes, top: int, low: int = 0) -> int | None:
     value = d.get(key)
     if value is None:
         return None
@@ -99,11 +102,12 @@ def decode_handshake(payload: bytes | memoryview) -> ExtensionHandshake:
         if not isinstance(ext_id, int) or not 0 <= ext_id <= 255:
             raise ProtocolError(f"extension handshake: id of {name!r} must be an integer in 0..255, got {ext_id!r}")
         m[name.decode("utf-8", "replace")] = ext_id
-    v = d.get(b"v")
-    if v is not None:
-        if not isinstance(v, bytes) or len(v) > _MAX_VERSION:
+    raw_v = d.get(b"v")
+    v = None
+    if raw_v is not None:
+        if not isinstance(raw_v, bytes) or len(raw_v) > _MAX_VERSION:
             raise ProtocolError(f"extension handshake: 'v' must be a string of at most {_MAX_VERSION} bytes")
-        v = v.decode("utf-8", "replace")
+        v = raw_v.decode("utf-8", "replace")
     yourip = d.get(b"yourip")
     if yourip is not None and (not isinstance(yourip, bytes) or len(yourip) not in (4, 16)):
         raise ProtocolError("extension handshake: 'yourip' must be 4 or 16 bytes")

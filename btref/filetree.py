@@ -28,10 +28,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 import attrs
 
+from btref.bencode import Value
 from btref.errors import MetainfoError
 from btref.paths import MAX_PATH_DEPTH, sanitize_path
 from btref.wire import BLOCK_SIZE  # BEP 52: merkle leaves hash 16 KiB blocks
@@ -274,12 +274,18 @@ def _symlink(raw: list[bytes], prefix: tuple[str, ...]) -> tuple[str, ...]:
     return prefix + (sanitize_path(raw, keep_empty=True) or ("_",))
 
 
-def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[FileEntry]:
+def _attr(fields: dict[bytes, Value]) -> bytes:
+    """BEP 47 ``attr``: one letter per attribute; anything but a string counts as none."""
+    attr = fields.get(b"attr")
+    return attr if isinstance(attr, bytes) else b""
+
+
+def v1_entries(info: dict[bytes, Value], name: str, *, max_files: int) -> list[FileEntry]:
     """BEP 3 ``length`` or ``files`` (with BEP 47 attributes), back to back from offset 0."""
     if b"files" not in info:
         if b"length" not in info:
             raise MetainfoError("'info' has neither 'length' nor 'files'")
-        attr = info.get(b"attr") if isinstance(info.get(b"attr"), bytes) else b""
+        attr = _attr(info)
         return [FileEntry((name,), _length(info[b"length"], "'length'"), 0,
                           executable=b"x" in attr, hidden=b"h" in attr)]
     raw_files = info[b"files"]
@@ -287,12 +293,13 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
         raise MetainfoError("'files' must be a non-empty list")
     if len(raw_files) > max_files:
         raise MetainfoError(f"'files' lists more than {max_files} files")
-    entries, offset = [], 0
+    entries: list[FileEntry] = []
+    offset = 0
     for i, fd in enumerate(raw_files):
         where = f"'files'[{i}]"
         if not isinstance(fd, dict):
             raise MetainfoError(f"{where} is not a dictionary")
-        attr = fd.get(b"attr") if isinstance(fd.get(b"attr"), bytes) else b""
+        attr = _attr(fd)
         symlink = None
         if b"l" in attr:  # BEP 47: a symlink holds no data, whatever 'length' says
             symlink = _symlink(_path_list(fd.get(b"symlink path"), f"{where} 'symlink path'"), (name,))
@@ -308,8 +315,9 @@ def v1_entries(info: dict[bytes, Any], name: str, *, max_files: int) -> list[Fil
         else:
             parts = sanitize_path(_path_list(raw_path, f"{where} 'path'"), keep_empty=True) or ("_",)
             pad = pad or parts[-1].startswith(_LEGACY_PAD_PREFIX)
+        mtime = fd.get(b"mtime")
         entries.append(FileEntry((name, *parts), length, offset, pad=pad, executable=b"x" in attr,
-                                 hidden=b"h" in attr, symlink=symlink, mtime=fd.get(b"mtime") if isinstance(fd.get(b"mtime"), int) else None))
+                                 hidden=b"h" in attr, symlink=symlink, mtime=mtime if isinstance(mtime, int) else None))
         offset += length
     return entries
 

@@ -18,13 +18,20 @@ Invariants this module keeps:
   root (:func:`zero_root`), so a 4 GiB file's last piece costs no more than its data.
 * Data is hashed through ``memoryview`` slices: no block is copied before hashing
   (``hashlib`` releases the GIL on large buffers, so several pieces hash in parallel).
+
+:class:`PieceHasher` names what a hash scheme's ``btref_piece_hasher`` hook returns to the
+torrent creator: v1 SHA-1 and v2 merkle trees are both built by one pass over the data.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, Union
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.filetree import FileEntry
 
 from btref.wire import BLOCK_SIZE  # BEP 52: every leaf hashes one 16 KiB block of a file
 
@@ -38,6 +45,8 @@ __all__ = [
     "piece_layer",
     "root_from_piece_layer",
     "FileMerkle",
+    "PieceHasher",
+    "HasherFields",
 ]
 
 #: The leaf that pads a tree to a power of two: 32 zero bytes (not the hash of anything).
@@ -185,3 +194,26 @@ class FileMerkle:
             self._layer.append(merkle_root(self._leaves, self._per_piece))
             self._leaves = []
         return root_from_piece_layer(self._layer, self.piece_length), list(self._layer)
+
+
+#: Fields a piece hasher adds to a torrent, named by ``str`` or ``bytes``; values are bencodable.
+HasherFields = Union[Mapping[str, object], Mapping[bytes, object]]
+
+
+class PieceHasher(Protocol):
+    """What a hash scheme's ``btref_piece_hasher`` hook returns: an incremental hasher the
+    torrent creator (:mod:`btref.io.create`) streams every file through, once."""
+
+    def start_file(self, entry: FileEntry) -> None:
+        """A new file begins (pad files too, with ``entry.pad`` set)."""
+
+    def update(self, chunk: memoryview) -> None:
+        """The next bytes of that file, in order (zeros for a pad file); the view is valid
+        only during the call."""
+
+    def end_file(self) -> HasherFields:
+        """Fields for that file's entry (``{"pieces root": ...}`` for v2)."""
+
+    def finish(self) -> tuple[HasherFields, HasherFields]:
+        """``(info_fields, outer_fields)``: keys for the info dict (``pieces``) and for the
+        top-level dict (``piece layers``)."""

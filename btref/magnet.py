@@ -31,7 +31,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_to_bytes
 
@@ -59,12 +59,16 @@ _PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() also takes
 _SO_ITEM = re.compile(r"([0-9]{1,10})(?:-([0-9]{1,10}))?")
 
 
-def _optional_hash(size: int):  # type: ignore[no-untyped-def]
-    def check(instance: object, attribute: attrs.Attribute, value: bytes | None) -> None:  # type: ignore[type-arg]
+def _optional_hash(size: int) -> Callable[[object, attrs.Attribute[bytes | None], bytes | None], None]:
+    def check(instance: object, attribute: attrs.Attribute[bytes | None], value: bytes | None) -> None:
         if value is not None and (not isinstance(value, bytes) or len(value) != size):
             raise MagnetError(f"{attribute.name} must be {size} bytes, not {value!r}")
 
     return check
+
+
+def _name(value: str | None) -> str | None:
+    return value or None
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -101,7 +105,7 @@ class Magnet:
     #: SHA-256 info hash (32 bytes) of a v2 or hybrid torrent (BEP 52).
     info_hash_v2: bytes | None = attrs.field(default=None, validator=_optional_hash(32))
     #: ``dn``: a name to show until the metadata arrives (``None`` when absent or empty).
-    name: str | None = attrs.field(default=None, converter=lambda v: v or None)
+    name: str | None = attrs.field(default=None, converter=_name)
     #: ``tr``: tracker URLs in the order given.
     trackers: tuple[str, ...] = attrs.field(default=(), converter=_unique)
     #: ``x.pe``: peers to contact directly, as ``"host:port"`` (IPv6 as ``"[addr]:port"``).

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable
-from typing import Any
+from typing import Generic, TypeVar, Union
 
 import attrs
 
@@ -45,7 +45,12 @@ from btref.extension import ExtensionHandshake
 __all__ = [
     "PIECE_SIZE", "MAX_METADATA_SIZE", "REQUEST_TIMEOUT", "REQUEST", "DATA", "REJECT",
     "MetadataMessage", "encode_message", "decode_message", "answer_request", "MetadataFetcher",
+    "MetadataAction",
 ]
+
+#: What the fetcher asks its driver to do.
+MetadataAction = Union[Send, Close, Ban]
+K = TypeVar("K", bound=Hashable)  # what names a peer
 
 #: Bytes in one metadata piece (BEP 9: 16 KiB; only the last piece may be shorter).
 PIECE_SIZE = 16 * 1024
@@ -70,7 +75,7 @@ class MetadataMessage:
 
 def encode_message(msg: MetadataMessage) -> bytes:
     """The payload of an ``extended`` message carrying ``msg`` (without the extension id)."""
-    d: dict[bytes, Any] = {b"msg_type": msg.msg_type, b"piece": msg.piece}
+    d: dict[bytes, object] = {b"msg_type": msg.msg_type, b"piece": msg.piece}
     if msg.total_size is not None:
         d[b"total_size"] = msg.total_size
     return bencode.encode(d) + msg.data
@@ -141,7 +146,7 @@ class _Peer:
     asked: dict[int, float] = attrs.Factory(dict)  # piece -> when we asked
 
 
-class MetadataFetcher:
+class MetadataFetcher(Generic[K]):
     """Collect the info dictionary of a magnet link from the peers that offer it (BEP 9).
 
     Feed it :meth:`peer_handshake` (the peer's BEP 10 handshake), :meth:`message_received`
@@ -155,11 +160,11 @@ class MetadataFetcher:
             raise ValueError("a metadata fetch needs a v1 or a v2 info hash")
         self.info_hash_v1, self.info_hash_v2 = info_hash_v1, info_hash_v2
         self.max_size, self.timeout = max_size, timeout
-        self.peers: dict[Hashable, _Peer] = {}
-        self.banned: set[Hashable] = set()
+        self.peers: dict[K, _Peer] = {}
+        self.banned: set[K] = set()
         self.size: int | None = None  # the size we are assembling (from the first willing peer)
         self.pieces: list[bytes | None] = []
-        self.senders: dict[int, Hashable] = {}  # piece -> the peer that sent it
+        self.senders: dict[int, K] = {}  # piece -> the peer that sent it
         self.info_bytes: bytes | None = None
         self.failures = 0
 
@@ -169,7 +174,7 @@ class MetadataFetcher:
 
     # -- events --------------------------------------------------------------------------
 
-    def peer_handshake(self, key: Hashable, handshake: ExtensionHandshake, now: float) -> list:
+    def peer_handshake(self, key: K, handshake: ExtensionHandshake, now: float) -> list[MetadataAction]:
         """A peer's extension handshake arrived: remember it if it can serve the metadata."""
         ext_id, size = handshake.m.get("ut_metadata", 0), handshake.metadata_size
         if self.done or key in self.banned or not ext_id:
@@ -184,7 +189,7 @@ class MetadataFetcher:
             self._begin(size)
         return self._fill(now)
 
-    def message_received(self, key: Hashable, payload: bytes | memoryview, now: float) -> list:
+    def message_received(self, key: K, payload: bytes | memoryview, now: float) -> list[MetadataAction]:
         """An ``ut_metadata`` payload from ``key``; a broken one closes that peer."""
         peer = self.peers.get(key)
         try:
@@ -215,11 +220,11 @@ class MetadataFetcher:
             return self._check(now)
         return self._fill(now)
 
-    def peer_disconnected(self, key: Hashable, now: float) -> list:
+    def peer_disconnected(self, key: K, now: float) -> list[MetadataAction]:
         self.peers.pop(key, None)
         return self._fill(now)
 
-    def tick(self, now: float) -> list:
+    def tick(self, now: float) -> list[MetadataAction]:
         """Time passed: requests older than the timeout go to other peers."""
         for peer in self.peers.values():
             late = [piece for piece, sent in peer.asked.items() if now - sent >= self.timeout]
@@ -236,7 +241,7 @@ class MetadataFetcher:
         self.pieces = [None] * num_pieces(size)
         self.senders.clear()
 
-    def _fill(self, now: float) -> list:
+    def _fill(self, now: float) -> list[MetadataAction]:
         """Ask willing peers for the pieces nobody is fetching."""
         if self.done:
             return []
@@ -247,7 +252,7 @@ class MetadataFetcher:
             self._begin(sizes[0])  # the first peer's claim did not work out: try another's
         wanted = [i for i, p in enumerate(self.pieces) if p is None
                   and not any(i in peer.asked for peer in self.peers.values())]
-        out: list = []
+        out: list[MetadataAction] = []
         for key, peer in self.peers.items():
             while wanted and peer.size == self.size and len(peer.asked) < PER_PEER:
                 piece = wanted.pop(0)
@@ -256,7 +261,7 @@ class MetadataFetcher:
         return out
 
     # [docs: check]
-    def _check(self, now: float) -> list:
+    def _check(self, now: float) -> list[MetadataAction]:
         data = b"".join(p for p in self.pieces if p is not None)
         ok = True
         if self.info_hash_v1 is not None:
@@ -268,7 +273,7 @@ class MetadataFetcher:
             return []
         # Without per-piece hashes we cannot tell the liar, so all who sent pieces are out.
         self.failures += 1
-        out: list = []
+        out: list[MetadataAction] = []
         for key in sorted(set(self.senders.values()), key=str):
             self.banned.add(key)
             self.peers.pop(key, None)

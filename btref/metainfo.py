@@ -39,7 +39,7 @@ from typing import Any
 
 import attrs
 
-from btref.bencode import decode, decode_prefix, decode_with_spans
+from btref.bencode import Value, decode, decode_prefix, decode_with_spans
 from btref.errors import BencodeError, MetainfoError
 from btref.filetree import (
     MAX_FILE_LENGTH,
@@ -220,7 +220,8 @@ def parse(data: bytes | bytearray | memoryview, *, strict: bool = False) -> Torr
 
 
 def from_info(
-    info_bytes: bytes, outer: Mapping[bytes, Any] | None = None, *, strict: bool = False, _info: Any = None
+    info_bytes: bytes, outer: Mapping[bytes, object] | None = None, *, strict: bool = False,
+    _info: dict[bytes, Value] | None = None,
 ) -> Torrent:
     """Build a :class:`Torrent` from raw info-dict bytes (e.g. received by BEP 9) and the
     optional top-level dict around it (trackers, ``piece layers``)."""
@@ -295,7 +296,7 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _piece_length(info: dict[bytes, Any], has_v2: bool) -> int:
+def _piece_length(info: dict[bytes, Value], has_v2: bool) -> int:
     pl = info.get(b"piece length")
     if not isinstance(pl, int) or pl <= 0:
         raise MetainfoError("'piece length' is missing or not a positive integer")
@@ -306,7 +307,7 @@ def _piece_length(info: dict[bytes, Any], has_v2: bool) -> int:
     return pl
 
 
-def _name(info: dict[bytes, Any], info_hash: bytes) -> str:
+def _name(info: dict[bytes, Value], info_hash: bytes) -> str:
     raw = info.get(b"name.utf-8")  # written by old clients beside a legacy-encoded 'name'
     if not isinstance(raw, bytes) or not raw:
         raw = info.get(b"name")
@@ -320,7 +321,7 @@ def _name(info: dict[bytes, Any], info_hash: bytes) -> str:
     return info_hash.hex() if name in ("", ".", "..") else name
 
 
-def _piece_hashes(info: dict[bytes, Any], num_pieces: int) -> tuple[bytes, ...]:
+def _piece_hashes(info: dict[bytes, Value], num_pieces: int) -> tuple[bytes, ...]:
     pieces = info.get(b"pieces")
     if not isinstance(pieces, bytes) or len(pieces) % 20:
         raise MetainfoError("'pieces' must be a string of 20-byte SHA-1 hashes")
@@ -329,7 +330,7 @@ def _piece_hashes(info: dict[bytes, Any], num_pieces: int) -> tuple[bytes, ...]:
     return tuple(pieces[i : i + 20] for i in range(0, len(pieces), 20))
 
 
-def _trackers(outer: Mapping[bytes, Any]) -> tuple[tuple[str, ...], ...]:
+def _trackers(outer: Mapping[bytes, object]) -> tuple[tuple[str, ...], ...]:
     """BEP 12: ``announce-list`` tiers win; else ``announce`` is one tier of one URL."""
     tiers: list[tuple[str, ...]] = []
     raw = outer.get(b"announce-list")
@@ -348,7 +349,7 @@ def _trackers(outer: Mapping[bytes, Any]) -> tuple[tuple[str, ...], ...]:
     return tuple(tiers)
 
 
-def _web_seeds(outer: Mapping[bytes, Any]) -> tuple[str, ...]:
+def _web_seeds(outer: Mapping[bytes, object]) -> tuple[str, ...]:
     """BEP 19 ``url-list``: a string or a list; wrong types and empty URLs are ignored."""
     raw = outer.get(b"url-list")
     seeds: list[str] = []

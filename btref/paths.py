@@ -39,11 +39,14 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from btref.errors import MetainfoError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.filetree import FileEntry
 
 __all__ = [
     "MAX_COMPONENT_BYTES",
@@ -204,7 +207,7 @@ def is_inside(base: str | PurePath, parts: Iterable[str]) -> bool:
     return PurePath(base) in joined.parents
 
 
-def unique_paths(files: list[Any], *, max_renames: int) -> list[Any]:
+def unique_paths(files: list[FileEntry], *, max_renames: int) -> list[FileEntry]:
     """Give every non-pad file its own path: a duplicate ``a/b.txt`` becomes ``a/b.1.txt``.
 
     Takes and returns :class:`~btref.metainfo.FileEntry` lists. Two files must never
@@ -217,7 +220,7 @@ def unique_paths(files: list[Any], *, max_renames: int) -> list[Any]:
     dirs: set[tuple[str, ...]] = set()
     counters: dict[tuple[str, ...], int] = {}
     renames = 0
-    out = []
+    out: list[FileEntry] = []
     for f in files:
         if f.pad:  # pad files are never written, so their names may repeat
             out.append(f)

@@ -123,7 +123,8 @@ class PieceSet:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PieceSet) and other.length == self.length and other._bits == self._bits
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
+    # Mutable, so unhashable; typeshed declares object.__hash__ a method, not an optional one.
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"PieceSet({self._count}/{self.length})"

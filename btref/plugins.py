@@ -90,6 +90,7 @@ def _scan(path: tuple[str, ...]) -> tuple[dict[str, dict[str, PluginInfo]], tupl
 
 
 #: Forget every scan: the next :func:`available` looks at the installed entry points again.
+#: (A function attribute set at run time: mypy knows no attributes of plain functions.)
 available.cache_clear = _scan.cache_clear  # type: ignore[attr-defined]
 
 

@@ -28,7 +28,7 @@ the protocol can carry.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_from_bytes, urlsplit
 
 import attrs
@@ -165,7 +165,7 @@ def _dechunk(body: bytes) -> bytes:
         at = end + 4 + size
 
 
-def _decode_dict(body: bytes, what: str) -> dict[bytes, object]:
+def _decode_dict(body: bytes, what: str) -> dict[bytes, bencode.Value]:
     try:
         value = bencode.decode(body, strict=False)
     except BencodeError as exc:
@@ -182,11 +182,16 @@ def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _int(d: dict[bytes, object], key: bytes, default: int | None = None) -> int | None:
-    value = d.get(key, default)
+def _optional_int(d: Mapping[bytes, object], key: bytes) -> int | None:
+    value = d.get(key)
     if value is not None and (not isinstance(value, int) or value < 0):
         raise TrackerError(f"tracker answer: {key.decode()} must be a non-negative integer, not {value!r}")
     return value
+
+
+def _int(d: Mapping[bytes, object], key: bytes, default: int) -> int:
+    value = _optional_int(d, key)
+    return default if value is None else value
 
 
 def parse_announce_response(body: bytes, *, url: str | None = None) -> AnnounceResult:
@@ -213,8 +218,8 @@ def parse_announce_response(body: bytes, *, url: str | None = None) -> AnnounceR
         raise TrackerError("tracker answer: interval must be positive")
     warning, tracker_id = d.get(b"warning message"), d.get(b"tracker id")
     return AnnounceResult(
-        peers=tuple(peers), interval=interval, min_interval=_int(d, b"min interval"),
-        complete=_int(d, b"complete"), incomplete=_int(d, b"incomplete"),
+        peers=tuple(peers), interval=interval, min_interval=_optional_int(d, b"min interval"),
+        complete=_optional_int(d, b"complete"), incomplete=_optional_int(d, b"incomplete"),
         warning=None if warning is None else _text(warning),
         tracker_id=tracker_id if isinstance(tracker_id, bytes) else None, url=url,
     )
@@ -234,7 +239,7 @@ def parse_scrape_response(body: bytes) -> dict[bytes, ScrapeStats]:
     files = _decode_dict(body, "scrape answer").get(b"files", {})
     if not isinstance(files, dict):
         raise TrackerError("scrape answer: files is not a dictionary")
-    stats = {}
+    stats: dict[bytes, ScrapeStats] = {}
     for info_hash, entry in files.items():
         if len(info_hash) != 20 or not isinstance(entry, dict):
             raise TrackerError(f"scrape answer: bad entry for {info_hash[:20].hex()}")

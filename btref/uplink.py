@@ -33,14 +33,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable, Mapping, MutableMapping
-from typing import Any
+from typing import Generic, TypeVar
 
 __all__ = ["Uplink", "next_destination"]
 
+K = TypeVar("K", bound=Hashable)  # what names a connection
+T = TypeVar("T")  # what waits in its queue
+
 
 # [docs: next-destination]
-def next_destination(busy: Iterable[Hashable], shares: Mapping[Hashable, float],
-                     tags: MutableMapping[Hashable, float], clock: float) -> tuple[Hashable, float]:
+def next_destination(busy: Iterable[K], shares: Mapping[K, float],
+                     tags: MutableMapping[K, float], clock: float) -> tuple[K, float]:
     """Pick the connection that gets the next block; returns ``(it, the new clock)``.
 
     ``busy`` lists the connections with a block waiting, in round-robin order (not empty);
@@ -64,7 +67,7 @@ def next_destination(busy: Iterable[Hashable], shares: Mapping[Hashable, float],
 
 
 # [docs: uplink]
-class Uplink:
+class Uplink(Generic[K, T]):
     """Blocks waiting to be sent, per connection, and the order they leave in.
 
     Each connection's blocks leave in the order they were pushed (FIFO, like TCP). Among
@@ -76,18 +79,18 @@ class Uplink:
 
     def __init__(self) -> None:
         #: Waiting items per connection key, and the round-robin order of the busy keys.
-        self.queues: dict[Hashable, deque[Any]] = {}
-        self.order: deque[Hashable] = deque()
+        self.queues: dict[K, deque[T]] = {}
+        self.order: deque[K] = deque()
         #: The choker's split (empty: equal shares), each key's finish tag, the clock.
-        self.shares: dict[Hashable, float] = {}
-        self.tags: dict[Hashable, float] = {}
+        self.shares: dict[K, float] = {}
+        self.tags: dict[K, float] = {}
         self.clock = 0.0
 
     def __bool__(self) -> bool:
         """Something is waiting."""
         return bool(self.order)
 
-    def push(self, key: Hashable, item: Any) -> None:
+    def push(self, key: K, item: T) -> None:
         """``item`` waits behind ``key``'s earlier ones."""
         waiting = self.queues.get(key)
         if waiting is None:
@@ -95,7 +98,7 @@ class Uplink:
             self.order.append(key)
         waiting.append(item)
 
-    def pop(self) -> tuple[Hashable, Any]:
+    def pop(self) -> tuple[K, T]:
         """The next ``(key, item)`` to send (something must be waiting)."""
         if self.shares:
             key, self.clock = next_destination(self.order, self.shares, self.tags, self.clock)
@@ -110,13 +113,13 @@ class Uplink:
             del self.queues[key]
         return key, item
 
-    def set_shares(self, shares: Mapping[Hashable, float] | Iterable[tuple[Hashable, float]]) -> None:
+    def set_shares(self, shares: Mapping[K, float] | Iterable[tuple[K, float]]) -> None:
         """The choker's split (an :class:`~btref.actions.UploadShares`); empty: equal shares."""
         self.shares = dict(shares)
         if not self.shares:
             self.tags.clear()
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: K) -> None:
         """``key``'s connection closed: its waiting items are dropped."""
         if self.queues.pop(key, None) is not None:
             self.order.remove(key)

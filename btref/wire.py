@@ -26,7 +26,7 @@ width when the message is built, so :func:`encode` cannot fail on a built messag
 from __future__ import annotations
 
 import struct
-from typing import Any, ClassVar, Union
+from typing import Callable, ClassVar, Union
 
 import attrs
 
@@ -79,18 +79,18 @@ def has_bit(reserved: bytes, bit: tuple[int, int]) -> bool:
 # -- field validators: a built message always fits its wire layout ---------------------
 
 
-def _uint(bits: int) -> Any:
+def _uint(bits: int) -> Callable[[object, attrs.Attribute[int], int], None]:
     top = (1 << bits) - 1
 
-    def check(instance: object, attribute: attrs.Attribute, value: int) -> None:
+    def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
             raise ValueError(f"{type(instance).__name__}.{attribute.name} must be an int in 0..{top}, got {value!r}")
 
     return check
 
 
-def _sized(size: int) -> Any:
-    def check(instance: object, attribute: attrs.Attribute, value: bytes) -> None:
+def _sized(size: int) -> Callable[[object, attrs.Attribute[bytes], bytes], None]:
+    def check(instance: object, attribute: attrs.Attribute[bytes], value: bytes) -> None:
         if len(value) != size:
             raise ValueError(f"{type(instance).__name__}.{attribute.name} must be {size} bytes, got {len(value)}")
 
@@ -98,10 +98,9 @@ def _sized(size: int) -> Any:
 
 
 _U8, _U16, _U32 = _uint(8), _uint(16), _uint(32)
-_frozen = attrs.frozen(slots=True)
 
 
-@_frozen
+@attrs.frozen
 class Handshake:
     """The first 68 bytes each side sends (BEP 3 "handshake")."""
 
@@ -109,83 +108,98 @@ class Handshake:
     peer_id: bytes = attrs.field(validator=_sized(20))
     reserved: bytes = attrs.field(default=bytes(8), validator=_sized(8))
 
-    supports_extension = property(lambda self: has_bit(self.reserved, EXTENSION_BIT), doc="BEP 10 bit set.")
-    supports_fast = property(lambda self: has_bit(self.reserved, FAST_BIT), doc="BEP 6 bit set.")
-    supports_dht = property(lambda self: has_bit(self.reserved, DHT_BIT), doc="BEP 5 bit set.")
-    supports_v2 = property(lambda self: has_bit(self.reserved, V2_BIT), doc="BEP 52 bit set.")
+    @property
+    def supports_extension(self) -> bool:
+        """BEP 10 bit set."""
+        return has_bit(self.reserved, EXTENSION_BIT)
+
+    @property
+    def supports_fast(self) -> bool:
+        """BEP 6 bit set."""
+        return has_bit(self.reserved, FAST_BIT)
+
+    @property
+    def supports_dht(self) -> bool:
+        """BEP 5 bit set."""
+        return has_bit(self.reserved, DHT_BIT)
+
+    @property
+    def supports_v2(self) -> bool:
+        """BEP 52 bit set."""
+        return has_bit(self.reserved, V2_BIT)
 
 
-@_frozen
+@attrs.frozen
 class KeepAlive:
     """A zero-length message: "I am still here" (BEP 3; send one every 2 minutes or so)."""
 
 
 # Messages without a payload. ID is a ClassVar, so attrs leaves it out of the fields.
-@_frozen
+@attrs.frozen
 class Choke:
     """I will not answer your requests (BEP 3)."""
     ID: ClassVar[int] = 0
 
 
-@_frozen
+@attrs.frozen
 class Unchoke:
     """I will answer your requests (BEP 3)."""
     ID: ClassVar[int] = 1
 
 
-@_frozen
+@attrs.frozen
 class Interested:
     """You have pieces I want (BEP 3)."""
     ID: ClassVar[int] = 2
 
 
-@_frozen
+@attrs.frozen
 class NotInterested:
     """You have nothing I want (BEP 3)."""
     ID: ClassVar[int] = 3
 
 
-@_frozen
+@attrs.frozen
 class HaveAll:
     """I have every piece: a seed's short bitfield (BEP 6)."""
     ID: ClassVar[int] = 0x0E
 
 
-@_frozen
+@attrs.frozen
 class HaveNone:
     """I have no piece yet (BEP 6)."""
     ID: ClassVar[int] = 0x0F
 
 
-@_frozen
+@attrs.frozen
 class Have:
     """I just got piece ``index`` and checked it (BEP 3)."""
     ID: ClassVar[int] = 4
     index: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Suggest:
     """You might like piece ``index`` (BEP 6; advisory)."""
     ID: ClassVar[int] = 0x0D
     index: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class AllowedFast:
     """You may request blocks of piece ``index`` even while I choke you (BEP 6)."""
     ID: ClassVar[int] = 0x11
     index: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Bitfield:
     """Which pieces I have, piece 0 in the high bit of the first byte (BEP 3)."""
     ID: ClassVar[int] = 5
     payload: bytes
 
 
-@_frozen
+@attrs.frozen
 class Request:
     """Send me ``length`` bytes of piece ``index`` from offset ``begin`` (BEP 3)."""
     ID: ClassVar[int] = 6
@@ -194,7 +208,7 @@ class Request:
     length: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Cancel:
     """Forget my request with these fields (BEP 3; used in end game)."""
     ID: ClassVar[int] = 8
@@ -203,7 +217,7 @@ class Cancel:
     length: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Reject:
     """I will not answer your request with these fields (BEP 6)."""
     ID: ClassVar[int] = 0x10
@@ -212,7 +226,7 @@ class Reject:
     length: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Piece:
     """A block of data: ``block`` is piece ``index`` from offset ``begin`` (BEP 3).
 
@@ -226,14 +240,14 @@ class Piece:
     block: bytes | memoryview
 
 
-@_frozen
+@attrs.frozen
 class Port:
     """My DHT node listens on UDP ``port`` (BEP 5)."""
     ID: ClassVar[int] = 9
     port: int = attrs.field(validator=_U16)
 
 
-@_frozen
+@attrs.frozen
 class Extended:
     """A BEP 10 message: ``ext_id`` 0 is the extension handshake, others as agreed in ``m``."""
     ID: ClassVar[int] = 20
@@ -241,7 +255,7 @@ class Extended:
     payload: bytes
 
 
-@_frozen
+@attrs.frozen
 class HashRequest:
     """Send me hashes of a file's merkle tree (BEP 52 "hash request")."""
     ID: ClassVar[int] = 21
@@ -252,7 +266,7 @@ class HashRequest:
     proof_layers: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class HashReject:
     """I will not answer that hash request (BEP 52 "hash reject"; same fields)."""
     ID: ClassVar[int] = 23
@@ -263,7 +277,7 @@ class HashReject:
     proof_layers: int = attrs.field(validator=_U32)
 
 
-@_frozen
+@attrs.frozen
 class Hashes:
     """The answer to a hash request: the request's fields, then 32-byte hashes (BEP 52)."""
     ID: ClassVar[int] = 22
@@ -281,7 +295,7 @@ Message = Union[
 ]
 
 #: Every framed message class by its id.
-MESSAGE_TYPES: dict[int, type] = {
+MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.ID: cls
     for cls in (Choke, Unchoke, Interested, NotInterested, Have, Bitfield, Request, Piece, Cancel, Port,
                 Suggest, HaveAll, HaveNone, Reject, AllowedFast, Extended, HashRequest, Hashes, HashReject)
@@ -289,7 +303,7 @@ MESSAGE_TYPES: dict[int, type] = {
 
 # Fixed-layout payloads: the struct format after the id byte. The variable ones
 # (bitfield, piece, extended, hashes) are handled by name below.
-_FIXED: dict[type, struct.Struct] = {
+_FIXED: dict[type[Message], struct.Struct] = {
     cls: struct.Struct(fmt)
     for cls, fmt in (
         (Choke, ">"), (Unchoke, ">"), (Interested, ">"), (NotInterested, ">"), (HaveAll, ">"),
@@ -333,7 +347,8 @@ def encode_parts(msg: Message | Handshake) -> list[bytes | memoryview]:
 def encode(msg: Message | Handshake) -> bytes:
     """The wire bytes of ``msg`` (length prefix included) as one ``bytes``."""
     parts = encode_parts(msg)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+    first = parts[0]
+    return first if len(parts) == 1 and isinstance(first, bytes) else b"".join(parts)
 
 
 def decode_body(body: bytes | memoryview) -> Message:
@@ -370,7 +385,8 @@ def decode_body(body: bytes | memoryview) -> Message:
     if cls is Hashes:
         if len(payload) < _HASHES_HEAD.size or (len(payload) - _HASHES_HEAD.size) % 32:
             raise ProtocolError(f"hashes message with a {len(payload)}-byte payload (48 + a multiple of 32 expected)")
-        return Hashes(*_HASHES_HEAD.unpack_from(payload), bytes(payload[_HASHES_HEAD.size:]))
+        root, base_layer, index, length, proof_layers = _HASHES_HEAD.unpack_from(payload)
+        return Hashes(root, base_layer, index, length, proof_layers, bytes(payload[_HASHES_HEAD.size:]))
     return Bitfield(bytes(payload))
 
 

@@ -13,7 +13,13 @@ import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import Torrent
+
+    #: What each command's ``add_parser`` adds its sub-command to.
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = ["CommandError", "require", "parse_torrent", "load_torrent", "human_size", "ranges", "hexa",
            "parse_size", "size_argument"]
@@ -33,7 +39,7 @@ def require(module: str, command: str) -> ModuleType:
         raise CommandError(f"`btref {command}` needs {module}, which this installation lacks") from exc
 
 
-def parse_torrent(data: bytes, command: str) -> Any:
+def parse_torrent(data: bytes, command: str) -> Torrent:
     """Parse .torrent bytes with :func:`btref.metainfo.parse`.
 
     :raises MetainfoError, BencodeError: the bytes are not a valid torrent.
@@ -41,10 +47,11 @@ def parse_torrent(data: bytes, command: str) -> Any:
     metainfo = require("btref.metainfo", command)
     if not hasattr(metainfo, "parse"):
         raise CommandError(f"`btref {command}` needs btref.metainfo.parse, which this installation lacks")
-    return metainfo.parse(data)
+    torrent: Torrent = metainfo.parse(data)
+    return torrent
 
 
-def load_torrent(path: str | Path, command: str) -> Any:
+def load_torrent(path: str | Path, command: str) -> Torrent:
     """Read and parse the .torrent file at ``path`` (a :class:`~btref.metainfo.Torrent`).
 
     :raises OSError: the file cannot be read.
@@ -54,7 +61,8 @@ def load_torrent(path: str | Path, command: str) -> Any:
     if not hasattr(torrent_file, "load"):
         raise CommandError(f"`btref {command}` needs btref.io.torrent_file.load, which this installation lacks")
     Path(path).open("rb").close()  # an absent file is "cannot access", not "invalid torrent"
-    return torrent_file.load(path)  # which also refuses files over metainfo.MAX_TORRENT_SIZE
+    torrent: Torrent = torrent_file.load(path)  # which also refuses files over metainfo.MAX_TORRENT_SIZE
+    return torrent
 
 
 def human_size(n: int) -> str:

@@ -13,7 +13,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "compare pickers and chokers over repeated simulations (means, 95%% CIs, plots)"
 DESCRIPTION = """\
@@ -38,7 +41,7 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("compare", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--picker", type=_names, default=["rarest-first"], help="pickers, comma separated")

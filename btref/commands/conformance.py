@@ -18,11 +18,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import btref
 from btref import hookspecs
 from btref.commands.common import CommandError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 #: The pytest option each family's conftest adds to name the plugin under test.
 OPTIONS = {"hashes": "--hash-scheme", "pickers": "--picker", "chokers": "--choker", "discovery": "--discovery"}
@@ -43,7 +46,7 @@ next: read a failing test's docstring: it quotes the hookspec rule it checks.
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("conformance", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("family", choices=sorted(hookspecs.FAMILIES), metavar="FAMILY",

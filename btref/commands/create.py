@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import human_size, parse_size, parse_torrent, require
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "make a .torrent file from a file or a folder"
 DESCRIPTION = """\
@@ -44,7 +47,7 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("create", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", metavar="PATH", help="the file or folder to share")
@@ -78,7 +81,7 @@ def make(path: Path, output: Path, *, scheme: str = "hybrid", piece_length: int 
          web_seeds: list[str] | None = None) -> bytes:
     """Create the torrent for ``path``, write it to ``output``, return its bytes."""
     create = require("btref.io.create", "create")
-    data = create.create_torrent(
+    data: bytes = create.create_torrent(
         path, version=scheme, piece_length=piece_length, trackers=trackers or [],
         private=private, comment=comment, web_seeds=web_seeds or [],
     )

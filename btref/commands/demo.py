@@ -24,7 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -32,6 +32,14 @@ from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
 from btref.commands.common import human_size, parse_torrent, size_argument
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from rich.live import Live
+
+    from btref.commands.common import Subparsers
+    from btref.io.storage import VerifyReport
+    from btref.metainfo import Torrent
+    from btref.net.swarm_demo import SwarmReport
 
 HELP = "a guided tour: make and check a torrent, then a live swarm on loopback"
 DESCRIPTION = """\
@@ -71,7 +79,7 @@ class Tour:
     out: TextIO
     sample: Path | None = None
     torrent_path: Path | None = None
-    torrent: Any = None
+    torrent: Torrent | None = None
     failures: list[str] = attrs.Factory(list)
     #: The workdir is deleted at the end (no ``--workdir``).
     temporary: bool = False
@@ -82,7 +90,7 @@ class Tour:
     timeout: float = 300.0
     #: A live table on a terminal (None: when ``out`` is one).
     live: bool | None = None
-    report: Any = None
+    report: SwarmReport | None = None
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -131,11 +139,13 @@ def step_create(t: Tour) -> None:
 
 
 def step_info(t: Tour) -> None:
+    assert t.torrent is not None
     t.say(f"$ btref info {t.torrent_path}")
     t.say(*info_cmd.describe(info_cmd.torrent_summary(t.torrent)))
 
 
-def _verify(t: Tour) -> Any:
+def _verify(t: Tour) -> VerifyReport:
+    assert t.torrent is not None
     t.say(f"$ btref verify {t.torrent_path} {t.workdir}")
     report = verify_cmd.check(t.torrent, t.workdir)
     t.say(*(f"  {line}" for line in verify_cmd.report_lines(t.torrent, report)))
@@ -144,12 +154,13 @@ def _verify(t: Tour) -> Any:
 
 def step_verify(t: Tour) -> None:
     report = _verify(t)
+    assert t.torrent is not None
     if report.good.count != t.torrent.num_pieces:
         t.failures.append("the fresh sample did not verify")
 
 
 def step_break(t: Tour) -> None:
-    assert t.sample is not None
+    assert t.sample is not None and t.torrent is not None
     target = t.sample / "data" / "numbers.bin"
     entry = next(f for f in t.torrent.files if f.path[-1] == "numbers.bin")
     position = 20_000
@@ -167,6 +178,7 @@ def step_break(t: Tour) -> None:
 
 
 def step_magnet(t: Tour) -> None:
+    assert t.torrent is not None
     magnet = info_cmd.magnet_of(t.torrent)
     t.say(magnet or "(btref.magnet is not installed, so no magnet link)",
           "A magnet link names the torrent by its info hash: a client that has only the link",
@@ -212,7 +224,7 @@ class LiveView:
     def __init__(self, out: TextIO, live: bool) -> None:
         self.out = out
         self._next = 0.0
-        self._live: Any = None
+        self._live: Live | None = None
         if live:
             from rich.console import Console
             from rich.live import Live
@@ -244,7 +256,7 @@ class LiveView:
 
 
 # [docs: summary]
-def summary_lines(report: Any) -> list[str]:
+def summary_lines(report: SwarmReport) -> list[str]:
     """The final table and what it shows, in words."""
     size = report.size
     lines = [f"{'peer':<10} {'finished':>9} {'avg rate':>12} {'from seed':>10} {'from peers':>11} "
@@ -313,7 +325,7 @@ STEPS: list[tuple[str, Callable[[Tour], None]]] = [
 ]
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", metavar="DIR", help="keep the sample and the torrent here (default: a temp folder)")

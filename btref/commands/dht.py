@@ -15,9 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import CommandError
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref_discovery.dht.plugin import DHT
+
+    from btref.commands.common import Subparsers
 
 HELP = "run a DHT node, look an info hash up in the DHT, or measure lookups"
 DESCRIPTION = """\
@@ -41,7 +46,7 @@ On the Internet, bootstrap from router.bittorrent.com:6881.
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("dht", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", default="serve", choices=["serve", "lookup", "sim"],
@@ -95,28 +100,31 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return asyncio.run(serve(plugin, args.stop_after, out))
 
 
-async def serve(plugin: Any, stop_after: float | None, out: TextIO) -> int:
+async def serve(plugin: DHT, stop_after: float | None, out: TextIO) -> int:
     import asyncio
 
     server = await plugin.start()
     try:
         host, port = server.address
-        print(f"btref dht: node {server.node.id.hex()} on {host}:{port}, {len(server.node.table)} nodes known; "
+        node = server.node
+        assert node is not None  # a started server has its node
+        print(f"btref dht: node {node.id.hex()} on {host}:{port}, {len(node.table)} nodes known; "
               f"Ctrl-C stops. Next: btref dht lookup INFOHASH --bootstrap 127.0.0.1:{port}", file=out, flush=True)
         try:
             await asyncio.sleep(stop_after if stop_after is not None else float("inf"))
         finally:
-            stats = server.node.stats
-            print(f"btref dht: {len(server.node.table)} nodes known, {stats['received']} packets in, "
-                  f"{stats['sent']} queries out, {len(server.node.store.swarms)} torrents stored", file=out)
+            stats = node.stats
+            print(f"btref dht: {len(node.table)} nodes known, {stats['received']} packets in, "
+                  f"{stats['sent']} queries out, {len(node.store.swarms)} torrents stored", file=out)
     finally:
         await plugin.close()
     return 0
 
 
-async def lookup(plugin: Any, target: bytes, as_json: bool, out: TextIO) -> int:
+async def lookup(plugin: DHT, target: bytes, as_json: bool, out: TextIO) -> int:
     server = await plugin.start()
     try:
+        assert server.node is not None  # a started server has its node
         if not len(server.node.table):
             raise CommandError("no DHT node answered; give one with --bootstrap HOST:PORT")
         found = await server.lookup(target, "get_peers")

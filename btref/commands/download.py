@@ -15,9 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from btref.commands.common import CommandError, human_size, load_torrent, size_argument
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
+    from btref.io.progress import Progress
+    from btref.metainfo import Torrent
+    from btref.net.driver import Client
 
 HELP = "download a torrent's data from peers (and seed it with --seed)"
 DESCRIPTION = """\
@@ -56,7 +62,7 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                         "by its shares, any other shares it equally among the peers it unchoked")
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")
@@ -73,7 +79,7 @@ def add_parser(sub: Any) -> None:
 
 def session_options(args: argparse.Namespace) -> dict[str, Any]:
     """Client keyword arguments from the shared options."""
-    discovery: tuple[Any, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
+    discovery: tuple[object, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
     if getattr(args, "dht_bootstrap", None):  # the DHT plugin, by its entry-point name only
         from btref.plugins import create
 
@@ -89,7 +95,7 @@ def limit_note(args: argparse.Namespace) -> str:
     return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
 
 
-def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
+def from_magnet(args: argparse.Namespace, out: TextIO) -> Torrent:
     """Fetch a magnet link's metadata (BEP 9); returns the torrent, adds the peers found to ``args.peer``."""
     import asyncio
 
@@ -113,7 +119,7 @@ def from_magnet(args: argparse.Namespace, out: TextIO) -> Any:
     return result.torrent
 
 
-async def follow(session: Any, progress: Any) -> None:
+async def follow(session: Client, progress: Progress) -> None:
     """Update ``progress`` once a second until the session is finished."""
     import asyncio
 

@@ -14,9 +14,13 @@ import argparse
 import datetime
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from btref.commands.common import CommandError, hexa, human_size, load_torrent, require
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
+    from btref.metainfo import Torrent
 
 HELP = "show what a .torrent file or a magnet link says"
 DESCRIPTION = """\
@@ -39,7 +43,7 @@ next: check data against the torrent with `btref verify TORRENT DATA_DIR`.
 MAX_FILES_SHOWN = 20
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("info", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="TORRENT|MAGNET", help="a .torrent file, or a magnet:?... link (quote it)")
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> str | list[object]:
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
     if isinstance(value, (tuple, set, frozenset)):
@@ -69,16 +73,17 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def magnet_of(torrent: Any) -> str | None:
+def magnet_of(torrent: Torrent) -> str | None:
     """The torrent's magnet link, or ``None`` while :mod:`btref.magnet` is missing."""
     try:
         magnet = require("btref.magnet", "info")
     except CommandError:
         return None
-    return magnet.Magnet.from_torrent(torrent).to_uri()
+    uri: str = magnet.Magnet.from_torrent(torrent).to_uri()
+    return uri
 
 
-def torrent_summary(torrent: Any) -> dict[str, Any]:
+def torrent_summary(torrent: Torrent) -> dict[str, Any]:
     """The JSON-ready facts about a parsed torrent (see the module docstring)."""
     summary: dict[str, Any] = dict(torrent.to_dict()) if hasattr(torrent, "to_dict") else {}
     summary.update(
@@ -133,7 +138,7 @@ def describe(s: dict[str, Any]) -> list[str]:
     """The human summary, one line per fact (used by ``btref info`` and ``btref demo``)."""
     lines: list[str] = []
 
-    def row(label: str, value: Any) -> None:
+    def row(label: str, value: object) -> None:
         lines.append(f"{label + ':':<14}{value}")
 
     if s["kind"] == "magnet":

@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import CommandError, human_size, load_torrent
 from btref.commands.download import add_network_options, follow, limit_note, session_options
 from btref.commands.verify import check
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "serve a torrent's complete data to peers (until Ctrl-C)"
 DESCRIPTION = """\
@@ -38,7 +41,7 @@ exit status: 130 after Ctrl-C (the normal way to stop), 0 after --stop-after,
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("seed", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file")

@@ -7,7 +7,10 @@ scrapes on an HTTP and a UDP port until Ctrl-C, for a lab swarm on one machine o
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
 
 HELP = "run a BitTorrent tracker (HTTP and UDP) until Ctrl-C"
 DESCRIPTION = """\
@@ -35,7 +38,7 @@ def _port(text: str) -> int | None:
     return value
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("tracker", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--http-port", type=_port, default=6969, metavar="N|off", help="HTTP port (default 6969; 0: any)")

@@ -14,9 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import CommandError, load_torrent, ranges, require
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.commands.common import Subparsers
+    from btref.io.storage import VerifyReport
+    from btref.metainfo import Torrent
 
 HELP = "check data on disk against a torrent's piece hashes"
 DESCRIPTION = """\
@@ -35,7 +40,7 @@ check could not run. Try it: flip one byte of a file and verify again.
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("verify", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file")
@@ -43,7 +48,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def check(torrent: Any, data_dir: Path, *, progress: TextIO | None = None) -> Any:
+def check(torrent: Torrent, data_dir: Path, *, progress: TextIO | None = None) -> VerifyReport:
     """Run :func:`btref.io.storage.verify`; show progress on ``progress`` if it is a terminal."""
     storage = require("btref.io.storage", "verify")
     if not data_dir.is_dir():
@@ -54,15 +59,15 @@ def check(torrent: Any, data_dir: Path, *, progress: TextIO | None = None) -> An
     def show(done: int) -> None:
         print(f"\r{done}/{total} pieces checked", end="", file=progress, flush=True)
 
-    report = storage.verify(torrent, data_dir, progress=show if tty else None)
+    report: VerifyReport = storage.verify(torrent, data_dir, progress=show if tty else None)
     if tty:
         print(file=progress)
     return report
 
 
-def files_of(torrent: Any, pieces: list[int]) -> list[str]:
+def files_of(torrent: Torrent, pieces: list[int]) -> list[str]:
     """The (non-pad) files that have bytes in any of ``pieces``, in torrent order."""
-    touched = []
+    touched: list[str] = []
     length = torrent.piece_length
     for f in torrent.files:
         if f.pad or f.length == 0:
@@ -73,7 +78,7 @@ def files_of(torrent: Any, pieces: list[int]) -> list[str]:
     return touched
 
 
-def report_lines(torrent: Any, report: Any) -> list[str]:
+def report_lines(torrent: Torrent, report: VerifyReport) -> list[str]:
     """What ``btref verify`` prints about a :class:`~btref.io.storage.VerifyReport`."""
     total = torrent.num_pieces
     lines = [f"{report.good.count} of {total} pieces good"]

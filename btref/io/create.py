@@ -32,6 +32,7 @@ import attrs
 
 from btref import bencode, plugins
 from btref.errors import CreateError
+from btref.hashing import HasherFields, PieceHasher
 from btref.metainfo import FileEntry
 
 __all__ = ["create_torrent", "default_piece_length", "MIN_PIECE_LENGTH", "MAX_PIECE_LENGTH"]
@@ -144,12 +145,12 @@ def _layout(name: str, sources: Sequence[_Source], single: bool, version: str, p
     return laid
 
 
-def _merge(target: dict[bytes, Any], fields: dict[Any, Any]) -> None:
+def _merge(target: dict[bytes, object], fields: HasherFields) -> None:
     for key, value in fields.items():
         target[key.encode("utf-8") if isinstance(key, str) else key] = value
 
 
-def _stream(entry: FileEntry, src: _Source | None, hashers: Sequence[Any], buffer: bytearray) -> dict[bytes, Any]:
+def _stream(entry: FileEntry, src: _Source | None, hashers: Sequence[PieceHasher], buffer: bytearray) -> dict[bytes, object]:
     """Feed one file (or pad file) to every hasher; its per-file fields, merged."""
     for hasher in hashers:
         hasher.start_file(entry)
@@ -172,14 +173,14 @@ def _stream(entry: FileEntry, src: _Source | None, hashers: Sequence[Any], buffe
             raise CreateError(f"{src.disk}: cannot read: {exc.strerror}") from exc
         if done != src.length or grew:
             raise CreateError(f"{src.disk}: changed size while being read (was {src.length} bytes)")
-    fields: dict[bytes, Any] = {}
+    fields: dict[bytes, object] = {}
     for hasher in hashers:
         _merge(fields, hasher.end_file())
     return fields
 
 
-def _tiers(trackers: Iterable[Any]) -> list[list[str]]:
-    tiers = []
+def _tiers(trackers: Iterable[str | Iterable[object]]) -> list[list[str]]:
+    tiers: list[list[str]] = []
     for tier in trackers:
         urls = [tier] if isinstance(tier, str) else [str(u) for u in tier]
         if urls:
@@ -192,13 +193,13 @@ def create_torrent(
     *,
     version: str = "hybrid",
     piece_length: int | None = None,
-    trackers: Iterable[Any] = (),
+    trackers: Iterable[str | Iterable[object]] = (),
     private: bool = False,
     comment: str | None = None,
     web_seeds: Iterable[str] = (),
     creation_date: int | None = None,
     created_by: str | None = "btref 0.1.0",
-    hashes: Iterable[Any] = ("sha1", "merkle-sha256"),
+    hashes: Iterable[object] = ("sha1", "merkle-sha256"),
 ) -> bytes:
     """Build the .torrent file (bencoded bytes) for the file or folder at ``path``.
 
@@ -230,19 +231,21 @@ def create_torrent(
     # [docs: hashers]
     pm = plugins.plugin_manager({"hashes": list(hashes)})
     # pluggy calls implementations last-registered first; reverse to the order given.
-    hashers = [h for h in reversed(pm.hook.btref_piece_hasher(version=version, piece_length=piece_length)) if h]
+    hashers: list[PieceHasher] = [
+        h for h in reversed(pm.hook.btref_piece_hasher(version=version, piece_length=piece_length)) if h
+    ]
     laid = _layout(name, sources, single, version, piece_length)
     buffer = bytearray(_CHUNK)
     per_file = [_stream(entry, src, hashers, buffer) for entry, src in laid]
-    info_extra: dict[bytes, Any] = {}
-    outer_extra: dict[bytes, Any] = {}
+    info_extra: dict[bytes, object] = {}
+    outer_extra: dict[bytes, object] = {}
     for hasher in hashers:
         more_info, more_outer = hasher.finish()
         _merge(info_extra, more_info)
         _merge(outer_extra, more_outer)
     # [/docs: hashers]
 
-    info: dict[bytes, Any] = {b"name": name, b"piece length": piece_length}
+    info: dict[bytes, object] = {b"name": name, b"piece length": piece_length}
     if version != "v2":
         if single:
             info[b"length"] = total
@@ -258,7 +261,7 @@ def create_torrent(
         info[b"private"] = 1
     info.update(info_extra)
 
-    torrent: dict[bytes, Any] = {b"info": info}
+    torrent: dict[bytes, object] = {b"info": info}
     tiers = _tiers(trackers)
     if tiers:
         torrent[b"announce"] = tiers[0][0]
@@ -277,7 +280,7 @@ def create_torrent(
     return bencode.encode(torrent)
 
 
-def _file_tree(laid: Sequence[tuple[FileEntry, _Source | None]], per_file: Sequence[dict[bytes, Any]], single: bool) -> dict[str, Any]:
+def _file_tree(laid: Sequence[tuple[FileEntry, _Source | None]], per_file: Sequence[dict[bytes, object]], single: bool) -> dict[str, Any]:
     """BEP 52 ``file tree``: nested dicts of path components; a file is ``{"": {...}}``."""
     tree: dict[str, Any] = {}
     for (entry, _), fields in zip(laid, per_file):

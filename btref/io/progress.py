@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from rich.progress import Progress as RichProgress
 
 __all__ = ["Progress", "format_line", "eta_text"]
 
@@ -55,7 +58,7 @@ class Progress:
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval = interval
         self._last: float | None = None
-        self._bar: Any = None
+        self._bar: RichProgress | None = None
         if self.tty:
             from rich.console import Console
             from rich.progress import (

@@ -30,9 +30,9 @@ import collections
 import os
 import stat
 from collections.abc import Callable
-from typing import Any
 
 import attrs
+import pluggy
 
 from btref.pieceset import PieceSet
 from btref.errors import StorageError
@@ -275,7 +275,7 @@ class VerifyReport:
         return self.good.complete()
 
 
-def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: Any = None, *,
+def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: pluggy.HookRelay | None = None, *,
            progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Recheck the data below ``data_dir`` piece by piece (``btref verify``, and resume).
 

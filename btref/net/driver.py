@@ -41,8 +41,9 @@ import asyncio
 import os
 import random
 import secrets
+from collections.abc import Coroutine, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
@@ -54,6 +55,7 @@ from btref.net.extensions import Extensions
 from btref.net.listener import PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
+from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.io.storage import Storage, VerifyReport, verify
 
@@ -76,9 +78,10 @@ class Client(PeerNetwork):
     """Download and/or seed one torrent over TCP; ``async with`` starts and stops it."""
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
-                 port: int = 0, peers: tuple[str, ...] | list[str] = (), picker: str | Any = "rarest-first",
-                 choker: str | Any = "tit-for-tat", discovery: tuple[Any, ...] = ("http-tracker", "udp-tracker"),
-                 observers: tuple[Any, ...] = (), seed: bool = False, events: Any = None,
+                 port: int = 0, peers: tuple[str, ...] | list[str] = (), picker: str | object = "rarest-first",
+                 choker: str | object = "tit-for-tat", discovery: tuple[object, ...] = ("http-tracker", "udp-tracker"),
+                 observers: tuple[object, ...] = (), seed: bool = False,
+                 events: str | os.PathLike[str] | IO[str] | None = None,
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
                  upload_limit: float | None = None) -> None:
@@ -111,7 +114,8 @@ class Client(PeerNetwork):
         self.engine: Session | None = None
         self.storage: Storage | None = None
         self.port: int | None = None
-        self.links: dict[tuple[str, int], PeerLink] = {}
+        # By each link's PeerKey; looked up by the keys the engine and the plugins hand back.
+        self.links: dict[Hashable, PeerLink] = {}
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
         self._failures: dict[tuple[str, int], int] = {}
         self._dialing: set[tuple[str, int]] = set()
@@ -120,7 +124,7 @@ class Client(PeerNetwork):
         self.ourselves: set[tuple[str, int]] = set()  # addresses that turned out to be us
         self.uploaded = self.downloaded = 0
         self.error: str | None = None
-        self.pieces_on_disk: Any = None
+        self.pieces_on_disk: PieceSet | None = None
         self.complete = asyncio.Event()
         self.finished = asyncio.Event()  # complete (and not seeding), failed, or stopped
         self._engine_complete = False
@@ -140,8 +144,9 @@ class Client(PeerNetwork):
         if self._events_target is not None:
             self.events = EventLog(self._events_target, start=self.started_at)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btref-disk")
-        report = self._recheck or await loop.run_in_executor(
-            self.executor, verify, self.torrent, self.data_dir, self.hook)
+        report = self._recheck
+        if report is None:
+            report = await loop.run_in_executor(self.executor, verify, self.torrent, self.data_dir, self.hook)
         self.pieces_on_disk = report.good.copy()
         self.storage = Storage(self.torrent, self.data_dir)
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
@@ -207,7 +212,7 @@ class Client(PeerNetwork):
         await self.finished.wait()
         return self.complete.is_set() and self.error is None
 
-    def _spawn(self, coro: Any, group: set[asyncio.Task[Any]]) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, object], group: set[asyncio.Task[Any]]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         group.add(task)
         task.add_done_callback(group.discard)
@@ -295,8 +300,8 @@ class Client(PeerNetwork):
         link.close()
 
     async def _write(self, writes: list[WritePiece]) -> None:
-        assert self.storage is not None
-        storage = self.storage
+        assert self.storage is not None and self.pieces_on_disk is not None
+        storage, on_disk = self.storage, self.pieces_on_disk
 
         def write_all() -> None:
             for w in writes:
@@ -308,8 +313,8 @@ class Client(PeerNetwork):
             self.fail(f"cannot write to {self.data_dir}: {exc}")
             return
         for w in writes:
-            self.pieces_on_disk.set(w.index)
-        if self._engine_complete and self.pieces_on_disk.complete() and not self.complete.is_set():
+            on_disk.set(w.index)
+        if self._engine_complete and on_disk.complete() and not self.complete.is_set():
             await self.loop.run_in_executor(self.executor, storage.flush)
             self._set_complete()
 
@@ -384,11 +389,11 @@ class Client(PeerNetwork):
 
     def stats(self) -> dict[str, Any]:
         """Numbers for a progress display: pieces and bytes on disk, peers, rates."""
-        engine, now = self.engine, self.loop.time()
-        assert engine is not None
-        done = self.pieces_on_disk.count
+        engine, on_disk, now = self.engine, self.pieces_on_disk, self.loop.time()
+        assert engine is not None and on_disk is not None
+        done = on_disk.count
         total_bytes = self.torrent.total_length
-        have_bytes = sum(self.torrent.piece_size(i) for i in self.pieces_on_disk) if done else 0
+        have_bytes = sum(self.torrent.piece_size(i) for i in on_disk) if done else 0
         return {
             "pieces": done, "num_pieces": self.torrent.num_pieces, "bytes": have_bytes,
             "total_bytes": total_bytes, "peers": len(self.links),

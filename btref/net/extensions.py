@@ -20,12 +20,18 @@ driver part, one per :class:`~btref.net.driver.Client`:
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from btref import __version__, wire
 from btref.discovery import PeerAddress
 from btref.extension import ExtensionHandshake, decode_handshake
 from btref.metadata import answer_request
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    import pluggy
+    from btref_discovery.pex import PEX
+
+    from btref.metainfo import Torrent
 
 __all__ = ["UT_METADATA", "UT_PEX", "Extensions"]
 
@@ -36,9 +42,9 @@ UT_PEX, UT_METADATA = 1, 2
 class Extensions:
     """Routing of ``extended`` messages for one torrent session."""
 
-    def __init__(self, torrent: Any, plugins: Any) -> None:
+    def __init__(self, torrent: Torrent, plugins: pluggy.PluginManager) -> None:
         self.torrent = torrent
-        found = [p for p in plugins.get_plugins() if getattr(p, "name", None) == "pex"]
+        found: list[PEX] = [p for p in plugins.get_plugins() if getattr(p, "name", None) == "pex"]
         self.pex = found[0] if found and not torrent.private else None
         self.peer_m: dict[Hashable, dict[str, int]] = {}  # the ids each peer receives under
 
@@ -51,7 +57,7 @@ class Extensions:
                                   metadata_size=len(self.torrent.info_bytes))
 
     # [docs: route]
-    def received(self, key: Any, initiator: bool, msg: wire.Extended) -> tuple[list[wire.Extended], list[PeerAddress]]:
+    def received(self, key: tuple[str, int], initiator: bool, msg: wire.Extended) -> tuple[list[wire.Extended], list[PeerAddress]]:
         """An ``extended`` message from ``key``: ``(replies to send it, peers learnt)``.
 
         :raises ProtocolError: the message is malformed (the driver closes the link).

@@ -19,13 +19,23 @@ redialled only after ``min(2**failures, 60)`` seconds, one whose connection ende
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable, Coroutine, Hashable
+from typing import TYPE_CHECKING, Any
 
 from btref import wire
 from btref.connection import Connection, info_hashes_of
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError
 from btref.net.peer_io import HIGH_WATER, READ_SIZE, PeerLink
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    import pluggy
+
+    from btref.actions import Config
+    from btref.metainfo import Torrent
+    from btref.net.extensions import Extensions
+    from btref.pieceset import PieceSet
+    from btref.session import Session
 
 __all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT"]
 
@@ -41,19 +51,19 @@ class PeerNetwork:
     """Listening, dialling and announcing; mixed into :class:`~btref.net.driver.Client`."""
 
     # Provided by Client (see its __init__).
-    torrent: Any
-    engine: Any
-    config: Any
-    hook: Any
+    torrent: Torrent
+    engine: Session | None
+    config: Config
+    hook: pluggy.HookRelay
     loop: asyncio.AbstractEventLoop
     peer_id: bytes
     port: int | None
-    links: dict[tuple[str, int], PeerLink]
+    links: dict[Hashable, PeerLink]
     known: dict[tuple[str, int], float]
     banned: set[tuple[str, int]]
     banned_ids: set[bytes]
     ourselves: set[tuple[str, int]]
-    pieces_on_disk: Any
+    pieces_on_disk: PieceSet | None
     complete: asyncio.Event
     max_peers: int
     uploaded: int
@@ -64,11 +74,11 @@ class PeerNetwork:
     _tasks: set[asyncio.Task[Any]]
     _stopping: bool
     _announced: bool
-    execute: Any
-    event: Any
-    _spawn: Any
-    _drop: Any
-    extensions: Any
+    execute: Callable[[list[Any]], None]
+    event: Callable[[str, dict[str, Any]], None]
+    _spawn: Callable[[Coroutine[Any, Any, object], set[asyncio.Task[Any]]], asyncio.Task[Any]]
+    _drop: Callable[[PeerLink, str], None]
+    extensions: Extensions
 
     # -- connections --------------------------------------------------------------------
 
@@ -170,7 +180,7 @@ class PeerNetwork:
         if link.key in self.links:
             raise ProtocolError("already connected to this address")
 
-    def _received(self, link: PeerLink, msgs: list[Any]) -> None:
+    def _received(self, link: PeerLink, msgs: list[wire.Message | wire.Handshake]) -> None:
         """Pass a batch of messages to the engine and carry out what it answers."""
         if not msgs:
             return
@@ -235,7 +245,7 @@ class PeerNetwork:
         if event == "started":
             self._announced = True
         results = await asyncio.gather(*pending, return_exceptions=True)
-        intervals = []
+        intervals: list[int] = []
         for result in results:
             if isinstance(result, BaseException):
                 if not isinstance(result, (BtrefError, OSError)):

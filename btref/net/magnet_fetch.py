@@ -24,18 +24,19 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Coroutine, Hashable, Iterable
 from typing import Any
 
 import attrs
+import pluggy
 
 from btref import wire
 from btref.actions import Ban, Close, Send
-from btref.discovery import AnnounceRequest, PeerAddress
+from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
 from btref.errors import BtrefError, MetadataError, ProtocolError
 from btref.extension import ExtensionHandshake, decode_handshake
 from btref.magnet import Magnet
-from btref.metadata import MetadataFetcher
+from btref.metadata import MetadataAction, MetadataFetcher
 from btref.metainfo import Torrent, from_info
 from btref.net.driver import make_peer_id
 from btref.net.listener import CONNECT_TIMEOUT, RESERVED
@@ -64,14 +65,15 @@ class _Fetch:
     def __init__(self, magnet: Magnet, peer_id: bytes, max_size: int | None) -> None:
         self.magnet, self.peer_id = magnet, peer_id
         kw = {} if max_size is None else {"max_size": max_size}
-        self.fetcher = MetadataFetcher(magnet.info_hash_v1, magnet.info_hash_v2, **kw)
-        self.writers: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        self.fetcher: MetadataFetcher[tuple[str, int]] = MetadataFetcher(
+            magnet.info_hash_v1, magnet.info_hash_v2, **kw)
+        self.writers: dict[Hashable, asyncio.StreamWriter] = {}
         self.found: dict[tuple[str, int], None] = {}
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
         self.done = asyncio.Event()
         self.loop = asyncio.get_running_loop()
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -82,7 +84,7 @@ class _Fetch:
             self.found[key] = None
             self.spawn(self.peer(key))
 
-    def execute(self, actions: list[Any]) -> None:
+    def execute(self, actions: list[MetadataAction]) -> None:
         for action in actions:
             writer = self.writers.get(action.key)
             if type(action) is Send and writer is not None:
@@ -126,8 +128,8 @@ class _Fetch:
             self.writers.pop(key, None)
             self.execute(self.fetcher.peer_disconnected(key, self.loop.time()))
 
-    async def announce(self, hook: Any, request: AnnounceRequest) -> None:
-        async def one(pending: Any) -> None:
+    async def announce(self, hook: pluggy.HookRelay, request: AnnounceRequest) -> None:
+        async def one(pending: Awaitable[AnnounceResult]) -> None:
             try:
                 result = await pending
             except (BtrefError, OSError):
@@ -145,7 +147,7 @@ class _Fetch:
             self.execute(self.fetcher.tick(self.loop.time()))
 
 
-async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery: Iterable[Any] = (),
+async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery: Iterable[object] = (),
                          port: int = 6881, peer_id: bytes | None = None, timeout: float = 120.0,
                          max_size: int | None = None) -> FetchResult:
     """Fetch and verify the info dictionary of ``magnet`` from the swarm (BEP 9).

@@ -25,7 +25,7 @@ wait for the handshake is bounded (:data:`HANDSHAKE_TIMEOUT`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from btref import wire
 from btref.connection import Connection
@@ -62,7 +62,7 @@ class PeerLink:
         self.key = PeerKey(*key)
         self.peer_id: bytes | None = None
         self.closed = False
-        self._out: list[Any] = []
+        self._out: list[bytes | memoryview] = []
 
     @property
     def initiator(self) -> bool:
@@ -95,7 +95,9 @@ class PeerLink:
     async def drain(self) -> None:
         await self.writer.drain()
 
-    async def read_handshake(self, timeout: float = HANDSHAKE_TIMEOUT) -> tuple[wire.Handshake, list[Any]]:
+    async def read_handshake(
+        self, timeout: float = HANDSHAKE_TIMEOUT
+    ) -> tuple[wire.Handshake, list[wire.Message | wire.Handshake]]:
         """Read until the peer's handshake is in; returns it and any messages that came with it.
 
         :raises ProtocolError: for a bad handshake, a timeout or a peer that hangs up first.
@@ -108,12 +110,14 @@ class PeerLink:
                         raise ProtocolError("peer closed the connection before its handshake")
                     msgs = self.conn.receive_data(data)
                     if msgs:
-                        self.peer_id = msgs[0].peer_id
-                        return msgs[0], msgs[1:]
+                        handshake = msgs[0]
+                        assert isinstance(handshake, wire.Handshake)  # Connection returns it first
+                        self.peer_id = handshake.peer_id
+                        return handshake, msgs[1:]
         except TimeoutError:
             raise ProtocolError(f"no handshake within {timeout:g} s") from None
 
-    async def read(self) -> list[Any]:
+    async def read(self) -> list[wire.Message | wire.Handshake]:
         """The messages the next chunk of bytes completes; ``[]`` may just mean "not yet".
 
         :raises EOFError: when the peer closed the connection.

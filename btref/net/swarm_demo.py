@@ -25,9 +25,9 @@ good only if its bytes equal the original's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,6 +37,11 @@ from btref.metainfo import Torrent, parse
 from btref.net.driver import Client
 from btref.net.throttle import TokenBucket  # here before btref.net.throttle; still importable from here
 from btref.net.tracker_server import serve_tracker
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.actions import ReadBlock
+    from btref.net.tracker_server import TrackerServer
+    from btref.views import PeerView
 
 __all__ = ["TokenBucket", "ThrottledSession", "ByteCounter", "PeerResult", "SwarmReport", "run_swarm",
            "piece_length_for", "FILE_NAME"]
@@ -75,7 +80,7 @@ class ThrottledSession(Client):
         super().__init__(*args, **kwargs)
         self.bucket = TokenBucket(upload_rate, burst=upload_rate / 4)
 
-    async def _serve(self, reads: list[Any]) -> None:
+    async def _serve(self, reads: list[ReadBlock]) -> None:
         if await self.bucket.take(sum(r.length for r in reads)):
             await super()._serve(reads)
 
@@ -94,18 +99,18 @@ class ByteCounter:
 
     def __init__(self) -> None:
         self.session: Client | None = None
-        self.ids: dict[Any, bytes] = {}  # connection key -> remote peer id
+        self.ids: dict[Hashable, bytes] = {}  # connection key -> remote peer id
         self.received: dict[bytes, int] = {}  # from closed connections
         self.sent: dict[bytes, int] = {}
 
     @hookimpl
-    def btref_peer_connected(self, peer: Any) -> None:
+    def btref_peer_connected(self, peer: PeerView) -> None:
         assert self.session is not None  # the driver registers the link before the engine hears of it
         link = self.session.links.get(peer.key)
         self.ids[peer.key] = link.peer_id if link is not None and link.peer_id else b"?"
 
     @hookimpl
-    def btref_peer_disconnected(self, peer: Any, reason: str) -> None:
+    def btref_peer_disconnected(self, peer: PeerView, reason: str) -> None:
         pid = self.ids.pop(peer.key, b"?")
         self.received[pid] = self.received.get(pid, 0) + peer.bytes_downloaded
         self.sent[pid] = self.sent.get(pid, 0) + peer.bytes_uploaded
@@ -180,7 +185,7 @@ def _session(cls: type[Client], name: str, torrent: Torrent, data_dir: Path, **o
     return _Peer(name, session, counter, data_dir)
 
 
-async def _start(peer: _Peer, tracker: Any, count: int, deadline: float, problems: list[str]) -> bool:
+async def _start(peer: _Peer, tracker: TrackerServer, count: int, deadline: float, problems: list[str]) -> bool:
     """Start ``peer``'s session and wait until the tracker lists ``count`` peers; False if it
     never does before ``deadline`` (the announce failed). A failed session is left to
     :func:`_follow`, which reports its error."""

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
 
+from btref.actions import ReadBlock
 from btref.uplink import Uplink
 
 __all__ = ["TokenBucket", "LimitedUplink", "BATCH_SECONDS"]
@@ -85,17 +85,17 @@ class LimitedUplink:
     returns the payload bytes it sent.
     """
 
-    def __init__(self, rate: float, serve: Callable[[list[Any]], Awaitable[int]]) -> None:
+    def __init__(self, rate: float, serve: Callable[[list[ReadBlock]], Awaitable[int]]) -> None:
         self.bucket = TokenBucket(rate, burst=rate / 4)
         self.batch_bytes = rate * BATCH_SECONDS
         self._serve = serve
         #: The blocks asked for, per connection, in the order they will leave (round
         #: robin, or by the choker's shares): the same queue the simulator's hosts use.
-        self.waiting = Uplink()
+        self.waiting: Uplink[Hashable, ReadBlock] = Uplink()
         self._work = asyncio.Event()
         self.closed = False
 
-    def queue(self, reads: list[Any]) -> None:
+    def queue(self, reads: list[ReadBlock]) -> None:
         """Requests the engine accepted (``ReadBlock``): they wait for the uplink."""
         for read in reads:
             self.waiting.push(read.key, read)

@@ -136,7 +136,8 @@ class _UDPTracker(asyncio.DatagramProtocol):
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport: Any) -> None:
+    # A datagram endpoint always gets a DatagramTransport; typeshed's DatagramProtocol narrows it the same way.
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
         self.transport = transport
         self.ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
 

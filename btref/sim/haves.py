@@ -24,10 +24,17 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from btref import wire
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from hashlib import _Hash
+
+    from btref.sim.loop import EventLoop
+    from btref.sim.network import Network
+    from btref.sim.swarm import SimPeer
 
 __all__ = ["HaveBatches"]
 
@@ -35,11 +42,13 @@ __all__ = ["HaveBatches"]
 class HaveBatches:
     """Coalescing ``have`` messages per receiver: mixed into :class:`~btref.sim.swarm.Swarm`."""
 
-    # Provided by the Swarm: loop, network, peers, digest, _apply(), _trace().
-    loop: Any
-    network: Any
-    peers: dict[int, Any]
-    digest: Any
+    # Provided by the Swarm.
+    loop: EventLoop
+    network: Network[int]
+    peers: dict[int, SimPeer]
+    digest: _Hash | None
+    _apply: Callable[[SimPeer, list[Any]], None]
+    _trace: Callable[..., None]
 
     def _init_haves(self, have_window: float) -> None:
         if have_window < 0:
@@ -54,7 +63,7 @@ class HaveBatches:
         self._open_due = -1.0
 
     # [docs: have-batches]
-    def _send_have(self, peer: Any, keys: tuple[Hashable, ...], index: int) -> None:
+    def _send_have(self, peer: SimPeer, keys: Iterable[int], index: int) -> None:
         """``peer`` announces piece ``index`` to ``keys``: each receiver gets it in its next batch.
 
         Nine messages in ten are ``have`` messages (a piece is announced to every neighbour), so

@@ -18,7 +18,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVarTuple, Unpack
+
+Args = TypeVarTuple("Args")  # a callback's arguments, checked against the callback
 
 __all__ = ["EventLoop"]
 
@@ -31,7 +33,7 @@ class EventLoop:
     def __init__(self) -> None:
         #: The current virtual time in seconds.
         self.now = 0.0
-        self._queue: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
+        self._queue: list[tuple[float, int, Callable[..., object], tuple[Any, ...]]] = []
         self._seq = 0
         #: Events run so far (what ``bench/sim.py`` divides by the wall time).
         self.processed = 0
@@ -40,14 +42,14 @@ class EventLoop:
     def __len__(self) -> int:
         return len(self._queue)
 
-    def at(self, time: float, callback: Callable[..., Any], *args: Any) -> None:
+    def at(self, time: float, callback: Callable[[Unpack[Args]], object], *args: Unpack[Args]) -> None:
         """Run ``callback(*args)`` at virtual ``time`` (not before :attr:`now`)."""
         if time < self.now:
             raise ValueError(f"cannot schedule at {time} s, the clock already reads {self.now} s")
         heapq.heappush(self._queue, (time, self._seq, callback, args))
         self._seq += 1
 
-    def after(self, delay: float, callback: Callable[..., Any], *args: Any) -> None:
+    def after(self, delay: float, callback: Callable[[Unpack[Args]], object], *args: Unpack[Args]) -> None:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
         self.at(self.now + delay, callback, *args)
 

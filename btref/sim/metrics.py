@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from btref.wire import BLOCK_SIZE as BLOCK
 
 if TYPE_CHECKING:
-    from btref.sim.swarm import Swarm
+    from btref.sim.swarm import SimPeer, Swarm
 
 __all__ = ["entropy", "lower_bound", "swarm_lower_bound", "summarize", "seed_unique_share", "write_json",
            "completion_times"]
@@ -68,7 +68,7 @@ def swarm_lower_bound(swarm: Swarm) -> float:
                        [s.upload for s in leechers])
 
 
-def _peer(peer: Any, names: dict[int, str]) -> dict[str, Any]:
+def _peer(peer: SimPeer, names: dict[int, str]) -> dict[str, Any]:
     spec = peer.spec
     done = peer.completed_at
     return {

@@ -34,23 +34,25 @@ Invariants: a host never sends faster than ``upload`` nor receives faster than
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
+from btref import wire
 from btref.sim.loop import EventLoop
 from btref.uplink import Uplink
 
 __all__ = ["Host", "Network"]
 
 Request = tuple[int, int, int]  # (index, begin, length): a block a peer asked us for
+K = TypeVar("K", bound=Hashable)  # what names a host
 
 
 @attrs.define(eq=False)
-class Host:
+class Host(Generic[K]):
     """One peer's access link."""
 
-    name: Hashable
+    name: K
     #: Capacities in bytes per second.
     upload: float
     download: float
@@ -60,14 +62,14 @@ class Host:
     busy: bool = False
     #: Requests to serve, per destination, in the order they will be sent (round robin,
     #: or by the choker's shares): the same queue the asyncio driver uses.
-    uplink: Uplink = attrs.Factory(Uplink)
+    uplink: Uplink[K, Request] = attrs.Factory(Uplink)
 
     def __attrs_post_init__(self) -> None:
         if not (self.upload > 0 and self.download > 0):
             raise ValueError(f"host {self.name}: capacities must be > 0, got {self.upload}, {self.download}")
 
 
-class Network:
+class Network(Generic[K]):
     """Moves messages between hosts on the loop's clock.
 
     ``deliver(dst, src, messages)`` is called when messages arrive; ``serve(src, dst,
@@ -76,36 +78,36 @@ class Network:
     """
 
     def __init__(self, loop: EventLoop, *, latency: float,
-                 deliver: Callable[[Hashable, Hashable, list[Any]], None],
-                 serve: Callable[[Hashable, Hashable, Request], Any]) -> None:
+                 deliver: Callable[[K, K, list[Any]], None],
+                 serve: Callable[[K, K, Request], wire.Piece | None]) -> None:
         if latency < 0:
             raise ValueError("latency must be >= 0")
         self.loop = loop
         self.latency = latency
-        self.hosts: dict[Hashable, Host] = {}
+        self.hosts: dict[K, Host[K]] = {}
         self._deliver = deliver
         self._serve = serve
         #: Per directed connection, the arrival time of its last message (FIFO order).
-        self._last: dict[tuple[Hashable, Hashable], float] = {}
+        self._last: dict[tuple[K, K], float] = {}
 
-    def add(self, host: Host) -> None:
+    def add(self, host: Host[K]) -> None:
         self.hosts[host.name] = host
 
-    def remove(self, name: Hashable) -> None:
+    def remove(self, name: K) -> None:
         """A host leaves: it sends nothing more (blocks already on the wire still arrive)."""
         self.hosts.pop(name, None)
 
-    def send(self, src: Hashable, dst: Hashable, messages: list[Any]) -> None:
+    def send(self, src: K, dst: K, messages: list[Any]) -> None:
         """Control messages: they arrive after the latency, behind earlier traffic."""
         self._at(src, dst, self.loop.now + self.latency, messages)
 
-    def _at(self, src: Hashable, dst: Hashable, time: float, messages: list[Any]) -> None:
+    def _at(self, src: K, dst: K, time: float, messages: list[Any]) -> None:
         key = (src, dst)
         time = max(time, self._last.get(key, 0.0))
         self._last[key] = time
         self.loop.at(time, self._deliver, dst, src, messages)
 
-    def queue_upload(self, src: Hashable, dst: Hashable, request: Request) -> None:
+    def queue_upload(self, src: K, dst: K, request: Request) -> None:
         """``dst`` asked ``src`` for a block: queue it; start the uplink if idle."""
         host = self.hosts.get(src)
         if host is None:
@@ -114,13 +116,13 @@ class Network:
         if not host.busy:
             self._send_next(host)
 
-    def set_shares(self, name: Hashable, shares: Mapping[Hashable, float] | Iterable[tuple[Hashable, float]]) -> None:
+    def set_shares(self, name: K, shares: Mapping[K, float] | Iterable[tuple[K, float]]) -> None:
         """Split ``name``'s uplink among its destinations in these proportions (``{}``: equally)."""
         host = self.hosts.get(name)
         if host is not None:
             host.uplink.set_shares(shares)
 
-    def disconnect(self, a: Hashable, b: Hashable) -> None:
+    def disconnect(self, a: K, b: K) -> None:
         """The connection between ``a`` and ``b`` closed: forget queued requests both ways."""
         for src, dst in ((a, b), (b, a)):
             host = self.hosts.get(src)
@@ -128,13 +130,13 @@ class Network:
                 host.uplink.forget(dst)
             self._last.pop((src, dst), None)
 
-    def _uplink_free(self, host: Host) -> None:
+    def _uplink_free(self, host: Host[K]) -> None:
         host.busy = False
         if self.hosts.get(host.name) is host:
             self._send_next(host)
 
     # [docs: send-next]
-    def _send_next(self, host: Host) -> None:
+    def _send_next(self, host: Host[K]) -> None:
         """Send the next block: round robin over destinations (the fair share), or by the
         choker's shares (:class:`~btref.uplink.Uplink`)."""
         uplink = host.uplink
@@ -142,7 +144,7 @@ class Network:
             dst, request = uplink.pop()
             receiver = self.hosts.get(dst)
             msg = self._serve(host.name, dst, request) if receiver is not None else None
-            if msg is None:
+            if receiver is None or msg is None:
                 continue
             now = self.loop.now
             size = len(msg.block)

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: figures go to files only
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 __all__ = ["plot_run", "plot_comparison", "save"]
 
 
-def save(fig: Any, folder: str | os.PathLike[str], name: str) -> list[Path]:
+def save(fig: Figure, folder: str | os.PathLike[str], name: str) -> list[Path]:
     """Write ``fig`` as ``folder/name.png`` and ``.svg``; close it; return both paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +44,7 @@ def save(fig: Any, folder: str | os.PathLike[str], name: str) -> list[Path]:
     return paths
 
 
-def _cdf(ax: Any, times: list[float], label: str) -> None:
+def _cdf(ax: Axes, times: list[float], label: str) -> None:
     times = sorted(times)
     if times:
         ax.step(times, [(i + 1) / len(times) for i in range(len(times))], where="post", label=label)

@@ -75,7 +75,7 @@ class SimPeer:
     #: randomisation), and the engine keeps peer keys in sets: ints keep runs repeatable.
     key: int
     session: Session
-    host: Host
+    host: Host[int]
     arrived_at: float
     completed_at: float | None = None
     left_at: float | None = None
@@ -293,7 +293,7 @@ class Swarm(HaveBatches):
             actions += session.message_received(src, msg, now)
         self._apply(peer, actions)
 
-    def _serve(self, src: int, dst: int, request: tuple[int, int, int]) -> Any:
+    def _serve(self, src: int, dst: int, request: tuple[int, int, int]) -> wire.Piece | None:
         """The uplink is free: read the block (virtually) and let the engine send it."""
         index, begin, length = request
         peer = self.peers[src]
@@ -358,12 +358,12 @@ class Swarm(HaveBatches):
         if peer.spec.linger is not None:
             self.loop.after(peer.spec.linger, self._leave, peer)
 
-    def _trace(self, *parts: Any) -> None:
+    def _trace(self, *parts: object) -> None:
         if self.digest is not None:
             self.digest.update(f"{self.loop.now!r} {' '.join(map(str, parts))}\n".encode())
 
 
-def _describe(msg: Any) -> str:
+def _describe(msg: object) -> str:
     """A message as text for the trace (a block by its place and size, not its bytes)."""
     if type(msg) is wire.Piece:
         return f"Piece({msg.index}, {msg.begin}, {len(msg.block)})"

@@ -15,8 +15,6 @@ hash-scheme conformance suite); the simulator registers the instance directly.
 
 from __future__ import annotations
 
-from typing import Any
-
 from btref.bencode import encode
 from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, from_info
@@ -35,7 +33,7 @@ class VirtualHash:
     name = "sim-virtual"
 
     @hookimpl
-    def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
+    def btref_verify_piece(self, torrent: Torrent, index: int, data: memoryview) -> bool | None:
         return True
 
 

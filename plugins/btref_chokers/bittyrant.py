@@ -129,7 +129,8 @@ class BitTyrant:
         def ratio(p: PeerView) -> float:
             return d.get(p.key, self.initial_rate) / max(u.get(p.key, self.initial_rate), 1e-9)
 
-        chosen, spent, budget = [], 0.0, self.budget()
+        chosen: list[Hashable] = []
+        spent, budget = 0.0, self.budget()
         for p in sorted(interested, key=lambda p: (-ratio(p), rng.random())):
             cost = u.get(p.key, self.initial_rate)
             if len(chosen) >= self.max_unchoked or (len(chosen) >= self.min_unchoked and spent + cost > budget):

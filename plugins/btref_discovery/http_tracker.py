@@ -15,6 +15,7 @@ tracker sends is echoed (``trackerid``) on the next announce to the same URL (BE
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from btref.discovery import AnnounceRequest, AnnounceResult, ScrapeStats, TierOrder
 from btref.errors import TrackerError
@@ -41,7 +42,7 @@ class HTTPTracker:
 
     # [docs: announce]
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """An awaitable AnnounceResult, or ``None`` when the torrent has no HTTP tracker."""
         tiers = request.urls("http", "https")
         if not tiers:

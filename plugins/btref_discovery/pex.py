@@ -21,7 +21,7 @@ driver like every discovery result: :meth:`message_received` returns them at onc
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 
 from btref import bencode
 from btref.discovery import (AnnounceRequest, AnnounceResult, PeerAddress, decode_compact_peers,
@@ -131,7 +131,7 @@ class PEX:
     # -- the discovery hook ------------------------------------------------------------
 
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """Peers learnt by PEX since the last announce; ``None`` for a private torrent."""
         if request.private:
             return None

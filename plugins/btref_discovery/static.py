@@ -10,7 +10,7 @@ other *automatic* sources; clients such as libtorrent still let the user add pee
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 
 from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
 from btref.errors import PluginError
@@ -36,7 +36,7 @@ class StaticPeers:
 
     # [docs: hook]
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """The configured peers, or ``None`` when none are configured."""
         if not self.peers:
             return None

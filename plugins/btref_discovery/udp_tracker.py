@@ -20,7 +20,7 @@ import asyncio
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -41,15 +41,20 @@ class _Link(asyncio.DatagramProtocol):
         self.url = url
         self.queue: asyncio.Queue[bytes | Exception] = asyncio.Queue(maxsize=64)
 
-    def connection_made(self, transport: Any) -> None:
+    # A datagram endpoint always gets a DatagramTransport; typeshed's DatagramProtocol narrows it the same way.
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
         self.transport = transport
         self.ipv6 = transport.get_extra_info("socket").family == socket.AF_INET6
 
-    def datagram_received(self, data: bytes | Exception, addr: Any = None) -> None:
-        if not self.queue.full():
-            self.queue.put_nowait(data)
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self._put(data)
 
-    error_received = datagram_received
+    def error_received(self, exc: Exception) -> None:
+        self._put(exc)
+
+    def _put(self, item: bytes | Exception) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(item)
 
     async def ask(self, build: Callable[[int], bytes], wait: float, action: int) -> UDPResponse | None:
         """Send one packet; the matching answer, or ``None`` if none came within ``wait`` seconds."""
@@ -93,7 +98,7 @@ class UDPTracker:
         self.connections: dict[tuple[str, int], tuple[int, float]] = {}
 
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """An awaitable AnnounceResult, or ``None`` when the torrent has no UDP tracker."""
         tiers = request.urls("udp")
         if not tiers:
@@ -131,6 +136,7 @@ class UDPTracker:
                     if reply is None:
                         continue
                     cid = reply.connection_id
+                    assert cid is not None  # a connect answer carries one (parse_udp_response)
                     self.connections[address] = (cid, self.clock())
                 try:
                     reply = await link.ask(lambda tid: build(cid, tid), wait, action)

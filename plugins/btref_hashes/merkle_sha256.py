@@ -18,10 +18,13 @@ magnet link before the layers arrived): it has nothing to check against.
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import TYPE_CHECKING
 
 from btref import hashing
 from btref.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import FileEntry, Torrent
 
 __all__ = ["MerkleSHA256", "MerkleHasher"]
 
@@ -35,12 +38,12 @@ class MerkleSHA256:
     def __init__(self) -> None:
         # The engine verifies piece after piece of one torrent: remember where its files
         # start (by identity, a Torrent is immutable) so finding a piece's file is a bisect.
-        self._torrent: Any = None
-        self._files: list[Any] = []
+        self._torrent: Torrent | None = None
+        self._files: list[FileEntry] = []
         self._starts: list[int] = []
         self._end = 0
 
-    def _file_of(self, torrent: Any, start: int) -> Any:
+    def _file_of(self, torrent: Torrent, start: int) -> FileEntry | None:
         if torrent is not self._torrent:
             self._files = [f for f in torrent.files if f.length and not f.pad]
             self._starts = [f.offset for f in self._files]
@@ -52,7 +55,7 @@ class MerkleSHA256:
         return None
 
     @hookimpl
-    def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
+    def btref_verify_piece(self, torrent: Torrent, index: int, data: memoryview) -> bool | None:
         if torrent.info_hash_v2 is None:
             return None  # v1-only: not ours
         # [docs: verify]
@@ -94,14 +97,14 @@ class MerkleHasher:
         self._file: hashing.FileMerkle | None = None
         self._layers: dict[bytes, bytes] = {}
 
-    def start_file(self, entry: Any) -> None:
+    def start_file(self, entry: FileEntry) -> None:
         self._file = None if entry.pad else hashing.FileMerkle(self.piece_length)
 
     def update(self, chunk: memoryview) -> None:
         if self._file is not None:
             self._file.update(chunk)
 
-    def end_file(self) -> dict[str, Any]:
+    def end_file(self) -> dict[str, object]:
         if self._file is None:
             return {}
         root, layer = self._file.finish()
@@ -112,6 +115,6 @@ class MerkleHasher:
             self._layers[root] = b"".join(layer)
         return {"pieces root": root}
 
-    def finish(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def finish(self) -> tuple[dict[str, object], dict[str, object]]:
         # BEP 52 wants the key even when no file is longer than a piece.
         return {}, {"piece layers": dict(self._layers)}

@@ -11,9 +11,12 @@ This scheme answers for every torrent with piece hashes (v1 and hybrid) and stay
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from btref.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.metainfo import FileEntry, Torrent
 
 __all__ = ["SHA1", "SHA1Hasher"]
 
@@ -25,7 +28,7 @@ class SHA1:
     name = "sha1"
 
     @hookimpl
-    def btref_verify_piece(self, torrent: Any, index: int, data: memoryview) -> bool | None:
+    def btref_verify_piece(self, torrent: Torrent, index: int, data: memoryview) -> bool | None:
         # [docs: verify]
         hashes = torrent.piece_hashes
         if not hashes:
@@ -53,7 +56,7 @@ class SHA1Hasher:
         self._filled = 0  # bytes of the current piece hashed so far
         self._pieces = bytearray()
 
-    def start_file(self, entry: Any) -> None:
+    def start_file(self, entry: FileEntry) -> None:
         """Nothing to do: a v1 piece does not care where a file starts."""
 
     # [docs: update]
@@ -71,10 +74,10 @@ class SHA1Hasher:
                 self._filled = 0
     # [/docs: update]
 
-    def end_file(self) -> dict[str, Any]:
+    def end_file(self) -> dict[str, object]:
         return {}
 
-    def finish(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def finish(self) -> tuple[dict[str, object], dict[str, object]]:
         if self._filled:  # the short last piece
             self._pieces += self._hash.digest()
             self._filled = 0

@@ -38,7 +38,7 @@ async def resolve(host: str, port: int) -> Address:
         infos = await loop.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
     except OSError as exc:
         raise KRPCError(f"cannot resolve DHT node {host}:{port}: {exc}") from exc
-    return infos[0][4][0], port
+    return str(infos[0][4][0]), port  # an AF_INET address is a str
 
 
 class DHTServer(asyncio.DatagramProtocol):
@@ -66,11 +66,12 @@ class DHTServer(asyncio.DatagramProtocol):
         host, port = self.transport.get_extra_info("sockname")[:2]
         return host, port
 
-    def connection_made(self, transport: Any) -> None:
+    # A datagram endpoint always gets a DatagramTransport; typeshed's DatagramProtocol narrows it the same way.
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
         self.transport = transport
 
     # [docs: glue]
-    def datagram_received(self, data: bytes, addr: Any) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         assert self.node is not None and self.loop is not None
         self.node.receive(data, (addr[0], addr[1]), self.loop.time())
         self._flush()
@@ -103,8 +104,13 @@ class DHTServer(asyncio.DatagramProtocol):
         """Run one iterative lookup to its end (see :meth:`Node.lookup <btref_discovery.dht.node.Node.lookup>`)."""
         assert self.node is not None and self.loop is not None
         done: asyncio.Future[Lookup] = self.loop.create_future()
+
+        def finish(lookup: Lookup) -> None:
+            if not done.done():
+                done.set_result(lookup)
+
         self.node.lookup(target, self.loop.time(), method, announce_port=announce_port, seeds=seeds,
-                         on_done=lambda lk: done.done() or done.set_result(lk))
+                         on_done=finish)
         self._flush()
         return await done
 

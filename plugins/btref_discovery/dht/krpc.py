@@ -26,6 +26,7 @@ from typing import Any, Union
 import attrs
 
 from btref import bencode
+from btref.bencode import Value
 from btref.errors import BencodeError, KRPCError
 
 __all__ = [
@@ -58,6 +59,7 @@ class Query:
     tid: bytes
     method: str
     sender: bytes
+    #: Bencoded values; :func:`decode` checked the ones the method needs (ids, token, port).
     args: dict[bytes, Any] = attrs.field(factory=dict)
     #: BEP 43 read-only node: answer it, but never put it in the routing table.
     read_only: bool = False
@@ -114,21 +116,21 @@ def decode(data: bytes) -> Message:
 # [/docs: decode]
 
 
-def _dict(message: dict[bytes, Any], key: bytes, tid: bytes | None) -> dict[bytes, Any]:
+def _dict(message: dict[bytes, Value], key: bytes, tid: bytes | None) -> dict[bytes, Value]:
     value = message.get(key)
     if not isinstance(value, dict):
         raise KRPCError(f"{key.decode()!r} must be a dictionary", tid=tid)
     return value
 
 
-def _node_id(args: dict[bytes, Any], key: bytes, tid: bytes | None) -> bytes:
+def _node_id(args: dict[bytes, Value], key: bytes, tid: bytes | None) -> bytes:
     value = args.get(key)
     if not isinstance(value, bytes) or len(value) != 20:
         raise KRPCError(f"{key.decode()!r} must be a 20-byte string", tid=tid)
     return value
 
 
-def _query(message: dict[bytes, Any], tid: bytes) -> Query:
+def _query(message: dict[bytes, Value], tid: bytes) -> Query:
     method = message.get(b"q")
     if not isinstance(method, bytes) or not 0 < len(method) <= 64:
         raise KRPCError("method name 'q' must be a string of 1..64 bytes", tid=tid)
@@ -148,7 +150,7 @@ def _query(message: dict[bytes, Any], tid: bytes) -> Query:
     return Query(tid, name, sender, args, read_only=message.get(b"ro") == 1)
 
 
-def _error(message: dict[bytes, Any], tid: bytes) -> Error:
+def _error(message: dict[bytes, Value], tid: bytes) -> Error:
     body = message.get(b"e")
     if not (isinstance(body, list) and len(body) >= 2 and isinstance(body[0], int) and isinstance(body[1], bytes)):
         raise KRPCError("error 'e' must be a list [code, message]")
@@ -159,9 +161,9 @@ def _error(message: dict[bytes, Any], tid: bytes) -> Error:
 # Encoding
 # --------------------------------------------------------------------------------------
 
-def encode_query(tid: bytes, method: str, sender: bytes, *, read_only: bool = False, **args: Any) -> bytes:
+def encode_query(tid: bytes, method: str, sender: bytes, *, read_only: bool = False, **args: object) -> bytes:
     """A query datagram; ``args`` are the method's arguments besides ``id`` (str keys)."""
-    message: dict[bytes, Any] = {
+    message: dict[bytes, object] = {
         b"t": tid, b"y": b"q", b"q": method.encode(),
         b"a": {b"id": sender, **{k.encode(): v for k, v in args.items()}},
     }
@@ -170,7 +172,7 @@ def encode_query(tid: bytes, method: str, sender: bytes, *, read_only: bool = Fa
     return bencode.encode(message)
 
 
-def encode_response(tid: bytes, sender: bytes, **values: Any) -> bytes:
+def encode_response(tid: bytes, sender: bytes, **values: object) -> bytes:
     """A response datagram; ``values`` are returned besides ``id`` (str keys)."""
     body = {b"id": sender, **{k.encode(): v for k, v in values.items()}}
     return bencode.encode({b"t": tid, b"y": b"r", b"r": body})
@@ -207,14 +209,14 @@ def encode_nodes(nodes: list[tuple[bytes, Address]]) -> bytes:
     return bytes(out)
 
 
-def decode_nodes(data: Any) -> list[tuple[bytes, Address]]:
+def decode_nodes(data: object) -> list[tuple[bytes, Address]]:
     """Compact node info -> ``[(node_id, (host, port))]``; port-0 entries are skipped.
 
     :raises KRPCError: when ``data`` is not a string whose length is a multiple of 26.
     """
     if not isinstance(data, bytes) or len(data) % 26:
         raise KRPCError("'nodes' must be a string of 26-byte entries")
-    nodes = []
+    nodes: list[tuple[bytes, Address]] = []
     for at in range(0, len(data), 26):
         host, port = decode_peer(data[at + 20 : at + 26])
         if port:
@@ -222,7 +224,7 @@ def decode_nodes(data: Any) -> list[tuple[bytes, Address]]:
     return nodes
 
 
-def decode_values(data: Any) -> list[Address]:
+def decode_values(data: object) -> list[Address]:
     """A ``values`` list of compact peers -> ``[(host, port)]``.
 
     Entries that are not 6 bytes (BEP 32 IPv6 peers, 18 bytes) are skipped.

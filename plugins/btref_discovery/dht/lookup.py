@@ -69,7 +69,7 @@ class Lookup:
     #: The TCP port to announce once the lookup is done (``get_peers`` only), or ``None``.
     announce_port: int | None = None
     #: Called with the lookup when it ends.
-    on_done: Callable[[Lookup], Any] | None = None
+    on_done: Callable[[Lookup], object] | None = None
     candidates: dict[Address, Candidate] = attrs.Factory(dict)
     peers: dict[Address, None] = attrs.Factory(dict)
     #: Every node asked, in order.

@@ -37,7 +37,7 @@ import hashlib
 import ipaddress
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +191,7 @@ class Node:
         self._send_query(address, "ping", now)
 
     def lookup(self, target: bytes, now: float, method: str = "find_node", *, announce_port: int | None = None,
-               seeds: Iterable[Address] = (), on_done: Any = None) -> Lookup:
+               seeds: Iterable[Address] = (), on_done: Callable[[Lookup], object] | None = None) -> Lookup:
         """Start an iterative lookup of ``target`` (see :mod:`btref_discovery.dht.lookup`)."""
         lookup = Lookup(target, method, now, k=self.table.k, alpha=self.alpha,
                         announce_port=announce_port, on_done=on_done)
@@ -203,7 +203,8 @@ class Node:
         self._step(lookup, now)
         return lookup
 
-    def bootstrap(self, addresses: Iterable[Address], now: float, on_done: Any = None) -> Lookup:
+    def bootstrap(self, addresses: Iterable[Address], now: float,
+                  on_done: Callable[[Lookup], object] | None = None) -> Lookup:
         """Join the DHT: look up our own id, starting from ``addresses`` (BEP 5, "Routing Table")."""
         return self.lookup(self.id, now, seeds=addresses, on_done=on_done)
 

@@ -19,9 +19,9 @@ bounded by the node's query timeout; DHT failures (an unresolvable bootstrap nam
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from btref.discovery import AnnounceRequest, AnnounceResult, PeerAddress
 from btref.errors import KRPCError, TrackerError
@@ -29,6 +29,9 @@ from btref.hookspecs import hookimpl
 
 from .io import DHTServer, resolve
 from .node import load, save
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.sim.scenarios import Scenario
 
 __all__ = ["DHT", "PUBLIC_ROUTERS"]
 
@@ -48,7 +51,7 @@ class DHT:
     name = "dht"
 
     @staticmethod
-    def sim_scenarios() -> list[Any]:
+    def sim_scenarios() -> list[Scenario]:
         """``btref sim dht-lookup``: hops and queries per lookup as N grows (see :mod:`.sim`)."""
         from btref.sim.scenarios import Scenario
 
@@ -97,7 +100,7 @@ class DHT:
         return server
 
     @hookimpl
-    def btref_announce(self, request: AnnounceRequest):  # type: ignore[no-untyped-def]
+    def btref_announce(self, request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
         """An awaitable AnnounceResult, or ``None`` for a private torrent."""
         if request.private:
             return None

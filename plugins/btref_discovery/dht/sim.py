@@ -25,11 +25,14 @@ import math
 import random
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from btref.sim.loop import EventLoop
 
 from .node import Node
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.sim.scenarios import Params
 
 __all__ = ["build", "measure", "experiment", "plot"]
 
@@ -102,7 +105,7 @@ def experiment(sizes: tuple[int, ...] = (100, 300, 1000, 3000, 10000), lookups: 
     return [measure(n, lookups, seed) for n in sizes]
 
 
-def lookup_scenario(params: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def lookup_scenario(params: Params) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The ``dht-lookup`` scenario of ``btref sim``: :func:`experiment` for N = 100, 300,
     1,000, ... up to ``--peers`` (50 lookups each, seeded by ``--seed``)."""
     sizes = tuple(n for n in (100, 300, 1000, 3000, 10000, 30000) if n <= params.peers) or (params.peers,)

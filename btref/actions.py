@@ -21,16 +21,21 @@ from typing import Any
 
 import attrs
 
+from btref.wire import Message
+
 __all__ = ["Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "UploadShares", "Event",
-           "Complete"]
+           "Complete", "Action"]
 
 
 @attrs.frozen
 class Config:
     """Tunables of a session; the defaults follow mainline BitTorrent and libtorrent."""
 
-    #: Seconds between two calls of the choker (BEP 3 / mainline: 10 s).
+    #: Seconds between two choke rounds, on a fixed clock (mainline: 10 s).
     rechoke_interval: float = 10.0
+    #: Least seconds between two choker calls that one peer causes by changing its interest
+    #: (or leaving); a fill that must wait runs at the next tick (see btref.choking).
+    unchoke_gap: float = 1.0
     #: A peer with requests outstanding and no block for this long is ``snubbed``.
     snub_timeout: float = 60.0
     #: A request unanswered this long is cancelled so another peer can take the block.
@@ -66,7 +71,7 @@ class Send:
     """Send ``msg`` (a :mod:`btref.wire` message) to peer ``key``."""
 
     key: Hashable
-    msg: Any
+    msg: Message
 
 
 @attrs.frozen
@@ -75,7 +80,7 @@ class Broadcast:
     piece goes to every connection: one action, not one :class:`Send` per peer)."""
 
     keys: tuple[Hashable, ...]
-    msg: Any
+    msg: Message
 
 
 @attrs.frozen
@@ -141,3 +146,5 @@ class Complete:
     """Every piece is verified: tell the tracker ``completed`` and go on seeding."""
 
 
+#: Any of the actions above: what every event method of the session returns a list of.
+Action = Send | Broadcast | ReadBlock | WritePiece | Close | Ban | UploadShares | Event | Complete

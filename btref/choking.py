@@ -2,13 +2,20 @@
 (BEP 3 "choking"; BEP 6 "reject request").
 
 The choker plugin (``btref_rechoke``) decides whom we upload to; a :class:`ChokeRounds`
-decides *when* to ask it and applies its answer. The session asks for a round:
+decides *when* to ask it and applies its answer, as mainline BitTorrent and libtorrent do:
 
-* every :attr:`~btref.actions.Config.rechoke_interval` seconds, from ``tick`` (mainline:
-  every 10 s), counted from the last round;
-* when an unchoked peer stops being interested or leaves (its slot is free: mainline
-  rechokes then too);
-* when a choked peer becomes interested (libtorrent unchokes at once if a slot is free).
+* a **round** every :attr:`~btref.actions.Config.rechoke_interval` seconds (10 s) on a
+  fixed clock, from ``tick``: the choker's answer is carried out in full, unchoking its
+  choices and choking everybody else;
+* a round at once, too, when an unchoked peer leaves its slot (it disconnects or loses
+  interest), as mainline does; the clock is not moved;
+* a **fill** when a choked peer becomes interested: the choker is asked at once, but its
+  answer may only *add* unchokes, up to the number of peers it chose (libtorrent's
+  "unchoke at once if a slot is free"), and the clock is not moved.
+
+Each peer can cause an early round or a fill at most once per
+:attr:`~btref.actions.Config.unchoke_gap` seconds (1 s); what has to wait runs at the next
+tick. So a peer toggling its interest cannot make us ask the choker on every message.
 
 A choker may also say how our upload is split: an answer ``{key: share}`` instead of a
 list of keys (PropShare, BitTyrant) becomes an :class:`~btref.actions.UploadShares`
@@ -22,11 +29,11 @@ only peers unchoked by the same round.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from btref import wire
-from btref.actions import Config, Event, UploadShares
+from btref.actions import Action, Config, Event, UploadShares
 from btref.peer import Peer
 from btref.views import SwarmView
 
@@ -37,43 +44,98 @@ class ChokeRounds:
     """When to ask the choker, and carrying out its answer, for one session.
 
     :param hook: the plugin hook relay (``btref_rechoke``).
-    :param config: the session's tunables (:attr:`~btref.actions.Config.rechoke_interval`).
+    :param config: the session's tunables (``rechoke_interval``, ``unchoke_gap``).
+    :param peers: the session's peer table, by key.
+    :param swarm_view: makes the choker's view of the swarm.
     """
 
-    def __init__(self, hook: Any, config: Config) -> None:
+    def __init__(self, hook: Any, config: Config, peers: dict[Hashable, Peer],
+                 swarm_view: Callable[[], SwarmView]) -> None:
         self.hook = hook
         self.config = config
-        #: Driver time of the last round (``None``: none yet).
-        self.last_round: float | None = None
+        self.peers = peers
+        self.swarm_view = swarm_view
+        #: Driver time of the next periodic round (``None``: at the first tick).
+        self.next_round: float | None = None
+        #: When each peer last made us ask the choker to fill a slot (see ``unchoke_gap``).
+        self.triggered: dict[Hashable, float] = {}
+        #: A "round" or "fill" that had to wait for ``unchoke_gap``: it runs at the next tick.
+        self.pending: str | None = None
         #: The upload shares last told to the driver (:class:`~btref.actions.UploadShares`);
         #: empty: the unchoked peers share equally.
         self.upload_shares: tuple[tuple[Hashable, float], ...] = ()
 
-    def due(self, now: float) -> bool:
-        """The periodic round is due (the first one comes at the first tick)."""
-        return self.last_round is None or now - self.last_round >= self.config.rechoke_interval
+    # [docs: rounds]
+    def tick(self, now: float, out: list[Action]) -> None:
+        """Time passed: the periodic round when it is due (every ``rechoke_interval``
+        seconds on a fixed clock), or a fill that had to wait for ``unchoke_gap``."""
+        interval = self.config.rechoke_interval
+        if self.next_round is None or now >= self.next_round:
+            if self.next_round is None:
+                self.next_round = now
+            while self.next_round <= now:  # the clock stays fixed, whatever came between
+                self.next_round += interval
+            self.rechoke(now, out)
+        elif self.pending == "round":
+            self.rechoke(now, out)
+        elif self.pending == "fill":
+            self.fill(now, out)
 
-    def choke(self, peer: Peer, now: float, out: list[Any]) -> None:
-        peer.send(wire.Choke(), now, out)  # sending it moves the flag (Peer.follow)
-        if peer.fast:  # BEP 6: a choke no longer drops requests silently
-            for request in sorted(peer.serving):
-                peer.send(wire.Reject(*request), now, out)
-        peer.serving.clear()
+    def interest_changed(self, peer: Peer, now: float, out: list[Action]) -> None:
+        """Peer ``peer`` became interested while choked, or lost interest (or left) while
+        unchoked, and its flags are already updated.
+
+        An unchoked peer that leaves its slot brings a round at once (mainline does the
+        same): the choker's answer is carried out in full. A choked peer that becomes
+        interested brings a *fill*: its answer may only add unchokes, up to the number
+        of peers it lists (libtorrent's "unchoke at once if a slot is free"). Neither
+        moves the round clock. Each peer can cause this at most once per ``unchoke_gap``
+        seconds, so a peer toggling its interest cannot make us ask the choker on every
+        message; what has to wait runs at the next tick.
+        """
+        last = self.triggered.get(peer.key)
+        wants_round = not peer.am_choking or peer.key not in self.peers
+        if last is not None and now - last < self.config.unchoke_gap:
+            self.pending = "round" if wants_round else (self.pending or "fill")
+            return
+        self.triggered[peer.key] = now
+        if wants_round:
+            self.rechoke(now, out)
+        else:
+            self.fill(now, out)
+
+    def forget(self, key: Hashable) -> None:
+        """Peer ``key`` left."""
+        self.triggered.pop(key, None)
+    # [/docs: rounds]
+
+    def fill(self, now: float, out: list[Action]) -> None:
+        """Unchoke as many of the choker's choices as it has slots free; choke nobody."""
+        self.pending = None
+        keys, _ = self._ask(now)
+        peers = self.peers
+        serving = sum(1 for peer in peers.values() if not peer.am_choking and peer.peer_interested)
+        free = len(keys) - serving
+        added = []
+        for key in keys:
+            if free <= 0:
+                break
+            peer = peers[key]
+            if peer.am_choking:
+                peer.send(wire.Unchoke(), now, out)  # sending it moves the flag (Peer.follow)
+                added.append(key)
+                free -= 1
+        if added:
+            out.append(Event("unchoke", {"unchoked": sorted(str(k) for k in added)}))
 
     # [docs: rechoke]
-    def rechoke(self, peers: dict[Hashable, Peer], swarm: SwarmView, now: float, out: list[Any]) -> None:
-        """Ask the choker whom to unchoke; choke everybody else (BEP 3 "choking")."""
-        self.last_round = now
-        views = [peer.view(now) for peer in peers.values()]
-        chosen = self.hook.btref_rechoke(swarm=swarm, peers=views, now=now)
-        if chosen is None:  # no choker registered: everybody interested is served
-            chosen = [view.key for view in views]
-        shares = _shares(chosen) if isinstance(chosen, Mapping) else None
-        listed = shares if shares is not None else chosen
-        keys = {key for key in listed if key in peers and peers[key].peer_interested}
-        for peer in peers.values():
+    def rechoke(self, now: float, out: list[Action]) -> None:
+        """A full round: unchoke whom the choker chooses, choke everybody else (BEP 3 "choking")."""
+        self.pending = None
+        keys, shares = self._ask(now)
+        for peer in self.peers.values():
             if peer.am_choking and peer.key in keys:
-                peer.send(wire.Unchoke(), now, out)
+                peer.send(wire.Unchoke(), now, out)  # sending it moves the flag (Peer.follow)
             elif not peer.am_choking and peer.key not in keys:
                 self.choke(peer, now, out)
         # Tell the driver how to split the uplink only when that changed (most chokers
@@ -84,6 +146,25 @@ class ChokeRounds:
             out.append(UploadShares(given))
         out.append(Event("rechoke", {"unchoked": sorted(str(k) for k in keys)}))
     # [/docs: rechoke]
+
+    def _ask(self, now: float) -> tuple[list[Hashable], dict[Hashable, float] | None]:
+        """The choker's answer: the interested peers to unchoke, in its order, and the shares."""
+        peers = self.peers
+        views = [peer.view(now) for peer in peers.values()]
+        chosen = self.hook.btref_rechoke(swarm=self.swarm_view(), peers=views, now=now)
+        if chosen is None:  # no choker registered: everybody interested is served
+            chosen = [view.key for view in views]
+        shares = _shares(chosen) if isinstance(chosen, Mapping) else None
+        listed = shares if shares is not None else chosen
+        keys = list(dict.fromkeys(key for key in listed if key in peers and peers[key].peer_interested))
+        return keys, shares
+
+    def choke(self, peer: Peer, now: float, out: list[Action]) -> None:
+        peer.send(wire.Choke(), now, out)  # sending it moves the flag (Peer.follow)
+        if peer.fast:  # BEP 6: every queued request gets an answer, here a reject
+            for request in sorted(peer.serving):
+                peer.send(wire.Reject(*request), now, out)
+        peer.serving.clear()
 
 
 def _shares(answer: Mapping[Any, Any]) -> dict[Hashable, float]:

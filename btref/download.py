@@ -41,7 +41,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from btref import wire
-from btref.actions import Config, Event, WritePiece
+from btref.actions import Action, Config, Event, WritePiece
 from btref.errors import ProtocolError
 from btref.metainfo import Torrent
 from btref.peer import Peer
@@ -170,7 +170,7 @@ class Downloader:
     # -- asking for blocks ------------------------------------------------------------
 
     # [docs: fill]
-    def fill(self, peer: Peer, now: float, out: list[Any]) -> None:
+    def fill(self, peer: Peer, now: float, out: list[Action]) -> None:
         """Keep ``peer``'s request queue full (the heart of the download)."""
         if ((peer.peer_choking and not peer.allowed_fast) or not peer.am_interested
                 or self.have.complete() or self.peers.get(peer.key) is not peer):
@@ -208,7 +208,7 @@ class Downloader:
                         room -= 1
     # [/docs: fill]
 
-    def fill_all(self, now: float, out: list[Any], skip: Peer | None = None) -> None:
+    def fill_all(self, now: float, out: list[Action], skip: Peer | None = None) -> None:
         """Fill every peer's queue (blocks were released and may be asked of others)."""
         for peer in list(self.peers.values()):
             if peer is not skip and (not peer.peer_choking or peer.allowed_fast):
@@ -226,7 +226,7 @@ class Downloader:
                                                          keep_data=self.keep_data)
         return piece if piece.only_from in (None, peer.key) else None
 
-    def _in_endgame(self, out: list[Any]) -> bool:
+    def _in_endgame(self, out: list[Action]) -> bool:
         """End game: every block we lack is received or requested (BEP 3 "end game")."""
         if not self.endgame:
             if self.torrent.num_pieces - self.have.count != len(self.pieces):
@@ -237,7 +237,7 @@ class Downloader:
             out.append(Event("endgame", {"pieces_left": len(self.pieces)}))
         return True
 
-    def _request(self, peer: Peer, piece: PieceInProgress, number: int, now: float, out: list[Any]) -> None:
+    def _request(self, peer: Peer, piece: PieceInProgress, number: int, now: float, out: list[Action]) -> None:
         begin, length = block_range(piece.size, number)
         if not peer.requests:
             peer.waiting_since = now
@@ -258,7 +258,7 @@ class Downloader:
 
     # [docs: block-received]
     def block_received(self, peer: Peer, index: int, begin: int, block: bytes | memoryview, now: float,
-                       out: list[Any]) -> PieceInProgress | None:
+                       out: list[Action]) -> PieceInProgress | None:
         """Store a block from ``peer``; returns the piece it went into (``None``: dropped).
         The piece is complete when its ``missing`` is 0: then :meth:`judge` it.
 
@@ -298,7 +298,7 @@ class Downloader:
     # -- judging pieces -------------------------------------------------------------------
 
     # [docs: judge]
-    def judge(self, piece: PieceInProgress, out: list[Any]) -> tuple[bool, list[tuple[Hashable, str]]]:
+    def judge(self, piece: PieceInProgress, out: list[Action]) -> tuple[bool, list[tuple[Hashable, str]]]:
         """Verify a finished piece. Returns whether it passed, and the peers to ban with why.
 
         A good piece is marked in ``have`` and handed to the driver (``WritePiece``, the
@@ -317,7 +317,7 @@ class Downloader:
     def _verify(self, piece: PieceInProgress) -> bool:
         return piece_is_good(self.hook, self.torrent, piece.index, piece.buffer)
 
-    def _failed(self, piece: PieceInProgress, out: list[Any]) -> list[tuple[Hashable, str]]:
+    def _failed(self, piece: PieceInProgress, out: list[Action]) -> list[tuple[Hashable, str]]:
         """Put the piece on parole and remember who sent which block. Returns the peers to ban.
 
         Only a peer that sent the whole piece alone earns a strike (it is certainly

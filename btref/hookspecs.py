@@ -26,13 +26,16 @@ Names of the view types (``SwarmView``, ``PeerView``) refer to :mod:`btref.views
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from collections.abc import Awaitable, Mapping, Sequence
 
+    from btref.discovery import AnnounceRequest, AnnounceResult
+    from btref.hashing import PieceHasher
     from btref.metainfo import Torrent
     from btref.views import PeerView, SwarmView
 
@@ -79,11 +82,14 @@ def btref_verify_piece(torrent: Torrent, index: int, data: memoryview) -> bool |
     **Combining:** every registered scheme is asked. The piece is good only when at least
     one scheme answered and none answered ``False``: a hybrid torrent must satisfy both
     its SHA-1 piece hashes and its SHA-256 merkle layer (BEP 52, "hybrid torrents").
+
+    **Must not:** change ``data`` or keep it after returning (it is the session's piece
+    buffer, handed to the disk next); raise for data that merely does not match.
     """
 
 
 @hookspec
-def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
+def btref_piece_hasher(version: str, piece_length: int) -> PieceHasher | None:
     """Offer an incremental hasher for creating a torrent.
 
     **When:** once when ``btref create`` (:mod:`btref.io.create`) starts building a torrent.
@@ -91,7 +97,7 @@ def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
     **With:** ``version``, one of ``"v1"``, ``"v2"`` or ``"hybrid"``; the ``piece_length``.
 
     **Returns:** ``None`` if the scheme has nothing to add to a torrent of that version, or
-    an object with these methods, which the creator calls while it reads each file *once*
+    a :class:`~btref.hashing.PieceHasher`, an object with these methods, which the creator calls while it reads each file *once*
     (so hybrid creation reads the data once, for both schemes):
 
     * ``start_file(entry)``: a new :class:`~btref.metainfo.FileEntry` begins (pad files too,
@@ -106,6 +112,9 @@ def btref_piece_hasher(version: str, piece_length: int) -> Any | None:
 
     **Combining:** every non-``None`` hasher gets the same bytes; their fields are merged
     (when two schemes set the same field, the one registered later wins).
+
+    **Must not:** read the files itself (the creator reads each byte once and hands it
+    over), or keep a chunk's view after ``update`` returns.
     """
 
 
@@ -132,6 +141,11 @@ def btref_pick_pieces(swarm: SwarmView, peer: PeerView, count: int) -> Sequence[
     peer". End game (requesting the last blocks from several peers) is the engine's job.
 
     **Combining:** ``firstresult``: a session registers one picker.
+
+    **Must not:** change ``swarm`` or ``peer`` or anything inside them (``peer.has``,
+    ``swarm.have`` and ``swarm.availability`` are the session's own objects, shared to
+    save a copy per call); draw randomness from anything but ``swarm.rng``; read a clock
+    (use ``swarm.now``); block. It is called for every few blocks on a fast link.
     """
 
 
@@ -143,15 +157,17 @@ def btref_pick_pieces(swarm: SwarmView, peer: PeerView, count: int) -> Sequence[
 @hookspec(firstresult=True)
 def btref_rechoke(
     swarm: SwarmView, peers: Sequence[PeerView], now: float
-) -> Sequence[Any] | Mapping[Any, float] | None:
+) -> Sequence[Hashable] | Mapping[Hashable, float] | None:
     """Decide which peers we upload to, and optionally how our upload is split among them.
 
-    **When:** when a peer that was unchoked disconnects or loses interest (its slot is
-    free); when a choked peer becomes interested (libtorrent's "unchoke at once if a slot
-    is free"); and 10 seconds of driver time after the last of these calls, if nothing
-    called it sooner (``Config.rechoke_interval``; mainline rechokes every 10 s). So calls
-    come at irregular times, often about once a second in a busy swarm: a choker with
-    rounds of its own (PropShare, BitTyrant) counts them by ``now``, not by calls.
+    **When:** for a *round*, every 10 seconds of driver time on a fixed clock
+    (``Config.rechoke_interval``, as mainline): the answer is carried out in full. And
+    for a *fill*, when a slot may be free (an unchoked peer disconnects or loses interest)
+    or a choked peer becomes interested (libtorrent's "unchoke at once if a slot is
+    free"): then the answer may only add unchokes, up to the number of peers it lists, and
+    chokes wait for the next round (:mod:`btref.choking`). So calls come at irregular
+    times between the rounds: a choker with rounds of its own (PropShare, BitTyrant)
+    counts them by ``now``, not by calls.
 
     **With:** ``swarm`` (``swarm.seeding`` tells seed mode from leech mode); ``peers``, a
     view of every connected peer; ``now``, the driver's time in seconds. Optimistic
@@ -170,6 +186,10 @@ def btref_rechoke(
     (``--upload-limit``, :mod:`btref.net.throttle`).
 
     **Combining:** ``firstresult``: a session registers one choker.
+
+    **Must not:** change the views (``peer.has`` is the session's own piece set); send
+    anything or choke anyone itself (the session does, from the answer); use randomness
+    other than ``swarm.rng`` or a clock other than ``now``.
     """
 
 
@@ -179,7 +199,7 @@ def btref_rechoke(
 
 
 @hookspec
-def btref_announce(request: Any) -> Awaitable[Any] | None:
+def btref_announce(request: AnnounceRequest) -> Awaitable[AnnounceResult] | None:
     """Tell the world we are in a swarm, and learn about other peers.
 
     **When:** by a *driver* (never by the sans-I/O engine): when a torrent starts
@@ -197,6 +217,9 @@ def btref_announce(request: Any) -> Awaitable[Any] | None:
     **Combining:** all plugins are asked; the driver awaits every awaitable and connects
     to the union of the peers found. A plugin that fails raises
     :class:`~btref.errors.TrackerError`; the others still count.
+
+    **Must not:** do I/O before the awaitable is awaited (the call itself returns at
+    once); block the event loop; connect to the peers itself (the driver dials them).
     """
 
 
@@ -207,7 +230,11 @@ def btref_announce(request: Any) -> Awaitable[Any] | None:
 
 @hookspec
 def btref_peer_connected(peer: PeerView) -> None:
-    """A peer finished the handshake. **Returns:** nothing; all observers are called."""
+    """A peer finished the handshake. **Returns:** nothing; all observers are called.
+
+    Observers (this hook and the five below) **must not** change the session or the
+    views they are given, block, or do I/O of their own in the simulator; they watch.
+    """
 
 
 @hookspec
@@ -221,7 +248,7 @@ def btref_piece_verified(torrent: Torrent, index: int) -> None:
 
 
 @hookspec
-def btref_piece_failed(torrent: Torrent, index: int, peers: Sequence[Any]) -> None:
+def btref_piece_failed(torrent: Torrent, index: int, peers: Sequence[Hashable]) -> None:
     """Piece ``index`` failed its hash check; ``peers`` are the keys of those that sent blocks of it."""
 
 

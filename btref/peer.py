@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from btref import wire
-from btref.actions import Send
+from btref.actions import Action, Send
 from btref.pieceset import PieceSet
 from btref.views import PeerView
 
@@ -166,7 +166,7 @@ class Peer:
             self.up = Rate(start=self.connected_at)
         self.waiting_since = self.last_sent_at = self.connected_at
 
-    def send(self, msg: Any, now: float, out: list[Any]) -> None:
+    def send(self, msg: Any, now: float, out: list[Action]) -> None:
         """Queue ``msg`` for this peer (every message we send goes through here)."""
         if type(msg) in _STATE_MESSAGES:
             self.follow(msg, ours=True)

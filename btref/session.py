@@ -41,7 +41,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from btref import wire
-from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
+from btref.actions import Action, Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
 from btref.choking import ChokeRounds
 from btref.download import Downloader
@@ -53,7 +53,7 @@ from btref.views import Availability, SwarmView
 
 __all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
 
-Actions = list[Any]
+Actions = list[Action]
 
 
 class Session:
@@ -86,7 +86,7 @@ class Session:
         self.availability = Availability(n, self.have, skip_unseen=True)
         self.download = Downloader(torrent, hook, self.config, self.have, self.availability, self.peers,
                                    self.swarm_view, keep_data=keep_data)
-        self.choking = ChokeRounds(hook, self.config)
+        self.choking = ChokeRounds(hook, self.config, self.peers, self.swarm_view)
         #: Keys we banned (a liar that left is banned too, by the key it had).
         self.banned: set[Hashable] = set()
         self.now = 0.0
@@ -205,8 +205,7 @@ class Session:
         self.now = now
         out: Actions = []
         cfg = self.config
-        if self.choking.due(now):
-            self.choking.rechoke(self.peers, self.swarm_view(), now, out)
+        self.choking.tick(now, out)
         for peer in list(self.peers.values()):
             if peer.requests and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
                 peer.snubbed = True
@@ -281,13 +280,13 @@ class Session:
 
     def _on_interested(self, peer: Peer, msg: wire.Interested, out: Actions) -> None:
         peer.follow(msg, ours=False)
-        if peer.am_choking:
-            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+        if peer.am_choking:  # it may take a free slot
+            self.choking.interest_changed(peer, self.now, out)
 
     def _on_not_interested(self, peer: Peer, msg: wire.NotInterested, out: Actions) -> None:
         peer.follow(msg, ours=False)
-        if not peer.am_choking:
-            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+        if not peer.am_choking:  # its slot is free
+            self.choking.interest_changed(peer, self.now, out)
 
     def _on_reject(self, peer: Peer, msg: wire.Reject, out: Actions) -> None:
         self._require(peer.fast, "reject without the fast extension")
@@ -373,7 +372,7 @@ class Session:
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
             peer.snubbed = False  # only a downloader can be snubbed
             self._update_interest(peer, out)
-        self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)  # seed mode ranks peers differently
+        self.choking.rechoke(self.now, out)  # seed mode ranks peers differently
 
     # -- peers leaving ------------------------------------------------------------------
 
@@ -403,8 +402,9 @@ class Session:
             self.download.release(peer, index, begin)
         out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
         self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
-        if not peer.am_choking and peer.peer_interested:
-            self.choking.rechoke(self.peers, self.swarm_view(), self.now, out)
+        if not peer.am_choking and peer.peer_interested:  # its slot is free
+            self.choking.interest_changed(peer, self.now, out)
+        self.choking.forget(peer.key)
         self.download.fill_all(self.now, out)
 
     # -- checks -----------------------------------------------------------------------------

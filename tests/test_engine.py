@@ -415,7 +415,7 @@ def test_choking_a_fast_peer_rejects_its_queue(payload):
     s = session(torrent, seed=True)
     interested_unchoked(s)
     s.message_received("p", wire.Request(0, 0, 16384), 1)
-    out = s.message_received("p", wire.NotInterested(), 2)
+    out = s.message_received("p", wire.NotInterested(), 2)  # its slot is free: a round at once
     assert msgs(out) == [wire.Choke(), wire.Reject(0, 0, 16384)]
     assert s.block_read("p", 0, 0, b"x" * 16384, 2) == []
 
@@ -550,6 +550,46 @@ def test_rechoke_every_interval(payload):
     s = session(torrent, seed=True)
     rechokes = [t for t in range(0, 35) if any(isinstance(a, Event) and a.name == "rechoke" for a in s.tick(t))]
     assert rechokes == [0, 10, 20, 30]
+
+
+def test_rounds_keep_a_fixed_clock_and_interest_only_fills_free_slots(payload):
+    """Mainline's 10 s rounds stay on their clock whatever happens between them; a choked
+    peer turning interested is unchoked at once only if the choker has a slot for it."""
+    torrent, _ = payload
+    s = session(torrent, seed=True)  # tit-for-tat: 3 slots and an optimistic one
+    s.tick(0.5)
+    for i, key in enumerate("abcd"):
+        interested_unchoked(s, key)  # slots free: unchoked at once, one second apart
+        s.tick(1.5 + i)
+    s.peer_connected("e", 6)
+    out = s.message_received("e", wire.Interested(), 6)
+    assert wire.Unchoke() not in msgs(out, key="e") and s.peers["e"].am_choking  # no slot free
+    rounds = [t for t in (9.5, 10.5, 11.5, 20.5) if any(isinstance(a, Event) and a.name == "rechoke"
+                                                          for a in s.tick(t))]
+    assert rounds == [10.5, 20.5]
+
+
+def test_interest_toggles_cannot_make_the_choker_run_on_every_message(payload):
+    """A peer flipping interested / not interested gets at most one choker call per
+    Config.unchoke_gap, the others wait for a tick (hostile: 3 peers toggling for 20 s)."""
+    torrent, _ = payload
+    s = session(torrent, seed=True)
+    calls = []
+    original = s.choking._ask
+
+    def counted(now):
+        calls.append(now)
+        return original(now)
+
+    s.choking._ask = counted
+    s.tick(0)
+    s.peer_connected("x", 0)
+    for i in range(1000):
+        t = 0.5 + i / 1000
+        s.message_received("x", wire.Interested() if i % 2 == 0 else wire.NotInterested(), t)
+    assert len(calls) <= 2  # the round at 0, and one fill
+    s.tick(1.6)
+    assert len(calls) <= 3  # and the fill that waited for its tick
 
 
 # -- bad data ------------------------------------------------------------------------------

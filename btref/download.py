@@ -344,9 +344,10 @@ class Downloader:
     def _absolve(self, piece: PieceInProgress) -> list[tuple[Hashable, str]]:
         """A piece that failed before has passed: the blocks that differ from the good copy
         name the liars (returned, to be banned, present or gone)."""
-        good = piece.block_digests()
+        records = self.suspects.pop(piece.index, ())
+        good = piece.block_digests() if records else []
         liars: dict[Hashable, str] = {}
-        for record in self.suspects.pop(piece.index, ()):
+        for record in records:
             for key, blocks in record.items():
                 if any(digest != good[number] for number, digest in blocks):
                     liars[key] = f"sent a corrupt block of piece {piece.index}"

@@ -61,6 +61,7 @@ def available(*, errors: list[str] | None = None, refresh: bool = False) -> dict
     """
     if refresh:
         _scan.cache_clear()
+        _entry_points.cache_clear()
     found, failures = _scan(tuple(sys.path))
     if errors is not None:
         errors.extend(failures)
@@ -68,11 +69,17 @@ def available(*, errors: list[str] | None = None, refresh: bool = False) -> dict
 
 
 @functools.cache
+def _entry_points(path: tuple[str, ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """The entry points of group :data:`GROUP`, not loaded (``path``: the cache key)."""
+    return tuple(importlib.metadata.entry_points(group=GROUP))
+
+
+@functools.cache
 def _scan(path: tuple[str, ...]) -> tuple[dict[str, dict[str, PluginInfo]], tuple[str, ...]]:
     """The entry points of group :data:`GROUP` loaded, and a line per failure (``path``: the cache key)."""
     found: dict[str, dict[str, PluginInfo]] = {family: {} for family in hookspecs.FAMILIES}
     errors: list[str] = []
-    for ep in importlib.metadata.entry_points(group=GROUP):
+    for ep in _entry_points(path):
         try:
             cls = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break btref
@@ -91,7 +98,12 @@ def _scan(path: tuple[str, ...]) -> tuple[dict[str, dict[str, PluginInfo]], tupl
 
 #: Forget every scan: the next :func:`available` looks at the installed entry points again.
 #: (A function attribute set at run time: mypy knows no attributes of plain functions.)
-available.cache_clear = _scan.cache_clear  # type: ignore[attr-defined]
+def _clear() -> None:
+    _scan.cache_clear()
+    _entry_points.cache_clear()
+
+
+available.cache_clear = _clear  # type: ignore[attr-defined]
 
 
 def find(family: str, name: str) -> PluginInfo:
@@ -102,6 +114,16 @@ def find(family: str, name: str) -> PluginInfo:
     """
     if family not in hookspecs.FAMILIES:
         raise PluginError(f"unknown plugin family {family!r}; families: {', '.join(hookspecs.FAMILIES)}")
+    # Import only the plugin asked for: a session needs four, and importing all of them
+    # (the DHT's modules among them) is most of a client's start-up time.
+    for ep in _entry_points(tuple(sys.path)):
+        if ep.name == name:
+            try:
+                cls = ep.load()
+            except Exception:  # a broken plugin: the full scan below reports it
+                break
+            if getattr(cls, "family", None) == family:
+                return PluginInfo(ep.name, family, _summary(cls), ep.dist.name if ep.dist else "?", ep.value, cls)
     plugins = available()[family]
     if name not in plugins:
         choices = ", ".join(sorted(plugins)) or "none installed"

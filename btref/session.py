@@ -135,18 +135,31 @@ class Session:
 
     def message_received(self, key: Hashable, msg: Any, now: float) -> Actions:
         """A message from peer ``key``; unknown keys (already closed) are ignored."""
+        return self.messages_received(key, (msg,), now)
+
+    def messages_received(self, key: Hashable, msgs: Iterable[Any], now: float) -> Actions:
+        """Messages from peer ``key``, in the order they arrived (say, all that one read
+        of its socket brought): each is handled in turn, and the peer's request queue is
+        topped up once, after the last, if blocks came in."""
         self.now = now
         peer = self.peers.get(key)
-        if peer is None:
-            return []
         out: Actions = []
+        if peer is None:
+            return out
+        received = peer.bytes_downloaded
         try:
-            handler = self._handlers.get(type(msg))
-            if handler is None:
-                raise ProtocolError(f"unexpected {type(msg).__name__} message")
-            handler(peer, msg, out)
+            for msg in msgs:
+                handler = self._handlers.get(type(msg))
+                if handler is None:
+                    raise ProtocolError(f"unexpected {type(msg).__name__} message")
+                handler(peer, msg, out)
+                if self.peers.get(key) is not peer:  # banned on the way
+                    return out
         except BtrefError as exc:  # the peer's fault; a plugin's bug is not caught here
             self._close(peer, str(exc), out)
+            return out
+        if peer.bytes_downloaded != received:  # blocks came in: ask for more
+            self.download.fill(peer, now, out)
         return out
 
     def haves_received(self, haves: Iterable[tuple[Hashable, int]], now: float) -> Actions:
@@ -342,7 +355,6 @@ class Session:
                 self._announce(piece.index, out)
             for key, reason in bans:
                 self._ban(key, reason, out)
-        self.download.fill(peer, self.now, out)
     # [/docs: on-piece]
 
     # [docs: announce]

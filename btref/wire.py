@@ -83,7 +83,7 @@ def _uint(bits: int) -> Callable[[object, attrs.Attribute[int], int], None]:
     top = (1 << bits) - 1
 
     def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+        if type(value) is not int or not 0 <= value <= top:  # (a bool's type is bool, not int)
             raise ValueError(f"{type(instance).__name__}.{attribute.name} must be an int in 0..{top}, got {value!r}")
 
     return check
@@ -314,6 +314,7 @@ _FIXED: dict[type[Message], struct.Struct] = {
 }
 _HEADER = struct.Struct(">IB")  # length prefix and id
 _PIECE_HEADER = struct.Struct(">IBII")  # ... and index, begin
+_REQUEST = struct.Struct(">IBIII")
 _HASHES_HEAD = struct.Struct(">32sIIII")
 _KEEPALIVE = bytes(4)
 
@@ -324,15 +325,18 @@ def encode_parts(msg: Message | Handshake) -> list[bytes | memoryview]:
     A :class:`Piece` gives ``[header, block]`` with ``block`` itself (not a copy): the
     16 KiB of data are the bulk of all traffic, and a seeder should not copy them twice.
     """
+    kind = type(msg)
+    if kind is Piece:
+        return [_PIECE_HEADER.pack(9 + len(msg.block), Piece.ID, msg.index, msg.begin), msg.block]
+    if kind is Request:  # one per block we download: its own line, no generic lookup
+        return [_REQUEST.pack(13, Request.ID, msg.index, msg.begin, msg.length)]
     if isinstance(msg, Handshake):
         return [bytes((len(PROTOCOL),)) + PROTOCOL + msg.reserved + msg.info_hash + msg.peer_id]
     if isinstance(msg, KeepAlive):
         return [_KEEPALIVE]
-    if isinstance(msg, Piece):
-        return [_PIECE_HEADER.pack(9 + len(msg.block), Piece.ID, msg.index, msg.begin), msg.block]
-    layout = _FIXED.get(type(msg))
+    layout = _FIXED.get(kind)
     if layout is not None:
-        body = layout.pack(*attrs.astuple(msg, recurse=False))
+        body = layout.pack(*[getattr(msg, field.name) for field in attrs.fields(kind)])
     elif isinstance(msg, Bitfield):
         body = msg.payload
     elif isinstance(msg, Extended):

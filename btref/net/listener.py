@@ -186,15 +186,14 @@ class PeerNetwork:
             return
         assert self.engine is not None
         now = self.loop.time()
-        actions: list[Any] = []
         for msg in msgs:
             if type(msg) is wire.Piece:
                 self.downloaded += len(msg.block)
                 self.last_data = now
             elif type(msg) is wire.Extended:
                 self._extended(link, msg, now)
-            actions += self.engine.message_received(link.key, msg, now)
-        self.execute(actions)
+        # One call for the whole read: the engine tops up the request queue once.
+        self.execute(self.engine.messages_received(link.key, msgs, now))
 
     def _extended(self, link: PeerLink, msg: wire.Extended, now: float) -> None:
         """BEP 9 metadata requests and BEP 11 peer exchange (:mod:`btref.net.extensions`)."""

@@ -325,18 +325,17 @@ def encode_parts(msg: Message | Handshake) -> list[bytes | memoryview]:
     A :class:`Piece` gives ``[header, block]`` with ``block`` itself (not a copy): the
     16 KiB of data are the bulk of all traffic, and a seeder should not copy them twice.
     """
-    kind = type(msg)
-    if kind is Piece:
+    if type(msg) is Piece:
         return [_PIECE_HEADER.pack(9 + len(msg.block), Piece.ID, msg.index, msg.begin), msg.block]
-    if kind is Request:  # one per block we download: its own line, no generic lookup
+    if type(msg) is Request:  # one per block we download: its own line, no generic lookup
         return [_REQUEST.pack(13, Request.ID, msg.index, msg.begin, msg.length)]
     if isinstance(msg, Handshake):
         return [bytes((len(PROTOCOL),)) + PROTOCOL + msg.reserved + msg.info_hash + msg.peer_id]
     if isinstance(msg, KeepAlive):
         return [_KEEPALIVE]
-    layout = _FIXED.get(kind)
+    layout = _FIXED.get(type(msg))
     if layout is not None:
-        body = layout.pack(*[getattr(msg, field.name) for field in attrs.fields(kind)])
+        body = layout.pack(*[getattr(msg, field.name) for field in attrs.fields(type(msg))])
     elif isinstance(msg, Bitfield):
         body = msg.payload
     elif isinstance(msg, Extended):

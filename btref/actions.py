@@ -46,6 +46,10 @@ class Config:
     pipeline_seconds: float = 2.0
     min_queue: int = 4
     max_queue: int = 250
+    #: Grow a peer's queue by one request per block received (TCP-like slow start) until
+    #: its rate fills it, so a fast peer is not held at ``min_queue`` for the first 20 s
+    #: of rate history; reset when a request times out. The asyncio driver turns it on.
+    slow_start: bool = False
     #: Top a peer's request queue up only once this fraction of it is free (0: after every
     #: block). Fewer, bigger picker calls; the asyncio driver uses 0.25.
     refill_fraction: float = 0.0

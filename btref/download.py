@@ -281,6 +281,8 @@ class Downloader:
             return None  # late, and not needed any more
         peer.bytes_downloaded += length
         peer.down.add(length, now)
+        if self.config.slow_start and peer.slow_start < self.config.max_queue:
+            peer.slow_start = max(peer.slow_start, self.config.min_queue) + 1
         peer.waiting_since = now
         peer.snubbed = False
         piece.asked[number].discard(peer.key)

@@ -134,6 +134,10 @@ class Peer:
     peer_interested: bool = False
     #: BEP 10 ``reqq``: how many requests the peer says it will queue (None: not told).
     reqq: int | None = None
+    #: Slow start (``Config.slow_start``): a queue depth that grows by one with every block
+    #: received, so the queue doubles each round trip until the rate estimate catches up
+    #: (the rate is averaged from the connection's start, choked time included). 0: off.
+    slow_start: int = 0
     #: Pieces the peer has that we lack (see the module docstring).
     wanted: int = 0
     #: Our requests to the peer, oldest first: ``(index, begin) -> (length, sent_at)``.
@@ -200,9 +204,10 @@ class Peer:
 
     def queue_depth(self, now: float, *, block: int, seconds: float, lo: int, hi: int) -> int:
         """How many requests to keep outstanding: enough to cover ``seconds`` of the
-        peer's current download rate, clamped to ``lo..hi`` and never above its ``reqq``."""
+        peer's current download rate (or the slow-start depth, if larger), clamped to
+        ``lo..hi`` and never above its ``reqq``."""
         depth = int(self.down.rate(now) * seconds / block)
-        depth = min(max(depth, lo), hi)
+        depth = min(max(depth, lo, self.slow_start), hi)
         if self.reqq is not None:
             depth = min(depth, max(1, self.reqq))
         return depth

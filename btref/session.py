@@ -227,6 +227,7 @@ class Session:
             if peer.requests and now - next(iter(peer.requests.values()))[1] >= cfg.request_timeout:
                 expired = [(k, length) for k, (length, sent) in peer.requests.items()
                            if now - sent >= cfg.request_timeout]
+                peer.slow_start = 0  # the peer cannot keep up: start over from the rate
                 for (index, begin), length in expired:
                     self.download.release(peer, index, begin)
                     peer.send(wire.Cancel(index, begin, length), now, out)

@@ -98,11 +98,20 @@ class Availability:
     def add(self, index: int, delta: int = 1) -> bool:
         """One more (``delta=-1``: one fewer) connected peer has piece ``index``; returns
         whether it is a piece we lack (one that moved between buckets)."""
-        lacking = self._take(index)
-        self.counts[index] += delta
-        if lacking:
-            self._put(index, self.counts[index])
-        return lacking
+        # _take and _put written out: every `have` in a simulated swarm ends here (bench/sim.py).
+        counts, pos = self.counts, self._pos
+        count = counts[index]
+        counts[index] = count + delta
+        here = pos[index]
+        if here < 0:  # we have it: counted, in no bucket
+            return False
+        bucket = self.buckets[count]
+        last = bucket.pop()
+        if last != index:
+            bucket[here] = last
+            pos[last] = here
+        self._put(index, count + delta)
+        return True
 
     def got(self, index: int) -> None:
         """We verified piece ``index``: it leaves the buckets (its count stays)."""

@@ -720,3 +720,26 @@ def test_random_message_streams_never_crash(payload, stream, fast, seed, have_co
         if "evil" not in s.peers:
             break
     assert "good" in s.peers
+
+
+def test_slow_start_grows_the_queue_before_the_rate_does(payload):
+    """Transmission sends slowly at first: with the rate averaged from the connection's
+    start, the queue would stay at min_queue. Slow start adds one request per block."""
+    torrent, data = payload
+    s = session(torrent, config=Config(min_queue=1, max_queue=8, slow_start=True, rate_window=1000))
+    s.peer_connected("p", 0, fast=True)
+    s.message_received("p", wire.HaveAll(), 0)
+    s.message_received("p", wire.Unchoke(), 0)
+    assert len(s.peers["p"].requests) == 1
+    for _ in range(3):  # answer whatever is outstanding, at a crawl (t = 500 s)
+        for (i, begin), (length, _) in list(s.peers["p"].requests.items()):
+            s.message_received("p", wire.Piece(i, begin, block(data, i, begin, length)), 500)
+    assert len(s.peers["p"].requests) > 1
+    plain = session(torrent, config=Config(min_queue=1, max_queue=8, rate_window=1000))
+    plain.peer_connected("p", 0, fast=True)
+    plain.message_received("p", wire.HaveAll(), 0)
+    plain.message_received("p", wire.Unchoke(), 0)
+    for _ in range(3):
+        for (i, begin), (length, _) in list(plain.peers["p"].requests.items()):
+            plain.message_received("p", wire.Piece(i, begin, block(data, i, begin, length)), 500)
+    assert len(plain.peers["p"].requests) == 1

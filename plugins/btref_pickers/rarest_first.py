@@ -62,9 +62,10 @@ class RarestFirst:
     def rarest(self, swarm: SwarmView, peer: PeerView, want: int) -> list[int]:
         """3. Up to ``want`` new pieces the peer has, rarest first, ties at random."""
         picks: list[int] = []
+        has, started = peer.has, swarm.in_progress
         buckets = swarm.availability.buckets  # buckets[c]: the pieces we lack that c peers have
         for bucket in buckets[1:] if swarm.availability.skip_unseen else buckets:
-            found = [i for i in bucket if peer.has[i] and i not in swarm.in_progress]
+            found = [i for i in bucket if has[i] and i not in started]
             if len(found) >= want - len(picks):  # this bucket fills the answer: draw from it
                 return picks + swarm.rng.sample(found, want - len(picks))
             swarm.rng.shuffle(found)

@@ -59,12 +59,14 @@ from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.io.storage import Storage, VerifyReport, verify
 
-__all__ = ["Client", "make_peer_id", "TICK"]
+__all__ = ["Client", "make_peer_id", "TICK", "STOP_ROUND"]
 
 #: Seconds between two engine ticks.
 TICK = 1.0
 #: Seconds to wait for the ``stopped`` announce at shutdown.
 STOP_ANNOUNCE_TIMEOUT = 5.0
+#: Seconds :meth:`Client.stop` waits for cancelled tasks before cancelling the rest again.
+STOP_ROUND = 1.0
 #: Seconds between redial rounds; a peer that failed n times waits min(2**n, 60) s.
 REDIAL_EVERY = 5.0
 
@@ -177,10 +179,16 @@ class Client(PeerNetwork):
             link.close()
         if self.uplink is not None:
             self.uplink.close()  # wakes the uplink task if it waits for tokens
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(*self._disk, return_exceptions=True)  # verified data is not dropped
+        # Until none is left: an ending task may spawn another (a dropped link's last
+        # actions), and a cancellation can be lost (Python 3.11's wait_for returns its result
+        # when the awaited thing finished in the loop turn the cancel came in), so whatever
+        # still runs after a round is cancelled again.
+        while pending := {task for task in self._tasks if not task.done()}:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=STOP_ROUND)
+        while pending := {task for task in self._disk if not task.done()}:
+            await asyncio.wait(pending)  # verified data is not dropped
         if self._server is not None:
             await self._server.wait_closed()
         if self._announced:

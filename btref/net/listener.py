@@ -109,8 +109,10 @@ class PeerNetwork:
         self._dialing.add(key)
         try:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port, limit=READ_SIZE), CONNECT_TIMEOUT)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+                # that comes in the loop turn the connection opens, and the link would outlive stop().
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE)
             except (OSError, TimeoutError) as exc:
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
                 self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
@@ -167,6 +169,8 @@ class PeerNetwork:
 
     def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
         """Refuse ourselves, banned peers, and a second link with the same key."""
+        if self._stopping:
+            raise ProtocolError("session stopped")
         if handshake.peer_id == self.peer_id:
             if link.initiator:  # that address is us: never dial it again
                 self.known.pop(link.key, None)

@@ -138,10 +138,15 @@ class PeerLink:
     async def wait_closed(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Wait for the socket to close. A closing transport still writes what it holds, so
         a peer that stopped reading (say, itself waiting for *us* to drain) would make this
-        wait forever: after ``timeout`` the connection is aborted instead."""
+        wait forever: after ``timeout``, or if the wait is cancelled, the connection is
+        aborted instead."""
         try:
-            await asyncio.wait_for(self.writer.wait_closed(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.writer.wait_closed()
         except TimeoutError:
             self.writer.transport.abort()
         except OSError:
             pass
+        except asyncio.CancelledError:
+            self.writer.transport.abort()
+            raise

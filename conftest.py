@@ -1,4 +1,4 @@
-"""Shared test set-up: hypothesis profiles and the path to the shared vectors."""
+"""Shared test set-up: hypothesis profiles and the path to the test vectors."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-#: ../shared/vectors beside the project root (read in place, never copied in).
-VECTORS = Path(__file__).resolve().parent.parent / "shared" / "vectors"
-_NO_VECTORS = "shared test vectors not found"
+#: The public test vectors, vendored in the repository (sources and licenses: PROVENANCE there).
+VECTORS = Path(__file__).resolve().parent / "tests" / "vectors"
 
 
 @pytest.fixture(scope="session")
 def vectors() -> Path:
-    if not VECTORS.is_dir():
-        pytest.skip(f"{_NO_VECTORS} at {VECTORS} (../shared is absent in this checkout)")
+    # Part of the repository, so a missing folder is a broken checkout: fail, never skip.
+    if not (VECTORS / "PROVENANCE").is_file():
+        pytest.fail(f"test vectors missing at {VECTORS} (they are part of the repository)")
     return VECTORS
 
 
@@ -37,7 +37,5 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     report = outcome.get_result()
     if os.environ.get("BTREF_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if _NO_VECTORS in reason:  # the one allowed skip: a checkout without ../shared
-            return
         report.outcome = "failed"
         report.longrepr = f"skipped under `make test` (BTREF_NO_SKIPS=1), which allows no skips: {reason}"

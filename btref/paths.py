@@ -4,7 +4,7 @@ A .torrent's path elements are *untrusted bytes* (BEP 3 ``path``, BEP 52 ``file 
 keys, BEP 47 ``symlink path``). BEP 3 only says they are path elements; it does not say
 what a client must do with ``..``, an element holding ``/``, control characters or
 invalid UTF-8. Real clients sanitize; btref follows libtorrent's
-``sanitize_append_path_element`` (the public test cases are in the shared vectors), so
+``sanitize_append_path_element`` (the public test cases are in ``tests/vectors/``), so
 a torrent lands on disk under the same names in both clients.
 
 The policy, element by element (:func:`sanitize_component`):

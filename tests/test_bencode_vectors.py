@@ -1,7 +1,7 @@
 """btref.bencode against public vectors: the BEP 3 examples and libtorrent's bdecode cases.
 
-The cases are read in place from ``../shared/vectors/libtorrent-bdecode-cases.json``
-(transcribed from libtorrent's test_bdecode.cpp). What each outcome means for btref:
+The cases are in ``tests/vectors/libtorrent-bdecode-cases.json`` (transcribed from
+libtorrent's test_bdecode.cpp; sources and licenses in ``tests/vectors/PROVENANCE``). What each outcome means for btref:
 
 * ``ok``: lenient mode decodes to the listed value; strict mode agrees exactly when the
   input is canonical (``encode(value) == input``), and rejects it otherwise.
@@ -28,11 +28,9 @@ FILE = "libtorrent-bdecode-cases.json"
 
 
 def _cases(section: str) -> list[dict[str, Any]]:
-    # Read at collection time to name the cases; the `vectors` fixture still decides
-    # whether they run (it skips with a reason when ../shared is absent).
-    path = Path(__file__).resolve().parents[2] / "shared" / "vectors" / FILE
-    if not path.is_file():
-        return []
+    # Read at collection time to name the cases. The vectors are part of the repository,
+    # so a missing file is an error here, never an empty (skipped) parameter set.
+    path = Path(__file__).resolve().parent / "vectors" / FILE
     return json.loads(path.read_text())[section]
 
 

@@ -241,3 +241,47 @@ def test_arbitrary_bytes_instead_of_a_handshake_raise_only_protocol_error(data):
         b.receive_data(data)
     except ProtocolError:
         pass
+
+
+# -- a bad message after good ones in the same read -----------------------------------------
+
+#: Fixed-size messages with a payload of the wrong size (framed by hand, as a hostile peer
+#: would), and a piece too short to hold its index and offset.
+WRONG_LENGTHS = {
+    "unchoke with a 1-byte payload": b"\x00\x00\x00\x02\x01\x00",
+    "have with a 5-byte payload": b"\x00\x00\x00\x06\x04" + bytes(5),
+    "piece shorter than 8": b"\x00\x00\x00\x05\x07" + bytes(4),
+    "request with 13 bytes": b"\x00\x00\x00\x0e\x06" + bytes(13),
+}
+
+
+@pytest.mark.parametrize("bad", list(WRONG_LENGTHS.values()), ids=list(WRONG_LENGTHS))
+@pytest.mark.parametrize("after", ["handshake", "messages"])
+def test_a_wrong_length_after_other_bytes_is_a_protocol_error(bad: bytes, after: str) -> None:
+    """The message fails after the bytes before it were parsed: still a ProtocolError (no
+    buffer that handed out views is resized, so no BufferError can replace it)."""
+    a, b = make(True), make(False, info_hashes={IH})
+    b.receive_data(a.send(a.handshake()))
+    if after == "handshake":
+        data = b.send(b.handshake()) + bad
+    else:
+        a.receive_data(b.send(b.handshake()))
+        data = b.send(wire.HaveNone()) + b.send(wire.Unchoke()) + bad
+    with pytest.raises(ProtocolError, match="payload"):
+        a.receive_data(data)
+    with pytest.raises(ProtocolError, match="already failed"):
+        a.receive_data(b"\x00\x00\x00\x00")
+
+
+_framed = st.builds(lambda msg_id, payload: (len(payload) + 1).to_bytes(4, "big") + bytes([msg_id]) + payload,
+                   st.integers(0, 21), st.binary(max_size=20))
+
+
+@given(st.lists(st.sampled_from([wire.KeepAlive(), wire.Interested(), wire.Have(3)]), min_size=1, max_size=5),
+       st.lists(_framed, min_size=1, max_size=4))
+def test_framed_junk_after_good_messages_raises_only_protocol_error(good, junk):
+    a, b = pair()
+    try:
+        a.receive_data(b"".join(wire.encode(m) for m in good) + b"".join(junk))
+    except ProtocolError:
+        pass

@@ -306,6 +306,66 @@ def test_stop_is_idempotent_and_leaves_nothing_running(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_stop_while_a_dial_connects(tmp_path: Path) -> None:
+    """Stop at every loop turn of a dial in progress: the connection may open in the very
+    turn the cancel comes in, and the link must not run on (stop waited for it forever)."""
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as target:
+            for turns in range(16):
+                client = Client(torrent, tmp_path / f"dst-{turns}", host="127.0.0.1", discovery=())
+                await client.start()
+                client.add_peer(f"127.0.0.1:{target.port}")
+                client.redial(client.loop.time())
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                await client.stop()  # bounded by run()
+                assert client.finished.is_set() and not client.links and not client._tasks
+        assert not leftover_tasks()
+
+    run(scenario())
+
+
+def test_a_busy_swarm_stops(tmp_path: Path) -> None:
+    """A tracker, a rate-limited seed and three leechers, all stopped at once while blocks
+    are requested, pieces are on their way to disk and announces are out."""
+    from btref.net.tracker_server import serve_tracker
+
+    files = {"big.bin": 3 << 20}
+
+    async def scenario() -> None:
+        async with serve_tracker(interval=1, udp_port=None) as tracker:
+            _, torrent, src = make_torrent(tmp_path, "hybrid", trackers=(tracker.http_url,),
+                                           piece_length=1 << 18, files=files)
+            seed = Client(torrent, src, host="127.0.0.1", seed=True, upload_limit=2 << 20)
+            leechers = [Client(torrent, tmp_path / f"l{n}", host="127.0.0.1", seed=True,
+                               events=tmp_path / f"l{n}.jsonl") for n in range(3)]
+            sessions = [seed, *leechers]
+            try:
+                for session in sessions:
+                    await session.start()
+                # Wait (bounded by run()) for a moment with a write on its way to disk and
+                # blocks asked for; then put announces in flight and stop everything at once.
+                while not any(s._disk and any(p.requests for p in s.engine.peers.values())
+                              and not s.complete.is_set() for s in leechers):
+                    await asyncio.sleep(0)
+                for session in sessions:
+                    session._spawn(session.announce(""), session._tasks)
+                    session.redial(session.loop.time())
+            finally:
+                await asyncio.gather(*(s.stop() for s in sessions))
+            for session in sessions:
+                assert session.finished.is_set() and not session.links
+                assert not session._tasks and not session._disk
+        assert not leftover_tasks()
+
+    run(scenario())
+    for n in range(3):
+        events = read_events(tmp_path / f"l{n}.jsonl")
+        assert events[-1]["event"] == "stopped"
+
+
 def test_a_failed_start_cleans_up(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
     escape = tmp_path / "elsewhere"

@@ -5,12 +5,20 @@ through :mod:`btref.wire` (handshake, a full bitfield, unchoke) and answers ever
 with a block of the right size and the wrong bytes. The leecher knows only that peer at
 first, so the bad pieces and the ban happen before any honest data arrives; then it is
 told about an honest seed (btref or libtorrent) and must finish with the right file.
+
+Bans are by IP address, so the hostile peers here run on their own loopback address
+(:data:`HOSTILE_HOST`; Linux routes all of 127.0.0.0/8 to the loopback device) and the
+honest ones on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +27,15 @@ import pytest
 from btref import wire
 from btref.pieceset import PieceSet
 from btref.connection import Connection
-from btref.errors import ProtocolError
+from btref.errors import ProtocolError, StorageError
+from btref.io.storage import Storage, verify
 from btref.metainfo import Torrent
 from btref.net.driver import Client, make_peer_id
 from btref.net.events import read_events
 from tests.test_driver import make_torrent, run, same_tree
+
+#: The address hostile peers listen on and connect from.
+HOSTILE_HOST = "127.0.0.2"
 
 
 class HostilePeer:
@@ -38,7 +50,7 @@ class HostilePeer:
         self.port = 0
 
     async def __aenter__(self) -> HostilePeer:
-        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self.serve, HOSTILE_HOST, 0)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -92,14 +104,14 @@ def test_corrupt_blocks_get_the_peer_banned(tmp_path: Path, honest: str) -> None
         async with AsyncExitStack() as stack:
             hostile = await stack.enter_async_context(HostilePeer(torrent))
             leech = await stack.enter_async_context(Client(
-                torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{hostile.port}"], discovery=(),
+                torrent, dst, host="127.0.0.1", peers=[f"{HOSTILE_HOST}:{hostile.port}"], discovery=(),
                 events=tmp_path / "ev.jsonl"))
             while not leech.banned:  # bounded by run()'s timeout
                 await asyncio.sleep(0.02)
-            assert leech.banned == {("127.0.0.1", hostile.port)}
+            assert leech.banned == {HOSTILE_HOST}
             assert leech.stats()["pieces"] == 0
             # A banned peer is never dialled again, even when a tracker names it once more.
-            leech.add_peer(f"127.0.0.1:{hostile.port}")
+            leech.add_peer(f"{HOSTILE_HOST}:{hostile.port}")
             leech.redial(leech.loop.time())
             if lt_side is not None:
                 handle = lt_side.add(data, src)
@@ -122,3 +134,243 @@ def test_corrupt_blocks_get_the_peer_banned(tmp_path: Path, honest: str) -> None
     assert any(e["event"] == "piece_failed" for e in events)
     banned = [e for e in events if e["event"] == "peer_banned"]
     assert len(banned) == 1 and "hash check" in banned[0]["reason"]
+
+
+# -- findings of a hostile tester, attacked the way they were found ---------------------------
+
+
+async def _raw_peer(port: int, torrent: Torrent, *, host: str = "127.0.0.1",
+                    peer_id: bytes | None = None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+    """A hand-made peer on HOSTILE_HOST (a new source port each time): connect to ``host:port``
+    and send our handshake; returns the streams and the handshake's bytes."""
+    reader, writer = await asyncio.open_connection(host, port, local_addr=(HOSTILE_HOST, 0))
+    hs = wire.encode(wire.Handshake(torrent.info_hash, peer_id or make_peer_id(), wire.make_reserved(fast=True)))
+    return reader, writer, hs
+
+
+async def _answered(reader: asyncio.StreamReader) -> bool:
+    """True if the other side answered our handshake with its own (False: it hung up)."""
+    try:
+        await reader.readexactly(wire.HANDSHAKE_LENGTH)
+        return True
+    except (asyncio.IncompleteReadError, OSError):
+        return False
+
+
+#: Fixed-size messages with the wrong payload size, framed by hand (finding 1).
+WRONG_LENGTHS = {
+    "unchoke-1": b"\x00\x00\x00\x02\x01\x00",
+    "have-5": b"\x00\x00\x00\x06\x04" + bytes(5),
+    "piece-4": b"\x00\x00\x00\x05\x07" + bytes(4),
+}
+
+
+def test_a_wrong_length_after_other_bytes_is_a_protocol_error(tmp_path: Path) -> None:
+    """Finding 1: the bad message comes in the same read as the bytes before it (the
+    handshake, or a have-none). ``btref seed`` printed a traceback per connection and
+    logged ``session stopped``; the reason is the protocol error, and nothing is printed."""
+    from tests.test_cli_network import btref_process
+
+    data, torrent, src = make_torrent(tmp_path)
+    path, log = tmp_path / "t.torrent", tmp_path / "seed.jsonl"
+    path.write_bytes(data)
+
+    async def attack(port: int) -> None:
+        for bad in WRONG_LENGTHS.values():
+            reader, writer, hs = await _raw_peer(port, torrent)
+            writer.write(hs + bad)  # with the handshake: the connection ends before admission
+            while await reader.read(65536):
+                pass
+            writer.close()
+            reader, writer, hs = await _raw_peer(port, torrent)
+            writer.write(hs)
+            assert await _answered(reader)
+            writer.write(b"\x00\x00\x00\x01\x0f" + bad)  # have none, then the bad message
+            while await reader.read(65536):
+                pass
+            writer.close()
+
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers",
+                       "--events", str(log)) as (proc, first):
+        match = re.search(r"on 127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        run(attack(int(match.group(1))))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+        printed = proc.stdout.read() if proc.stdout else ""
+    assert "Traceback" not in printed and "Error" not in printed, printed
+    events = read_events(log)
+    failed = [e["reason"] for e in events if e["event"] == "handshake_failed"]
+    dropped = [e["reason"] for e in events if e["event"] == "peer_disconnected"]
+    assert len(failed) == len(dropped) == len(WRONG_LENGTHS)
+    assert all("payload" in reason for reason in failed + dropped), (failed, dropped)
+
+
+def test_half_open_connections_count_against_the_cap(tmp_path: Path) -> None:
+    """Finding 2: open many sockets first, handshake them later; the cap (here 5) must hold."""
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=5) as seed:
+            peers = [await _raw_peer(seed.port, torrent) for _ in range(30)]
+            for _, writer, hs in peers:
+                writer.write(hs)
+            answered = [await _answered(reader) for reader, _, _ in peers]
+            assert sum(answered) == 5 and len(seed.links) == 5
+            assert seed.connection_count() <= 5
+            for _, writer, _ in peers:
+                writer.close()
+
+    run(scenario())
+
+
+def test_idle_peers_are_dropped_and_an_honest_one_gets_in(tmp_path: Path) -> None:
+    """Finding 2: handshaken peers that then say nothing held every slot for good. They are
+    dropped after ``inactivity_timeout``; one that sends keep-alives stays."""
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def keep_alive(writer: asyncio.StreamWriter) -> None:
+        while True:
+            writer.write(wire.encode(wire.KeepAlive()))
+            await asyncio.sleep(0.2)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=3,
+                          inactivity_timeout=1.5, events=tmp_path / "seed.jsonl") as seed:
+            peers = [await _raw_peer(seed.port, torrent) for _ in range(3)]
+            for reader, writer, hs in peers:
+                writer.write(hs)
+                assert await _answered(reader)
+            talker = asyncio.ensure_future(keep_alive(peers[0][1]))
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=()) as leech:
+                await leech.dial("127.0.0.1", seed.port)  # every slot is taken: closed at once
+                assert not leech.links
+                for reader, _, _ in peers[1:]:  # the silent ones are dropped (bounded by run())
+                    while await reader.read(65536):
+                        pass
+                leech.add_peer(f"127.0.0.1:{seed.port}")
+                leech.known[("127.0.0.1", seed.port)] = 0.0
+                leech.redial(leech.loop.time())
+                assert await leech.run()
+            assert any(link.key.host == HOSTILE_HOST for link in seed.links.values())  # the talker
+            talker.cancel()
+            for _, writer, _ in peers:
+                writer.close()
+
+    run(scenario())
+    reasons = [e["reason"] for e in read_events(tmp_path / "seed.jsonl") if e["event"] == "peer_disconnected"]
+    assert reasons.count("sent nothing for 1.5 s") == 2
+
+
+def test_a_banned_peer_is_refused_from_any_port(tmp_path: Path) -> None:
+    """Finding 5: banned for garbage, the peer connects in from a new port with a new peer
+    id; the ban is on its address, so it is refused."""
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with HostilePeer(torrent) as hostile, Client(
+                torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"{HOSTILE_HOST}:{hostile.port}"],
+                discovery=(), events=tmp_path / "ev.jsonl") as leech:
+            while not leech.banned:  # bounded by run()
+                await asyncio.sleep(0.02)
+            reader, writer, hs = await _raw_peer(leech.port, torrent)
+            writer.write(hs)
+            assert not await _answered(reader)
+            writer.close()
+            assert not leech.links
+
+    run(scenario())
+    failed = [e for e in read_events(tmp_path / "ev.jsonl") if e["event"] == "handshake_failed"]
+    assert failed and failed[-1]["reason"] == "peer is banned" and failed[-1]["peer"].startswith(HOSTILE_HOST)
+
+
+def test_a_symlink_planted_in_the_output_folder_is_refused(tmp_path: Path) -> None:
+    """Finding 6: ``payload/z.bin -> a.bin`` inside the output folder; pieces of z.bin went
+    into a.bin and the download still said it succeeded. Now the session refuses to start."""
+    _, torrent, src = make_torrent(tmp_path)
+    dst = tmp_path / "dst"
+    (dst / "payload").mkdir(parents=True)
+    (dst / "payload" / "z.bin").symlink_to("a.bin")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            with pytest.raises(StorageError, match="payload/z.bin is a symbolic link"):
+                async with Client(torrent, dst, host="127.0.0.1", peers=[f"127.0.0.1:{seed.port}"],
+                                  discovery=()):
+                    pass  # pragma: no cover - start fails
+
+    run(scenario())
+    assert sorted(p.name for p in (dst / "payload").iterdir()) == ["z.bin"]  # nothing written
+
+
+class DiskCheckingLog:
+    """An ``--events`` stream that, at every ``piece_verified`` line, reads that piece back
+    from the download folder and notes it if the bytes there are not the piece's."""
+
+    def __init__(self, torrent: Torrent, dst: Path, src: Path) -> None:
+        self.torrent, self.dst = torrent, dst
+        with Storage(torrent, src) as original:
+            self.pieces = [original.read_piece(i) for i in range(torrent.num_pieces)]
+        self.verified: list[int] = []
+        self.not_on_disk: list[int] = []
+
+    def write(self, line: str) -> int:
+        event = json.loads(line)
+        if event["event"] == "piece_verified":
+            index = event["index"]
+            self.verified.append(index)
+            try:
+                with Storage(self.torrent, self.dst) as disk:
+                    good = disk.read_piece(index) == self.pieces[index]
+            except StorageError:
+                good = False
+            if not good:
+                self.not_on_disk.append(index)
+        return len(line)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_piece_verified_is_logged_only_once_the_piece_is_on_disk(tmp_path: Path) -> None:
+    """Finding 7: the log said ``piece_verified`` before the write; after a kill -9 it
+    claimed pieces the disk lacked. Each line is checked against the disk as it is written."""
+    _, torrent, src = make_torrent(tmp_path)
+    log = DiskCheckingLog(torrent, tmp_path / "dst", src)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed, \
+                Client(torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"127.0.0.1:{seed.port}"],
+                       discovery=(), events=log) as leech:
+            assert await leech.run()
+
+    run(scenario())
+    assert sorted(log.verified) == list(range(torrent.num_pieces))
+    assert log.not_on_disk == []
+
+
+def test_after_kill_9_every_logged_piece_is_on_disk(tmp_path: Path) -> None:
+    """Finding 7, as found: ``btref download --events`` killed with SIGKILL in mid-download;
+    a recheck finds every piece the log calls verified."""
+    data, torrent, src = make_torrent(tmp_path, files={"big.bin": 2 << 20}, piece_length=16384)
+    path, log, dst = tmp_path / "t.torrent", tmp_path / "dl.jsonl", tmp_path / "dst"
+    path.write_bytes(data)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), upload_limit=512 * 1024) as seed:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "btref", "download", str(path), "-o", str(dst), "--host", "127.0.0.1",
+                "--no-trackers", "--peer", f"127.0.0.1:{seed.port}", "--events", str(log),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            try:
+                while not log.exists() or log.read_text().count('"piece_verified"') < 40:  # bounded by run()
+                    await asyncio.sleep(0.01)
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                await proc.wait()
+
+    run(scenario())
+    logged = {e["index"] for e in read_events(log) if e["event"] == "piece_verified"}
+    report = verify(torrent, dst)
+    assert len(logged) >= 40 and not report.complete
+    assert logged <= set(report.good), sorted(logged - set(report.good))

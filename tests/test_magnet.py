@@ -1,4 +1,4 @@
-"""Tests of btref.magnet: shared vectors, examples, errors, limits and round trips."""
+"""Tests of btref.magnet: public vectors, examples, errors, limits and round trips."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _load(vectors: Path) -> dict[str, Any]:
     return json.loads((vectors / "magnet_uris.json").read_text())
 
 
-# -- the shared vectors -----------------------------------------------------------------
+# -- the public vectors -----------------------------------------------------------------
 
 
 def test_valid_vectors_parse_with_listed_fields(vectors: Path) -> None:

@@ -391,11 +391,11 @@ def test_symlinked_folder_pointing_outside_is_refused(tmp_path):
     (data_dir / "t").symlink_to(outside)
     t, contents = make_torrent([5, 20], 16)
     with Storage(t, data_dir) as s:
-        with pytest.raises(StorageError, match="outside the download folder"):
+        with pytest.raises(StorageError, match="t is a symbolic link"):
             s.write_piece(0, expected_piece(t, contents, 0))
-        with pytest.raises(StorageError, match="outside the download folder"):
+        with pytest.raises(StorageError, match="t is a symbolic link"):
             s.read_block(0, 0, 1)
-    with pytest.raises(StorageError, match="outside the download folder"):
+    with pytest.raises(StorageError, match="t is a symbolic link"):
         verify(t, data_dir, plugin_manager(extra=[Answer(True)]).hook)
     assert os.listdir(outside) == []
 
@@ -406,22 +406,63 @@ def test_symlinked_file_pointing_outside_is_refused(tmp_path):
     victim = tmp_path / "victim"
     victim.write_bytes(b"keep me")
     (data_dir / "t" / "f0").symlink_to(victim)
-    (data_dir / "t" / "f1").symlink_to(data_dir)  # resolves to DATA_DIR itself
+    (data_dir / "t" / "f1").symlink_to(data_dir)  # DATA_DIR itself
     t, contents = make_torrent([5, 20], 16)
     with Storage(t, data_dir) as s:
-        with pytest.raises(StorageError, match="outside"):
+        with pytest.raises(StorageError, match="t/f0 is a symbolic link"):
             s.write_piece(0, expected_piece(t, contents, 0))
-        with pytest.raises(StorageError, match="outside"):
-            s.path(1)
+        with pytest.raises(StorageError, match="t/f1 is a symbolic link"):
+            s.file_size(1)
+        assert s.path(1) == str(data_dir / "t" / "f1")
     assert victim.read_bytes() == b"keep me"
 
 
-def test_symlinks_that_stay_inside_are_allowed(tmp_path):
-    (tmp_path / "real").mkdir()
-    (tmp_path / "t").symlink_to(tmp_path / "real")
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_links_inside_the_folder_are_refused_too(tmp_path, where):
+    """A link to another file (or folder) of the same torrent would put pieces in the wrong
+    file, and a recheck would then find the other file's bytes good: refused, nothing written."""
+    t, contents = make_torrent([20, 20], 16, name="t")
+    nested = Torrent(name="t", piece_length=16, piece_hashes=(), piece_layers={}, info_hash_v1=b"\0" * 20,
+                     info_hash_v2=None, info_bytes=b"",
+                     files=(entry(("t", "a", "f0"), 20), entry(("t", "b", "f1"), 20, 20)))
+    if where == "file":
+        (tmp_path / "t").mkdir()
+        (tmp_path / "t" / "f1").symlink_to("f0")  # relative: t/f1 -> t/f0
+        target, link_name = tmp_path / "t" / "f0", "t/f1"
+    else:
+        t = nested
+        (tmp_path / "t" / "a").mkdir(parents=True)
+        (tmp_path / "t" / "b").symlink_to("a")  # t/b/f1 would be t/a/f1
+        target, link_name = tmp_path / "t" / "a", "t/b"
+    with Storage(t, tmp_path) as s:
+        with pytest.raises(StorageError, match=f"{link_name} is a symbolic link"):
+            s.write_piece(2, bytes(8))  # bytes 32..40: the second file only
+        with pytest.raises(StorageError, match=f"{link_name} is a symbolic link"):
+            s.file_size(1)
+    if where == "file":
+        assert not target.exists() or target.read_bytes() == b""
+    else:
+        assert os.listdir(target) == []
+
+
+def test_a_link_planted_after_the_storage_was_made_is_refused(tmp_path):
     t, contents = make_torrent([5, 20], 16)
-    write_all(t, contents, tmp_path)
-    assert (tmp_path / "real" / "f1").read_bytes() == contents[1]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "data").mkdir()
+    with Storage(t, tmp_path / "data") as s:
+        (tmp_path / "data" / "t").symlink_to(outside)
+        with pytest.raises(StorageError, match="t is a symbolic link"):
+            s.write_piece(0, expected_piece(t, contents, 0))
+    assert os.listdir(outside) == []
+
+
+def test_the_download_folder_itself_may_be_reached_through_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "data").symlink_to(tmp_path / "real")
+    t, contents = make_torrent([5, 20], 16)
+    write_all(t, contents, tmp_path / "data")
+    assert (tmp_path / "real" / "t" / "f1").read_bytes() == contents[1]
 
 
 def test_dotdot_entry_writes_nothing_outside(tmp_path):

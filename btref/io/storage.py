@@ -7,10 +7,14 @@ boundaries). Where each byte goes is :mod:`btref.layout`'s job; this module does
 
 Invariants kept:
 
-* **Nothing outside DATA_DIR** (the folder that holds the torrent's top-level file or
-  folder). Every path is resolved (:func:`os.path.realpath`) and must stay below the
-  resolved DATA_DIR, so a symlink planted on the way that points elsewhere is refused; the
-  file itself is opened with ``O_NOFOLLOW``. Components are checked by
+* **Nothing outside DATA_DIR, and no link inside it** (DATA_DIR is the folder that holds
+  the torrent's top-level file or folder; it is resolved once, so it may itself be reached
+  through links). Every file is opened one path component at a time, each relative to the
+  descriptor of the folder before it and with ``O_NOFOLLOW``, so a symbolic link planted
+  anywhere below DATA_DIR, whether it points outside or at another file of the same
+  torrent, is refused with a :class:`~btref.errors.StorageError` and nothing is read or
+  written through it; no other program can swap a folder for a link between a check and
+  the use, since there is no separate check. Components are checked by
   :class:`~btref.layout.Layout`, even if the metainfo parser let a bad one through.
 * **Only verified data is written**, a whole piece at a time (:meth:`Storage.write_piece`):
   one ``pwrite`` per file span. :meth:`Storage.flush` makes it durable (``fsync`` of the
@@ -27,6 +31,7 @@ Every failure (a bad request, a missing or short file, a disk error) is a
 from __future__ import annotations
 
 import collections
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -45,6 +50,8 @@ __all__ = ["MAX_OPEN_FILES", "Storage", "VerifyReport", "piece_is_good", "verify
 
 #: How many files a :class:`Storage` keeps open (least recently used ones are closed).
 MAX_OPEN_FILES = 32
+#: Flags for opening a folder on a file's path: never through a link.
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class Storage:
@@ -59,7 +66,7 @@ class Storage:
                  max_open_files: int = MAX_OPEN_FILES) -> None:
         self.torrent = torrent
         self.layout = Layout(torrent)
-        #: The resolved download folder; every file must resolve to a path below it.
+        #: The resolved download folder: every file is opened below it, through no link.
         self.root = os.path.realpath(os.fspath(data_dir))
         self.max_open_files = max(1, max_open_files)
         # file index -> (fd, writable), least recently used first
@@ -72,30 +79,67 @@ class Storage:
     # -- paths ----------------------------------------------------------------------
 
     def path(self, file_index: int) -> str:
-        """The resolved path of file ``file_index``, checked to lie inside the download folder.
+        """Where file ``file_index`` lives: below the download folder, by its own name."""
+        return os.path.join(self.root, *self.torrent.files[file_index].path)
 
-        :raises StorageError: if a symlink on the way leads outside it.
-        """
-        entry = self.torrent.files[file_index]
-        # [docs: confine]
-        real = os.path.realpath(os.path.join(self.root, *entry.path))
-        if real == self.root or os.path.commonpath([self.root, real]) != self.root:
-            raise StorageError(
-                f"file {'/'.join(entry.path)} resolves to {real}, outside the download folder "
-                f"{self.root} (a symlink on its path points elsewhere)"
-            )
-        # [/docs: confine]
-        return real
+    # [docs: confine]
+    def _folder(self, names: tuple[str, ...], create: bool) -> int:
+        """A descriptor of the folder ``names`` below the download folder, opened one
+        component at a time, each relative to the one before and never through a link;
+        missing folders are made when ``create``."""
+        fd = os.open(self.root, _FOLDER)
+        try:
+            for depth, name in enumerate(names):
+                try:
+                    child = os.open(name, _FOLDER, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    os.mkdir(name, dir_fd=fd)
+                    self._new_entries.add(os.path.join(self.root, *names[:depth]))
+                    child = os.open(name, _FOLDER, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+    # [/docs: confine]
 
     def file_size(self, file_index: int) -> int | None:
-        """Bytes of file ``file_index`` on disk, or ``None`` if it is absent (or not a file)."""
+        """Bytes of file ``file_index`` on disk, or ``None`` if it is absent (or not a file).
+
+        :raises StorageError: if a symbolic link is on its path, or it is one.
+        """
+        *folders, name = self.torrent.files[file_index].path
         try:
-            st = os.stat(self.path(file_index), follow_symlinks=False)
+            fd = self._folder(tuple(folders), create=False)
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            finally:
+                os.close(fd)
         except (FileNotFoundError, NotADirectoryError):
+            self._refuse_links(file_index)
             return None
         except OSError as exc:
+            self._refuse_links(file_index)
             raise StorageError(f"cannot stat {self._name(file_index)}: {exc.strerror}") from exc
+        if stat.S_ISLNK(st.st_mode):
+            self._refuse_links(file_index)
         return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    def _refuse_links(self, file_index: int) -> None:
+        """Raise if a symbolic link is on the path of file ``file_index`` (for the message
+        after an open or stat failed: ``O_NOFOLLOW`` only says ``ELOOP`` or ``ENOTDIR``)."""
+        path = self.root
+        for name in self.torrent.files[file_index].path:
+            path = os.path.join(path, name)
+            if os.path.islink(path):
+                raise StorageError(
+                    f"cannot use {self._name(file_index)}: {os.path.relpath(path, self.root)} is a "
+                    f"symbolic link, and btref follows no links inside the download folder {self.root}")
+            if not os.path.isdir(path):
+                return
 
     def _name(self, file_index: int) -> str:
         return "/".join(self.torrent.files[file_index].path)
@@ -103,25 +147,41 @@ class Storage:
     # -- file descriptors -------------------------------------------------------------
 
     def _open(self, file_index: int, write: bool) -> int:
-        real = self.path(file_index)
-        mode = 0o777 if self.torrent.files[file_index].executable else 0o666  # umask applies
+        entry = self.torrent.files[file_index]
+        *folders, name = entry.path
+        mode = 0o777 if entry.executable else 0o666  # umask applies
         flags = os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_RDWR | os.O_CREAT if write else os.O_RDONLY)
-        new_entries = []
         try:
-            if write and not os.path.lexists(real):
-                # A new file, and maybe new folders: their parents need an fsync at flush().
-                parent = os.path.dirname(real)
-                new_entries.append(parent)
-                while not os.path.isdir(parent):
-                    parent = os.path.dirname(parent)
-                    new_entries.append(parent)
-                os.makedirs(os.path.dirname(real), exist_ok=True)
-            fd = os.open(real, flags, mode)
-            self._new_entries.update(new_entries)
-            return fd
+            if write:
+                self._make_root()
+            # New folders and files are noted: their parents need an fsync at flush().
+            folder = self._folder(tuple(folders), create=write)
+            try:
+                if not write:
+                    return os.open(name, flags, dir_fd=folder)
+                try:
+                    fd = os.open(name, flags | os.O_EXCL, mode, dir_fd=folder)
+                except FileExistsError:
+                    return os.open(name, flags, mode, dir_fd=folder)
+                self._new_entries.add(os.path.join(self.root, *folders))
+                return fd
+            finally:
+                os.close(folder)
         except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EEXIST):
+                self._refuse_links(file_index)
             action = "writing" if write else "reading"
             raise StorageError(f"cannot open {self._name(file_index)} for {action}: {exc.strerror}") from exc
+
+    def _make_root(self) -> None:
+        """Make the download folder if needed, noting the folders that gain an entry."""
+        if os.path.isdir(self.root):
+            return
+        folder = self.root
+        while not os.path.isdir(folder):
+            folder = os.path.dirname(folder)
+            self._new_entries.add(folder)
+        os.makedirs(self.root, exist_ok=True)
 
     def _fd(self, file_index: int, write: bool) -> int:
         """An open descriptor for the file, from the cache when possible."""

@@ -15,13 +15,14 @@ The loop, in one sentence: bytes from a socket become messages
 (:class:`~btref.connection.Connection`), messages go to the engine, and the driver
 carries out the actions it returns (:meth:`Client.execute`): ``Send`` queues
 on a link (``Broadcast``, on each of its links), ``ReadBlock`` and ``WritePiece`` go to
-the disk thread, ``Close``/``Ban`` end a link, ``Event`` goes to the ``--events`` log,
-``Complete`` announces ``completed``. Without ``upload_limit`` blocks are served at once
-and TCP splits the link among the connections by what each takes, so ``UploadShares``
-has nothing to act on; with one, the ``ReadBlock``s wait for a
+the disk thread, ``Close``/``Ban`` end a link, ``Event`` goes to the ``--events`` log
+(``piece_verified`` once the write returned), ``Complete`` announces ``completed``.
+Without ``upload_limit`` blocks are served at once and TCP splits the link among the
+connections by what each takes, so ``UploadShares`` has nothing to act on; with one,
+the ``ReadBlock``s wait for a
 :class:`~btref.net.throttle.LimitedUplink`, which sends at the limit and splits it by the
 last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
-timeouts, keep-alives) and redials peers.
+timeouts, keep-alives), drops peers that went silent and redials peers.
 
 Start (:meth:`~Client.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, announce ``started`` through the
@@ -30,9 +31,11 @@ pieces are never fetched again), listen, announce ``started`` through the
 ``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
 "Trackers", BEP 12 tiers (in the plugins).
 
-Invariants: a piece counts as done (``pieces_on_disk``) only after its write returned;
-the download is complete only when every piece is on disk and flushed; a banned peer
-(by address and by peer id) is never talked to again; our own peer id is refused.
+Invariants: a piece counts as done (``pieces_on_disk``), and is logged as
+``piece_verified``, only after its write returned; the download is complete only when
+every piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
+by peer id) is never talked to again; our own peer id is refused; at most ``max_peers``
+connections, handshaken or not.
 """
 
 from __future__ import annotations
@@ -52,19 +55,21 @@ from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.net.events import EventLog
 from btref.net.extensions import Extensions
-from btref.net.listener import PeerNetwork
+from btref.net.listener import INACTIVITY_TIMEOUT, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.io.storage import Storage, VerifyReport, verify
 
-__all__ = ["Client", "make_peer_id", "TICK"]
+__all__ = ["Client", "make_peer_id", "TICK", "STOP_ROUND"]
 
 #: Seconds between two engine ticks.
 TICK = 1.0
 #: Seconds to wait for the ``stopped`` announce at shutdown.
 STOP_ANNOUNCE_TIMEOUT = 5.0
+#: Seconds :meth:`Client.stop` waits for cancelled tasks before cancelling the rest again.
+STOP_ROUND = 1.0
 #: Seconds between redial rounds; a peer that failed n times waits min(2**n, 60) s.
 REDIAL_EVERY = 5.0
 
@@ -84,7 +89,7 @@ class Client(PeerNetwork):
                  events: str | os.PathLike[str] | IO[str] | None = None,
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
-                 upload_limit: float | None = None) -> None:
+                 upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT) -> None:
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
@@ -92,6 +97,7 @@ class Client(PeerNetwork):
         self.keep_seeding = seed
         self.peer_id = peer_id or make_peer_id()
         self.max_peers, self.stall_timeout = max_peers, stall_timeout
+        self.inactivity_timeout = inactivity_timeout  # a peer silent this long is dropped
         sources = list(discovery)
         if peers:
             from btref_discovery.static import StaticPeers  # the built-in plugin, instantiated with our list
@@ -118,8 +124,9 @@ class Client(PeerNetwork):
         self.links: dict[Hashable, PeerLink] = {}
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
         self._failures: dict[tuple[str, int], int] = {}
-        self._dialing: set[tuple[str, int]] = set()
-        self.banned: set[tuple[str, int]] = set()
+        self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
+        self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not
+        self.banned: set[str] = set()  # IP addresses
         self.banned_ids: set[bytes] = set()
         self.ourselves: set[tuple[str, int]] = set()  # addresses that turned out to be us
         self.uploaded = self.downloaded = 0
@@ -130,6 +137,8 @@ class Client(PeerNetwork):
         self._engine_complete = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._disk: set[asyncio.Task[Any]] = set()
+        # Pieces handed to the disk thread, with their piece_verified event once it came.
+        self._unwritten: dict[int, Event | None] = {}
         self._server: asyncio.Server | None = None
         self._announced = False
         self._stopping = False
@@ -177,10 +186,16 @@ class Client(PeerNetwork):
             link.close()
         if self.uplink is not None:
             self.uplink.close()  # wakes the uplink task if it waits for tokens
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(*self._disk, return_exceptions=True)  # verified data is not dropped
+        # Until none is left: an ending task may spawn another (a dropped link's last
+        # actions), and a cancellation can be lost (Python 3.11's wait_for returns its result
+        # when the awaited thing finished in the loop turn the cancel came in), so whatever
+        # still runs after a round is cancelled again.
+        while pending := {task for task in self._tasks if not task.done()}:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=STOP_ROUND)
+        while pending := {task for task in self._disk if not task.done()}:
+            await asyncio.wait(pending)  # verified data is not dropped
         if self._server is not None:
             await self._server.wait_closed()
         if self._announced:
@@ -253,13 +268,16 @@ class Client(PeerNetwork):
                 reads.append(action)
             elif kind is WritePiece:
                 writes.append(action)
+                self._unwritten[action.index] = None
             elif kind is Event:
-                self.event(action.name, action.fields)
+                # The engine says verified before the write; the log says it after (_write),
+                # so a log that survives a crash never claims a piece the disk lacks.
+                if action.name == "piece_verified" and action.fields.get("index") in self._unwritten:
+                    self._unwritten[action.fields["index"]] = action
+                else:
+                    self.event(action.name, action.fields)
             elif kind is Ban:
-                self.banned.add(action.key)
-                link = self.links.get(action.key)
-                if link is not None and link.peer_id is not None:
-                    self.banned_ids.add(link.peer_id)
+                broken += [(other, "banned address") for other in self.ban(action.key)]
                 self._close(action.key)
             elif kind is Close:
                 self._close(action.key)
@@ -281,24 +299,6 @@ class Client(PeerNetwork):
         for link, reason in broken:
             self._drop(link, reason)
 
-    def _close(self, key: tuple[str, int]) -> None:
-        if self.uplink is not None:
-            self.uplink.forget(key)
-        link = self.links.pop(key, None)
-        if link is not None:
-            link.close()
-
-    def _drop(self, link: PeerLink, reason: str) -> None:
-        """A link ended (either side): forget it here and in the engine."""
-        if self.links.get(link.key) is link:
-            del self.links[link.key]
-            self.extensions.forget(link.key)
-            if self.uplink is not None:
-                self.uplink.forget(link.key)
-            assert self.engine is not None
-            self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
-        link.close()
-
     async def _write(self, writes: list[WritePiece]) -> None:
         assert self.storage is not None and self.pieces_on_disk is not None
         storage, on_disk = self.storage, self.pieces_on_disk
@@ -310,10 +310,15 @@ class Client(PeerNetwork):
         try:
             await self.loop.run_in_executor(self.executor, write_all)
         except StorageError as exc:
+            for w in writes:  # not on disk: never logged as verified
+                self._unwritten.pop(w.index, None)
             self.fail(f"cannot write to {self.data_dir}: {exc}")
             return
         for w in writes:
             on_disk.set(w.index)
+            held = self._unwritten.pop(w.index, None)
+            if held is not None:
+                self.event(held.name, held.fields)
         if self._engine_complete and on_disk.complete() and not self.complete.is_set():
             await self.loop.run_in_executor(self.executor, storage.flush)
             self._set_complete()
@@ -363,6 +368,7 @@ class Client(PeerNetwork):
             await asyncio.sleep(TICK)
             now = self.loop.time()
             self.execute(self.engine.tick(now))
+            self.drop_idle(now)
             self.send_pex(now)
             if now - last_dial >= REDIAL_EVERY:
                 last_dial = now
@@ -371,15 +377,6 @@ class Client(PeerNetwork):
                     and now - self.last_data >= self.stall_timeout):
                 self.fail(self._stall_reason())
     # [/docs: tick]
-
-    def _stall_reason(self) -> str:
-        secs = f"{self.stall_timeout:g} s"
-        if self.links:
-            return f"{len(self.links)} peer(s) connected, but none sent data for {secs}"
-        if not self.known:
-            return (f"no peers found in {secs}: the torrent names no tracker that answered "
-                    "and no --peer was given")
-        return f"could not connect to any of the {len(self.known)} peer(s) found in {secs}"
 
     # -- reporting ------------------------------------------------------------------------
 

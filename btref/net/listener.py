@@ -10,8 +10,12 @@ under both its v1 and its truncated v2 id, BEP 52), the BEP 10 extension handsha
 
 Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
 connections per IP are fine; our own peer id is refused (and that address forgotten); a
-banned address or peer id is refused at the handshake; a peer that failed to answer is
-redialled only after ``min(2**failures, 60)`` seconds, one whose connection ended after
+banned IP address (whatever the port) or peer id is refused at the handshake and never
+dialled; at most ``max_peers`` connections exist at any moment, counting those still
+connecting or handshaking (a connection accepted over the cap is closed at once); a peer
+that sends nothing for ``inactivity_timeout`` seconds (:data:`INACTIVITY_TIMEOUT`) is
+dropped (BEP 3 keep-alives come every two minutes); a peer that failed to answer is redialled only after
+``min(2**failures, 60)`` seconds, one whose connection ended after
 :data:`RECONNECT_AFTER` seconds. It is a mixin: the state it uses is made in
 ``Client.__init__``.
 """
@@ -19,6 +23,7 @@ redialled only after ``min(2**failures, 60)`` seconds, one whose connection ende
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable, Coroutine, Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +39,11 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.actions import Config
     from btref.metainfo import Torrent
     from btref.net.extensions import Extensions
+    from btref.net.throttle import LimitedUplink
     from btref.pieceset import PieceSet
     from btref.session import Session
 
-__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT"]
+__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT", "INACTIVITY_TIMEOUT", "ban_address"]
 
 #: Our handshake's reserved bits: BEP 10 extension protocol and BEP 6 fast extension.
 RESERVED = wire.make_reserved(extension=True, fast=True)
@@ -45,6 +51,20 @@ RESERVED = wire.make_reserved(extension=True, fast=True)
 CONNECT_TIMEOUT = 10.0
 #: Seconds before a peer whose connection ended is dialled again.
 RECONNECT_AFTER = 30.0
+#: Seconds a handshaken peer may send nothing before it is dropped: BEP 3 peers send a
+#: keep-alive after two minutes of silence, so this leaves one late keep-alive room.
+INACTIVITY_TIMEOUT = 180.0
+
+
+def ban_address(host: str) -> str:
+    """The form of ``host`` bans are kept in: an IPv4 address seen through an IPv6 socket
+    (``::ffff:1.2.3.4``) is the IPv4 address, so a dual-stack listener cannot be dodged."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 class PeerNetwork:
@@ -60,25 +80,28 @@ class PeerNetwork:
     port: int | None
     links: dict[Hashable, PeerLink]
     known: dict[tuple[str, int], float]
-    banned: set[tuple[str, int]]
+    banned: set[str]
     banned_ids: set[bytes]
     ourselves: set[tuple[str, int]]
     pieces_on_disk: PieceSet | None
     complete: asyncio.Event
     max_peers: int
+    inactivity_timeout: float
     uploaded: int
     downloaded: int
     last_data: float
     _failures: dict[tuple[str, int], int]
     _dialing: set[tuple[str, int]]
+    _open: set[PeerLink]
     _tasks: set[asyncio.Task[Any]]
     _stopping: bool
     _announced: bool
     execute: Callable[[list[Any]], None]
     event: Callable[[str, dict[str, Any]], None]
     _spawn: Callable[[Coroutine[Any, Any, object], set[asyncio.Task[Any]]], asyncio.Task[Any]]
-    _drop: Callable[[PeerLink, str], None]
     extensions: Extensions
+    uplink: LimitedUplink | None
+    stall_timeout: float | None
 
     # -- connections --------------------------------------------------------------------
 
@@ -95,7 +118,9 @@ class PeerNetwork:
         assert task is not None
         self._tasks.add(task)
         try:
-            if self._stopping or len(self.links) >= self.max_peers:
+            # The cap counts every connection, handshaken or not: checked only against
+            # admitted peers, sockets opened first and handshaken later would all get in.
+            if self._stopping or self.connection_count() >= self.max_peers:
                 writer.close()
                 return
             host, port = writer.get_extra_info("peername")[:2]
@@ -103,31 +128,38 @@ class PeerNetwork:
         finally:
             self._tasks.discard(task)
 
+    def connection_count(self) -> int:
+        """Connections open (handshaken or not) and dials under way: what ``max_peers`` caps."""
+        return len(self._open) + len(self._dialing)
+
     async def dial(self, host: str, port: int) -> None:
         """Connect to a peer and run the connection until it ends."""
         key = (host, port)
-        self._dialing.add(key)
+        self._dialing.add(key)  # until the socket is open; then the link counts in _open
         try:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port, limit=READ_SIZE), CONNECT_TIMEOUT)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+                # that comes in the loop turn the connection opens, and the link would outlive stop().
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE)
             except (OSError, TimeoutError) as exc:
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
                 self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
                 self.event("connect_failed", {"peer": f"{host}:{port}", "reason": str(exc) or type(exc).__name__})
                 return
-            self._failures.pop(key, None)
-            await self._run_link(PeerLink(reader, writer, self._connection(True), key))
-            if key in self.known:  # it hung up (two seeds do): not again at once
-                self.known[key] = self.loop.time() + RECONNECT_AFTER
         finally:
             self._dialing.discard(key)
+        self._failures.pop(key, None)
+        await self._run_link(PeerLink(reader, writer, self._connection(True), key))
+        if key in self.known:  # it hung up: not again at once
+            self.known[key] = self.loop.time() + RECONNECT_AFTER
 
     async def _run_link(self, link: PeerLink) -> None:
-        reason = "session stopped"
+        reason = "session stopped"  # unless something else ends it first
         engine = self.engine
         assert engine is not None
         admitted = False
+        self._open.add(link)
         try:
             if link.initiator:
                 link.queue(link.conn.handshake())
@@ -158,15 +190,39 @@ class PeerNetwork:
             reason = str(exc)
         except (EOFError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
+        except Exception as exc:  # a bug of ours: logged with its name, and not hidden
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            raise
         finally:
+            self._open.discard(link)
             if not admitted:  # the engine never heard of it: say why here, or nobody will
                 host, port = link.key
                 self.event("handshake_failed", {"peer": f"{host}:{port}", "reason": reason})
             self._drop(link, reason)
             await link.wait_closed()
 
+    def _close(self, key: Hashable) -> None:
+        if self.uplink is not None:
+            self.uplink.forget(key)
+        link = self.links.pop(key, None)
+        if link is not None:
+            link.close()
+
+    def _drop(self, link: PeerLink, reason: str) -> None:
+        """A link ended (either side): forget it here and in the engine."""
+        if self.links.get(link.key) is link:
+            del self.links[link.key]
+            self.extensions.forget(link.key)
+            if self.uplink is not None:
+                self.uplink.forget(link.key)
+            assert self.engine is not None
+            self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
+        link.close()
+
     def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
         """Refuse ourselves, banned peers, and a second link with the same key."""
+        if self._stopping:
+            raise ProtocolError("session stopped")
         if handshake.peer_id == self.peer_id:
             if link.initiator:  # that address is us: never dial it again
                 self.known.pop(link.key, None)
@@ -175,10 +231,21 @@ class PeerNetwork:
                 link.queue(link.conn.handshake())
                 link.flush()
             raise ProtocolError("connected to ourselves (our own peer id)")
-        if link.key in self.banned or handshake.peer_id in self.banned_ids:
+        if ban_address(link.key.host) in self.banned or handshake.peer_id in self.banned_ids:
             raise ProtocolError("peer is banned")
         if link.key in self.links:
             raise ProtocolError("already connected to this address")
+
+    def ban(self, key: Hashable) -> list[PeerLink]:
+        """Ban the peer at ``key`` by IP address and peer id; returns the other links from
+        that address, which the caller drops too."""
+        assert isinstance(key, tuple)  # a PeerKey: the driver's keys are (host, port)
+        host = ban_address(str(key[0]))
+        self.banned.add(host)
+        link = self.links.get(key)
+        if link is not None and link.peer_id is not None:
+            self.banned_ids.add(link.peer_id)
+        return [other for k, other in self.links.items() if k != key and ban_address(other.key.host) == host]
 
     def _received(self, link: PeerLink, msgs: list[wire.Message | wire.Handshake]) -> None:
         """Pass a batch of messages to the engine and carry out what it answers."""
@@ -215,18 +282,38 @@ class PeerNetwork:
                 link.queue(msg)
                 link.flush()
 
+    def _stall_reason(self) -> str:
+        secs = f"{self.stall_timeout:g} s"
+        if self.links:
+            return f"{len(self.links)} peer(s) connected, but none sent data for {secs}"
+        if not self.known:
+            return (f"no peers found in {secs}: the torrent names no tracker that answered "
+                    "and no --peer was given")
+        return f"could not connect to any of the {len(self.known)} peer(s) found in {secs}"
+
     # -- discovery ---------------------------------------------------------------------
 
     def redial(self, now: float) -> None:
         """Connect to known peers we are not connected to (unless banned or backing off)."""
         if self._stopping:
             return
+        linked = {link.key for link in self._open}
         for key, not_before in list(self.known.items()):
-            if len(self.links) + len(self._dialing) >= self.max_peers:
+            if self.connection_count() >= self.max_peers:
                 break
-            if (now >= not_before and key not in self.links and key not in self._dialing
-                    and key not in self.banned):
+            if (now >= not_before and key not in linked and key not in self._dialing
+                    and ban_address(key[0]) not in self.banned):
+                self._dialing.add(key)  # counted from now, though the task starts later
                 self._spawn(self.dial(*key), self._tasks)
+
+    def drop_idle(self, now: float) -> None:
+        """Drop the handshaken peers that sent nothing for ``inactivity_timeout`` seconds
+        (:data:`INACTIVITY_TIMEOUT` by default): idle connections would otherwise hold the
+        ``max_peers`` slots for good."""
+        limit = self.inactivity_timeout
+        for link in list(self.links.values()):
+            if now - link.last_received >= limit:
+                self._drop(link, f"sent nothing for {limit:g} s")
 
     async def _announce_loop(self) -> None:
         interval = await self.announce("started")

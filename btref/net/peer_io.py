@@ -18,8 +18,9 @@ Speed by design:
   us from reading its requests instead of making us buffer its blocks without bound.
 
 Invariants: the handshake is the first thing read and, on a connection we opened, the
-first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more; every
-wait for the handshake is bounded (:data:`HANDSHAKE_TIMEOUT`).
+first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more, and its
+reader sees the end of the stream at once; every wait for the handshake is bounded
+(:data:`HANDSHAKE_TIMEOUT`); ``last_received`` is the loop time bytes last came in.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class PeerLink:
         self.key = PeerKey(*key)
         self.peer_id: bytes | None = None
         self.closed = False
+        #: Loop time of the last bytes received (or of the link's creation).
+        self.last_received = asyncio.get_running_loop().time()
         self._out: list[bytes | memoryview] = []
 
     @property
@@ -108,6 +111,7 @@ class PeerLink:
                     data = await self.reader.read(READ_SIZE)
                     if not data:
                         raise ProtocolError("peer closed the connection before its handshake")
+                    self.last_received = asyncio.get_running_loop().time()
                     msgs = self.conn.receive_data(data)
                     if msgs:
                         handshake = msgs[0]
@@ -126,22 +130,33 @@ class PeerLink:
         data = await self.reader.read(READ_SIZE)
         if not data:
             raise EOFError("peer closed the connection")
+        self.last_received = asyncio.get_running_loop().time()
         return self.conn.receive_data(data)
 
     def close(self) -> None:
-        """Close the socket (nothing queued is sent); calling it again does nothing."""
+        """Close the socket (nothing queued is sent); calling it again does nothing.
+
+        The reader is told the stream ended, so a read loop waiting for this peer returns at
+        once: the transport may take long to report the close if it still holds bytes for a
+        peer that does not read."""
         if not self.closed:
             self.closed = True
             self._out.clear()
-            self.writer.close()
+            self.writer.close()  # stops reading, so no data can follow the end below
+            self.reader.feed_eof()
 
     async def wait_closed(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Wait for the socket to close. A closing transport still writes what it holds, so
         a peer that stopped reading (say, itself waiting for *us* to drain) would make this
-        wait forever: after ``timeout`` the connection is aborted instead."""
+        wait forever: after ``timeout``, or if the wait is cancelled, the connection is
+        aborted instead."""
         try:
-            await asyncio.wait_for(self.writer.wait_closed(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.writer.wait_closed()
         except TimeoutError:
             self.writer.transport.abort()
         except OSError:
             pass
+        except asyncio.CancelledError:
+            self.writer.transport.abort()
+            raise

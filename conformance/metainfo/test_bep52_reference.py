@@ -1,6 +1,6 @@
 """Conformance: the bittorrent.org BEP 52 reference torrents (v2-only and hybrid).
 
-Expected values come from ``../shared/vectors/bep52-test-torrents/bep52_test_torrents.json``
+Expected values come from ``tests/vectors/bep52-test-torrents/bep52_test_torrents.json``
 (computed and cross-checked there, e.g. the v2-only file's well-known magnet hash).
 Both files are canonical and complete, so they must also load with ``strict=True``.
 """

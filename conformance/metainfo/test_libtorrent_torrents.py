@@ -1,7 +1,7 @@
 """Conformance: btref.metainfo loads libtorrent's 108 test torrents as libtorrent does.
 
 The torrents and their expected outcomes are public vectors
-(``../shared/vectors/libtorrent-test-torrents/``: libtorrent ``test/test_torrents`` and
+(``tests/vectors/libtorrent-test-torrents/``: libtorrent ``test/test_torrents`` and
 what ``test_torrent_info.cpp`` expects of each, transcribed to ``EXPECTED.json``).
 
 For every file:
@@ -38,8 +38,9 @@ from btref.metainfo import parse
 
 #: Where the vectors live (the root conftest's ``vectors`` fixture reads the same folder;
 #: this copy of the path is only used to *name* the test cases at collection time).
-_FOLDER = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "libtorrent-test-torrents"
-_NAMES = sorted(p.name for p in _FOLDER.glob("*.torrent")) if _FOLDER.is_dir() else []
+_FOLDER = Path(__file__).resolve().parents[2] / "tests" / "vectors" / "libtorrent-test-torrents"
+_NAMES = sorted(p.name for p in _FOLDER.glob("*.torrent"))
+assert _NAMES, f"no test torrents in {_FOLDER} (they are part of the repository)"
 
 #: Files where btref's outcome differs from libtorrent's, on purpose.
 DELIBERATE_DIFFERENCES: dict[str, tuple[str, str]] = {

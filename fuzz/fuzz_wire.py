@@ -1,0 +1,124 @@
+"""Fuzz the peer wire protocol (BEP 3 "peer protocol"; BEP 6, 10, 52): :class:`btref.connection.Connection`.
+
+The first four input bytes set the scene, the rest is what the peer sends:
+
+* byte 0, flags: ``1`` both sides set the BEP 6 fast bit, ``2`` the BEP 10 extension bit,
+  ``4`` we are the listener (else we dialled), ``8`` the input carries the peer's
+  handshake itself (else a valid one is sent first, so the messages after it count);
+* byte 1: the torrent has ``1 + byte`` pieces of 32 KiB;
+* byte 2: its last piece is ``1 + 128 * byte`` bytes;
+* byte 3: how the stream is cut into reads: 0 is one read, else a generator seeded with
+  it cuts pieces of 1 to 80 bytes (so length prefixes and headers get split).
+
+:meth:`~btref.connection.Connection.receive_data` may refuse the stream only with
+:class:`~btref.errors.ProtocolError`, after which every call must raise it again. And
+the messages it returns, encoded again, must be exactly the bytes it consumed: nothing
+invented, nothing lost.
+
+Seeds: the BEP 3 messages of the vectors after a handshake, plus streams built here.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import atheris
+
+import harness
+
+with atheris.instrument_imports(include=harness.INSTRUMENTED):
+    from btref import wire
+    from btref.connection import Connection
+    from btref.errors import ProtocolError
+
+INFO_HASH = bytes(range(20))
+PIECE_LENGTH = 32768
+FAST, EXTENSION, LISTENER, RAW_HANDSHAKE = 1, 2, 4, 8
+
+#: Issue 13, finding 1: ``receive_data`` can let a ``BufferError`` escape (memoryview
+#: slices kept alive by a traceback block ``del self._buf[:pos]``), and the harness would
+#: stop on it within a second and find nothing else. It is fixed in connection.py on its
+#: own; meanwhile it ends the connection like a ProtocolError. Run with
+#: ``BTREF_FUZZ_BUFFER_ERROR=crash`` to treat it as the crash it is.
+TOLERATE_KNOWN_BUFFER_ERROR = os.environ.get("BTREF_FUZZ_BUFFER_ERROR") != "crash"
+
+
+def _chunks(stream: bytes, seed: int) -> list[bytes]:
+    if seed == 0:
+        return [stream]
+    rng, out, at = random.Random(seed), [], 0
+    while at < len(stream):
+        size = rng.randint(1, 80)
+        out.append(stream[at : at + size])
+        at += size
+    return out
+
+
+def _handshake(flags: int) -> bytes:
+    reserved = wire.make_reserved(fast=bool(flags & FAST), extension=bool(flags & EXTENSION))
+    return wire.encode(wire.Handshake(INFO_HASH, b"-XX0001-peerpeerpeer", reserved))
+
+
+def TestOneInput(data: bytes) -> None:
+    if len(data) < 4:
+        return
+    flags, pieces, last, cut = data[:4]
+    num_pieces, last_size = 1 + pieces, 1 + 128 * last
+
+    def piece_size(index: int) -> int:
+        return last_size if index == num_pieces - 1 else PIECE_LENGTH
+
+    listener = bool(flags & LISTENER)
+    conn = Connection(
+        num_pieces, piece_size, peer_id=b"-BR0001-ourselvesxyz",
+        info_hash=None if listener else INFO_HASH, info_hashes={INFO_HASH} if listener else None,
+        reserved=wire.make_reserved(fast=bool(flags & FAST), extension=bool(flags & EXTENSION)),
+        initiator=not listener,
+    )
+    stream = data[4:] if flags & RAW_HANDSHAKE else _handshake(flags) + data[4:]
+    received: list[wire.Message | wire.Handshake] = []
+    fed = 0
+    for chunk in _chunks(stream, cut):
+        try:
+            received += conn.receive_data(chunk)
+        except ProtocolError:
+            try:
+                conn.receive_data(b"")
+            except ProtocolError:
+                break
+            raise AssertionError("a failed connection accepted more data") from None
+        except BufferError:
+            if TOLERATE_KNOWN_BUFFER_ERROR:
+                return  # the connection is in no state to check (see the constant)
+            raise
+        fed += len(chunk)
+    # Whatever was fed before a failure: the messages returned, encoded again, are its start.
+    echoed = b"".join(wire.encode(m) for m in received)
+    if len(echoed) > fed or stream[: len(echoed)] != echoed:
+        raise AssertionError(f"messages {received!r} do not match the bytes {stream[:200]!r}")
+
+
+def seeds() -> list[bytes]:
+    def msgs(*messages: wire.Message) -> bytes:
+        return b"".join(wire.encode(m) for m in messages)
+
+    both = FAST | EXTENSION
+    out = [
+        bytes([0, 9, 255, 0]) + msgs(wire.Bitfield(b"\xff\xc0"), wire.Unchoke(), wire.Have(3),
+                                     wire.Piece(0, 0, b"data"), wire.KeepAlive()),
+        bytes([both, 9, 255, 7]) + msgs(wire.HaveAll(), wire.AllowedFast(1), wire.Suggest(2),
+                                        wire.Extended(0, b"d1:md11:ut_metadatai3eee"), wire.Port(6881)),
+        bytes([both | LISTENER, 0, 1, 3]) + msgs(wire.HaveNone(), wire.Interested(), wire.Request(0, 0, 129),
+                                                 wire.Cancel(0, 0, 129), wire.Choke(), wire.NotInterested()),
+        bytes([both, 3, 0, 0]) + msgs(wire.HashRequest(bytes(32), 0, 0, 2, 0), wire.HashReject(bytes(32), 0, 0, 2, 0),
+                                      wire.Hashes(bytes(32), 0, 0, 2, 0, bytes(64))),
+        bytes([RAW_HANDSHAKE | LISTENER, 9, 255, 5]) + _handshake(0) + msgs(wire.Unchoke(), wire.Have(0)),
+    ]
+    for case in (harness.vector_json("bep3_peer_wire.json") or {}).get("messages", []):
+        out.append(bytes([EXTENSION, 9, 255, 0]) + bytes.fromhex(case["hex"]))
+    return out
+
+
+if __name__ == "__main__":
+    harness.run(TestOneInput, seeds())

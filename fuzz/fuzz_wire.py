@@ -1,4 +1,4 @@
-"""Fuzz the peer wire protocol (BEP 3 "peer protocol"; BEP 6, 10, 52): :class:`btref.connection.Connection`.
+"""Fuzz the peer wire protocol (BEP 3 "peer protocol"; BEP 6, 9, 10, 11, 52): :class:`btref.connection.Connection`.
 
 The first four input bytes set the scene, the rest is what the peer sends:
 
@@ -13,7 +13,12 @@ The first four input bytes set the scene, the rest is what the peer sends:
 :meth:`~btref.connection.Connection.receive_data` may refuse the stream only with
 :class:`~btref.errors.ProtocolError`, after which every call must raise it again. And
 the messages it returns, encoded again, must be exactly the bytes it consumed: nothing
-invented, nothing lost.
+invented, nothing lost. The payload of every BEP 10 ``extended`` message it returns is
+then read as the driver would: id 0 as the extension handshake
+(:func:`btref.extension.decode_handshake`), any other id as a BEP 9 ``ut_metadata``
+message (:func:`btref.metadata.decode_message`, and the seeder's
+:func:`~btref.metadata.answer_request`) and as a BEP 11 ``ut_pex`` message
+(``btref_discovery.pex.decode_pex``); each may refuse it only with ``ProtocolError``.
 
 Seeds: the BEP 3 messages of the vectors after a handshake, plus streams built here.
 """
@@ -28,9 +33,11 @@ import atheris
 import harness
 
 with atheris.instrument_imports(include=harness.INSTRUMENTED):
-    from btref import wire
+    from btref import extension, metadata, wire
     from btref.connection import Connection
     from btref.errors import ProtocolError
+    from btref_discovery.pex import decode_pex, encode_pex
+    from btref.discovery import PeerAddress
 
 INFO_HASH = bytes(range(20))
 PIECE_LENGTH = 32768
@@ -58,6 +65,22 @@ def _chunks(stream: bytes, seed: int) -> list[bytes]:
 def _handshake(flags: int) -> bytes:
     reserved = wire.make_reserved(fast=bool(flags & FAST), extension=bool(flags & EXTENSION))
     return wire.encode(wire.Handshake(INFO_HASH, b"-XX0001-peerpeerpeer", reserved))
+
+
+#: The info dictionary a seeder answers ``ut_metadata`` requests from: two pieces and a bit.
+INFO_BYTES = bytes(2 * metadata.PIECE_SIZE + 100)
+
+
+def _extended(msg: wire.Extended) -> None:
+    if msg.ext_id == 0:
+        parsers = [extension.decode_handshake]
+    else:
+        parsers = [metadata.decode_message, lambda p: metadata.answer_request(INFO_BYTES, p), decode_pex]
+    for parse in parsers:
+        try:
+            parse(msg.payload)
+        except ProtocolError:
+            pass
 
 
 def TestOneInput(data: bytes) -> None:
@@ -97,6 +120,9 @@ def TestOneInput(data: bytes) -> None:
     echoed = b"".join(wire.encode(m) for m in received)
     if len(echoed) > fed or stream[: len(echoed)] != echoed:
         raise AssertionError(f"messages {received!r} do not match the bytes {stream[:200]!r}")
+    for msg in received:
+        if isinstance(msg, wire.Extended):
+            _extended(msg)
 
 
 def seeds() -> list[bytes]:
@@ -114,9 +140,26 @@ def seeds() -> list[bytes]:
         bytes([both, 3, 0, 0]) + msgs(wire.HashRequest(bytes(32), 0, 0, 2, 0), wire.HashReject(bytes(32), 0, 0, 2, 0),
                                       wire.Hashes(bytes(32), 0, 0, 2, 0, bytes(64))),
         bytes([RAW_HANDSHAKE | LISTENER, 9, 255, 5]) + _handshake(0) + msgs(wire.Unchoke(), wire.Have(0)),
+        bytes([EXTENSION, 0, 0, 0]) + msgs(
+            wire.Extended(0, extension.ExtensionHandshake({"ut_metadata": 3, "ut_pex": 1}, "btref", 6881, 250,
+                                                          bytes(4), len(INFO_BYTES)).encode()),
+            wire.Extended(3, metadata.encode_message(metadata.MetadataMessage(metadata.REQUEST, 1))),
+            wire.Extended(3, metadata.encode_message(metadata.MetadataMessage(metadata.DATA, 0, 5, b"abcde"))),
+            wire.Extended(3, metadata.encode_message(metadata.MetadataMessage(metadata.REJECT, 2))),
+            wire.Extended(1, encode_pex([(PeerAddress("10.0.0.1", 6881), 2), (PeerAddress("::1", 1), 0)],
+                                        [PeerAddress("10.0.0.2", 80)]))),
     ]
     for case in (harness.vector_json("bep3_peer_wire.json") or {}).get("messages", []):
         out.append(bytes([EXTENSION, 9, 255, 0]) + bytes.fromhex(case["hex"]))
+    ext = harness.vector_json("bep9_10_11_extension.json") or {}
+    payloads = [(0, bytes.fromhex(ext["bep10"]["example_corrected_from_table"]["bencoded_hex"]))] if ext else []
+    for case in ext.get("bep9", {}).get("messages", []):
+        text = case.get("bencoded") or case.get("bencoded_corrected") or case.get("bencoded_as_printed", "")
+        payloads.append((3, text.encode("latin-1")))
+    if ext:
+        payloads.append((1, bytes.fromhex(ext["bep11"]["constructed_example"]["bencoded_hex"])))
+    for ext_id, payload in payloads:
+        out.append(bytes([EXTENSION, 0, 0, 0]) + msgs(wire.Extended(ext_id, payload)))
     return out
 
 

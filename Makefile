@@ -49,7 +49,7 @@ fuzz: $(STAMP)
 	for name in $(FUZZ); do \
 		echo "== fuzz_$$name: $(FUZZ_RUNS) inputs"; \
 		nice -n 10 $(PY) fuzz/fuzz_$$name.py fuzz/corpus/$$name -atheris_runs=$(FUZZ_RUNS) \
-			-artifact_prefix=fuzz/crashes/ -timeout=30 -rss_limit_mb=1024 -print_final_stats=1 $(FUZZ_ARGS) \
+			-artifact_prefix=fuzz/crashes/ -timeout=30 -rss_limit_mb=1024 $(FUZZ_ARGS) \
 			|| exit 1; \
 	done
 

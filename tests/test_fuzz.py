@@ -35,7 +35,7 @@ def test_harness_finds_no_crash(name: str, tmp_path: Path) -> None:
     command = [
         sys.executable, str(FUZZ / f"fuzz_{name}.py"), str(tmp_path / "corpus"),
         f"-atheris_runs={RUNS}", "-seed=1", "-reload=0", f"-artifact_prefix={tmp_path}/",
-        "-timeout=30", "-rss_limit_mb=1024", "-print_final_stats=1",
+        "-timeout=30", "-rss_limit_mb=1024",
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     crashes = sorted(p.name for p in tmp_path.iterdir() if p.name != "corpus")

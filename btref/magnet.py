@@ -28,7 +28,6 @@ every refusal is a :class:`~btref.errors.MagnetError` naming the parameter at fa
 from __future__ import annotations
 
 import base64
-import binascii
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
@@ -251,7 +250,7 @@ def _btih(digest: str) -> bytes:
     if len(digest) == 32:
         try:
             return base64.b32decode(digest.upper())
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a plain ValueError for non-ASCII text
             raise MagnetError(f"urn:btih info hash {digest!r} is not base32") from exc
     raise MagnetError(f"urn:btih info hash must be 40 hex or 32 base32 characters, not {len(digest)}")
 

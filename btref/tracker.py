@@ -27,6 +27,7 @@ the protocol can carry.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote, quote_from_bytes, urlsplit
@@ -146,6 +147,11 @@ def parse_http_response(raw: bytes) -> bytes:
     return body
 
 
+# RFC 9112: a chunk size is hex digits only. int(text, 16) would also take "-6", "+6",
+# "0x6" and "6_0"; a negative size moves the cursor back, and -6 brings it back to the start.
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
 def _dechunk(body: bytes) -> bytes:
     out, at = bytearray(), 0
     while True:
@@ -153,10 +159,9 @@ def _dechunk(body: bytes) -> bytes:
         if end < 0:
             raise TrackerError("HTTP chunked body ends early")
         size_text = body[at:end].split(b";")[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise TrackerError(f"bad HTTP chunk size {size_text[:20]!r}") from None
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise TrackerError(f"bad HTTP chunk size {size_text[:20]!r}")
+        size = int(size_text, 16)
         if end + 2 + size > len(body):
             raise TrackerError("HTTP chunked body ends early")
         if size == 0:

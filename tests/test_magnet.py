@@ -182,6 +182,7 @@ def test_from_torrent_flattens_tiers() -> None:
         ("magnet:?xt=urn:btih:" + "a" * 41, "40 hex or 32 base32 characters, not 41"),
         ("magnet:?xt=urn:btih:", "not 0"),
         ("magnet:?xt=urn:btih:" + "1" * 32, "not base32"),
+        ("magnet:?xt=urn:btih:" + "\u00e9" * 32, "not base32"),  # non-ASCII: not a binascii.Error
         (f"magnet:?{BTIH}&xt=urn:btih:" + "0" * 40, "two different urn:btih"),
         (f"magnet:?xt=urn:btmh:1220{V2.hex()}&xt=urn:btmh:1220" + "0" * 64, "two different urn:btmh"),
         ("magnet:?xt=urn:btmh:12", "not 2 or more hex-encoded bytes"),

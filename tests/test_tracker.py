@@ -183,6 +183,15 @@ def test_parse_http_response():
             tracker.parse_http_response(raw)
 
 
+def test_parse_http_response_chunk_sizes_are_hex_digits_only():
+    chunked = b"Transfer-Encoding: chunked\r\n"
+    # A negative size moves the parser's cursor backwards: "-1" lands on a "0" chunk
+    # and reads as an empty body, "-6" lands on itself and would loop forever.
+    for body in (b"-1\r\n\r\n0\r\n\r\n", b"0x3\r\nabc\r\n0\r\n\r\n", b"+3\r\nabc\r\n0\r\n\r\n", b"-6\r\n"):
+        with pytest.raises(TrackerError, match="chunk size"):
+            tracker.parse_http_response(http(body, headers=chunked))
+
+
 def test_parse_announce_response_vectors(vectors):
     notes = json.loads((vectors / "bep3_peer_wire.json").read_text())["http_tracker"]
     result = tracker.parse_announce_response(bytes.fromhex(notes["constructed_response_compact"]["bencoded_hex"]))

@@ -201,7 +201,7 @@ def test_piece_length_for(size: int) -> None:
 
 
 def test_peer_ids_are_readable_and_20_bytes() -> None:
-    assert peer_id_for("seed") == b"-BR0100-seed--------"
+    assert peer_id_for("seed") == b"-RF0100-seed--------"
     assert len(peer_id_for("leecher-123456789")) == 20
 
 
@@ -242,7 +242,7 @@ def test_byte_counter_without_a_link_or_a_session() -> None:
 
 def test_byte_counter_adds_the_open_connections() -> None:
     class Link:
-        peer_id = b"-BR0100-seed--------"
+        peer_id = b"-RF0100-seed--------"
 
     class Peer:
         bytes_downloaded, bytes_uploaded = 5, 7

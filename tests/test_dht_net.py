@@ -64,7 +64,7 @@ def test_announce_then_get_peers_in_a_30_node_dht():
 
 
 def request(port: int, **kw: Any) -> AnnounceRequest:
-    return AnnounceRequest(info_hash=IH, peer_id=b"-BR0001-%012d" % port, port=port, **kw)
+    return AnnounceRequest(info_hash=IH, peer_id=b"-RF0001-%012d" % port, port=port, **kw)
 
 
 def test_plugin_announces_and_finds_peers(tmp_path):

@@ -19,7 +19,7 @@ IH = b"\x77" * 20
 
 
 def req(trackers=(), n: int = 1, **kw) -> AnnounceRequest:
-    return AnnounceRequest(info_hash=IH, peer_id=b"-BR0001-%012d" % n, port=6000 + n, trackers=trackers, **kw)
+    return AnnounceRequest(info_hash=IH, peer_id=b"-RF0001-%012d" % n, port=6000 + n, trackers=trackers, **kw)
 
 
 def dead_url(scheme: str) -> str:

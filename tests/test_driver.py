@@ -495,7 +495,7 @@ def test_progress_rich_bar() -> None:
 
 def test_make_peer_id() -> None:
     a, b = make_peer_id(), make_peer_id()
-    assert len(a) == 20 and a.startswith(b"-BR0100-") and a != b
+    assert len(a) == 20 and a.startswith(b"-RF0100-") and a != b
 
 
 def test_data_helpers(tmp_path: Path) -> None:

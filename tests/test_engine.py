@@ -64,7 +64,7 @@ def session(torrent, *, seed=False, have=(), choker=True, config=None):
     field = PieceSet.full(torrent.num_pieces) if seed else PieceSet(torrent.num_pieces)
     for i in have:
         field.set(i)
-    s = Session(torrent, hook, have=field, peer_id=b"-BR0100-000000000000", rng=random.Random(1), config=config)
+    s = Session(torrent, hook, have=field, peer_id=b"-RF0100-000000000000", rng=random.Random(1), config=config)
     s.recorder = recorder
     return s
 

@@ -25,7 +25,7 @@ IH = b"\xab" * 20
 
 
 def req(n: int, url: str = "", **kw) -> AnnounceRequest:
-    fields = dict(info_hash=IH, peer_id=b"-BR0001-%012d" % n, port=7000 + n, left=10,
+    fields = dict(info_hash=IH, peer_id=b"-RF0001-%012d" % n, port=7000 + n, left=10,
                   trackers=[[url]] if url else [])
     fields.update(kw)
     return AnnounceRequest(**fields)

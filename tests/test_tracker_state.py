@@ -18,7 +18,7 @@ IH = b"\x11" * 20
 
 
 def pid(n: int) -> bytes:
-    return b"-BR0001-%012d" % n
+    return b"-RF0001-%012d" % n
 
 
 def req(n: int, **kw) -> AnnounceRequest:
@@ -112,7 +112,7 @@ def test_http_announce_compact_and_dicts():
     assert sorted(map(str, result.peers)) == ["10.0.0.1:6001", "10.0.0.3:6003", "[2001:db8::4]:6004"]
     plain = bencode.decode(t.http_announce(query(req(2), compact=False), "10.0.0.2", 1))
     assert sorted(p[b"ip"] for p in plain[b"peers"]) == [b"10.0.0.1", b"10.0.0.3", b"2001:db8::4"]
-    assert all(p[b"peer id"].startswith(b"-BR0001-") for p in plain[b"peers"])
+    assert all(p[b"peer id"].startswith(b"-RF0001-") for p in plain[b"peers"])
     no_id = bencode.decode(t.http_announce(query(req(2), compact=False) + "&no_peer_id=1", "10.0.0.2", 1))
     assert all(b"peer id" not in p for p in no_id[b"peers"])
 

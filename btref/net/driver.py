@@ -75,8 +75,13 @@ REDIAL_EVERY = 5.0
 
 
 def make_peer_id() -> bytes:
-    """An Azureus-style peer id: ``-BR0100-`` and 12 random bytes (BEP 20)."""
-    return b"-BR0100-" + secrets.token_bytes(12)
+    """An Azureus-style peer id: ``-RF0100-`` and 12 random bytes (BEP 20).
+
+    ``RF`` ("reference") is in none of the client tables of Transmission, libtorrent,
+    BiglyBT or WebTorrent's ``bittorrent-peerid``, so other clients show the code itself
+    rather than someone else's name (``BR``, say, is BitRocket's).
+    """
+    return b"-RF0100-" + secrets.token_bytes(12)
 
 
 class Client(PeerNetwork):

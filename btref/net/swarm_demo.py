@@ -61,8 +61,8 @@ def piece_length_for(size: int) -> int:
 
 
 def peer_id_for(name: str) -> bytes:
-    """A readable BEP 20 style peer id: ``-BR0100-`` and the name, padded to 20 bytes."""
-    return b"-BR0100-" + name.encode("ascii")[:12].ljust(12, b"-")
+    """A readable BEP 20 style peer id: ``-RF0100-`` and the name, padded to 20 bytes."""
+    return b"-RF0100-" + name.encode("ascii")[:12].ljust(12, b"-")
 
 
 # [docs: throttled-session]

@@ -114,7 +114,7 @@ class MemorySeeder(Link):
 
     def __init__(self, facts: TorrentFacts, data: bytes) -> None:
         self.facts, self.data = facts, data
-        self.conn = Connection(facts.num_pieces, facts.piece_size, peer_id=b"-BR0100-memoryseeder",
+        self.conn = Connection(facts.num_pieces, facts.piece_size, peer_id=b"-RF0100-memoryseeder",
                                info_hashes={facts.info_hash}, initiator=False,
                                reserved=wire.make_reserved(fast=True, extension=True))
         self.outbox = bytearray()
@@ -224,7 +224,7 @@ class Client:
         facts = target.facts
         self.facts = facts
         self.link = target.connect()
-        peer_id = b"-BR0100-" + os.urandom(6).hex().encode()  # libtorrent drops a repeated peer id
+        peer_id = b"-RF0100-" + os.urandom(6).hex().encode()  # libtorrent drops a repeated peer id
         self.conn = Connection(facts.num_pieces, facts.piece_size, peer_id=peer_id,
                                info_hash=info_hash or facts.info_hash, reserved=wire.make_reserved(fast=fast))
         self.closed = False

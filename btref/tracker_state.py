@@ -10,7 +10,11 @@ What it does, by BEP:
 
 * BEP 3 "Trackers": ``announce`` adds or refreshes the peer and answers up to ``numwant``
   *other* peers of the swarm, chosen at random; ``stopped`` removes the peer, ``completed``
-  counts a finished download. Peers silent for longer than two intervals expire.
+  counts a finished download. Peers silent for longer than two intervals expire. A peer is
+  known by its address and port, not its peer id: a client that announces again under a new
+  id (rtorrent does after fetching a magnet link's metadata) replaces its old record instead
+  of being handed its own address. An empty ``left=`` is a leecher whose size is not known
+  yet (WebTorrent announces so before it has the metadata).
 * BEP 23 compact answers (the default), or a list of dictionaries when ``compact=0``;
   BEP 7 ``peers6`` for IPv6 peers.
 * BEP 48 scrape: ``complete`` / ``downloaded`` / ``incomplete`` per info hash.
@@ -21,7 +25,9 @@ Invariants: every request is validated before it touches a swarm, and every inva
 gets an answer (a bencoded ``failure reason`` or a UDP error packet) rather than an
 exception; the address used for a peer is the one the packet came from (an ``ip``
 parameter is ignored, so nobody can register someone else); the number of swarms is
-capped so a flood of made-up info hashes cannot exhaust memory.
+capped so a flood of made-up info hashes cannot exhaust memory; an announce costs the same
+in a swarm of ten peers or of a hundred thousand (the answer is drawn by index from a list
+of the swarm's addresses, and the seed count is kept, not counted).
 """
 
 from __future__ import annotations
@@ -44,7 +50,12 @@ from btref.tracker import (
 )
 
 __all__ = ["HTTPAnnounce", "parse_query", "parse_announce_query", "parse_scrape_query",
-           "PeerRecord", "Swarm", "TrackerState"]
+           "PeerRecord", "Swarm", "TrackerState", "UNKNOWN_LEFT"]
+
+#: ``left`` recorded for an announce with an empty ``left=``: a client that has no metadata
+#: yet (WebTorrent after a magnet link) cannot know what it lacks, but it surely lacks
+#: something, so it is a leecher.
+UNKNOWN_LEFT = 1
 
 # ---------------------------------------------------------------------------------------------
 # HTTP requests (the tracker reads what btref.tracker.announce_url writes)
@@ -109,9 +120,10 @@ def parse_announce_query(query: bytes | str) -> HTTPAnnounce:
     event = _one(p, "event", b"").decode("latin-1")
     if event not in ("", "started", "completed", "stopped", "paused"):
         raise TrackerError(f"unknown event {event[:20]!r}")
+    left = UNKNOWN_LEFT if p.get("left") == [b""] else _number(p, "left", b"0")
     request = AnnounceRequest(
         info_hash=info_hash, peer_id=peer_id, port=port, uploaded=_number(p, "uploaded", b"0"),
-        downloaded=_number(p, "downloaded", b"0"), left=_number(p, "left", b"0"),
+        downloaded=_number(p, "downloaded", b"0"), left=left,
         event="" if event == "paused" else event, numwant=_number(p, "numwant", b"50"),
     )
     return HTTPAnnounce(request, compact=_one(p, "compact", b"1") != b"0",
@@ -143,21 +155,80 @@ class PeerRecord:
     port: int
     left: int
     last_seen: float
+    #: Its BEP 23 / BEP 7 compact form ``(v4, v6)``, made once here rather than for every
+    #: answer that lists it.
+    compact: tuple[bytes, bytes] = attrs.field(init=False, eq=False, repr=False)
+
+    @compact.default
+    def _compact(self) -> tuple[bytes, bytes]:
+        return encode_compact_peers([PeerAddress(self.host, self.port)])
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """How the swarm knows this peer: its address and port (a peer id may change)."""
+        return (self.host, self.port)
 
     def address(self) -> PeerAddress:
         return PeerAddress(self.host, self.port, self.peer_id)
 
 
-@attrs.define
 class Swarm:
-    """The peers of one info hash, by peer id, and how many downloads completed."""
+    """The peers of one info hash, by ``(host, port)``, and how many downloads completed.
 
-    peers: dict[bytes, PeerRecord] = attrs.Factory(dict)
-    downloaded: int = 0
+    Besides the dictionary, the records are kept in a list (``_order``, with each key's
+    position in ``_slot``), so a random peer is one index away and removing one is a swap
+    with the last: no step here looks at every peer, except :meth:`expire`.
+    """
+
+    def __init__(self) -> None:
+        self.peers: dict[tuple[str, int], PeerRecord] = {}
+        self.downloaded = 0
+        self.seeds = 0
+        self._order: list[PeerRecord] = []
+        self._slot: dict[tuple[str, int], int] = {}
+
+    def put(self, record: PeerRecord) -> PeerRecord | None:
+        """Add or refresh ``record``; returns the record it replaces, if any."""
+        key = record.key
+        old = self.peers.get(key)
+        if old is None:
+            self._slot[key] = len(self._order)
+            self._order.append(record)
+        else:
+            self.seeds -= old.left == 0
+            self._order[self._slot[key]] = record
+        self.peers[key] = record
+        self.seeds += record.left == 0
+        return old
+
+    def remove(self, key: tuple[str, int]) -> None:
+        record = self.peers.pop(key, None)
+        if record is None:
+            return
+        self.seeds -= record.left == 0
+        slot, last = self._slot.pop(key), self._order.pop()
+        if last is not record:  # the last record fills the hole
+            self._order[slot] = last
+            self._slot[last.key] = slot
+
+    def sample(self, rng: random.Random, wanted: int, exclude: PeerRecord, fresh: float) -> list[PeerRecord]:
+        """Up to ``wanted`` random peers other than ``exclude`` heard from since ``fresh``.
+
+        Stale peers drawn are left out rather than replaced, so until the next sweep the
+        answer may be a little short: the price of never scanning the swarm.
+        """
+        order = self._order
+        picks = rng.sample(range(len(order)), min(len(order), wanted + 1))  # a spare, in case we draw ourselves
+        chosen = [order[i] for i in picks]
+        return [p for p in chosen if p is not exclude and p.last_seen >= fresh][:wanted]
+
+    def expire(self, limit: float) -> None:
+        """Forget the peers last heard from before ``limit``."""
+        for key in [k for k, p in self.peers.items() if p.last_seen < limit]:
+            self.remove(key)
 
     def stats(self) -> ScrapeStats:
-        seeds = sum(1 for p in self.peers.values() if p.left == 0)
-        return ScrapeStats(complete=seeds, downloaded=self.downloaded, incomplete=len(self.peers) - seeds)
+        return ScrapeStats(complete=self.seeds, downloaded=self.downloaded, incomplete=len(self.peers) - self.seeds)
 
 
 def _normal_host(host: str) -> str:
@@ -168,6 +239,11 @@ def _normal_host(host: str) -> str:
     if address.version == 6 and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)
+
+
+def _compact(peers: list[PeerRecord]) -> tuple[bytes, bytes]:
+    """The ``peers`` and ``peers6`` strings of an answer (BEP 23, BEP 7)."""
+    return b"".join(p.compact[0] for p in peers), b"".join(p.compact[1] for p in peers)
 
 
 class TrackerState:
@@ -198,8 +274,7 @@ class TrackerState:
         """Forget peers silent for more than two intervals, and swarms left with nothing."""
         limit = now - 2 * self.interval
         for info_hash, swarm in list(self.swarms.items()):
-            for peer_id in [k for k, p in swarm.peers.items() if p.last_seen < limit]:
-                del swarm.peers[peer_id]
+            swarm.expire(limit)
             if not swarm.peers and not swarm.downloaded:
                 del self.swarms[info_hash]
         self._last_sweep = now
@@ -214,18 +289,15 @@ class TrackerState:
             if len(self.swarms) >= self.max_swarms:
                 raise TrackerError("tracker is tracking too many torrents")
             swarm = self.swarms[request.info_hash] = Swarm()
+        record = PeerRecord(request.peer_id, _normal_host(host), request.port, request.left, now)
         if request.event == "stopped":
-            swarm.peers.pop(request.peer_id, None)
+            swarm.remove(record.key)
             return [], swarm.stats()
-        old = swarm.peers.get(request.peer_id)
+        old = swarm.put(record)
         if request.event == "completed" and (old is None or old.left > 0):
             swarm.downloaded += 1
-        swarm.peers[request.peer_id] = PeerRecord(request.peer_id, _normal_host(host), request.port,
-                                                  request.left, now)
-        fresh = now - 2 * self.interval
-        others = [p for k, p in swarm.peers.items() if k != request.peer_id and p.last_seen >= fresh]
-        wanted = min(request.numwant, self.max_numwant, len(others))
-        return self.rng.sample(others, wanted), swarm.stats()
+        wanted = min(request.numwant, self.max_numwant)
+        return swarm.sample(self.rng, wanted, record, now - 2 * self.interval), swarm.stats()
     # [/docs: announce]
 
     def scrape(self, info_hashes: Iterable[bytes]) -> dict[bytes, ScrapeStats]:
@@ -251,7 +323,7 @@ class TrackerState:
         if self.min_interval is not None:
             answer["min interval"] = self.min_interval
         if parsed.compact:
-            v4, v6 = encode_compact_peers(p.address() for p in peers)
+            v4, v6 = _compact(peers)
             answer["peers"] = v4
             if v6:
                 answer["peers6"] = v6
@@ -306,7 +378,7 @@ class TrackerState:
                 peers, stats = self.announce(request.announce, addr[0], now)
             except TrackerError as exc:
                 return udp_error(tid, str(exc))
-            v4, v6 = encode_compact_peers(p.address() for p in peers)
+            v4, v6 = _compact(peers)
             return udp_announce_response(tid, self.interval, stats.incomplete, stats.complete, v6 if ipv6 else v4)
         return udp_scrape_response(tid, self.scrape(request.info_hashes).values())
     # [/docs: udp_packet]

@@ -186,6 +186,53 @@ def test_counts_stay_consistent(steps):
             assert all(now - p.last_seen <= 2 * 60 + 1000 for p in swarm.peers.values())
 
 
+def test_an_empty_left_is_a_leecher():
+    """WebTorrent announces ``left=`` before it has a magnet link's metadata."""
+    t = state()
+    q = query(req(1)).replace("left=100", "left=")
+    assert "left=&" in q
+    answer = bencode.decode(t.http_announce(q, "10.0.0.1", 0))
+    assert b"failure reason" not in answer
+    assert (answer[b"complete"], answer[b"incomplete"]) == (0, 1)
+    t.http_announce(query(req(2, left=0)), "10.0.0.2", 1)
+    assert t.scrape([IH])[IH] == ScrapeStats(complete=1, downloaded=0, incomplete=1)
+    for bad in ("left=-1", "left=x"):
+        assert b"failure reason" in bencode.decode(t.http_announce(q.replace("left=", bad), "h", 0))
+
+
+def test_a_peer_is_known_by_address_not_peer_id():
+    """rtorrent announces again under a new peer id after fetching a magnet link's metadata:
+    it replaces its old record, and is not handed its own address."""
+    t = state()
+    t.announce(req(1, event="started"), "10.0.0.1", 0)
+    peers, stats = t.announce(req(1, peer_id=b"-lt0D80-" + b"x" * 12, event="started"), "10.0.0.1", 1)
+    assert peers == [] and stats == ScrapeStats(0, 0, 1)
+    assert [p.peer_id for p in t.swarms[IH].peers.values()] == [b"-lt0D80-" + b"x" * 12]
+    t.announce(req(2), "10.0.0.1", 2)  # another port on the same host is another peer
+    assert sorted(p.port for p in t.peers(IH)) == [6001, 6002]
+    t.announce(req(9, port=6001, event="stopped"), "10.0.0.1", 3)  # stopped, whatever its id
+    assert [p.port for p in t.peers(IH)] == [6002]
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["", "stopped"]), st.booleans(),
+                          st.integers(0, 100)), max_size=80), st.integers(0, 40))
+def test_swarm_index_and_sample_stay_consistent(steps, numwant):
+    t = state(interval=30)
+    now = 0
+    for n, event, seed, dt in steps:
+        now += dt
+        peers, stats = t.announce(req(n, event=event, left=0 if seed else 5, numwant=numwant), "10.0.0.1", now)
+        swarm = t.swarms.get(IH)
+        if swarm is None:
+            continue
+        assert sorted(p.key for p in swarm._order) == sorted(swarm.peers)
+        assert all(swarm._order[i] is swarm.peers[k] for k, i in swarm._slot.items())
+        assert stats.complete == swarm.seeds == sum(p.left == 0 for p in swarm.peers.values())
+        keys = [p.key for p in peers]
+        assert len(peers) <= numwant and len(set(keys)) == len(keys) and ("10.0.0.1", 6000 + n) not in keys
+        assert all(now - p.last_seen <= 60 for p in peers)
+
+
 @given(st.binary(max_size=200), st.integers(0, 10**6))
 def test_udp_packets_never_crash_the_tracker(data, now):
     t = state()

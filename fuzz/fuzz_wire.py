@@ -123,7 +123,7 @@ def TestOneInput(data: bytes) -> None:
 
     listener = bool(flags & LISTENER)
     conn = Connection(
-        num_pieces, piece_size, peer_id=b"-BR0001-ourselvesxyz",
+        num_pieces, piece_size, peer_id=b"-RF0001-ourselvesxyz",
         info_hash=None if listener else INFO_HASH, info_hashes={INFO_HASH} if listener else None,
         reserved=wire.make_reserved(fast=bool(flags & FAST), extension=bool(flags & EXTENSION)),
         initiator=not listener,

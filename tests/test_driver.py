@@ -432,6 +432,36 @@ def test_peer_limits_and_duplicates(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_peers_that_dial_each_other_keep_one_connection(tmp_path: Path) -> None:
+    """Both sides dial at once: each keeps the connection the greater peer id dialled
+    (libtorrent's rule), so the two ends agree and one connection is left."""
+    _, torrent, src = make_torrent(tmp_path)
+    low, high = b"-RF0100-" + b"a" * 12, b"-RF0100-" + b"b" * 12
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), peer_id=low) as a, \
+                Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(), peer_id=high) as b:
+            dials = [asyncio.ensure_future(a.dial("127.0.0.1", b.port)),
+                     asyncio.ensure_future(b.dial("127.0.0.1", a.port))]
+            try:
+                await b.complete.wait()
+                while len(a.links) != 1 or len(b.links) != 1:  # a dropped link may still be closing
+                    await asyncio.sleep(0.01)
+                (kept_a,), (kept_b,) = a.links.values(), b.links.values()
+                assert not kept_a.initiator and kept_b.initiator  # b, the greater id, dialled it
+                assert kept_a.writer.get_extra_info("sockname") == kept_b.writer.get_extra_info("peername")
+                a.add_peer(f"127.0.0.1:{b.port}")  # it answered there with b's id, and a has b
+                a.redial(a.loop.time())
+                assert not a._dialing
+            finally:
+                for dial in dials:
+                    dial.cancel()
+                await asyncio.gather(*dials, return_exceptions=True)
+
+    run(scenario())
+    assert same_tree(src, tmp_path / "dst")
+
+
 def test_unreadable_data_is_not_served(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path)
 

@@ -128,6 +128,7 @@ class Client(PeerNetwork):
         # By each link's PeerKey; looked up by the keys the engine and the plugins hand back.
         self.links: dict[Hashable, PeerLink] = {}
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
+        self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
         self._failures: dict[tuple[str, int], int] = {}
         self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
         self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not

@@ -9,8 +9,10 @@ under both its v1 and its truncated v2 id, BEP 52), the BEP 10 extension handsha
 ``reqq``), then the read loop that feeds the engine.
 
 Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
-connections per IP are fine; our own peer id is refused (and that address forgotten); a
-banned IP address (whatever the port) or peer id is refused at the handshake and never
+connections per IP are fine; our own peer id is refused (and that address forgotten); when
+two peers dial each other at once, one of the two connections is kept, the one the peer
+with the greater peer id dialled, as libtorrent decides, so both ends drop the same one
+(:meth:`PeerNetwork._keeps_new`); a banned IP address (whatever the port) or peer id is refused at the handshake and never
 dialled; at most ``max_peers`` connections exist at any moment, counting those still
 connecting or handshaking (a connection accepted over the cap is closed at once); a peer
 that sends nothing for ``inactivity_timeout`` seconds (:data:`INACTIVITY_TIMEOUT`) is
@@ -80,6 +82,7 @@ class PeerNetwork:
     port: int | None
     links: dict[Hashable, PeerLink]
     known: dict[tuple[str, int], float]
+    ids_at: dict[tuple[str, int], bytes]
     banned: set[str]
     banned_ids: set[bytes]
     ourselves: set[tuple[str, int]]
@@ -235,6 +238,28 @@ class PeerNetwork:
             raise ProtocolError("peer is banned")
         if link.key in self.links:
             raise ProtocolError("already connected to this address")
+        if link.initiator:  # that address is this peer id: no need to dial it while connected
+            self.ids_at[link.key] = handshake.peer_id
+        twin = next((other for other in self.links.values() if other.peer_id == handshake.peer_id), None)
+        if twin is not None:
+            if not self._keeps_new(link, twin):
+                raise ProtocolError("already connected to this peer id (duplicate connection)")
+            self._drop(twin, "duplicate connection: the peer's other connection is kept")
+
+    # [docs: duplicates]
+    def _keeps_new(self, new: PeerLink, old: PeerLink) -> bool:
+        """Two connections to one peer: keep ``new`` and drop ``old``?
+
+        When both sides dialled, keep the connection the greater peer id dialled (BEP 3
+        compares nothing here; this is libtorrent's rule, so both ends drop the same
+        connection and the peer is not left with none). When one side dialled twice, the
+        connection already running stays.
+        """
+        if new.initiator == old.initiator:
+            return False
+        we_are_greater = self.peer_id > (new.peer_id or b"")
+        return new.initiator == we_are_greater
+    # [/docs: duplicates]
 
     def ban(self, key: Hashable) -> list[PeerLink]:
         """Ban the peer at ``key`` by IP address and peer id; returns the other links from
@@ -298,11 +323,12 @@ class PeerNetwork:
         if self._stopping:
             return
         linked = {link.key for link in self._open}
+        connected = {link.peer_id for link in self.links.values()}
         for key, not_before in list(self.known.items()):
             if self.connection_count() >= self.max_peers:
                 break
             if (now >= not_before and key not in linked and key not in self._dialing
-                    and ban_address(key[0]) not in self.banned):
+                    and ban_address(key[0]) not in self.banned and self.ids_at.get(key, b"") not in connected):
                 self._dialing.add(key)  # counted from now, though the task starts later
                 self._spawn(self.dial(*key), self._tasks)
 

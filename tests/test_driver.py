@@ -60,6 +60,56 @@ def run(coro, timeout: float = 60.0):
     return asyncio.run(bounded())
 
 
+class Gate:
+    """A TCP proxy in front of a peer, stricter than the peer: it hangs up on the first
+    ``refuse`` connections at once, then forwards at most ``forward`` connections in all
+    (Transmission allows one connection per address, and drops a second made while it
+    still holds the first)."""
+
+    def __init__(self, target: int, *, refuse: int = 0, forward: int = 1_000) -> None:
+        self.target, self.refuse, self.forward = target, refuse, forward
+        self.accepted = self.forwarded = 0
+        self.pipes: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> Gate:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        for pipe in list(self.pipes):
+            pipe.cancel()
+        await asyncio.gather(*self.pipes, return_exceptions=True)
+        await self.server.wait_closed()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self.accepted <= self.refuse or self.forwarded >= self.forward:
+            writer.close()
+            return
+        self.forwarded += 1
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        task = asyncio.current_task()
+        assert task is not None
+        self.pipes.add(task)
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        finally:
+            self.pipes.discard(task)
+
+
 def leftover_tasks() -> set:
     """Tasks other than the caller's, and btref disk threads, still alive."""
     import threading

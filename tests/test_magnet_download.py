@@ -28,9 +28,9 @@ from btref.extension import ExtensionHandshake
 from btref.hookspecs import hookimpl
 from btref.magnet import Magnet
 from btref.metadata import MAX_METADATA_SIZE, answer_request
-from btref.net.driver import Client
+from btref.net.driver import Client, make_peer_id
 from btref.net.magnet_fetch import fetch_metadata
-from tests.test_driver import make_torrent, run, same_tree
+from tests.test_driver import Gate, make_torrent, run, same_tree
 
 #: Enough files with long names that the info dictionary spans several 16 KiB metadata pieces.
 MANY = {f"dir/file-{i:04d}-with-a-rather-long-name-to-make-metadata-big.bin": 100 + i for i in range(400)}
@@ -210,6 +210,105 @@ def test_metadata_that_hashes_right_but_is_no_info_dictionary(tmp_path: Path) ->
         async with FakePeer(magnet.info_hash, junk) as peer:
             with pytest.raises(MetadataError, match="not a valid info dictionary"):
                 await fetch_metadata(attrs.evolve(magnet, peers=(f"127.0.0.1:{peer.port}",)), timeout=30)
+
+    run(scenario())
+
+
+# -- reconnecting, and going on over the fetch's connection ---------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "hybrid"])
+def test_the_download_goes_on_over_the_fetch_connection(tmp_path: Path, version: str) -> None:
+    """A peer that takes one connection in all still serves a magnet link to the end: the
+    download adopts the metadata connection instead of dialling again."""
+    _, torrent, src = make_torrent(tmp_path, version, files=MANY)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed, \
+                Gate(seed.port, forward=1) as gate:
+            peer_id = make_peer_id()
+            result = await fetch_metadata(magnet_for(torrent, gate.port), timeout=30, peer_id=peer_id,
+                                          keep_connections=True)
+            assert [c.key for c in result.connections] == [("127.0.0.1", gate.port)]
+            async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(), peer_id=peer_id,
+                              peers=[str(p) for p in result.peers], adopt=result.connections,
+                              stall_timeout=20) as leech:
+                assert await leech.run(), leech.error
+            assert gate.forwarded == 1
+
+    (tmp_path / "out").mkdir()
+    run(scenario())
+    assert same_tree(src, tmp_path / "out")
+
+
+def test_connections_not_adopted_are_closed(tmp_path: Path) -> None:
+    """A client with another peer id (or torrent) closes a handed-over connection; so does
+    one whose start fails, and FetchResult.close."""
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            for how in ("other id", "close"):
+                result = await fetch_metadata(magnet_for(torrent, seed.port), timeout=30, keep_connections=True)
+                (conn,) = result.connections
+                if how == "close":
+                    result.close()
+                else:
+                    async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
+                                      adopt=result.connections) as leech:
+                        assert not leech.links and not leech._dialing
+                assert conn.writer.is_closing()
+                while seed.links:  # the seed sees the fetch connection end
+                    await asyncio.sleep(0.01)
+
+    run(scenario())
+
+
+def test_a_peer_that_hangs_up_is_dialled_again(tmp_path: Path) -> None:
+    """The fetch redials a peer that hung up at once (1 s later), instead of giving up."""
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed, \
+                Gate(seed.port, refuse=2) as gate:
+            result = await fetch_metadata(magnet_for(torrent, gate.port), timeout=20)
+            assert result.torrent.info_bytes == torrent.info_bytes
+            assert gate.accepted == 3 and not result.connections
+
+    run(scenario())
+
+
+class LateSource:
+    """A discovery plugin that knows the peer only from its second announce on."""
+
+    name = "late"
+
+    def __init__(self, port: int) -> None:
+        self.port, self.calls = port, 0
+
+    @hookimpl
+    def btref_announce(self, request: Any) -> Any:
+        from btref.discovery import AnnounceResult, PeerAddress
+
+        self.calls += 1
+        peers = [PeerAddress("127.0.0.1", self.port)] if self.calls > 1 else []
+
+        async def answer() -> AnnounceResult:
+            return AnnounceResult(peers=tuple(peers), interval=1)
+        return answer()
+
+
+def test_the_fetch_asks_for_peers_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from btref.net import magnet_fetch
+
+    monkeypatch.setattr(magnet_fetch, "REANNOUNCE_EVERY", 1.0)
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            late = LateSource(seed.port)
+            result = await fetch_metadata(magnet_for(torrent), discovery=[late], timeout=20)
+            assert result.torrent.info_bytes == torrent.info_bytes and late.calls >= 2
 
     run(scenario())
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.io.progress import Progress
     from btref.metainfo import Torrent
     from btref.net.driver import Client
+    from btref.net.magnet_fetch import OpenConnection
 
 HELP = "download a torrent's data from peers (and seed it with --seed)"
 DESCRIPTION = """\
@@ -95,10 +96,10 @@ def limit_note(args: argparse.Namespace) -> str:
     return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
 
 
-def from_magnet(args: argparse.Namespace, out: TextIO) -> Torrent:
-    """Fetch a magnet link's metadata (BEP 9); returns the torrent, adds the peers found to ``args.peer``."""
-    import asyncio
-
+async def from_magnet(args: argparse.Namespace, out: TextIO,
+                      peer_id: bytes) -> tuple[Torrent, tuple[OpenConnection, ...]]:
+    """Fetch a magnet link's metadata (BEP 9); returns the torrent and the connections left
+    open for the download (under ``peer_id``), and adds the peers found to ``args.peer``."""
     from btref.magnet import parse_magnet
     from btref.net.magnet_fetch import fetch_metadata
 
@@ -111,12 +112,12 @@ def from_magnet(args: argparse.Namespace, out: TextIO) -> Torrent:
             args.port = s.getsockname()[1]
     options = session_options(args)
     print(f"btref download: fetching the metadata of {magnet.name or magnet.info_hash.hex()} (BEP 9)", file=out)
-    result = asyncio.run(fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
-                                        timeout=args.timeout))
+    result = await fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
+                                  timeout=args.timeout, peer_id=peer_id, keep_connections=True)
     print(f"btref download: metadata ({len(result.torrent.info_bytes)} bytes) from {', '.join(result.sources)} "
           f"in {result.seconds:.3f} s", file=out, flush=True)
     args.peer = [*args.peer, *(str(p) for p in result.peers)]
-    return result.torrent
+    return result.torrent, result.connections
 
 
 async def follow(session: Client, progress: Progress) -> None:
@@ -134,7 +135,7 @@ async def follow(session: Client, progress: Progress) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import asyncio  # the event loop and the driver: only when a download starts
 
-    from btref.net.driver import Client
+    from btref.net.driver import Client, make_peer_id
     from btref.io.progress import Progress
 
     out = out or sys.stdout
@@ -142,18 +143,26 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if ":" not in peer:
             raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
     magnet = args.torrent.lower().startswith("magnet:")
-    torrent = from_magnet(args, out) if magnet else load_torrent(args.torrent, "download")
+    torrent = None if magnet else load_torrent(args.torrent, "download")
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None]:
-        session = Client(torrent, args.output, picker=args.picker, seed=args.seed,
-                                 stall_timeout=args.timeout, **session_options(args))
+        # One event loop and one peer id for the metadata fetch and the download, so the
+        # download goes on over the fetch's connections (BEP 9 then BEP 3, same sockets).
+        peer_id = make_peer_id()
+        adopt: tuple[OpenConnection, ...] = ()
+        if torrent is None:
+            fetched, adopt = await from_magnet(args, out, peer_id)
+        else:
+            fetched = torrent
+        session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
+                         stall_timeout=args.timeout, adopt=adopt, **session_options(args))
         async with session:
-            print(f"btref download: {torrent.name} ({human_size(torrent.total_length)}, "
-                  f"{torrent.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
+            print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
+                  f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
                   f"{limit_note(args)}",
                   file=out, flush=True)
-            progress = Progress(torrent.total_length, label=torrent.name)
+            progress = Progress(fetched.total_length, label=fetched.name)
             try:
                 await follow(session, progress)
             finally:

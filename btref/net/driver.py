@@ -25,8 +25,9 @@ last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` 
 timeouts, keep-alives), drops peers that went silent and redials peers.
 
 Start (:meth:`~Client.start`): recheck the data (resume is a recheck: good
-pieces are never fetched again), listen, announce ``started`` through the
-``btref_announce`` hook and connect to the peers found. Stop
+pieces are never fetched again), listen, take over the connections a magnet fetch left
+open (``adopt``), announce ``started`` through the ``btref_announce`` hook and connect
+to the peers found. Stop
 (:meth:`~Client.stop`): close every link and task, let pending writes finish,
 ``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
 "Trackers", BEP 12 tiers (in the plugins).
@@ -44,9 +45,9 @@ import asyncio
 import os
 import random
 import secrets
-from collections.abc import Coroutine, Hashable
+from collections.abc import Coroutine, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
@@ -61,6 +62,9 @@ from btref.net.throttle import LimitedUplink
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.io.storage import Storage, VerifyReport, verify
+
+if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref.net.magnet_fetch import OpenConnection
 
 __all__ = ["Client", "make_peer_id", "TICK", "STOP_ROUND"]
 
@@ -94,7 +98,8 @@ class Client(PeerNetwork):
                  events: str | os.PathLike[str] | IO[str] | None = None,
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
-                 upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT) -> None:
+                 upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
+                 adopt: Iterable[OpenConnection] = ()) -> None:
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
@@ -120,6 +125,7 @@ class Client(PeerNetwork):
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
+        self._adopt = list(adopt)  # connections a magnet fetch left open (btref.net.magnet_fetch)
         self.uplink: LimitedUplink | None = None
         self.events: EventLog | None = None
         self.engine: Session | None = None
@@ -173,6 +179,9 @@ class Client(PeerNetwork):
         self._engine_complete = report.good.complete()
         if self._engine_complete:
             self._set_complete()
+        for conn in self._adopt:  # before the first announce, so that none of them is dialled again
+            self.adopt(conn)
+        self._adopt.clear()
         self._spawn(self._tick_loop(), self._tasks)
         self._spawn(self._announce_loop(), self._tasks)
         if self.upload_limit is not None:
@@ -182,6 +191,9 @@ class Client(PeerNetwork):
 
     async def stop(self) -> None:
         """Close everything cleanly: links, tasks, pending writes, fsync, ``stopped`` announce."""
+        for conn in self._adopt:  # handed over, but the start failed before taking them
+            conn.close()
+        self._adopt.clear()
         if self._stopping or not hasattr(self, "executor"):
             return  # stopping, or never started
         # [docs: stop]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.actions import Config
     from btref.metainfo import Torrent
     from btref.net.extensions import Extensions
+    from btref.net.magnet_fetch import OpenConnection
     from btref.net.throttle import LimitedUplink
     from btref.pieceset import PieceSet
     from btref.session import Session
@@ -157,17 +158,40 @@ class PeerNetwork:
         if key in self.known:  # it hung up: not again at once
             self.known[key] = self.loop.time() + RECONNECT_AFTER
 
-    async def _run_link(self, link: PeerLink) -> None:
+    def adopt(self, conn: OpenConnection) -> None:
+        """Go on over a connection a magnet fetch left open (a
+        :class:`~btref.net.magnet_fetch.OpenConnection`): no second connection to that peer."""
+        if conn.peer_id != self.peer_id or conn.info_hash not in info_hashes_of(self.torrent):
+            conn.close()  # the peer knows that connection by another peer id or torrent
+            return
+        self._dialing.add(conn.key)  # counted, and not dialled, until its link is open
+        self._spawn(self._adopted(conn), self._tasks)
+
+    async def _adopted(self, conn: OpenConnection) -> None:
+        key, t = conn.key, self.torrent
+        ours = Connection(t.num_pieces, t.piece_size, peer_id=self.peer_id, info_hash=conn.info_hash,
+                          reserved=RESERVED)
+        ours.send(ours.handshake())  # the fetch sent it, with the same peer id and bits
+        self._dialing.discard(key)  # from here on the link counts in _open
+        self.known.setdefault(key, 0.0)
+        await self._run_link(PeerLink(conn.reader, conn.writer, ours, key), replay=conn.received)
+        if key in self.known:  # it hung up: not again at once
+            self.known[key] = self.loop.time() + RECONNECT_AFTER
+
+    async def _run_link(self, link: PeerLink, replay: bytes | None = None) -> None:
         reason = "session stopped"  # unless something else ends it first
         engine = self.engine
         assert engine is not None
         admitted = False
         self._open.add(link)
         try:
-            if link.initiator:
-                link.queue(link.conn.handshake())
-                link.flush()
-            handshake, first = await link.read_handshake()
+            if replay is not None:  # adopted: both handshakes already crossed
+                handshake, first = link.replay(replay)
+            else:
+                if link.initiator:
+                    link.queue(link.conn.handshake())
+                    link.flush()
+                handshake, first = await link.read_handshake()
             self._admit(link, handshake)
             if not link.initiator:
                 link.queue(link.conn.handshake())

@@ -121,6 +121,18 @@ class PeerLink:
         except TimeoutError:
             raise ProtocolError(f"no handshake within {timeout:g} s") from None
 
+    def replay(self, data: bytes) -> tuple[wire.Handshake, list[wire.Message | wire.Handshake]]:
+        """Like :meth:`read_handshake`, for a connection opened before this link: ``data`` is
+        what the peer sent so far, its handshake first (a magnet fetch hands it over).
+
+        :raises ProtocolError: for a bad handshake or message, or none in ``data``.
+        """
+        msgs = self.conn.receive_data(data)
+        if not msgs or not isinstance(msgs[0], wire.Handshake):
+            raise ProtocolError("no handshake in the bytes handed over")
+        self.peer_id = msgs[0].peer_id
+        return msgs[0], msgs[1:]
+
     async def read(self) -> list[wire.Message | wire.Handshake]:
         """The messages the next chunk of bytes completes; ``[]`` may just mean "not yet".
 

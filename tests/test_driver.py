@@ -482,6 +482,57 @@ def test_peer_limits_and_duplicates(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_peer_that_hangs_up_before_its_handshake_is_redialled_soon(tmp_path: Path) -> None:
+    """Transmission closes connections while it checks its data: that is a failure to answer
+    (redial after 2, 4 ... s), not a connection that ended (redial after 30 s)."""
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed, \
+                Gate(seed.port, refuse=1) as gate:
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+                              peers=[f"127.0.0.1:{gate.port}"]) as leech:
+                key = ("127.0.0.1", gate.port)
+                while leech.known.get(key, 0.0) <= leech.loop.time():  # until the hang-up is judged
+                    await asyncio.sleep(0.01)
+                assert gate.accepted == 1 and leech.known[key] <= leech.loop.time() + 2.0
+                assert await leech.run()
+
+    run(scenario())
+    assert same_tree(src, tmp_path / "dst")
+
+
+def test_a_leecher_that_hangs_up_is_redialled_soon(tmp_path: Path) -> None:
+    """Transmission closes its connections when a magnet link's metadata is in, to check the
+    data: a leecher that hangs up is dialled again after 2, 4 ... s (30 s only between seeds)."""
+    _, torrent, src = make_torrent(tmp_path)
+    hung_up = 0
+
+    async def leecher(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal hung_up
+        await reader.readexactly(wire.HANDSHAKE_LENGTH)
+        ours = wire.Handshake(torrent.info_hash, b"-XX0001-" + bytes(12), wire.make_reserved(fast=True))
+        writer.write(wire.encode(ours) + wire.encode(wire.HaveNone()))
+        await writer.drain()
+        writer.close()
+        hung_up += 1
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(leecher, "127.0.0.1", 0)
+        key = ("127.0.0.1", server.sockets[0].getsockname()[1])
+        try:
+            async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), peers=[f"{key[0]}:{key[1]}"]) \
+                    as seeder:
+                while seeder.known.get(key, 0.0) <= seeder.loop.time():  # until the hang-up is judged
+                    await asyncio.sleep(0.01)
+                assert hung_up == 1 and seeder.known[key] <= seeder.loop.time() + 2.0
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
 def test_peers_that_dial_each_other_keep_one_connection(tmp_path: Path) -> None:
     """Both sides dial at once: each keeps the connection the greater peer id dialled
     (libtorrent's rule), so the two ends agree and one connection is left."""

@@ -12,14 +12,15 @@ Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
 connections per IP are fine; our own peer id is refused (and that address forgotten); when
 two peers dial each other at once, one of the two connections is kept, the one the peer
 with the greater peer id dialled, as libtorrent decides, so both ends drop the same one
-(:meth:`PeerNetwork._keeps_new`); a banned IP address (whatever the port) or peer id is refused at the handshake and never
-dialled; at most ``max_peers`` connections exist at any moment, counting those still
-connecting or handshaking (a connection accepted over the cap is closed at once); a peer
-that sends nothing for ``inactivity_timeout`` seconds (:data:`INACTIVITY_TIMEOUT`) is
-dropped (BEP 3 keep-alives come every two minutes); a peer that failed to answer is redialled only after
-``min(2**failures, 60)`` seconds, one whose connection ended after
-:data:`RECONNECT_AFTER` seconds. It is a mixin: the state it uses is made in
-``Client.__init__``.
+(:meth:`PeerNetwork._keeps_new`); a banned IP address (whatever the port) or peer id is
+refused at the handshake and never dialled; at most ``max_peers`` connections exist at any
+moment, counting those still connecting or handshaking (a connection accepted over the cap
+is closed at once); a peer that sends nothing for ``inactivity_timeout`` seconds
+(:data:`INACTIVITY_TIMEOUT`) is dropped (BEP 3 keep-alives come every two minutes); a peer
+we dialled is dialled again after ``min(2**failures, 60)`` seconds when it failed to answer
+(no connection, or no handshake) or hung up while one side still lacked pieces, and after
+:data:`RECONNECT_AFTER` seconds when two seeds hung up on each other. It is a mixin: the
+state it uses is made in ``Client.__init__``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Callable, Coroutine, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from btref import wire
 from btref.connection import Connection, info_hashes_of
@@ -46,14 +47,16 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.pieceset import PieceSet
     from btref.session import Session
 
-__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT", "INACTIVITY_TIMEOUT", "ban_address"]
+__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT", "LinkOutcome", "INACTIVITY_TIMEOUT", "ban_address"]
 
 #: Our handshake's reserved bits: BEP 10 extension protocol and BEP 6 fast extension.
 RESERVED = wire.make_reserved(extension=True, fast=True)
 #: Seconds to wait for a TCP connection to open.
 CONNECT_TIMEOUT = 10.0
-#: Seconds before a peer whose connection ended is dialled again.
+#: Seconds before a seed whose connection to us, a seed, ended is dialled again.
 RECONNECT_AFTER = 30.0
+#: How a connection ended: refused at its handshake, or admitted with a peer lacking pieces or a seed.
+LinkOutcome = Literal["refused", "leecher", "seed"]
 #: Seconds a handshaken peer may send nothing before it is dropped: BEP 3 peers send a
 #: keep-alive after two minutes of silence, so this leaves one late keep-alive room.
 INACTIVITY_TIMEOUT = 180.0
@@ -153,10 +156,21 @@ class PeerNetwork:
                 return
         finally:
             self._dialing.discard(key)
-        self._failures.pop(key, None)
-        await self._run_link(PeerLink(reader, writer, self._connection(True), key))
-        if key in self.known:  # it hung up: not again at once
+        self._ended(key, await self._run_link(PeerLink(reader, writer, self._connection(True), key)))
+
+    def _ended(self, key: tuple[str, int], outcome: LinkOutcome) -> None:
+        """A connection we made ended: when to dial that address again."""
+        if key not in self.known:  # it was us
+            return
+        if outcome == "seed" and self.complete.is_set():
+            self._failures.pop(key, None)  # two seeds hang up on each other: not again soon
             self.known[key] = self.loop.time() + RECONNECT_AFTER
+        else:
+            # It hung up before its handshake (busy checking its data, or one connection per
+            # address), or while one of us still lacked pieces (Transmission restarts a torrent
+            # once it has a magnet link's metadata): try again soon, then less and less often.
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
 
     def adopt(self, conn: OpenConnection) -> None:
         """Go on over a connection a magnet fetch left open (a
@@ -174,15 +188,15 @@ class PeerNetwork:
         ours.send(ours.handshake())  # the fetch sent it, with the same peer id and bits
         self._dialing.discard(key)  # from here on the link counts in _open
         self.known.setdefault(key, 0.0)
-        await self._run_link(PeerLink(conn.reader, conn.writer, ours, key), replay=conn.received)
-        if key in self.known:  # it hung up: not again at once
-            self.known[key] = self.loop.time() + RECONNECT_AFTER
+        self._ended(key, await self._run_link(PeerLink(conn.reader, conn.writer, ours, key), replay=conn.received))
 
-    async def _run_link(self, link: PeerLink, replay: bytes | None = None) -> None:
+    async def _run_link(self, link: PeerLink, replay: bytes | None = None) -> LinkOutcome:
+        """Run ``link`` until it ends; says whether it was admitted, and what the peer had."""
         reason = "session stopped"  # unless something else ends it first
         engine = self.engine
         assert engine is not None
         admitted = False
+        outcome: LinkOutcome = "refused"
         self._open.add(link)
         try:
             if replay is not None:  # adopted: both handshakes already crossed
@@ -208,7 +222,7 @@ class PeerNetwork:
             while True:
                 self._received(link, msgs)
                 if link.closed:
-                    return
+                    break
                 if link.backlog > HIGH_WATER:
                     await link.drain()
                 msgs = await link.read()
@@ -225,8 +239,12 @@ class PeerNetwork:
             if not admitted:  # the engine never heard of it: say why here, or nobody will
                 host, port = link.key
                 self.event("handshake_failed", {"peer": f"{host}:{port}", "reason": reason})
+            else:
+                peer = engine.peers.get(link.key)
+                outcome = "seed" if peer is not None and peer.has.complete() else "leecher"
             self._drop(link, reason)
             await link.wait_closed()
+        return outcome
 
     def _close(self, key: Hashable) -> None:
         if self.uplink is not None:

@@ -6,8 +6,14 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The other clients of the interop matrix (tests/test_interop_matrix.py), as command:Debian package.
+APT_CLIENTS := aria2c:aria2 transmission-cli:transmission-cli transmission-daemon:transmission-daemon \
+	rtorrent:rtorrent qbittorrent-nox:qbittorrent-nox node:nodejs npm:npm
+# WebTorrent: webtorrent-cli 4 (6.x needs a native WebRTC module; 4.x speaks TCP), in the project.
+NPM_CLIENTS := .npm-clients
+WEBTORRENT  := $(NPM_CLIENTS)/node_modules/webtorrent/package.json
 
-.PHONY: demo test install unit docs bench fuzz clean
+.PHONY: demo test install clients unit docs bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +23,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Installs only what is missing, so it is quick once everything is there. apt-get needs
+# root; anyone else is told in one line what to install.
+clients:
+	@missing=""; for pair in $(APT_CLIENTS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "make clients: apt-get install$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then \
+		echo "make clients: the interop matrix needs$$missing: run sudo apt-get install$$missing"; fi
+	@if [ ! -f $(WEBTORRENT) ] && command -v npm >/dev/null 2>&1; then \
+		echo "make clients: npm install webtorrent-cli@4 into $(NPM_CLIENTS)/"; \
+		npm install --prefix $(NPM_CLIENTS) --no-audit --no-fund --loglevel=error webtorrent-cli@4 >/dev/null; fi
+
 demo: $(STAMP)
 	$(VENV)/bin/btref demo
 
 # Coverage is collected over the whole run (subprocesses included) and checked once at the end.
-test: $(STAMP)
+test: $(STAMP) clients
 	rm -f .coverage .coverage.*
 	HYPOTHESIS_PROFILE=ci BTREF_NO_SKIPS=1 \
 		$(PY) -m pytest -p no:cacheprovider --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
@@ -54,4 +75,4 @@ fuzz: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) docs/_build fuzz/corpus fuzz/crashes .coverage .coverage.* .pytest_cache .hypothesis .mypy_cache build *.egg-info
+	rm -rf $(VENV) $(NPM_CLIENTS) docs/_build fuzz/corpus fuzz/crashes .coverage .coverage.* .pytest_cache .hypothesis .mypy_cache build *.egg-info

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NPM_CLIENTS = ROOT / ".npm-clients"
 WEBTORRENT_PEER = Path(__file__).resolve().parent / "webtorrent_peer.js"
 
-__all__ = ["CLIENTS", "Client", "Processes", "missing", "version"]
+__all__ = ["CLIENTS", "Client", "Processes", "missing"]
 
 
 class Processes:
@@ -230,14 +230,3 @@ def missing(client: Client) -> str | None:
     if client.available():
         return None
     return f"{client.name} is not installed ({client.program} not found): {client.install}, or run `make clients`"
-
-
-def version(name: str) -> str:
-    """The installed version of a client, as its own ``--version`` says it (for the book's table)."""
-    argv = {"aria2": ["aria2c", "--version"], "transmission": ["transmission-cli", "--version"],
-            "rtorrent": ["rtorrent", "-h"], "qbittorrent": ["qbittorrent-nox", "--version"]}.get(name)
-    if argv is None:
-        package = NPM_CLIENTS / "node_modules" / "webtorrent" / "package.json"
-        return "webtorrent " + json.loads(package.read_text())["version"] if package.exists() else "webtorrent ?"
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, env={**os.environ, "HOME": "/tmp"})
-    return (done.stdout + done.stderr).strip().splitlines()[0]

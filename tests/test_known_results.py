@@ -39,22 +39,35 @@ def test_no_run_beats_the_lower_bound(name: str, picker: str) -> None:
 def test_flash_crowd_stays_near_the_bound_while_client_server_grows_linearly() -> None:
     """A swarm scales, a server does not (Kurose and Ross; Qiu and Srikant 2004).
 
-    Tolerance: the flash crowd (rarest-first + tit-for-tat) finishes within 3x the lower
-    bound at every size and grows by less than 1.5x from 10 to 40 peers; client-server's
-    last completion grows 4x +- 15% when the peers go from 10 to 40 (linear in N).
-    (With very few pieces the fixed start-up costs, a first rechoke and a first piece to
-    trade, weigh more: 20 pieces and 5 -> 20 peers grows the swarm's time about 1.9x.)
+    From 10 to 40 peers (40 one-block pieces), client-server's last completion grows
+    linearly with the number of peers: the seed serves everybody alone. A flash crowd
+    (rarest-first + tit-for-tat) grows sub-linearly: every newcomer brings upload too, and
+    the lower bound itself only moves from 8.3 s to 9.5 s.
+
+    Tolerance: on each of seeds 0, 1 and 2 the flash crowd finishes within 3x the lower
+    bound at both sizes and its last completion grows by less than 2x when the peers
+    quadruple (no faster than the square root of N); client-server's grows 4x +- 15% and
+    ends more than 5x later than the flash crowd at 40 peers. Measured over seeds 0 to 9
+    (``scenarios.run("flash-crowd", peers=n, pieces=40, seed=s)`` for n = 10, 40): the
+    swarm grows 1.30x to 1.64x (1.43x on average; seeds 0, 1, 2: 1.54, 1.39, 1.30), at
+    most 2.3x the bound; client-server grows 3.99x (50.2 s to 200.2 s), 9 to 11 times the
+    swarm's time at 40 peers. (With very few pieces the fixed start-up costs, a first
+    rechoke and a first piece to trade, weigh more.)
     """
-    swarm, server = {}, {}
+    server = {}
     for n in (10, 40):
-        _, m = scenarios.run("flash-crowd", peers=n, pieces=40, seed=0)
-        assert m["summary"]["over_bound"] <= 3.0
-        swarm[n] = m["summary"]["last_completion"]
         _, m = scenarios.run("client-server", peers=n, pieces=40, seed=0)
         server[n] = m["summary"]["last_completion"]
-    assert swarm[40] / swarm[10] < 1.5
     assert 4 * 0.85 <= server[40] / server[10] <= 4 * 1.15
-    assert server[40] > 5 * swarm[40]
+    for seed in range(3):
+        swarm = {}
+        for n in (10, 40):
+            _, m = scenarios.run("flash-crowd", peers=n, pieces=40, seed=seed)
+            assert m["summary"]["completed"] == n, (seed, n)
+            assert m["summary"]["over_bound"] <= 3.0, (seed, n)
+            swarm[n] = m["summary"]["last_completion"]
+        assert swarm[40] / swarm[10] < 2.0, seed
+        assert server[40] > 5 * swarm[40], seed
 
 
 def _weak_seed_runs(picker: str, seeds: range) -> list[dict]:
@@ -78,20 +91,20 @@ def test_rarest_first_keeps_the_weak_seed_uploading_new_pieces() -> None:
 
     Tolerance: on *every* seed rarest first gets every piece out of the seed earlier and
     wastes less of the seed's upload than random; over the seeds it is at least 5% earlier
-    (about 13% when this was written: 76 s against 87 s), its unique share is at least 0.04
-    higher (about 0.78 against 0.68) and its peers finish sooner on average. Sequential,
-    which ignores rarity entirely, needs at least twice rarest first's time (every peer asks
-    the seed for the same piece).
+    (measured: 14%, 73.0 s against 84.7 s), its unique share is at least 0.04 higher
+    (0.81 against 0.70) and its peers finish sooner on average (74.1 s against 85.6 s).
+    Sequential, which ignores rarity entirely, needs at least twice rarest first's time
+    (every peer asks the seed for the same piece: 241 s against 77 s on seed 0).
 
     Not asserted: ``rarest_copies_mean``, the copies of the rarest piece averaged over the
     run. It is 1 (the seed's copy) for as long as any piece has not left the seed, that is
     for almost the whole of a weak-seed run with *either* picker; averaging over the run
-    divides out exactly the difference that matters, how long that phase lasts (1.23
-    against 1.18 here). With one-block pieces (as this scenario had before) even the
-    metrics above did not separate the pickers: each peer queues four *different* pieces
-    at the seed, they wait there for many seconds while other peers get them and spread
-    them, and the seed sends stale duplicates whatever the picker (both wasted about 40% of
-    its upload). See "Comparing strategies".
+    divides out exactly the difference that matters, how long that phase lasts (1.27
+    against 1.22 here). With one-block pieces even the metrics above hardly separate the
+    pickers: each peer queues four *different* pieces at the seed, they wait there for
+    many seconds while other peers get them and spread them, and the seed sends stale
+    duplicates whatever the picker (with 20 peers and 30 pieces, 37% and 38% of its
+    upload; exercise 6 of "Comparing strategies").
     """
     rarest, rand = _weak_seed_runs("rarest-first", range(3)), _weak_seed_runs("random", range(3))
     for seed, (r, q) in enumerate(zip(rarest, rand)):
@@ -122,29 +135,38 @@ def test_seed_unique_share_needs_recorded_uploads_from_a_seed() -> None:
 
 
 def test_free_riders_finish_later_than_contributors_under_tit_for_tat() -> None:
-    """Tit for tat rewards uploaders (Cohen 2003, section 3.1; Jun and Ahamad 2005).
+    """Tit for tat penalizes free riders on average (Cohen 2003, section 3.1; Jun and Ahamad 2005).
 
     A quarter of the peers use the ``free-rider`` choker (they never upload). They still
-    finish (optimistic unchokes and the seed feed them) but later. Tolerance: on each of
-    seeds 0 to 3 the free riders' mean download time exceeds the contributors', and over
-    the four together by at least 20%. Measured with 40 peers and 200 pieces over seeds 0
-    to 15: the free riders were slower in all 16 runs, by 2% to 131% (45% on average).
+    finish (optimistic unchokes, fills of free slots and the seed feed them) but later on
+    average. Peers leave as soon as they complete, so a free rider cannot simply wait for
+    the contributors to become seeds.
 
-    The swarm must be large and the download last several rechoke periods (10 s) for tit
-    for tat to tell contributors from free riders. With 12 peers a free rider has four
-    unchoke slots among eleven neighbours and is served nearly as often as a contributor
-    (slower in only 10 runs of 16); with 30 pieces everybody
-    is done after one or two rechokes decided on rates that are all still zero. Peers
-    leave as soon as they complete, so a free rider cannot simply wait for the
-    contributors to become seeds.
+    Tolerance: over seeds 0 to 7 together (30 peers, 200 pieces), the free riders' mean
+    download time exceeds the contributors' by at least 5%; every peer completes. It is
+    not asserted per seed: in single runs of other sizes the free riders are sometimes
+    level or a little faster. Measured with ``scenarios.run("free-riders", peers=n,
+    pieces=p, seed=s)`` over seeds 0 to 9, free riders' mean over contributors' (pooled;
+    range over the seeds; seeds on which the free riders were slower):
+
+    * 30 peers, 200 pieces: 1.14 (1.02 to 1.44; 10 of 10); seeds 0 to 7, the runs below:
+      1.11;
+    * 40 peers, 200 pieces: 1.13 (0.94 to 1.48; 8 of 10); 60 peers: 1.24 (0.97 to 1.58;
+      8 of 10); 40 peers, 400 pieces: 1.31 (0.99 to 1.84; 9 of 10);
+    * 12 peers, 200 pieces: 0.95 (0.85 to 1.08; 3 of 10). A free rider has four unchoke
+      slots to hope for among eleven neighbours and is served as often as a contributor;
+    * the contributors running ``unchoke-all`` instead: 0.98 (0.96 to 0.99; 0 of 10) with
+      30 peers, 0.99 (0.98 to 1.00; 0 of 10) with 40, so the test fails for a choker
+      without incentives.
+
+    The swarm must be large enough and the download last several rechoke periods (10 s)
+    for tit for tat to tell contributors from free riders: the penalty grows with the
+    length of the download.
     """
     riders, contributors = [], []
-    for seed in range(4):
-        _, m = scenarios.run("free-riders", peers=40, pieces=200, seed=seed)
-        assert m["summary"]["completed"] == 40
-        mine = completion_times(m, "free-rider")
-        others = [p["download_time"] for p in m["peers"] if not p["seed"] and not p["tags"]]
-        assert statistics.fmean(mine) > statistics.fmean(others), seed
-        riders += mine
-        contributors += others
-    assert statistics.fmean(riders) > 1.2 * statistics.fmean(contributors)
+    for seed in range(8):
+        _, m = scenarios.run("free-riders", peers=30, pieces=200, seed=seed)
+        assert m["summary"]["completed"] == 30, seed
+        riders += completion_times(m, "free-rider")
+        contributors += [p["download_time"] for p in m["peers"] if not p["seed"] and not p["tags"]]
+    assert statistics.fmean(riders) >= 1.05 * statistics.fmean(contributors)

@@ -161,11 +161,12 @@ def btref_rechoke(
     """Decide which peers we upload to, and optionally how our upload is split among them.
 
     **When:** for a *round*, every 10 seconds of driver time on a fixed clock
-    (``Config.rechoke_interval``, as mainline): the answer is carried out in full. And
-    for a *fill*, when a slot may be free (an unchoked peer disconnects or loses interest)
-    or a choked peer becomes interested (libtorrent's "unchoke at once if a slot is
-    free"): then the answer may only add unchokes, up to the number of peers it lists, and
-    chokes wait for the next round (:mod:`btref.choking`). So calls come at irregular
+    (``Config.rechoke_interval``, as mainline), and at once when an unchoked peer
+    disconnects or loses interest (its slot is free): the answer is carried out in full.
+    And for a *fill*, when a choked peer becomes interested (libtorrent's "unchoke at once
+    if a slot is free"): then the answer may only add unchokes, up to the number of peers
+    it lists, and chokes wait for the next round (:mod:`btref.choking`). Neither moves the
+    round clock. So calls come at irregular
     times between the rounds: a choker with rounds of its own (PropShare, BitTyrant)
     counts them by ``now``, not by calls.
 

@@ -253,7 +253,9 @@ def test_info_json(made: Path, capsys: pytest.CaptureFixture[str]) -> None:
     real = [f for f in summary["files"] if not f["pad"]]
     assert [f["path"] for f in real] == ["btref-sample/README.txt", "btref-sample/data/numbers.bin",
                                          "btref-sample/data/verse.txt"]
-    assert sum(f["length"] for f in summary["files"]) == summary["total_length"]
+    assert sum(f["length"] for f in real) == summary["total_length"]  # the files' bytes, one meaning
+    pads = [f for f in summary["files"] if f["pad"]]
+    assert pads and sum(f["length"] for f in pads) == summary["pad_length"] > 0
     assert summary["magnet"].startswith("magnet:?xt=urn:btih:" + summary["info_hash_v1"])
 
 
@@ -302,7 +304,7 @@ def test_info_magnet_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert REQUIRED_JSON_KEYS <= set(summary)
     assert summary["kind"] == "magnet" and summary["version"] == "v1"
     assert summary["info_hash_v2"] is None
-    for unknown in ("piece_length", "num_pieces", "total_length", "private", "files"):
+    for unknown in ("piece_length", "num_pieces", "total_length", "pad_length", "private", "files"):
         assert summary[unknown] is None
     assert summary["trackers"] == [["udp://tracker.example:6969"], ["http://tracker.example/announce"]]
     assert summary["peers"] == ["10.0.0.1:6881"]
@@ -615,3 +617,21 @@ def test_sample_bytes() -> None:
     assert demo.sample_bytes("x", 0) == b""
     assert len(demo.sample_bytes("x", 100)) == 100
     assert demo.sample_bytes("x", 100)[:32] == demo.sample_bytes("x", 32) != demo.sample_bytes("y", 32)
+
+
+@pytest.mark.parametrize("argv", [
+    ["sim", "flash-crowd", "--peers", "4", "--pieces", "4"],
+    ["compare", "--picker", "rarest-first", "--peers", "4", "--pieces", "4", "--repeat", "1", "--jobs", "1"],
+])
+def test_without_matplotlib_plots_are_one_line_and_the_json_is_kept(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `sim` extra is optional: without matplotlib a run still writes its JSON and ends
+    with one line naming the extra to install (exit 2), never a traceback."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith(("matplotlib.", "btref.sim.plots"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    code, _, err = run(capsys, *argv, "--out", tmp_path / "out")
+    assert code == 2 and err.count("\n") == 1 and "pip install 'btref[sim]'" in err and "--no-plots" in err
+    assert any((tmp_path / "out").glob("*.json"))

@@ -39,6 +39,19 @@ def require(module: str, command: str) -> ModuleType:
         raise CommandError(f"`btref {command}` needs {module}, which this installation lacks") from exc
 
 
+def plots_module(command: str, written: Path) -> ModuleType:
+    """:mod:`btref.sim.plots`, or one line saying how to get matplotlib (``written``: the
+    JSON file the command has already saved, so the run is not lost)."""
+    try:
+        return importlib.import_module("btref.sim.plots")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "matplotlib":
+            raise
+        raise CommandError(f"`btref {command}` draws its plots with matplotlib, which is not installed; "
+                           f"{written} is written. Install it with pip install 'btref[sim]', "
+                           f"or run with --no-plots") from exc
+
+
 def parse_torrent(data: bytes, command: str) -> Torrent:
     """Parse .torrent bytes with :func:`btref.metainfo.parse`.
 

@@ -60,6 +60,7 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref import plugins as registry  # the simulator: only when a comparison starts
     from btref.sim import scenarios
+    from btref.commands.common import plots_module
     from btref.sim.compare import default_jobs, format_table, run_grid
 
     out = out or sys.stdout
@@ -81,8 +82,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     (folder / "compare.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     written = [folder / "compare.json"]
     if not args.no_plots:
-        from btref.sim.plots import plot_comparison
-
-        written += plot_comparison(rows, folder)
+        written += plots_module("compare", folder / "compare.json").plot_comparison(rows, folder)
     print(f"wrote {', '.join(str(p) for p in written)}", file=out)
     return 0

@@ -95,7 +95,9 @@ def torrent_summary(torrent: Torrent) -> dict[str, Any]:
         info_hash_v2=hexa(torrent.info_hash_v2),
         piece_length=torrent.piece_length,
         num_pieces=torrent.num_pieces,
-        total_length=torrent.total_length,
+        # The bytes of the files; BEP 47 pad files, which v1 pieces also cover, separately.
+        total_length=sum(f.length for f in torrent.files if not f.pad),
+        pad_length=sum(f.length for f in torrent.files if f.pad),
         private=torrent.private,
         trackers=[list(tier) for tier in torrent.trackers],
         web_seeds=list(torrent.web_seeds),
@@ -123,6 +125,7 @@ def magnet_summary(uri: str) -> dict[str, Any]:
         "piece_length": None,
         "num_pieces": None,
         "total_length": None,
+        "pad_length": None,
         "private": None,
         # BEP 9 gives a flat list of `tr` URLs; like libtorrent, each becomes its own tier.
         "trackers": [[url] for url in m.trackers],
@@ -155,7 +158,7 @@ def describe(s: dict[str, Any]) -> list[str]:
         pads = len(files) - len(real)
         row("Pieces", f"{s['num_pieces']} x {human_size(s['piece_length'])}")
         data = sum(f["length"] for f in real)
-        padding = s["total_length"] - data
+        padding = s["pad_length"]
         pad_note = f" (+{human_size(padding)} in {pads} pad file{'s' * (pads != 1)}, BEP 47)" if pads else ""
         row("Total size", f"{human_size(data)} ({data:,} bytes) in {len(real)} file{'s' * (len(real) != 1)}"
                           f"{pad_note}")

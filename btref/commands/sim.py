@@ -63,6 +63,7 @@ def list_scenarios(out: TextIO) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref import plugins as registry  # the simulator: only when a run starts
     from btref.sim import scenarios
+    from btref.commands.common import plots_module
     from btref.sim.metrics import write_json
 
     out = out or sys.stdout
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if "peers" not in metrics:  # a scenario with its own runner: its own figures, if any
         scenario = scenarios.get(args.scenario)
         if scenario.plot is not None and not args.no_plots:
+            plots_module("sim", folder / "metrics.json")  # the scenario's figures need matplotlib too
             written += scenario.plot(swarm, folder)
         print(f"{args.scenario}, seed {args.seed}:", file=out)
         for key, value in metrics["summary"].items():
@@ -96,9 +98,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"  wrote {', '.join(str(path) for path in written)}", file=out)
         return 0
     if not args.no_plots:
-        from btref.sim.plots import plot_run
-
-        written += plot_run(metrics, folder)
+        written += plots_module("sim", folder / "metrics.json").plot_run(metrics, folder)
     s = metrics["summary"]
     print(f"{args.scenario}: {s['leechers']} peers, {metrics['pieces']} pieces, {args.picker} + {args.choker}, "
           f"seed {args.seed}", file=out)

@@ -133,14 +133,15 @@ class ChokeRounds:
         """A full round: unchoke whom the choker chooses, choke everybody else (BEP 3 "choking")."""
         self.pending = None
         keys, shares = self._ask(now)
+        chosen = set(keys)
         for peer in self.peers.values():
-            if peer.am_choking and peer.key in keys:
+            if peer.am_choking and peer.key in chosen:
                 peer.send(wire.Unchoke(), now, out)  # sending it moves the flag (Peer.follow)
-            elif not peer.am_choking and peer.key not in keys:
+            elif not peer.am_choking and peer.key not in chosen:
                 self.choke(peer, now, out)
         # Tell the driver how to split the uplink only when that changed (most chokers
         # never give shares: their peers share equally, and no action is emitted at all).
-        given = tuple((key, share) for key, share in shares.items() if key in keys) if shares else ()
+        given = tuple((key, share) for key, share in shares.items() if key in chosen) if shares else ()
         if given != self.upload_shares:
             self.upload_shares = given
             out.append(UploadShares(given))

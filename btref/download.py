@@ -15,9 +15,9 @@ every piece in progress and decides what to request:
   (``btref_verify_piece``) and either keeps it or charges the peers that sent it.
 
 A piece that fails its hash check is downloaded again from one peer only ("parole"), so
-a second failure names a single culprit; when it finally passes, the earlier blocks that
-differ from the good ones name the liars ("smart ban", as libtorrent does), and the
-other contributors are cleared.
+a second failure names a single culprit, who earns a strike; when it finally passes,
+the earlier blocks that differ from the good ones name the liars ("smart ban", as
+libtorrent does), even those that have left.
 
 Invariants:
 
@@ -163,7 +163,7 @@ class Downloader:
         self.pieces: dict[int, PieceInProgress] = {}
         #: Failed pieces waiting to pass: index -> one ``{key: [(block, digest)]}`` per failure.
         self.suspects: dict[int, list[dict[Hashable, list[tuple[int, bytes]]]]] = {}
-        #: Failed pieces each peer sent data for; kept after the peer leaves.
+        #: Failed pieces each peer sent alone; kept after the peer leaves.
         self.strikes: dict[Hashable, int] = {}
         self.endgame = False
 
@@ -292,7 +292,7 @@ class Downloader:
             self.peers[other].withdraw(index, begin)
             self.peers[other].send(wire.Cancel(index, begin, length), now, out)
         piece.asked[number].clear()
-        if number in piece.unasked:  # a late block for a request already given back
+        if sent is None and number in piece.unasked:  # a late block for a request given back
             piece.unasked.remove(number)
         return piece
     # [/docs: block-received]

@@ -240,11 +240,7 @@ class Session:
     # -- what the peer has, and our interest (BEP 3 "have", "bitfield"; BEP 6) ------------
 
     def _on_have(self, peer: Peer, msg: wire.Have, out: Actions) -> None:
-        self._check_index(msg.index)
-        if peer.has.set(msg.index) and self.availability.add(msg.index):  # a piece we lack
-            peer.wanted += 1
-            self._update_interest(peer, out)
-            self.download.fill(peer, self.now, out)
+        out += self.haves_received([(peer.key, msg.index)], self.now)  # one path for every have
 
     def _on_bitfield(self, peer: Peer, msg: wire.Bitfield, out: Actions) -> None:
         self._merge_pieces(peer, PieceSet.from_bytes(msg.payload, self.num_pieces), out)

@@ -2,8 +2,8 @@
 
 This module only builds the argument parser and dispatches; each command lives in its own
 module under :mod:`btref.commands` (``demo``, ``create``, ``info``, ``verify``,
-``download``, ``seed``, ``tracker``, ``dht``, ``plugins``, ``conformance``, ``sim``,
-``compare``). The formats and protocols behind the commands are BEP 3 (metainfo, peer
+``download``, ``seed``, ``tracker``, ``dht``, ``plugins``, ``conformance``, ``lab``,
+``sim``, ``compare``). The formats and protocols behind the commands are BEP 3 (metainfo, peer
 wire, trackers), BEP 5 (DHT), BEP 9 (magnet links), BEP 12 (tracker tiers), BEP 15 (UDP
 trackers), BEP 19 (web seeds), BEP 27 (private torrents) and BEP 52 (v2 and hybrid
 torrents).
@@ -68,6 +68,7 @@ examples:
                                               find peers through the DHT
   btref plugins                               installed strategies, by family
   btref conformance pickers rarest-first      grade a plugin with its family's suite
+  btref lab list                              the course labs; start one, grade it
   btref sim walkthrough                       a simulated swarm, round by round
   btref compare --picker rarest-first,random  strategies compared over simulated runs
 

@@ -12,8 +12,9 @@ from btref.commands import conformance, create, demo, info, plugins, verify  # n
 from btref.commands import download, seed, tracker  # noqa: E402  (isort: skip)
 from btref.commands import compare, sim  # noqa: E402  (isort: skip)
 from btref.commands import dht  # noqa: E402  (isort: skip)
+from btref.commands import lab  # noqa: E402  (isort: skip)
 
 #: The commands in the order ``btref --help`` lists them.
-COMMANDS = (demo, create, info, verify, download, seed, tracker, dht, plugins, conformance, sim, compare)
+COMMANDS = (demo, create, info, verify, download, seed, tracker, dht, plugins, conformance, lab, sim, compare)
 
 __all__ = ["COMMANDS", "CommandError"]

@@ -208,10 +208,18 @@ class Parameter:
         text = " ".join(filter(None, (self.type_name, self.range_text())))
         return f"{text} or none" if self.optional else text
 
+    @property
+    def required(self) -> bool:
+        """The plugin cannot be built without this parameter (it has no default)."""
+        return self.default is REQUIRED
+
+    def default_text(self) -> str:
+        """``"default 4"``, ``"default none"``, ``"default true"`` or ``"required"``."""
+        return "required" if self.required else f"default {_text(self.default)}"
+
     def describe(self) -> str:
         """``"random_first (int >= 0, default 4)"``: how error messages list a parameter."""
-        default = "required" if self.default is REQUIRED else f"default {_text(self.default)}"
-        return f"{self.name} ({self.kind()}, {default})"
+        return f"{self.name} ({self.kind()}, {self.default_text()})"
 
     def convert(self, text: str) -> Any:
         """The value ``text`` (as typed after ``=``) stands for, checked.
@@ -373,7 +381,7 @@ class Choice:
         """Every parameter the plugin runs with: the defaults, overridden by those given
         (only values the command line can write: ``bool``, ``int``, ``float``, ``str``, ``None``)."""
         every = {p.name: p.default for p in parameters(find(self.family, self.name).cls)
-                 if p.default is not REQUIRED and (p.default is None or type(p.default) in _SCALARS)}
+                 if not p.required and (p.default is None or type(p.default) in _SCALARS)}
         return every | dict(self.params)
 
     def create(self) -> Any:

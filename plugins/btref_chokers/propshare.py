@@ -53,8 +53,8 @@ class PropShare:
     def __init__(
         self,
         slots: Annotated[int, Param("peers unchoked per rechoke", ge=0)] = 4,
-        optimistic_fraction: Annotated[float, Param("share of the slots and of the upload given to random peers",
-                                                    ge=0, le=1)] = 0.2,
+        optimistic_fraction: Annotated[float, Param("share of the slots and of the upload given to random peers "
+                                                    "(at least one slot if above 0)", ge=0, le=1)] = 0.2,
         round_length: Annotated[float, Param("seconds over which contributions are measured (0: since the last call)",
                                              ge=0)] = 10.0,
     ) -> None:

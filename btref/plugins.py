@@ -157,6 +157,9 @@ REQUIRED = inspect.Parameter.empty
 #: The types a value typed on the command line can be turned into.
 _SCALARS: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
 
+#: How a ``bool`` may be written after ``=``.
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
 
 @attrs.frozen
 class Param:
@@ -246,7 +249,7 @@ class Parameter:
 
         :raises ValueError: saying what is wrong with it.
         """
-        if value is None and self.optional or self.type is None:
+        if (value is None and self.optional) or self.type is None:
             return value
         expected = self.type
         if expected is float and type(value) is int:
@@ -261,9 +264,6 @@ class Parameter:
                 or b.le is not None and value > b.le or b.lt is not None and value >= b.lt):
             raise ValueError(f"is out of range (must be {self.range_text()})")
         return value
-
-
-_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
 
 
 def _text(value: Any) -> str:

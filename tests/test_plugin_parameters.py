@@ -96,6 +96,21 @@ def test_declarations_without_annotations_and_with_options() -> None:
     assert [p.describe() for p in plugins.parameters(Grandchild)] == [
         "extra (bool, default true)", "size (int >= 1 and <= 9, default 3)"]
 
+    class Hidden:  # an annotation only a type checker can resolve: the default's type is used
+        def __init__(self, size: "Missing" = 3) -> None:  # type: ignore[name-defined]  # noqa: F821
+            pass
+
+    assert [p.describe() for p in plugins.parameters(Hidden)] == ["size (int, default 3)"]
+
+    class Open:  # options of its own: the plugin decides about names it does not declare
+        def __init__(self, level: int = 1, **options: Any) -> None:
+            pass
+
+    assert plugins._lookup("observers", "open", Open, "colour") is None
+    assert plugins._lookup("observers", "open", Open, "level") == plugins.parameters(Open)[0]
+    with pytest.raises(PluginError, match="observer plain has no parameter 'colour'; it takes start"):
+        plugins._lookup("observers", "plain", Plain, "colour")
+
     class Required:
         def __init__(self, peers: list[str], *, timeout: float | None = None) -> None:
             pass

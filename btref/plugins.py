@@ -36,8 +36,8 @@ import pluggy
 from btref import hookspecs
 from btref.errors import PluginError
 
-__all__ = ["GROUP", "PluginInfo", "Param", "Parameter", "Choice", "available", "find", "parameters", "parse",
-           "create", "plugin_manager"]
+__all__ = ["GROUP", "WORDS", "REQUIRED", "PluginInfo", "Param", "Parameter", "Choice", "available", "find",
+           "parameters", "parse", "create", "plugin_manager"]
 
 #: The entry-point group every btref plugin is published under.
 GROUP = "btref"

@@ -1,4 +1,5 @@
-"""Strategy parameters: declared by each plugin, chosen on the command line, checked, shown.
+"""Strategy parameters: declared by each plugin, chosen on the command line, checked, shown
+(the tunables of the strategies BEP 3 leaves to the client: piece picking and choking).
 
 ``btref.plugins`` reads a plugin's parameters from its constructor
 (``Annotated[int, Param(...)]``) and parses a choice such as

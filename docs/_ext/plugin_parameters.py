@@ -1,4 +1,5 @@
-"""Sphinx extension: a plugin's parameters as a table, read from the plugin itself.
+"""Sphinx extension: a plugin's parameters as a table, read from the plugin itself (the
+tunables of the strategies BEP 3 leaves to the client: piece picking, choking).
 
 The directive ``plugin-parameters FAMILY NAME`` finds the installed plugin by name
 (:func:`btref.plugins.find`) and renders :func:`btref.plugins.parameters` at build time:

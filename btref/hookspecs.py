@@ -16,6 +16,14 @@ by name (with their parameters as keyword arguments) and registers the instances
 every session, and every simulated peer, has its own picker and choker state, and a
 hook call only reaches the plugins that session chose.
 
+A plugin's parameters are its constructor's keyword arguments, each with a default, and
+are declared there once: the type annotation, and beside it a
+:class:`btref.plugins.Param` for the meaning and the range, as in
+``random_first: Annotated[int, Param("...", ge=0)] = 4``. btref checks every value
+against the declaration before the constructor runs (:func:`btref.plugins.parse` for the
+command line's ``rarest-first:random_first=0``, :func:`btref.plugins.create` from Python),
+and ``btref plugins --verbose`` lists them.
+
 Hooks run inside the sans-I/O core: they must not block, sleep, read a clock or touch the
 network. Time arrives as an argument (``now``, seconds, from the driver); randomness comes
 from the ``rng`` the session passes in, so a simulation with a fixed seed is repeatable.

@@ -8,6 +8,7 @@ import pytest
 from btref_chokers.bittyrant import BitTyrant
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -26,8 +27,10 @@ def test_registered_by_name_and_validates():
     bad = [{"upload_budget": -1.0}, {"initial_rate": 0.0}, {"delta": -0.1}, {"gamma": 1.0}, {"rounds": 0},
            {"min_unchoked": 5, "max_unchoked": 4}, {"seed_slots": 20}, {"min_unchoked": -1}]
     for params in bad:
-        with pytest.raises(ValueError):
-            BitTyrant(**params)
+        with pytest.raises(PluginError):
+            plugins.create("chokers", "bittyrant", **params)
+    with pytest.raises(ValueError, match="must not exceed max_unchoked"):  # a rule between two parameters
+        BitTyrant(min_unchoked=5, max_unchoked=4)
 
 
 def test_budget_limits_the_active_set():
@@ -99,8 +102,8 @@ def test_calls_between_rounds_rank_but_do_not_learn():
     rechoke(choker, views + [view("late")], 15.0)
     rechoke(choker, views + [view("late")], 20.0)
     assert "late" not in choker.u and choker.u["stingy"] == pytest.approx(16384.0 * 1.2**2)
-    with pytest.raises(ValueError):
-        BitTyrant(round_length=-1.0)
+    with pytest.raises(PluginError, match="out of range"):
+        plugins.create("chokers", "bittyrant", round_length=-1.0)
 
 
 def test_a_steady_reciprocator_is_offered_less_after_r_rounds():

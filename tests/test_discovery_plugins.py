@@ -44,7 +44,7 @@ def test_static_peers():
     assert StaticPeers().btref_announce(request=req()) is None
     with pytest.raises(PluginError, match="static: peer 'nope' is not host:port"):
         StaticPeers(["nope"])
-    with pytest.raises(PluginError, match="rejected"):
+    with pytest.raises(PluginError, match="static has no parameter 'bogus'"):
         plugins.create("discovery", "static", bogus=1)
 
 

@@ -9,7 +9,9 @@ exactly as after `pip install` of a published plugin.
 from __future__ import annotations
 
 import doctest
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -35,6 +37,7 @@ description = "A third-party btref observer plugin (test fixture)."
 
 [project.entry-points.btref]
 "piece-counter" = "btref_piece_counter:PieceCounter"
+"lowest-first" = "btref_piece_counter:LowestFirst"
 "broken-demo" = "btref_piece_counter_missing:Nope"
 "no-family" = "btref_piece_counter:NoFamily"
 
@@ -43,8 +46,11 @@ packages = ["btref_piece_counter"]
 """
 
 MODULE = '''\
-"""A third-party observer: counts verified pieces."""
+"""A third-party observer: counts verified pieces; and a picker with a parameter."""
+from typing import Annotated
+
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 
 
 class PieceCounter:
@@ -63,6 +69,20 @@ class PieceCounter:
     @hookimpl
     def btref_torrent_complete(self, torrent):
         self.completed += 1
+
+
+class LowestFirst:
+    """The lowest-numbered pieces first, after the first few (a third-party example)."""
+
+    family = "pickers"
+
+    def __init__(self, skip: Annotated[int, Param("pieces the peer offers that are left for last", ge=0)] = 0):
+        self.skip = skip
+
+    @hookimpl
+    def btref_pick_pieces(self, swarm, peer, count):
+        wanted = [i for i in range(swarm.num_pieces) if peer.has[i] and not swarm.have[i]]
+        return (wanted[self.skip:] + wanted[:self.skip])[:count]
 
 
 class NoFamily:
@@ -100,12 +120,15 @@ def installed(site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_pip_installed_plugin_is_listed_by_btref_plugins(site: Path) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-m", "btref", "plugins"], env=env,
+    result = subprocess.run([sys.executable, "-m", "btref", "plugins", "--verbose"], env=env,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    line = next(ln for ln in result.stdout.splitlines() if "piece-counter" in ln)
+    line = next(ln for ln in result.stdout.splitlines() if ln.lstrip().startswith("piece-counter"))
     assert "Counts verified pieces and completed torrents (a third-party example)." in line
     assert f"[{DIST_NAME}]" in line
+    # each one's parameters: declared with Annotated and Param, or only by a default value
+    assert re.search(r"\n +skip +int >= 0, default 0 +pieces the peer offers that are left for last\n", result.stdout)
+    assert re.search(r"piece-counter .*\n +start +int, default 0\n", result.stdout)
     # the broken entries are reported as warnings, and do not stop the listing
     assert "warning" in result.stderr
     assert "broken-demo" in result.stderr and "cannot be loaded" in result.stderr
@@ -138,8 +161,21 @@ def test_third_party_plugin_hears_hooks(installed: Path) -> None:
 def test_create_passes_parameters(installed: Path) -> None:
     counter = plugins.create("observers", "piece-counter", start=10)
     assert counter.verified == 10
-    with pytest.raises(PluginError, match="rejected its parameters"):
+    with pytest.raises(PluginError, match=r"no parameter 'speed'; it takes start \(int, default 0\)"):
         plugins.create("observers", "piece-counter", speed=3)
+
+
+def test_third_party_parameters_from_the_command_line(installed: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from btref.cli import main
+
+    argv = ["sim", "flash-crowd", "--peers", "2", "--pieces", "4", "--no-plots", "--out", str(tmp_path)]
+    assert main([*argv, "--picker", "lowest-first:skip=2"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["picker"], metrics["picker_params"]) == ("lowest-first:skip=2", {"skip": 2})
+    assert main([*argv, "--picker", "lowest-first:skip=-1"]) == 2
+    assert capsys.readouterr().err == ("btref: picker lowest-first: skip=-1 is out of range (must be >= 0); "
+                                       "it takes skip (int >= 0, default 0)\n")
 
 
 def test_broken_plugin_is_skipped_without_errors_list(installed: Path) -> None:

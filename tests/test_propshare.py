@@ -9,6 +9,7 @@ import pytest
 from btref_chokers.propshare import PropShare
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -28,8 +29,8 @@ def test_registered_by_name_and_validates():
     assert PropShare(optimistic_fraction=0.0).optimistic_slots == 0
     assert PropShare(slots=0).optimistic_slots == 0
     for bad in ({"slots": -1}, {"optimistic_fraction": 1.5}, {"optimistic_fraction": -0.1}):
-        with pytest.raises(ValueError):
-            PropShare(**bad)
+        with pytest.raises(PluginError, match="out of range"):
+            plugins.create("chokers", "propshare", **bad)
 
 
 def test_contributors_win_the_proportional_slots():
@@ -91,8 +92,8 @@ def test_calls_between_rounds_keep_the_rounds_measure_and_optimistic_peers():
     assert again[:2] == first[:2] and again[2] != lost
     # the next round measures what was given since the last one: y gave 6000 more, x nothing
     assert rechoke(choker, views, 10.0, seed=4)[0] == "y" and choker.given["x"] == 0
-    with pytest.raises(ValueError):
-        PropShare(round_length=-1.0)
+    with pytest.raises(PluginError, match="out of range"):
+        plugins.create("chokers", "propshare", round_length=-1.0)
 
 
 def test_a_reconnected_peer_does_not_count_negative():

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -20,8 +21,8 @@ def pick(picker, swarm, peer, count):
 def test_registered_by_name():
     picker = plugins.create("pickers", "rarest-first", random_first=2)
     assert isinstance(picker, RarestFirst) and picker.random_first == 2
-    with pytest.raises(ValueError):
-        RarestFirst(random_first=-1)
+    with pytest.raises(PluginError, match=r"random_first=-1 is out of range \(must be >= 0\)"):
+        plugins.create("pickers", "rarest-first", random_first=-1)
 
 
 def test_rarest_first_after_the_random_start():

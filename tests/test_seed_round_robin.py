@@ -10,6 +10,7 @@ from btref_chokers.seed_round_robin import SeedRoundRobin
 from btref_chokers.tit_for_tat import TitForTat
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -26,10 +27,10 @@ def rechoke(choker, views, now, *, seeding=True, seed=0):
 def test_registered_by_name_with_tit_for_tat_parameters():
     choker = plugins.create("chokers", "seed-round-robin", turn=20.0, regular_slots=2)
     assert isinstance(choker, SeedRoundRobin) and choker.turn == 20.0 and choker.max_unchoked == 3
-    with pytest.raises(ValueError):
-        SeedRoundRobin(turn=-1.0)
-    with pytest.raises(ValueError):
-        SeedRoundRobin(regular_slots=-1)
+    with pytest.raises(PluginError, match="turn=-1.0 is out of range"):
+        plugins.create("chokers", "seed-round-robin", turn=-1.0)
+    with pytest.raises(PluginError, match="regular_slots=-1 is out of range"):  # a TitForTat parameter
+        plugins.create("chokers", "seed-round-robin", regular_slots=-1)
 
 
 def test_leech_mode_is_tit_for_tat():

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -18,8 +19,8 @@ def pick(picker, swarm, peer, count):
 def test_registered_by_name_and_validates():
     picker = plugins.create("pickers", "sequential", window=3)
     assert isinstance(picker, Sequential) and picker.window == 3
-    with pytest.raises(ValueError):
-        Sequential(window=0)
+    with pytest.raises(PluginError, match="window=0 is out of range"):
+        plugins.create("pickers", "sequential", window=0)
 
 
 def test_playhead_is_the_first_missing_piece():

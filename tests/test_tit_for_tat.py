@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btref import plugins
+from btref.errors import PluginError
 from btref.views import peer_view, swarm_view
 
 
@@ -27,8 +28,8 @@ def rechoke(choker, views, now, *, seeding=False, seed=0):
 def test_registered_by_name_and_validates():
     choker = plugins.create("chokers", "tit-for-tat", regular_slots=2)
     assert isinstance(choker, TitForTat) and choker.max_unchoked == 3
-    with pytest.raises(ValueError):
-        TitForTat(new_peer_weight=0)
+    with pytest.raises(PluginError, match="new_peer_weight=0 is out of range"):
+        plugins.create("chokers", "tit-for-tat", new_peer_weight=0)
 
 
 def test_leech_mode_prefers_fast_uploaders_plus_one_optimistic():

@@ -1,9 +1,12 @@
-"""Helpers every ``btref`` command shares: loading inputs, and words and numbers for people.
+"""Helpers every ``btref`` command shares: loading inputs, strategies chosen by name, and
+words and numbers for people.
 
 Nothing here parses a file format itself: torrents are read by :mod:`btref.metainfo`
 (BEP 3, BEP 52) and magnet links by :mod:`btref.magnet` (BEP 9). The commands import those
 modules through :func:`require`, so a checkout where one of them is still missing says so
-in one line instead of failing at import time.
+in one line instead of failing at import time. A strategy named on the command line,
+``--picker rarest-first:random_first=0``, is read by :func:`btref.plugins.parse` through
+:func:`strategy`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.metainfo import Torrent
+    from btref.plugins import Choice
 
     #: What each command's ``add_parser`` adds its sub-command to.
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = ["CommandError", "require", "parse_torrent", "load_torrent", "human_size", "ranges", "hexa",
-           "parse_size", "size_argument"]
+           "parse_size", "size_argument", "STRATEGY_HELP", "strategy"]
 
 
 class CommandError(Exception):
@@ -50,6 +54,27 @@ def plots_module(command: str, written: Path) -> ModuleType:
         raise CommandError(f"`btref {command}` draws its plots with matplotlib, which is not installed; "
                            f"{written} is written. Install it with pip install 'btref[sim]', "
                            f"or run with --no-plots") from exc
+
+
+#: How ``--picker`` and ``--choker`` help describes its value (after the family's word).
+STRATEGY_HELP = "plugin, with parameters as NAME:KEY=VALUE,... (`btref plugins --verbose` lists them)"
+
+
+def strategy(family: str, text: str) -> Choice:
+    """The plugin of ``family`` that ``text`` chooses (``rarest-first``,
+    ``tit-for-tat:regular_slots=4,optimistic_slots=1``), built once to be sure it can be.
+
+    :raises CommandError: one line saying what is wrong and what the plugin takes.
+    """
+    from btref.errors import PluginError
+    from btref.plugins import parse
+
+    try:
+        choice = parse(family, text)
+        choice.create()  # a rule between two parameters is the plugin's own: ask it now, not mid-run
+    except PluginError as exc:
+        raise CommandError(str(exc)) from None
+    return choice
 
 
 def parse_torrent(data: bytes, command: str) -> Torrent:

@@ -5,6 +5,13 @@ Every (picker, choker) pair runs ``--repeat`` times on the same seeds, in parall
 half-width of its 95% confidence interval (Student's t). ``--out`` receives
 ``compare.json`` and the figures ``compare_cdf`` and ``compare_mean`` (PNG and SVG).
 The peers run the real engine (BEP 3 peer protocol) with the plugins named.
+
+``--picker`` and ``--choker`` may be repeated. Each one gives either names separated by
+commas (``rarest-first,random``) or *one* plugin with parameters
+(``rarest-first:random_first=0``, see :func:`btref.plugins.parse`): a comma after a ``:``
+separates parameters, never plugins, so the two forms cannot be confused. The same
+plugin may appear with different parameters (a sweep); the tables and figures label
+each with its parameters.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from btref.commands.common import CommandError, strategy
+
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.commands.common import Subparsers
+    from btref.plugins import Choice
 
 HELP = "compare pickers and chokers over repeated simulations (means, 95%% CIs, plots)"
 DESCRIPTION = """\
@@ -29,23 +39,53 @@ EPILOG = """\
 examples:
   btref compare --picker rarest-first,random --choker tit-for-tat
   btref compare --picker rarest-first --choker tit-for-tat,unchoke-all --scenario weak-seed --repeat 10
+  btref compare --picker rarest-first --picker rarest-first:random_first=0 --picker random
+  btref compare --choker tit-for-tat:optimistic_slots=0 --choker tit-for-tat:optimistic_slots=2
+
+--picker and --choker repeat: each gives names separated by commas, or one plugin
+with parameters (NAME:KEY=VALUE,...; `btref plugins --verbose` lists them).
 
 next: the "Comparing strategies" chapter explains how to read the table.
 """
 
 
-def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("give at least one name")
-    return names
+def choices(family: str, values: list[str]) -> list[Choice]:
+    """The plugins named by the ``--picker`` (or ``--choker``) options given, in order, each
+    once: every value is ``NAME,NAME,...`` or one ``NAME:KEY=VALUE,...``.
+
+    :raises CommandError: a value names nothing, puts a plugin with parameters in a list,
+        or names a plugin or parameter that does not exist.
+    """
+    from btref.plugins import WORDS
+
+    word = WORDS[family]
+    texts: list[str] = []
+    for value in values:
+        names, colon, params = value.partition(":")
+        if colon and "," in names:  # "random,rarest-first:random_first=0": say how to write it
+            plain, last = names.rsplit(",", 1)
+            fix = [f"--{word} {n.strip()}" for n in plain.split(",") if n.strip()]
+            fix.append(f"--{word} {last.strip()}:{params}")
+            raise CommandError(f"--{word} {value!r}: a {word} with parameters takes a --{word} of its own: "
+                               f"{' '.join(fix)}")
+        found = [value] if colon else [n.strip() for n in value.split(",") if n.strip()]
+        if not found:
+            raise CommandError(f"--{word} {value!r}: give at least one name")
+        texts += found
+    chosen: dict[str, Choice] = {}
+    for text in texts:
+        choice = strategy(family, text)
+        chosen.setdefault(choice.label, choice)
+    return list(chosen.values())
 
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("compare", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--picker", type=_names, default=["rarest-first"], help="pickers, comma separated")
-    p.add_argument("--choker", type=_names, default=["tit-for-tat"], help="chokers, comma separated")
+    p.add_argument("--picker", action="append", metavar="NAMES|NAME:KEY=VALUE,...",
+                   help="pickers, comma separated, or one picker with parameters; repeatable (default: rarest-first)")
+    p.add_argument("--choker", action="append", metavar="NAMES|NAME:KEY=VALUE,...",
+                   help="chokers, comma separated, or one choker with parameters; repeatable (default: tit-for-tat)")
     p.add_argument("--scenario", default="flash-crowd", help="scenario name (default: flash-crowd)")
     p.add_argument("--repeat", type=int, default=5, metavar="K", help="runs per pair (default: 5)")
     p.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: one per core)")
@@ -58,20 +98,17 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from btref import plugins as registry  # the simulator: only when a comparison starts
-    from btref.sim import scenarios
+    from btref.sim import scenarios  # the simulator: only when a comparison starts
     from btref.commands.common import plots_module
     from btref.sim.compare import default_jobs, format_table, run_grid
 
     out = out or sys.stdout
     scenarios.get(args.scenario)
-    for name in args.picker:
-        registry.find("pickers", name)
-    for name in args.choker:
-        registry.find("chokers", name)
+    pickers = [c.label for c in choices("pickers", args.picker or ["rarest-first"])]
+    chokers = [c.label for c in choices("chokers", args.choker or ["tit-for-tat"])]
     if args.repeat < 1:
         raise scenarios.ScenarioError(f"--repeat must be at least 1, got {args.repeat}")
-    rows = run_grid(args.scenario, args.picker, args.choker, repeat=args.repeat, peers=args.peers,
+    rows = run_grid(args.scenario, pickers, chokers, repeat=args.repeat, peers=args.peers,
                     pieces=args.pieces, seed=args.seed, jobs=args.jobs or default_jobs())
     scenario = scenarios.get(args.scenario)
     print(f"{args.scenario}: {args.peers or scenario.peers} peers, {args.pieces or scenario.pieces} pieces, "

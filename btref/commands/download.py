@@ -17,7 +17,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from btref.commands.common import CommandError, human_size, load_torrent, size_argument
+from btref.commands.common import STRATEGY_HELP, CommandError, human_size, load_torrent, size_argument, strategy
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.commands.common import Subparsers
@@ -37,11 +37,12 @@ EPILOG = """\
 examples:
   btref download album.torrent -o ~/Downloads
   btref download album.torrent -o out --peer 127.0.0.1:6881 --events log.jsonl
-  btref download album.torrent -o out --picker rarest-first --seed
+  btref download album.torrent -o out --picker rarest-first:random_first=0 --seed
 
 try next: start `btref seed album.torrent DATA_DIR --port 6881` in another
 terminal and download from it with --peer 127.0.0.1:6881; read the --events
-log (one JSON object per line); swap the picker or choker (`btref plugins`).
+log (one JSON object per line); swap the picker or choker, or tune its
+parameters (`btref plugins --verbose`).
 
 exit status: 0 every piece is verified on disk, 2 it could not finish (the
 line on stderr says why), 130 interrupted (Ctrl-C; data so far is kept).
@@ -54,7 +55,8 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="a peer to connect to (repeatable), besides those the trackers name")
     p.add_argument("--port", type=int, default=0, help="TCP port to listen on (default 0: any free port)")
     p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0: all)")
-    p.add_argument("--choker", default="tit-for-tat", metavar="NAME", help="choker plugin (default tit-for-tat)")
+    p.add_argument("--choker", default="tit-for-tat", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"choker {STRATEGY_HELP} (default tit-for-tat)")
     p.add_argument("--events", metavar="FILE.jsonl", help="append every event as one JSON line to this file")
     p.add_argument("--no-trackers", action="store_true", help="do not announce to the torrent's trackers")
     p.add_argument("--upload-limit", type=size_argument, metavar="RATE",
@@ -71,7 +73,8 @@ def add_parser(sub: Subparsers) -> None:
                    help="find peers through the DHT, joining it at this node (repeatable)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
     add_network_options(p)
-    p.add_argument("--picker", default="rarest-first", metavar="NAME", help="piece picker plugin (default rarest-first)")
+    p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"piece picker {STRATEGY_HELP} (default rarest-first)")
     p.add_argument("--seed", action="store_true", help="keep seeding after the download, until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                    help="give up when no data arrived for this long (default 120)")
@@ -142,6 +145,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for peer in args.peer:
         if ":" not in peer:
             raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
+    args.picker, args.choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
     magnet = args.torrent.lower().startswith("magnet:")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     os.makedirs(args.output, exist_ok=True)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from btref.commands.common import CommandError, human_size, load_torrent
+from btref.commands.common import CommandError, human_size, load_torrent, strategy
 from btref.commands.download import add_network_options, follow, limit_note, session_options
 from btref.commands.verify import check
 
@@ -31,6 +31,7 @@ EPILOG = """\
 examples:
   btref seed album.torrent ~/Music --port 6881
   btref seed album.torrent . --peer 127.0.0.1:7000 --events seed.jsonl
+  btref seed album.torrent . --choker seed-round-robin:turn=10
 
 try next: in another terminal, `btref download album.torrent -o /tmp/copy
 --peer 127.0.0.1:6881`, or run `btref tracker` and make the torrent with
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref.io.progress import Progress
 
     out = out or sys.stdout
+    args.choker = strategy("chokers", args.choker).label
     torrent = load_torrent(args.torrent, "seed")
     report = check(torrent, Path(args.data_dir), progress=sys.stderr)
     if not report.complete:

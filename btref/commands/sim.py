@@ -1,10 +1,12 @@
 """``btref sim``: play a swarm scenario in the simulator and write its metrics and plots.
 
 The simulator (:mod:`btref.sim`) drives the real engine (BEP 3 peer protocol) and the
-strategy plugins chosen by name, on a virtual clock; a run is determined by its seed.
+strategy plugins chosen by name, with their parameters (``--picker
+rarest-first:random_first=0``), on a virtual clock; a run is determined by its seed.
 The command writes ``metrics.json`` (per-peer times, bytes and sources, replication over
-time, share ratios, unchoke decisions) and three figures as PNG and SVG to ``--out``, and
-prints a summary (the ``walkthrough`` scenario prints its story round by round).
+time, share ratios, unchoke decisions, the strategies' parameters) and three figures as
+PNG and SVG to ``--out``, and prints a summary (the ``walkthrough`` scenario prints its
+story round by round).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from btref.commands.common import STRATEGY_HELP
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.commands.common import Subparsers
@@ -30,6 +34,7 @@ examples:
   btref sim walkthrough                        one seed, three peers, round by round
   btref sim flash-crowd --peers 100 --pieces 200 --out fc
   btref sim weak-seed --picker random --seed 7
+  btref sim flash-crowd --picker rarest-first:random_first=0 --choker tit-for-tat:optimistic_slots=2
 
 next: compare strategies over many runs with `btref compare`.
 """
@@ -40,8 +45,10 @@ def add_parser(sub: Subparsers) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario name (see --list)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    p.add_argument("--picker", default="rarest-first", help="piece picker plugin (default: rarest-first)")
-    p.add_argument("--choker", default="tit-for-tat", help="choker plugin (default: tit-for-tat)")
+    p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"piece picker {STRATEGY_HELP} (default: rarest-first)")
+    p.add_argument("--choker", default="tit-for-tat", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"choker {STRATEGY_HELP} (default: tit-for-tat)")
     p.add_argument("--peers", type=int, metavar="N", help="leechers (default: the scenario's)")
     p.add_argument("--pieces", type=int, metavar="M", help="pieces of 16 KiB (default: the scenario's)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="the run's random seed (default: 0)")
@@ -61,9 +68,8 @@ def list_scenarios(out: TextIO) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from btref import plugins as registry  # the simulator: only when a run starts
-    from btref.sim import scenarios
-    from btref.commands.common import plots_module
+    from btref.sim import scenarios  # the simulator: only when a run starts
+    from btref.commands.common import plots_module, strategy
     from btref.sim.metrics import write_json
 
     out = out or sys.stdout
@@ -72,11 +78,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         list_scenarios(out)
         return 0
     scenarios.get(args.scenario)
-    registry.find("pickers", args.picker)
-    registry.find("chokers", args.choker)
+    picker, choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
     story = args.scenario == "walkthrough"
-    swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=args.picker,
-                                   choker=args.choker, seed=args.seed, record_transfers=story)
+    swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
+                                   choker=choker, seed=args.seed, record_transfers=story)
     if story:
         from btref.sim.walkthrough import story as tell
 
@@ -100,7 +105,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not args.no_plots:
         written += plots_module("sim", folder / "metrics.json").plot_run(metrics, folder)
     s = metrics["summary"]
-    print(f"{args.scenario}: {s['leechers']} peers, {metrics['pieces']} pieces, {args.picker} + {args.choker}, "
+    print(f"{args.scenario}: {s['leechers']} peers, {metrics['pieces']} pieces, {picker} + {choker}, "
           f"seed {args.seed}", file=out)
     if s["mean_download_time"] is not None:
         print(f"  completed {s['completed']}/{s['leechers']}; download time mean {s['mean_download_time']:.1f} s, "

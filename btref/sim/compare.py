@@ -2,7 +2,9 @@
 
 ``btref compare --picker a,b --choker x,y --scenario S --repeat K`` runs scenario ``S`` for
 every pair, ``K`` times each, in parallel over processes
-(:class:`concurrent.futures.ProcessPoolExecutor`). Run ``r`` of every pair uses seed
+(:class:`concurrent.futures.ProcessPoolExecutor`). A picker or a choker is a plugin choice
+with its parameters, if any (``rarest-first:random_first=0``), and each row records every
+parameter its pair ran with. Run ``r`` of every pair uses seed
 ``seed + r``: the pairs face the same arrivals and tracker answers ("common random
 numbers"), so their differences are the strategies', not the dice's.
 
@@ -58,7 +60,8 @@ def _one_run(job: tuple[str, str, str, int | None, int | None, int]) -> dict[str
     scenario, picker, choker, peers, pieces, seed = job
     _, metrics = scenarios.run(scenario, peers=peers, pieces=pieces, picker=picker, choker=choker, seed=seed)
     summary = metrics["summary"]
-    return {"picker": picker, "choker": choker, "seed": seed, "times": completion_times(metrics),
+    return {"picker": picker, "choker": choker, "picker_params": metrics["picker_params"],
+            "choker_params": metrics["choker_params"], "seed": seed, "times": completion_times(metrics),
             "mean": summary["mean_download_time"], "last": summary["last_completion"],
             "completed": summary["completed"], "leechers": summary["leechers"],
             "min_replication": summary["rarest_copies_mean"], "lower_bound": summary["lower_bound"],
@@ -87,6 +90,7 @@ def run_grid(scenario: str, pickers: Sequence[str], chokers: Sequence[str], *, r
         last, last_ci = mean_ci([r["last"] for r in mine if r["last"] is not None])
         rare, rare_ci = mean_ci([float(r["min_replication"]) for r in mine])
         rows.append({"scenario": scenario, "picker": picker, "choker": choker, "runs": len(mine),
+                     "picker_params": mine[0]["picker_params"], "choker_params": mine[0]["choker_params"],
                      "mean": mean, "ci": ci, "last": last, "last_ci": last_ci,
                      "min_replication": rare, "min_replication_ci": rare_ci,
                      "completed": sum(r["completed"] for r in mine), "leechers": sum(r["leechers"] for r in mine),

@@ -94,6 +94,13 @@ def plot_run(metrics: dict[str, Any], folder: str | os.PathLike[str]) -> list[Pa
     return written
 
 
+def _stacked(label: str) -> str:
+    """A plugin choice on several lines, its name then one parameter a line: under a bar,
+    ``rarest-first:random_first=0,...`` would run into its neighbours' labels."""
+    name, _, params = label.partition(":")
+    return "\n".join([name, *params.split(",")]) if params else name
+
+
 def plot_comparison(results: list[dict[str, Any]], folder: str | os.PathLike[str]) -> list[Path]:
     """CDFs per strategy pair and mean download times with 95% CIs (``btref compare``)."""
     written: list[Path] = []
@@ -106,7 +113,7 @@ def plot_comparison(results: list[dict[str, Any]], folder: str | os.PathLike[str
     written += save(fig, folder, "compare_cdf")
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    labels = [f"{r['picker']}\n{r['choker']}" for r in results]
+    labels = [f"{_stacked(r['picker'])}\n{_stacked(r['choker'])}" for r in results]
     means = [r["mean"] or 0.0 for r in results]
     ax.bar(range(len(results)), means, yerr=[r["ci"] or 0.0 for r in results], capsize=4, color="tab:blue")
     ax.set_xticks(range(len(results)), labels, fontsize="small")

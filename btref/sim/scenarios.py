@@ -125,15 +125,26 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
         choker: str = "tit-for-tat", seed: int = 0, trace: bool = False,
         record_transfers: bool = False) -> tuple[Any, dict[str, Any]]:
     """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
-    its metrics."""
+    its metrics.
+
+    ``picker`` and ``choker`` are plugin choices, with parameters if any
+    (``"rarest-first:random_first=0"``, see :func:`btref.plugins.parse`); the metrics
+    record each one's label and every parameter it ran with.
+    """
+    from btref import plugins
+
     scenario = get(name)
+    picker_choice, choker_choice = plugins.parse("pickers", picker), plugins.parse("chokers", choker)
+    picker, choker = picker_choice.label, choker_choice.label
+    strategies = {"picker": picker, "choker": choker,
+                  "picker_params": picker_choice.settings(), "choker_params": choker_choice.settings()}
     params = Params(peers if peers is not None else scenario.peers,
                     pieces if pieces is not None else scenario.pieces, picker, choker, seed)
     if params.peers < 1 or params.pieces < 1:
         raise ScenarioError(f"a swarm needs at least one peer and one piece, got {params.peers} and {params.pieces}")
     if scenario.runner is not None:
         result, metrics = scenario.runner(params)
-        metrics.update(scenario=name, picker=picker, choker=choker)
+        metrics.update(scenario=name, **strategies)
         return result, metrics
     if scenario.build is None:
         raise ScenarioError(f"scenario {name!r} has neither a build nor a runner function")
@@ -142,7 +153,7 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
     swarm = Swarm(torrent, setup.specs, seed=seed, trace=trace, record_transfers=record_transfers, **setup.options)
     end = swarm.run(until=setup.until)
     metrics = summarize(swarm, end)
-    metrics.update(scenario=name, picker=picker, choker=choker)
+    metrics.update(scenario=name, **strategies)
     return swarm, metrics
 # [/docs: run]
 

@@ -55,6 +55,7 @@ class PeerSpec:
     seed: bool = False
     #: Virtual time it joins the swarm.
     arrive: float = 0.0
+    #: Plugin choices, with parameters if any (``"rarest-first:random_first=0"``).
     picker: str = "rarest-first"
     choker: str = "tit-for-tat"
     #: Seconds it keeps seeding after completing (``None``: stays to the end).

@@ -37,8 +37,10 @@ interested peers, each once, the same answers for the same ``swarm.rng`` seed.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["BitTyrant"]
@@ -52,22 +54,20 @@ class BitTyrant:
 
     def __init__(
         self,
-        upload_budget: float | None = None,
-        initial_rate: float = 16384.0,
-        delta: float = 0.2,
-        gamma: float = 0.1,
-        rounds: int = 3,
-        min_unchoked: int = 2,
-        max_unchoked: int = 16,
-        seed_slots: int = 4,
-        round_length: float = 10.0,
+        upload_budget: Annotated[float | None, Param("upload to spend, bytes/s (none: the most measured so far)",
+                                                     ge=0)] = None,
+        initial_rate: Annotated[float, Param("bytes/s: the prior of both estimates d[p] and u[p]", gt=0)] = 16384.0,
+        delta: Annotated[float, Param("u[p] grows by this fraction when p did not reciprocate", ge=0)] = 0.2,
+        gamma: Annotated[float, Param("u[p] shrinks by this fraction after `rounds` rounds of reciprocation",
+                                      ge=0, lt=1)] = 0.1,
+        rounds: Annotated[int, Param("rounds of reciprocation before u[p] shrinks", ge=1)] = 3,
+        min_unchoked: Annotated[int, Param("peers unchoked even over budget", ge=0)] = 2,
+        max_unchoked: Annotated[int, Param("peers unchoked at most", ge=0)] = 16,
+        seed_slots: Annotated[int, Param("peers unchoked once we seed, the fastest takers", ge=0)] = 4,
+        round_length: Annotated[float, Param("seconds between learning steps (0: at every call)", ge=0)] = 10.0,
     ) -> None:
-        if (upload_budget is not None and upload_budget < 0) or initial_rate <= 0 or delta < 0 \
-                or not 0 <= gamma < 1 or rounds < 1 or not 0 <= min_unchoked <= max_unchoked \
-                or not 0 <= seed_slots <= max_unchoked or round_length < 0:
-            raise ValueError("bittyrant: rates must be positive, 0 <= gamma < 1, rounds >= 1, "
-                             "0 <= min_unchoked <= max_unchoked, 0 <= seed_slots <= max_unchoked "
-                             "and round_length >= 0")
+        if not min_unchoked <= max_unchoked or not seed_slots <= max_unchoked:
+            raise ValueError("min_unchoked and seed_slots must not exceed max_unchoked")
         self.upload_budget = upload_budget
         self.initial_rate = initial_rate
         self.delta, self.gamma, self.rounds = delta, gamma, rounds

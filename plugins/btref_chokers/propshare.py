@@ -35,8 +35,10 @@ keys, only interested peers, each once, the same answers for the same ``swarm.rn
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["PropShare"]
@@ -48,9 +50,14 @@ class PropShare:
     family = "chokers"
     name = "propshare"
 
-    def __init__(self, slots: int = 4, optimistic_fraction: float = 0.2, round_length: float = 10.0) -> None:
-        if slots < 0 or not 0.0 <= optimistic_fraction <= 1.0 or round_length < 0:
-            raise ValueError("slots must be >= 0, optimistic_fraction within 0..1 and round_length >= 0")
+    def __init__(
+        self,
+        slots: Annotated[int, Param("peers unchoked per rechoke", ge=0)] = 4,
+        optimistic_fraction: Annotated[float, Param("share of the slots and of the upload given to random peers "
+                                                    "(at least one slot if above 0)", ge=0, le=1)] = 0.2,
+        round_length: Annotated[float, Param("seconds over which contributions are measured (0: since the last call)",
+                                             ge=0)] = 10.0,
+    ) -> None:
         self.slots = slots
         self.optimistic_fraction = optimistic_fraction
         #: Seconds of a round: contributions are measured over rounds (mainline's 10 s).

@@ -23,11 +23,12 @@ interested peers, each once, and the same answers for the same ``swarm.rng`` see
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from btref_chokers.tit_for_tat import TitForTat
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["SeedRoundRobin"]
@@ -39,10 +40,9 @@ class SeedRoundRobin(TitForTat):
     family = "chokers"
     name = "seed-round-robin"
 
-    def __init__(self, turn: float = 30.0, **tit_for_tat: Any) -> None:
+    def __init__(self, turn: Annotated[float, Param("seconds a peer keeps a seed slot", ge=0)] = 30.0,
+                 **tit_for_tat: Any) -> None:
         super().__init__(**tit_for_tat)  # regular_slots, optimistic_slots, ...: see TitForTat
-        if turn < 0:
-            raise ValueError("turn must be >= 0")
         self.turn = turn
         #: Peers holding a seed slot -> when their turn began.
         self.turns: dict[Hashable, float] = {}

@@ -23,8 +23,10 @@ interested peers, each once, and the same answers for the same ``swarm.rng`` see
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["TitForTat"]
@@ -38,14 +40,12 @@ class TitForTat:
 
     def __init__(
         self,
-        regular_slots: int = 3,
-        optimistic_slots: int = 1,
-        optimistic_interval: float = 30.0,
-        new_peer_age: float = 60.0,
-        new_peer_weight: int = 3,
+        regular_slots: Annotated[int, Param("peers unchoked for their rate (to us; from us once we seed)", ge=0)] = 3,
+        optimistic_slots: Annotated[int, Param("interested peers unchoked at random", ge=0)] = 1,
+        optimistic_interval: Annotated[float, Param("seconds an optimistic unchoke lasts", ge=0)] = 30.0,
+        new_peer_age: Annotated[float, Param("seconds a peer counts as new", ge=0)] = 60.0,
+        new_peer_weight: Annotated[int, Param("how many times likelier a new peer is to be optimistic", ge=1)] = 3,
     ) -> None:
-        if regular_slots < 0 or optimistic_slots < 0 or optimistic_interval < 0 or new_peer_weight < 1:
-            raise ValueError("slots and interval must be >= 0 and new_peer_weight >= 1")
         self.regular_slots = regular_slots
         self.optimistic_slots = optimistic_slots
         self.optimistic_interval = optimistic_interval

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.pieceset import PieceSet
 from btref.views import PeerView, SwarmView
 
@@ -36,7 +38,10 @@ class RandomPicker:
     family = "pickers"
     name = "random"
 
-    def __init__(self, partial_first: bool = True) -> None:
+    def __init__(
+        self,
+        partial_first: Annotated[bool, Param("finish the pieces already started before new ones")] = True,
+    ) -> None:
         self.partial_first = partial_first
 
     @hookimpl

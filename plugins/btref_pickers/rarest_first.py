@@ -24,8 +24,10 @@ same ``swarm.rng`` state.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["RarestFirst"]
@@ -37,10 +39,13 @@ class RarestFirst:
     family = "pickers"
     name = "rarest-first"
 
-    def __init__(self, random_first: int = 4) -> None:
-        if random_first < 0:
-            raise ValueError("random_first must be >= 0")
+    # [docs: parameters]
+    def __init__(
+        self,
+        random_first: Annotated[int, Param("new pieces picked at random until we have this many", ge=0)] = 4,
+    ) -> None:
         self.random_first = random_first
+    # [/docs: parameters]
 
     # [docs: rarest-first]
     @hookimpl

@@ -24,8 +24,10 @@ we have not verified, no piece twice, at most ``count`` pieces.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 from btref.hookspecs import hookimpl
+from btref.plugins import Param
 from btref.views import PeerView, SwarmView
 
 __all__ = ["Sequential"]
@@ -37,9 +39,11 @@ class Sequential:
     family = "pickers"
     name = "sequential"
 
-    def __init__(self, window: int = 8) -> None:
-        if window < 1:
-            raise ValueError("window must be >= 1")
+    def __init__(
+        self,
+        window: Annotated[int, Param("pieces from the playhead on, picked rarest first (1: strict file order)",
+                                     ge=1)] = 8,
+    ) -> None:
         self.window = window
 
     @staticmethod

@@ -286,7 +286,8 @@ def play(choker: Any, swarm: SwarmView, calls: Iterable[tuple[float, Sequence[Pe
     unchoked: set[Hashable] = set()
     run = []
     for now, peers in calls:
-        shown = tuple(p._replace(am_choking=p.key not in unchoked) for p in peers)
+        shown = tuple(p if p.am_choking is (p.key not in unchoked) else p._replace(am_choking=not p.am_choking)
+                      for p in peers)
         answer = choker.btref_rechoke(swarm=swarm._replace(now=now), peers=shown, now=now)
         interested = {p.key for p in shown if p.peer_interested}
         keys = tuple(k for k in answer_keys(answer) if k in interested)

@@ -9,6 +9,7 @@ process. Bad arguments are one line and exit status 2, before any test runs.
 from __future__ import annotations
 
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -65,12 +66,27 @@ def test_dht_grades_a_btref_node(capfd: pytest.CaptureFixture[str]) -> None:
         assert re.search(r"^\d+ passed in ", out, re.M), out
 
 
-def test_command_lines() -> None:
+def test_without_target_the_suites_grade_btref_and_libtorrent() -> None:
     root = conformance.suites_root()
-    assert conformance.command("wire", []) == [sys.executable, "-m", "pytest", str(root / "wire"),
-                                               "-p", "no:cacheprovider", "-q"]
-    assert conformance.command("dht", [], target="[::1]:6881", k="ping")[-4:] == [
-        "--krpc-target", "[::1]:6881", "-k", "ping"]
+    for suite in ("wire", "dht"):
+        assert conformance.command(suite, [], k="ping") == [
+            sys.executable, "-m", "pytest", str(root / suite), "-p", "no:cacheprovider", "-q", "-k", "ping"]
+
+
+def test_a_client_that_is_not_running_is_one_line(lecture: tuple[Path, Path],
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{probe.getsockname()[1]}"
+    assert main(["conformance", "wire", "--target", target, "--torrent", str(lecture[0])]) == 2
+    assert main(["conformance", "dht", "--target", target]) == 2
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"btref: nothing accepts connections at {target} (Connection refused); start the client and let it seed "
+        f"the torrent first",
+        f"btref: no DHT node answered a ping at {target} (Connection refused); start the node first (it listens "
+        f"on UDP)"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

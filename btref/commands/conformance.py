@@ -150,12 +150,13 @@ def target_options(suite: str, names: list[str], target: str | None, torrent: st
     from btref.discovery import PeerAddress
 
     try:
-        PeerAddress.parse(target)
+        address = PeerAddress.parse(target)
     except ValueError as exc:
         raise CommandError(f"--target {target!r}: expected HOST:PORT, e.g. 127.0.0.1:6881 ({exc})") from exc
     if torrent_option is None:
         if torrent is not None:
             raise CommandError(f"the {suite} suite needs no torrent: a DHT node answers for any info hash")
+        ping(address.host, address.port)
         return [address_option, target]
     if torrent is None:
         raise CommandError(f"the {suite} suite needs --torrent FILE with --target: the .torrent the client at "
@@ -163,7 +164,45 @@ def target_options(suite: str, names: list[str], target: str | None, torrent: st
     if load_torrent(torrent, "conformance").info_hash_v1 is None:
         raise CommandError(f"{torrent} is a v2-only torrent; the {suite} suite checks v1 piece hashes, so seed a "
                            f"v1 or hybrid torrent (btref create --scheme hybrid)")
+    connect(address.host, address.port)
     return [address_option, target, torrent_option, str(Path(torrent).resolve())]
+
+
+#: Seconds the client at --target has to accept a connection or answer a ping (the
+#: suites' own timeouts are longer: a client that is merely slow still gets graded).
+REACH_TIMEOUT = 5.0
+
+
+def connect(host: str, port: int) -> None:
+    """Check that a client accepts TCP connections at ``host:port``, so a client that is
+    not running is one line instead of every scenario failing."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=REACH_TIMEOUT).close()
+    except OSError as exc:
+        raise CommandError(f"nothing accepts connections at {host}:{port} ({exc.strerror or exc}); start the "
+                           f"client and let it seed the torrent first") from exc
+
+
+def ping(host: str, port: int) -> None:
+    """Check that a DHT node answers a KRPC ``ping`` (BEP 5) at ``host:port``."""
+    import os
+    import socket
+
+    from btref import bencode
+
+    query = bencode.encode({b"t": b"pg", b"y": b"q", b"q": b"ping", b"a": {b"id": os.urandom(20)}})
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(REACH_TIMEOUT)
+        try:
+            sock.connect((host, port))  # connected: a closed port is reported at once
+            sock.send(query)
+            sock.recv(65536)
+        except OSError as exc:
+            why = f"no answer within {REACH_TIMEOUT:g} s" if isinstance(exc, TimeoutError) else exc.strerror or exc
+            raise CommandError(f"no DHT node answered a ping at {host}:{port} ({why}); start the node "
+                               f"first (it listens on UDP)") from exc
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from btref.hookspecs import hookimpl
 from btref.views import PeerView, SwarmView
 
 
+# [docs: most-common-first]
 class MostCommonFirst:
     """Claims rarest first, takes the pieces most peers have first."""
 
@@ -23,6 +24,7 @@ class MostCommonFirst:
     def btref_pick_pieces(self, swarm: SwarmView, peer: PeerView, count: int) -> Sequence[int]:
         wanted = [i for i in peer.has if not swarm.have[i]]
         return sorted(wanted, key=lambda i: (-swarm.availability[i], i))[: max(count, 0)]
+# [/docs: most-common-first]
 
 
 class NewFirst:

@@ -1,7 +1,7 @@
 """Behavioural claims: the policies a piece picker or a choker promises, each defined by a
 check of its answers (BEP 3, "peer protocol", leaves these policies to the client; Cohen
-2003, "Incentives Build Robustness in BitTorrent", sections 2.2-2.4 for pieces, 3.1-3.4
-for choking).
+2003, "Incentives Build Robustness in BitTorrent", the sections "Piece Selection" and
+"Choking Algorithms").
 
 The hookspecs (:mod:`btref.hookspecs`) say what a *valid* answer is, and a picker that
 takes the most common pieces first gives valid answers. A claim says what the answers must
@@ -43,7 +43,7 @@ from btref.errors import PluginError
 from btref.views import PeerView, SwarmView
 
 __all__ = ["Claim", "CLAIMS", "declared", "problems", "copies", "offered", "random_first", "in_random_first_phase",
-           "rarest_first", "strict_priority", "sequential", "random_choice", "Rechoke", "play",
+           "rarest_first", "strict_priority", "sequential", "random_choice", "answer_keys", "Rechoke", "play",
            "tit_for_tat", "seed_fastest", "optimistic_unchoke", "seed_round_robin", "RANDOM_DRAWS",
            "OPTIMISTIC_INTERVAL", "TURN"]
 
@@ -51,7 +51,7 @@ __all__ = ["Claim", "CLAIMS", "declared", "problems", "copies", "offered", "rand
 #: misses one of them in 40k tries with a probability below k * e^-40.
 RANDOM_DRAWS = 40
 #: Seconds an optimistic unchoke lasts when the choker has no ``optimistic_interval``
-#: (Cohen 2003, section 3.3: "every 30 seconds").
+#: (Cohen 2003, "Optimistic Unchoking": "every 30 seconds").
 OPTIMISTIC_INTERVAL = 30.0
 #: Seconds a seed-mode turn lasts when the choker has no ``turn``.
 TURN = 30.0
@@ -140,8 +140,8 @@ def offered(swarm: SwarmView, peer: PeerView) -> list[int]:
 
 def random_first(picker: object) -> int:
     """How many pieces a picker picks at random before rarity counts: its ``random_first``
-    if it claims ``random-first`` (Cohen 2003, section 2.3: a newcomer needs *some* whole
-    piece to trade quickly), else 0: a picker without the claim has no such phase."""
+    if it claims ``random-first`` (Cohen 2003, "Random First Piece": a newcomer needs
+    *some* whole piece to trade quickly), else 0: without the claim there is no such phase."""
     return int(getattr(picker, "random_first", 0)) if "random-first" in declared(picker) else 0
 
 
@@ -182,7 +182,7 @@ def rarest_first(picker: object, swarm: SwarmView, peer: PeerView, count: int, p
 
 def strict_priority(picker: object, swarm: SwarmView, peer: PeerView, count: int,
                     picks: Sequence[int]) -> str | None:
-    """**strict-priority** (Cohen 2003, section 2.2): every offered partial piece comes
+    """**strict-priority** (Cohen 2003, "Strict Priority"): every offered partial piece comes
     before the first new piece of the answer, so what was started is finished (and can be
     verified and shared) before anything else is begun."""
     started = swarm.in_progress
@@ -323,11 +323,12 @@ def _fastest(claim: str, slots: int, peers: Sequence[PeerView], unchoked: Sequen
 
 def tit_for_tat(choker: object, swarm: SwarmView, peers: Sequence[PeerView],
                 unchoked: Sequence[Hashable]) -> str | None:
-    """**tit-for-tat** (Cohen 2003, section 3.2): while we download, the ``regular_slots``
-    interested peers that send us the most (``download_rate``) are unchoked: no
-    interested peer is left choked while fewer than ``regular_slots`` unchoked interested
-    peers send us at least as much. Snubbed peers may be left out ("anti-snubbing",
-    section 3.4); ties may go either way; more peers may be unchoked (optimistic slots)."""
+    """**tit-for-tat** (Cohen 2003, "BitTorrent's Choking Algorithm"): while we download,
+    the ``regular_slots`` interested peers that send us the most (``download_rate``) are
+    unchoked: no interested peer is left choked while fewer than ``regular_slots``
+    unchoked interested peers send us at least as much. Snubbed peers may be left out
+    (Cohen's "Anti-snubbing"); ties may go either way; more peers may be unchoked (the
+    optimistic slots)."""
     if swarm.seeding:
         return None
     return _fastest("tit-for-tat", _slots(choker, "regular_slots"), peers, unchoked,
@@ -336,7 +337,7 @@ def tit_for_tat(choker: object, swarm: SwarmView, peers: Sequence[PeerView],
 
 def seed_fastest(choker: object, swarm: SwarmView, peers: Sequence[PeerView],
                  unchoked: Sequence[Hashable]) -> str | None:
-    """**seed-fastest** (Cohen 2003, section 3.5): once we seed, the same rule by the rate
+    """**seed-fastest** (Cohen 2003, "Upload Only"): once we seed, the same rule by the rate
     peers take data from us (``upload_rate``), over ``seed_slots`` slots (or
     ``regular_slots`` for a choker without ``seed_slots``)."""
     if not swarm.seeding:
@@ -346,7 +347,8 @@ def seed_fastest(choker: object, swarm: SwarmView, peers: Sequence[PeerView],
 
 
 def optimistic_unchoke(choker: object, run: Sequence[Rechoke]) -> str | None:
-    """**optimistic-unchoke** (Cohen 2003, section 3.3), over a run while we download.
+    """**optimistic-unchoke** (Cohen 2003, "Optimistic Unchoking"), over a run while we
+    download.
 
     At each call the unchoked interested peers beyond the ``regular_slots`` fastest are the
     optimistic ones (*holders*); the interested peers outside the regular slots are the

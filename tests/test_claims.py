@@ -244,8 +244,8 @@ def wrong_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     dist = site / "btref_wrong_plugins-0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: btref-wrong-plugins\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text(
-        "[btref]\n" + "".join(f"{name} = tests.wrong_plugins:{obj}\n" for name, obj in wrong_plugins.ENTRY_POINTS.items()))
+    lines = [f"{name} = tests.wrong_plugins:{obj}\n" for name, obj in wrong_plugins.ENTRY_POINTS.items()]
+    (dist / "entry_points.txt").write_text("[btref]\n" + "".join(lines))
     path = os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")])
     return {**os.environ, "PYTHONPATH": path, "HYPOTHESIS_PROFILE": "ci"}
 

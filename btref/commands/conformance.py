@@ -85,7 +85,8 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="installed plugins to test (default: all of the family)")
     p.add_argument("--target", metavar="HOST:PORT",
                    help="wire, dht: grade the client listening there (default: btref and libtorrent)")
-    p.add_argument("--torrent", metavar="FILE", help="wire, with --target: the .torrent the target seeds (v1 or hybrid)")
+    p.add_argument("--torrent", metavar="FILE",
+                   help="wire, with --target: the .torrent the target seeds (v1 or hybrid)")
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing test")
     p.add_argument("-k", metavar="EXPR", help="only tests whose names match EXPR (as in pytest)")
     p.set_defaults(run=run)

@@ -183,6 +183,6 @@ def test_optimistic_unchoke(choker_name: str, data: st.DataObject) -> None:
 @settings(max_examples=60)
 @given(run=seed_runs())
 def test_seed_round_robin(choker_name: str, run: Run) -> None:
-    """seed-round-robin: while seeding, keep a peer unchoked for its turn, then give the slot to whoever was served least."""
+    """seed-round-robin: while seeding, keep a peer unchoked for its turn, then serve whoever was served least."""
     choker = plugins.create("chokers", choker_name)
     judge(claims.seed_round_robin(choker, run.play(choker)), f"{run}; peers: " + "; ".join(map(str, run.calls[0][1])))

@@ -11,6 +11,12 @@ class attribute: ``"hashes"``, ``"pickers"``, ``"chokers"``, ``"discovery"`` or
 ``"observers"``. btref's own plugins are registered in ``pyproject.toml`` exactly like a
 third-party package's (see :mod:`btref.plugins`).
 
+A picker or a choker may also say which policies it keeps, beyond the contracts below, in
+a ``claims`` attribute: a tuple of names such as ``("rarest-first", "strict-priority")``
+or ``("tit-for-tat", "optimistic-unchoke")``, each defined by a check in
+:mod:`btref.claims`. ``btref conformance pickers|chokers NAME`` then checks every claim
+the plugin makes, and only those.
+
 A session builds *its own* :class:`pluggy.PluginManager`, instantiates the plugins chosen
 by name (with their parameters as keyword arguments) and registers the instances. So
 every session, and every simulated peer, has its own picker and choker state, and a

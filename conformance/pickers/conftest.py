@@ -3,13 +3,19 @@
 ``--picker`` may be given several times; without it every installed plugin of the
 ``pickers`` family is tested. Each test gets ``picker_name`` (one per selected plugin) and
 builds fresh instances with :func:`btref.plugins.create` (default parameters).
+
+Two kinds of tests: the contract (``test_picker_contract.py``, every picker) and the
+behavioural claims (``test_picker_claims.py``). A claim test is marked
+``@pytest.mark.claim(NAME)`` and runs only for the pickers that declare that claim
+(:mod:`btref.claims`); for the others it is deselected, so ``-k`` and the summary line show
+exactly which claims were checked.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from btref import plugins
+from btref import claims, plugins
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,3 +38,28 @@ def selected_pickers(config: pytest.Config) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "picker_name" in metafunc.fixturenames:
         metafunc.parametrize("picker_name", selected_pickers(metafunc.config))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(name): checks one behavioural claim (btref.claims); "
+                                       "runs only for the plugins that declare it")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the claim tests of pickers that do not declare the claim."""
+    undeclared = [item for item in items if not _declares(item, "picker_name")]
+    if undeclared:
+        config.hook.pytest_deselected(items=undeclared)
+        dropped = {id(item) for item in undeclared}
+        items[:] = [item for item in items if id(item) not in dropped]
+
+
+def _declares(item: pytest.Item, param: str) -> bool:
+    """Whether ``item`` is no claim test of this suite, or its plugin declares the claim."""
+    marker, callspec = item.get_closest_marker("claim"), getattr(item, "callspec", None)
+    if marker is None or callspec is None or param not in callspec.params:
+        return True
+    try:
+        return marker.args[0] in claims.declared(plugins.create("pickers", callspec.params[param]))
+    except Exception:  # a broken plugin or declaration: keep the test, whose failure says why
+        return True

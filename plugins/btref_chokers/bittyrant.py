@@ -51,6 +51,9 @@ class BitTyrant:
 
     family = "chokers"
     name = "bittyrant"
+    #: The policies conformance/chokers checks this choker keeps (btref.claims): its
+    #: leech mode is its own (return on investment), its seed mode the classic one.
+    claims: tuple[str, ...] = ("seed-fastest",)
 
     def __init__(
         self,

@@ -39,6 +39,9 @@ class SeedRoundRobin(TitForTat):
 
     family = "chokers"
     name = "seed-round-robin"
+    #: The policies conformance/chokers checks this choker keeps (btref.claims); not
+    #: TitForTat's, whose seed mode it replaces.
+    claims: tuple[str, ...] = ("tit-for-tat", "optimistic-unchoke", "seed-round-robin")
 
     def __init__(self, turn: Annotated[float, Param("seconds a peer keeps a seed slot", ge=0)] = 30.0,
                  **tit_for_tat: Any) -> None:

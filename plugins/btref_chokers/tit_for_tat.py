@@ -37,6 +37,8 @@ class TitForTat:
 
     family = "chokers"
     name = "tit-for-tat"
+    #: The policies conformance/chokers checks this choker keeps (btref.claims).
+    claims: tuple[str, ...] = ("tit-for-tat", "optimistic-unchoke", "seed-fastest")
 
     def __init__(
         self,

@@ -37,12 +37,16 @@ class RandomPicker:
 
     family = "pickers"
     name = "random"
+    #: The policies conformance/pickers checks this picker keeps (btref.claims).
+    claims: tuple[str, ...] = ("strict-priority", "random")
 
     def __init__(
         self,
         partial_first: Annotated[bool, Param("finish the pieces already started before new ones")] = True,
     ) -> None:
         self.partial_first = partial_first
+        if not partial_first:  # then partial pieces wait like any other
+            self.claims = ("random",)
 
     @hookimpl
     def btref_pick_pieces(self, swarm: SwarmView, peer: PeerView, count: int) -> Sequence[int]:

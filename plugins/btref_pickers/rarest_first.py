@@ -38,6 +38,8 @@ class RarestFirst:
 
     family = "pickers"
     name = "rarest-first"
+    #: The policies conformance/pickers checks this picker keeps (btref.claims).
+    claims: tuple[str, ...] = ("rarest-first", "strict-priority", "random-first")
 
     # [docs: parameters]
     def __init__(

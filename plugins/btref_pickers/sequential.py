@@ -38,6 +38,8 @@ class Sequential:
 
     family = "pickers"
     name = "sequential"
+    #: The policies conformance/pickers checks this picker keeps (btref.claims).
+    claims: tuple[str, ...] = ("sequential",)
 
     def __init__(
         self,

@@ -1,0 +1,140 @@
+"""The client-server vs peer-to-peer lessons, each checked for its point (btref.sim.lessons,
+the lesson scenarios of btref.sim.scenarios, ``btref demo --control``).
+
+Every swarm here is small and every run is determined by its seed; nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from btref.cli import main
+from btref.sim import lessons, scenarios
+from btref.wire import BLOCK_SIZE as BLOCK
+
+# -- a single point of failure ----------------------------------------------------------------
+
+
+def _after(m: dict) -> int:
+    """Blocks downloaded after the (first) seed left."""
+    return (sum(p["bytes_down"] for p in m["peers"]) - m["departures"][0]["bytes_down"]) // BLOCK
+
+
+def test_when_the_server_leaves_every_download_stops() -> None:
+    _, m = scenarios.run("server-leaves", seed=1)
+    [gone] = m["departures"]
+    assert gone["peer"] == "S" and gone["completed"] == 0 and m["summary"]["completed"] == 0
+    assert _after(m) == 0  # the clients only talk to the server: nothing moves any more
+    assert "nothing moved after S left" in "\n".join(lessons.departures(m))
+
+
+def test_when_the_seed_leaves_at_the_same_moment_the_swarm_finishes() -> None:
+    _, server = scenarios.run("server-leaves", seed=1)
+    _, m = scenarios.run("seed-leaves", seed=1)
+    [gone] = m["departures"]
+    assert gone["time"] == server["departures"][0]["time"]
+    assert gone["pieces_held"] == m["pieces"] and gone["completed"] < m["summary"]["leechers"]
+    assert m["summary"]["completed"] == m["summary"]["leechers"] and _after(m) > 0
+    assert "the file outlived its first source" in "\n".join(lessons.departures(m))
+
+
+def test_a_seed_that_leaves_before_every_piece_is_out_takes_pieces_with_it() -> None:
+    _, m = scenarios.run("seed-leaves-early", seed=1)
+    [gone] = m["departures"]
+    assert gone["pieces_held"] < m["pieces"] and m["summary"]["min_replication"] == 0
+    assert m["summary"]["completed"] == 0 and _after(m) > 0  # the peers traded what was left
+    lost = m["pieces"] - gone["pieces_held"]
+    assert f"{lost} pieces left with S: no peer can complete" in "\n".join(lessons.departures(m))
+
+
+def test_departures_report_a_swarm_done_before_its_seed_left() -> None:
+    metrics = {"pieces": 4, "piece_length": BLOCK, "peers": [], "departures": [],
+               "summary": {"last_completion": 3.0}}
+    assert lessons.departures(metrics) == ["every peer completed (the last at 3.0 s) before the seed left."]
+
+
+# -- a lying peer -----------------------------------------------------------------------------
+
+
+def test_the_liar_is_banned_by_every_peer_and_every_download_completes() -> None:
+    _, m = scenarios.run("liar", peers=4, pieces=12, seed=3)
+    s = m["summary"]
+    assert s["completed"] == s["leechers"] == 4
+    leechers = [p for p in m["peers"] if not p["seed"]]
+    bans = [(i["peer"], i["banned"]) for i in m["incidents"] if i["event"] == "peer_banned"]
+    assert sorted(bans) == [(p["name"], "L") for p in leechers] and s["bans"] == 4
+    failures = [i for i in m["incidents"] if i["event"] == "piece_failed"]
+    assert failures and all(i["senders"] == ["L"] for i in failures) and s["hash_failures"] == len(failures)
+    for p in leechers:  # every block the liar sent was caught: one failed piece each
+        assert p["down_from"].get("L", 0) // BLOCK == sum(1 for i in failures if i["peer"] == p["name"])
+    text = "\n".join(lessons.liar(m))
+    assert "P0  failed its hash check: piece" in text and "banned L at" in text and "completed at" in text
+    assert "L was banned by 4 of 4 peers" in text
+    # the liar's claimed pieces are no copies, and its upload is no part of the bound
+    assert s["lower_bound"] == scenarios.run("flash-crowd", peers=4, pieces=12)[1]["summary"]["lower_bound"]
+
+
+# -- start-up latency and privacy -----------------------------------------------------------------
+
+
+def test_the_server_starts_sooner_at_low_demand_and_its_first_piece_grows_with_demand() -> None:
+    _, m = scenarios.run("startup", peers=16, pieces=12)
+    assert [row["peers"] for row in m["rows"]] == [1, 2, 4, 8, 16]
+    server = [row["server"]["first_piece_mean"] for row in m["rows"]]
+    swarm = [row["swarm"]["first_piece_mean"] for row in m["rows"]]
+    assert server == sorted(server) and server[-1] > 3 * server[0]
+    assert all(a <= b for a, b in zip(server, swarm))  # low demand: the server answers first
+    last = [row["server"]["last_completion"] for row in m["rows"]]
+    assert last[-1] > 12 * last[0]  # ... but it sends the whole file to every client
+    assert m["summary"]["peers"] == 16 and m["summary"]["server_first_piece_mean"] == server[-1]
+    text = "\n".join(lessons.startup(m))
+    assert "first verified piece, mean / last" in text and text.count(" s ") >= 5
+
+
+def test_in_a_swarm_every_peer_learns_your_address_and_a_server_alone_does_otherwise() -> None:
+    _, m = scenarios.run("privacy", peers=5, pieces=6)
+    for p in m["client-server"]:
+        if p["seed"]:
+            assert p["learned"] == {f"P{i}": "connection" for i in range(5)}
+        else:
+            assert p["learned"] == {"S": "tracker"} and p["known_by"] == ["S"] and list(p["down_from"]) == ["S"]
+    names = {p["name"] for p in m["swarm"]}
+    for p in m["swarm"]:
+        assert set(p["known_by"]) == names - {p["name"]}
+    s = m["summary"]
+    assert s["client_server_known_by_mean"] < 2 and s["swarm_known_by_mean"] == len(names) - 1
+    text = "\n".join(lessons.privacy(m))
+    assert "learned by" in text and "all from S" in text and "*: learned from an incoming connection" in text
+
+
+def test_first_block_and_first_piece_per_peer() -> None:
+    _, m = scenarios.run("flash-crowd", peers=4, pieces=6, seed=2)
+    for p in m["peers"]:
+        if p["seed"]:
+            assert p["first_piece"] is None
+        else:
+            assert 0 < p["first_block"] <= p["first_piece"] <= p["download_time"]
+            assert "learned" not in p  # addresses only when recorded
+    assert m["summary"]["first_piece_max"] >= m["summary"]["first_piece_mean"] > 0
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def test_btref_sim_prints_each_lesson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "liar", "--peers", "3", "--pieces", "8", "--no-plots", "--out", str(tmp_path / "l")]) == 0
+    out = capsys.readouterr().out
+    assert "first verified piece" in out and "banned L at" in out and "L was banned by 3 of 3 peers" in out
+    assert json.loads((tmp_path / "l" / "metrics.json").read_text())["summary"]["bans"] == 3
+    assert main(["sim", "server-leaves", "--no-plots", "--out", str(tmp_path / "s")]) == 1  # nobody completes
+    assert "S left at 10.0 s" in capsys.readouterr().out
+    assert main(["sim", "privacy", "--peers", "3", "--pieces", "4", "--no-plots", "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "client-server:" in out and "learned by" in out and "hops" not in out
+    assert "addresses_learned_mean" not in out  # the report replaces the key: value lines
+    assert main(["sim", "startup", "--peers", "2", "--pieces", "4", "--no-plots", "--out", str(tmp_path / "t")]) == 0
+    assert "server            swarm" in capsys.readouterr().out
+    assert main(["sim", "--help"]) == 0 and "btref sim server-leaves" in capsys.readouterr().out

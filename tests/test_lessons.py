@@ -138,3 +138,48 @@ def test_btref_sim_prints_each_lesson(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["sim", "startup", "--peers", "2", "--pieces", "4", "--no-plots", "--out", str(tmp_path / "t")]) == 0
     assert "server            swarm" in capsys.readouterr().out
     assert main(["sim", "--help"]) == 0 and "btref sim server-leaves" in capsys.readouterr().out
+
+
+# -- control: a changed file is a new torrent, and the old swarm lives on ---------------------------
+
+
+def test_btref_demo_control(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from btref.commands import demo
+    from btref.metainfo import parse
+
+    assert main(["demo", "--control", "--workdir", str(tmp_path), "--timeout", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "== step 5 of 5: the old swarm lives on ==" in out
+    old = parse((tmp_path / "btref-sample.torrent").read_bytes())
+    new = parse((tmp_path / "btref-sample-changed.torrent").read_bytes())
+    assert old.name == new.name and old.total_length == new.total_length
+    assert old.info_hash_v1 != new.info_hash_v1 and old.info_hash_v2 != new.info_hash_v2
+    assert f"new torrent: info hash v1 {new.info_hash_v1.hex()}" in out
+    # the changed data fails the old torrent at the changed piece, from the command line too
+    piece = demo.flipped_piece(old)
+    assert piece == 2 and f"bad:     1 (pieces {piece})" in out
+    assert main(["verify", str(tmp_path / "btref-sample.torrent"), str(tmp_path / "changed")]) == 1
+    assert f"(pieces {piece})" in capsys.readouterr().out
+    # the old seeder refused the new info hash and served the old bytes
+    assert "the seeder closed the connection" in out and "6 of 6 pieces downloaded and verified" in out
+    for f in ("README.txt", "data/numbers.bin", "data/verse.txt"):
+        got = (tmp_path / "fetched" / "btref-sample" / f).read_bytes()
+        assert got == (tmp_path / "btref-sample" / f).read_bytes()
+    changed = (tmp_path / "changed" / "btref-sample" / "data" / "numbers.bin").read_bytes()
+    assert changed != (tmp_path / "fetched" / "btref-sample" / "data" / "numbers.bin").read_bytes()
+
+
+def test_demo_control_says_when_the_lesson_does_not_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the byte not changed, every step would report it (the lesson checks itself)."""
+    import io
+
+    from btref.commands import demo
+
+    flips: list[Path] = []
+    monkeypatch.setattr(demo, "flip", flips.append)
+    t = demo.tour(tmp_path, io.StringIO(), demo.CONTROL_STEPS, timeout=60.0)
+    assert len(flips) == 1 and t.failures == [
+        "the changed file kept the old info hash",
+        "expected exactly piece 2 to fail against the old torrent, got []",
+        "the old seeder accepted a handshake for the new info hash",
+    ]

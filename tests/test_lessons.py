@@ -183,3 +183,48 @@ def test_demo_control_says_when_the_lesson_does_not_hold(tmp_path: Path, monkeyp
         "expected exactly piece 2 to fail against the old torrent, got []",
         "the old seeder accepted a handshake for the new info hash",
     ]
+
+
+# -- the glossary ----------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_TERMS = [
+    "swarm", "seeder", "leecher", "peer", "piece", "block", "info hash", "torrent", "magnet link", "tracker",
+    "DHT", "PEX", "choke", "unchoke", "optimistic unchoke", "interested", "have", "bitfield", "rarest first",
+    "end game", "tit for tat", "free rider", "hash check", "ban",
+]
+
+
+def _glossary() -> dict[str, str]:
+    """The glossary's terms and their definitions, from the ``{glossary}`` block."""
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    block = text.split("```{glossary}\n", 1)[1].split("\n```", 1)[0]
+    terms: dict[str, str] = {}
+    term = None
+    for line in block.splitlines():
+        if line and not line.startswith((" ", ":")):
+            term = line
+            terms[term] = ""
+        elif term is not None:
+            terms[term] += line.strip() + " "
+    return terms
+
+
+def test_the_glossary_defines_each_word_briefly_and_links_it_to_a_chapter() -> None:
+    terms = _glossary()
+    assert set(REQUIRED_TERMS) <= set(terms), set(REQUIRED_TERMS) - set(terms)
+    for term, definition in terms.items():
+        assert "{doc}`" in definition or "](" in definition, f"{term!r} links to no chapter"
+        sentences = definition.replace("e.g.", "eg").count(". ") + 1
+        assert sentences <= 4, f"{term!r}: keep it to a sentence or two and a link"
+
+
+def test_the_glossary_and_the_lessons_are_in_the_book_and_the_readmes() -> None:
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "\nglossary\n" in index and "\nlessons\n" in index
+    assert "docs/glossary.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "../docs/glossary.md" in (ROOT / "tutorials" / "README.md").read_text(encoding="utf-8")
+    overview = (ROOT / "docs" / "overview.md").read_text(encoding="utf-8")
+    for command in ("btref sim startup", "btref sim server-leaves", "btref sim privacy", "btref demo --control",
+                    "btref sim liar"):
+        assert command in overview

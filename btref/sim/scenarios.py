@@ -273,7 +273,7 @@ def _liar(p: Params) -> Setup:
 
 def _server(p: Params) -> Setup:
     """The client-server baseline with a server that answers every client at once, as a web
-    server does (a seed's tit-for-tat would serve 4 + 1 of them at a time)."""
+    server does (a seed's tit-for-tat serves 3 + 1 of them at a time)."""
     setup = _client_server(p)
     server, *clients = setup.specs
     return attrs.evolve(setup, specs=[attrs.evolve(server, choker="unchoke-all"), *clients])

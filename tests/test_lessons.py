@@ -185,6 +185,15 @@ def test_demo_control_says_when_the_lesson_does_not_hold(tmp_path: Path, monkeyp
     ]
 
 
+def test_demo_control_gives_up_on_a_silent_swarm(tmp_path: Path) -> None:
+    import io
+
+    from btref.commands import demo
+
+    t = demo.tour(tmp_path, io.StringIO(), demo.CONTROL_STEPS, timeout=0.0)
+    assert t.failures == ["the old swarm did not deliver within 0 s"]
+
+
 # -- the glossary ----------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,3 +237,4 @@ def test_the_glossary_and_the_lessons_are_in_the_book_and_the_readmes() -> None:
     for command in ("btref sim startup", "btref sim server-leaves", "btref sim privacy", "btref demo --control",
                     "btref sim liar"):
         assert command in overview
+

@@ -383,9 +383,9 @@ def step_verify_changed(t: Tour) -> None:
 
 
 # [docs: old-swarm]
-async def _old_swarm(t: Tour, fetched: Path) -> tuple[int, bool]:
+async def _old_swarm(t: Tour, fetched: Path) -> bool:
     """Seed the old torrent from the original sample; knock with the new info hash; then
-    download the old torrent. Returns the seeder's port and whether the knock was refused."""
+    download the old torrent into ``fetched``. Returns whether the knock was refused."""
     import asyncio
 
     from btref import wire
@@ -412,7 +412,7 @@ async def _old_swarm(t: Tour, fetched: Path) -> tuple[int, bool]:
                           peers=[f"127.0.0.1:{seeder.port}"]) as leecher:
             await asyncio.wait_for(leecher.complete.wait(), t.timeout)
             t.say(f"  {leecher.torrent.num_pieces} of {leecher.torrent.num_pieces} pieces downloaded and verified")
-        return seeder.port, refused
+        return refused
 # [/docs: old-swarm]
 
 
@@ -423,7 +423,7 @@ def step_old_swarm(t: Tour) -> None:
     fetched = t.workdir / "fetched"
     shutil.rmtree(fetched, ignore_errors=True)
     try:
-        _, refused = asyncio.run(_old_swarm(t, fetched))
+        refused = asyncio.run(_old_swarm(t, fetched))
     except TimeoutError:
         t.failures.append(f"the old swarm did not deliver within {t.timeout:g} s")
         return

@@ -128,9 +128,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
               f"{s['lower_bound']:.1f} s", file=out)
     else:
         print(f"  no peer completed within {metrics['end']:.0f} s of virtual time", file=out)
-    if s["first_piece_mean"] is not None:
-        print(f"  first verified piece {s['first_piece_mean']:.2f} s after arriving on average, "
-              f"{s['first_piece_max']:.2f} s at most", file=out)
     print(f"  rarest piece: at least {s['min_replication']} copies, {s['rarest_copies_mean']:.1f} on average; "
           f"{metrics['events']} events", file=out)
     if scenario.report is not None:

@@ -254,6 +254,12 @@ class Downloader:
             if piece.untouched():
                 del self.pieces[index]
 
+    def peer_left(self, key: Hashable) -> None:
+        """Peer ``key`` is gone (its requests already released): a piece on parole to it
+        starts over, since its blocks came from that peer alone and nobody else may finish it."""
+        for index in [index for index, piece in self.pieces.items() if piece.only_from == key]:
+            del self.pieces[index]
+
     # -- receiving blocks ---------------------------------------------------------------
 
     # [docs: block-received]

@@ -409,6 +409,7 @@ class Session:
             self.availability.add(index, -1)
         for index, begin in list(peer.requests):
             self.download.release(peer, index, begin)
+        self.download.peer_left(peer.key)
         out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
         self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
         if not peer.am_choking and peer.peer_interested:  # its slot is free

@@ -685,6 +685,28 @@ def test_a_liar_that_left_is_banned_when_the_piece_passes(payload):
     assert "honest" in s.peers and not s.download.strikes
 
 
+def test_a_piece_on_parole_goes_back_to_the_others_when_its_peer_leaves(payload):
+    """The one peer allowed to resend a failed piece leaves halfway through it: the piece
+    starts over with another peer instead of waiting for it forever."""
+    torrent, data = payload
+    s = session(torrent, have=[0, 1, 2, 4], config=Config(min_queue=1, max_queue=1, ban_after=3))
+    for key in ("honest", "liar"):
+        s.peer_connected(key, 0, fast=True)
+        s.message_received(key, wire.HaveAll(), 0)
+    s.message_received("honest", wire.Unchoke(), 0)
+    s.message_received("liar", wire.Unchoke(), 0)
+    s.message_received("honest", wire.Piece(3, 0, block(data, 3, 0)), 1)
+    s.message_received("liar", wire.Piece(3, 16384, bytes(16384)), 1)
+    owner = s.download.pieces[3].only_from  # on parole: only this peer may send piece 3 now
+    other = "liar" if owner == "honest" else "honest"
+    [(index, begin)] = s.peers[owner].requests
+    s.message_received(owner, wire.Piece(index, begin, block(data, index, begin)), 2)
+    out = s.peer_disconnected(owner, 3)  # half the piece is in, from the peer that left
+    assert [(r.index, r.begin) for r in msgs(out, wire.Request, other)] == [(3, 0)]  # from the start
+    while not s.have[3]:
+        feed_piece(s, other, 3, data, corrupt=False)
+
+
 # -- hostile message streams -----------------------------------------------------------------
 
 u32 = st.integers(0, 2**32 - 1)

@@ -181,7 +181,9 @@ def test_disconnect_forgets_queued_requests_and_removed_hosts_stop() -> None:
 def test_virtual_torrent_and_hash() -> None:
     t = virtual_torrent(10, piece_length=2 * BLOCK)
     assert (t.num_pieces, t.piece_size(9), t.total_length, t.version) == (10, 2 * BLOCK, 20 * BLOCK, "v1")
-    assert VirtualHash().btref_verify_piece(t, 0, memoryview(b"anything")) is True
+    check = VirtualHash().btref_verify_piece
+    assert check(t, 0, memoryview(b"")) is True  # a session that keeps no payload
+    assert check(t, 0, memoryview(bytes(BLOCK))) is True and check(t, 0, memoryview(b"\0\1")) is False
     with pytest.raises(ValueError):
         virtual_torrent(0)
     assert len(ZEROS) == BLOCK and ZEROS.readonly

@@ -12,14 +12,23 @@ everyone's progress; every copy is then compared byte for byte with the original
 final table shows who got what from whom: the leechers feed each other, so the seeder
 uploads little more than one copy.
 
-The tour is a list of steps (:data:`STEPS`), each a function of a :class:`Tour`; a later
-demo extends it by adding steps, not by editing these.
+``btref demo --control`` tells another lesson instead, with real files and real sockets:
+the publisher of a torrent has no control over it once it is seeded. One byte of the
+sample changes; published again, it is a new torrent with a new info hash (BEP 3 "info
+dictionary", BEP 52), so a new swarm; the changed data fails the old torrent's check at
+the changed piece; and a seeder of the old torrent goes on serving the old bytes to
+anyone who has the old torrent, while it refuses the handshake that names the new info
+hash (BEP 3 "peer protocol").
+
+The tour is a list of steps (:data:`STEPS`, :data:`CONTROL_STEPS`), each a function of a
+:class:`Tour`; a later demo extends it by adding steps, not by editing these.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +40,7 @@ import attrs
 from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
-from btref.commands.common import human_size, parse_torrent, size_argument
+from btref.commands.common import hexa, human_size, parse_torrent, size_argument
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from rich.live import Live
@@ -49,12 +58,17 @@ data, breaks one byte to show the hash check catching it, and prints the magnet
 link. Then a live swarm on 127.0.0.1 only: a tracker, one seeder with a limited
 upload rate and a few leechers share a file over real TCP, with a live table;
 every copy is checked byte for byte, and a last table shows who sent what to whom.
+
+With --control, another lesson instead: who controls a file once it is seeded?
+One byte of the sample changes and is published again: a new info hash, a new
+swarm, and the old swarm's seeder still serves the old bytes.
 """
 EPILOG = """\
 examples:
   btref demo                        everything in a temporary folder, removed after
   btref demo --workdir lab1         keep the files in ./lab1 to play with them
   btref demo --leechers 8 --size 16M --seed-rate 2M
+  btref demo --control              a changed file is a new torrent; the old one lives on
 
 exit status: 0 every copy is identical, 1 a step or a copy went wrong (stderr says).
 
@@ -91,6 +105,10 @@ class Tour:
     #: A live table on a terminal (None: when ``out`` is one).
     live: bool | None = None
     report: SwarmReport | None = None
+    #: ``--control``: the changed copy of the sample (its folder has the sample's name) and
+    #: the torrent published from it.
+    changed: Path | None = None
+    changed_torrent: Torrent | None = None
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -159,21 +177,33 @@ def step_verify(t: Tour) -> None:
         t.failures.append("the fresh sample did not verify")
 
 
+#: The byte both lessons change: its file in the sample, and its offset in that file.
+FLIPPED = ("data/numbers.bin", 20_000)
+
+
+def flip(root: Path) -> None:
+    """Flip every bit of the :data:`FLIPPED` byte of the sample in ``root`` (twice: restored)."""
+    path, position = root / FLIPPED[0], FLIPPED[1]
+    data = bytearray(path.read_bytes())
+    data[position] ^= 0xFF
+    path.write_bytes(data)
+
+
+def flipped_piece(torrent: Torrent) -> int:
+    """The piece of ``torrent`` (the sample's) that holds the :data:`FLIPPED` byte."""
+    entry = next(f for f in torrent.files if "/".join(f.path[1:]) == FLIPPED[0])
+    return (entry.offset + FLIPPED[1]) // torrent.piece_length
+
+
 def step_break(t: Tour) -> None:
     assert t.sample is not None and t.torrent is not None
-    target = t.sample / "data" / "numbers.bin"
-    entry = next(f for f in t.torrent.files if f.path[-1] == "numbers.bin")
-    position = 20_000
-    piece = (entry.offset + position) // t.torrent.piece_length
-    t.say(f"flipping byte {position:,} of {target.name}: it lies in piece {piece}")
-    data = bytearray(target.read_bytes())
-    data[position] ^= 0xFF
-    target.write_bytes(data)
+    piece = flipped_piece(t.torrent)
+    t.say(f"flipping byte {FLIPPED[1]:,} of {Path(FLIPPED[0]).name}: it lies in piece {piece}")
+    flip(t.sample)
     report = _verify(t)
     if report.bad != [piece]:
         t.failures.append(f"expected exactly piece {piece} to be bad, got {report.bad}")
-    data[position] ^= 0xFF
-    target.write_bytes(data)
+    flip(t.sample)
     t.say("restored the byte: one changed byte anywhere in a piece changes its hash.")
 
 
@@ -312,6 +342,116 @@ def step_next(t: Tour) -> None:
           "      this demo explained, column by column, with links into the source")
 
 
+# -- ``--control``: a changed file is a new torrent, and the old one lives on ---------------
+
+
+def _hashes(label: str, torrent: Torrent) -> list[str]:
+    return [f"{label} info hash v1 {hexa(torrent.info_hash_v1)}",
+            f"{'':<{len(label)}}           v2 {hexa(torrent.info_hash_v2)}"]
+
+
+def step_republish(t: Tour) -> None:
+    assert t.sample is not None and t.torrent is not None
+    t.changed = t.workdir / "changed"
+    copy = t.changed / t.sample.name
+    shutil.rmtree(t.changed, ignore_errors=True)
+    shutil.copytree(t.sample, copy)
+    flip(copy)
+    path = t.workdir / "btref-sample-changed.torrent"
+    t.say(f"$ cp -r {t.sample} {t.changed}/   # then flip byte {FLIPPED[1]:,} of {FLIPPED[0]} there",
+          f"$ btref create {copy} -o {path} --piece-length {PIECE_LENGTH}")
+    data = create_cmd.make(copy, path, scheme="hybrid", piece_length=PIECE_LENGTH, comment="made by btref demo")
+    t.changed_torrent = parse_torrent(data, "demo")
+    t.say(*_hashes("old torrent:", t.torrent), *_hashes("new torrent:", t.changed_torrent),
+          "Same name, same size, one byte apart: the info hash is a hash of the info",
+          "dictionary, which holds every piece's hash, so the changed file is a new torrent.",
+          "Peers find each other by info hash: the two versions have two separate swarms.")
+    if t.changed_torrent.info_hash == t.torrent.info_hash:
+        t.failures.append("the changed file kept the old info hash")
+
+
+def step_verify_changed(t: Tour) -> None:
+    assert t.torrent is not None and t.changed is not None
+    piece = flipped_piece(t.torrent)
+    t.say(f"$ btref verify {t.torrent_path} {t.changed}")
+    report = verify_cmd.check(t.torrent, t.changed)
+    t.say(*(f"  {line}" for line in verify_cmd.report_lines(t.torrent, report)),
+          f"The old torrent rejects the new data at piece {piece}, the one holding the changed byte:",
+          "a client of the old swarm would never accept that piece from a peer who has the new version.")
+    if report.bad != [piece]:
+        t.failures.append(f"expected exactly piece {piece} to fail against the old torrent, got {report.bad}")
+
+
+# [docs: old-swarm]
+async def _old_swarm(t: Tour, fetched: Path) -> bool:
+    """Seed the old torrent from the original sample; knock with the new info hash; then
+    download the old torrent into ``fetched``. Returns whether the knock was refused."""
+    import asyncio
+
+    from btref import wire
+    from btref.net.driver import Client, make_peer_id
+
+    assert t.torrent is not None and t.changed_torrent is not None
+    seeder = Client(t.torrent, t.workdir, host="127.0.0.1", discovery=(), seed=True)
+    async with seeder:
+        assert seeder.port is not None
+        t.say(f"$ btref seed {t.torrent_path} {t.workdir} --port {seeder.port} &   # the old swarm's seeder",
+              "a client with the new torrent connects to it and sends a handshake naming the new info hash:")
+        reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
+        try:
+            writer.write(wire.encode(wire.Handshake(t.changed_torrent.info_hash, make_peer_id())))
+            answer = await asyncio.wait_for(reader.read(wire.HANDSHAKE_LENGTH), t.timeout)
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        refused = answer == b""
+        t.say("  the seeder closed the connection: it serves only the torrents it has" if refused
+              else f"  the seeder answered {len(answer)} bytes")
+        t.say(f"$ btref download {t.torrent_path} -o {fetched} --peer 127.0.0.1:{seeder.port}")
+        async with Client(t.torrent, fetched, host="127.0.0.1", discovery=(),
+                          peers=[f"127.0.0.1:{seeder.port}"]) as leecher:
+            await asyncio.wait_for(leecher.complete.wait(), t.timeout)
+            t.say(f"  {leecher.torrent.num_pieces} of {leecher.torrent.num_pieces} pieces downloaded and verified")
+        return refused
+# [/docs: old-swarm]
+
+
+def step_old_swarm(t: Tour) -> None:
+    import asyncio
+
+    assert t.sample is not None and t.changed is not None
+    fetched = t.workdir / "fetched"
+    shutil.rmtree(fetched, ignore_errors=True)
+    try:
+        refused = asyncio.run(_old_swarm(t, fetched))
+    except TimeoutError:
+        t.failures.append(f"the old swarm did not deliver within {t.timeout:g} s")
+        return
+    got = fetched / t.sample.name / FLIPPED[0]
+    old, new = (root / FLIPPED[0] for root in (t.sample, t.changed / t.sample.name))
+    same_as_old = got.read_bytes() == old.read_bytes()
+    t.say(f"{got.relative_to(t.workdir)} is {'identical to the original' if same_as_old else 'NOT the original'}:",
+          f"byte {FLIPPED[1]:,} is {got.read_bytes()[FLIPPED[1]]:#04x} there, "
+          f"{new.read_bytes()[FLIPPED[1]]:#04x} in the changed file.",
+          "The publisher changed the file, but whoever seeds the old torrent keeps serving the",
+          "old bytes to anyone who has the old torrent or its magnet link: nobody can update or",
+          "withdraw a file once its swarm lives. (A server's owner can: one place to change.)")
+    if not refused:
+        t.failures.append("the old seeder accepted a handshake for the new info hash")
+    if not same_as_old:
+        t.failures.append("the old torrent did not bring back the old bytes")
+
+
+#: ``btref demo --control``: the lesson on control, in order.
+CONTROL_STEPS: list[tuple[str, Callable[[Tour], None]]] = [
+    ("make a sample folder", step_sample),
+    ("create a hybrid torrent", step_create),
+    ("change one byte and publish the file again", step_republish),
+    ("check the changed data against the old torrent", step_verify_changed),
+    ("the old swarm lives on", step_old_swarm),
+]
+
+
 #: The tour, in order: (title, step). Later demos append their own steps.
 STEPS: list[tuple[str, Callable[[Tour], None]]] = [
     ("make a sample folder", step_sample),
@@ -337,6 +477,9 @@ def add_parser(sub: Subparsers) -> None:
                    help="the seeder's upload limit per second (default 1M)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="give the swarm up after this long (default 300)")
+    p.add_argument("--control", action="store_true",
+                   help="instead of the tour: change one byte of a published file; a new info hash, "
+                        "a new swarm, and the old swarm still serves the old bytes")
     p.set_defaults(run=run)
 
 
@@ -363,13 +506,14 @@ def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], Non
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     swarm = {"size": args.size, "leechers": args.leechers, "seed_rate": args.seed_rate, "timeout": args.timeout}
+    steps = CONTROL_STEPS if args.control else STEPS
     if args.workdir:
         workdir = Path(args.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        t = tour(workdir, out, **swarm)
+        t = tour(workdir, out, steps, **swarm)
     else:
         with tempfile.TemporaryDirectory(prefix="btref-demo-") as tmp:
-            t = tour(Path(tmp), out, temporary=True, **swarm)
+            t = tour(Path(tmp), out, steps, temporary=True, **swarm)
         t.say("", f"(the files were in {tmp} and are gone; keep them with --workdir DIR)")
     for failure in t.failures:
         print(f"btref: demo: {failure}", file=sys.stderr)

@@ -6,7 +6,8 @@ rarest-first:random_first=0``), on a virtual clock; a run is determined by its s
 The command writes ``metrics.json`` (per-peer times, bytes and sources, replication over
 time, share ratios, unchoke decisions, the strategies' parameters) and three figures as
 PNG and SVG to ``--out``, and prints a summary (the ``walkthrough`` scenario prints its
-story round by round).
+story round by round; a scenario with a ``report``, such as the lessons of
+:mod:`btref.sim.lessons`, prints what its run shows).
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ examples:
   btref sim flash-crowd --peers 100 --pieces 200 --out fc
   btref sim weak-seed --picker random --seed 7
   btref sim flash-crowd --picker rarest-first:random_first=0 --choker tit-for-tat:optimistic_slots=2
+
+the client-server vs peer-to-peer lessons, each in one run:
+  btref sim server-leaves                      the server leaves: every download stops
+  btref sim seed-leaves                        the only seed leaves: the file lives on
+  btref sim startup                            time to the first piece as demand grows
+  btref sim privacy                            whose address each peer learns
+  btref sim liar                               corrupt blocks: failed hash checks, a ban
+
+exit status: 0 every peer completed, 1 some did not (which is the point of
+server-leaves and seed-leaves-early), 2 bad input.
 
 next: compare strategies over many runs with `btref compare`.
 """
@@ -77,7 +88,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("scenarios:", file=out)
         list_scenarios(out)
         return 0
-    scenarios.get(args.scenario)
+    scenario = scenarios.get(args.scenario)
     picker, choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
     story = args.scenario == "walkthrough"
     swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
@@ -93,13 +104,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     write_json(metrics, folder / "metrics.json")
     written = [folder / "metrics.json"]
     if "peers" not in metrics:  # a scenario with its own runner: its own figures, if any
-        scenario = scenarios.get(args.scenario)
         if scenario.plot is not None and not args.no_plots:
             plots_module("sim", folder / "metrics.json")  # the scenario's figures need matplotlib too
             written += scenario.plot(swarm, folder)
         print(f"{args.scenario}, seed {args.seed}:", file=out)
-        for key, value in metrics["summary"].items():
-            print(f"  {key}: {value}", file=out)
+        if scenario.report is not None:
+            for line in scenario.report(metrics):
+                print(f"  {line}" if line else "", file=out)
+        else:
+            for key, value in metrics["summary"].items():
+                print(f"  {key}: {value}", file=out)
         print(f"  wrote {', '.join(str(path) for path in written)}", file=out)
         return 0
     if not args.no_plots:
@@ -116,5 +130,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"  no peer completed within {metrics['end']:.0f} s of virtual time", file=out)
     print(f"  rarest piece: at least {s['min_replication']} copies, {s['rarest_copies_mean']:.1f} on average; "
           f"{metrics['events']} events", file=out)
+    if scenario.report is not None:
+        print(file=out)
+        for line in scenario.report(metrics):
+            print(f"  {line}", file=out)
+        print(file=out)
     print(f"  wrote {', '.join(str(p) for p in written)}", file=out)
     return 0 if s["completed"] == s["leechers"] else 1

@@ -4,7 +4,14 @@
 
 * ``peers``: per peer, when it arrived, completed and left, its download time, bytes up
   and down, from whom its bytes came, its share ratio (up / down), its rechokes and whom
-  they unchoked how often;
+  they unchoked how often, how long after arriving its first block came and its first
+  piece passed the hash check (``first_block``, ``first_piece``: start-up latency), and,
+  if the swarm recorded addresses, whose addresses it learned (``learned``, name to how:
+  ``tracker`` or ``connection``) and who learned its own (``known_by``);
+* ``departures``: each seed that left, when, how many pieces the peers present still held
+  between them then (``pieces_held``; fewer than all: the file is lost to the swarm), how
+  many leechers had completed, and the bytes all peers had downloaded so far (``bytes_down``);
+* ``incidents``: every piece that failed its hash check and every ban, in time order;
 * ``replication``: samples of ``[time, copies of the rarest piece, entropy]``, where the
   entropy of the copy counts *c* is ``-sum(p log p) / log M`` with ``p = c / sum(c)``
   (1.0: every piece equally replicated; lower: some pieces much rarer than others);
@@ -14,7 +21,11 @@
   ``all_replicated_at``: the first sample at which the rarest piece had two copies (with
   one seed: every piece had left it), and ``seed_unique_share`` (:func:`seed_unique_share`,
   with ``record_transfers``): how much of the seeds' upload was new pieces (Bharambe et
-  al. 2006, "Analyzing and improving a BitTorrent network's performance mechanisms").
+  al. 2006, "Analyzing and improving a BitTorrent network's performance mechanisms");
+  the mean and maximum ``first_piece`` and the mean ``first_block``; ``hash_failures`` and
+  ``bans`` (counts of the incidents); with addresses recorded, how many addresses a peer
+  learned and how many peers learned its address, on average (``addresses_learned_mean``,
+  ``known_by_mean``) and at most (``known_by_max``).
 
 :func:`lower_bound` is the minimum distribution time of a file of ``F`` bits from one
 server to ``N`` peers (Kurose and Ross, "Computer Networking", P2P file distribution):
@@ -60,17 +71,25 @@ def lower_bound(size: float, seed_upload: float, downloads: Sequence[float], upl
 
 
 def swarm_lower_bound(swarm: Swarm) -> float:
-    """The bound for a swarm whose leechers all arrive at once and stay (its seeds pooled)."""
-    seeds = [s for s in swarm.specs if s.seed]
+    """The bound for a swarm whose leechers all arrive at once and stay (its honest seeds pooled)."""
+    seeds = [s for s in swarm.specs if s.seed and not s.lies]
     leechers = [s for s in swarm.specs if not s.seed]
     size = swarm.torrent.total_length
     return lower_bound(size, sum(s.upload for s in seeds), [s.download for s in leechers],
                        [s.upload for s in leechers])
 
 
-def _peer(peer: SimPeer, names: dict[int, str]) -> dict[str, Any]:
+def _since(peer: SimPeer, time: float | None) -> float | None:
+    return None if time is None or peer.spec.seed else time - peer.arrived_at
+
+
+def _peer(peer: SimPeer, names: dict[int, str], known_by: dict[int, list[str]] | None) -> dict[str, Any]:
     spec = peer.spec
     done = peer.completed_at
+    addresses: dict[str, Any] = {} if known_by is None else {
+        "learned": {names[k]: how for k, how in sorted(peer.learned.items())},
+        "known_by": known_by.get(peer.key, []),
+    }
     return {
         "name": spec.name,
         "seed": spec.seed,
@@ -89,13 +108,49 @@ def _peer(peer: SimPeer, names: dict[int, str]) -> dict[str, Any]:
         "down_from": dict(sorted((names[k], n) for k, n in peer.down_from.items())),
         "rechokes": peer.rechokes,
         "unchoked": dict(sorted((names[k], n) for k, n in peer.unchoked.items())),
+        "first_block": _since(peer, peer.first_block_at),
+        "first_piece": _since(peer, peer.first_piece_at),
+        **addresses,
     }
+
+
+def _known_by(swarm: Swarm, names: dict[int, str]) -> dict[int, list[str]] | None:
+    """Who learned each peer's address (by key), or ``None`` if the swarm did not record it."""
+    if not swarm.record_addresses:
+        return None
+    out: dict[int, list[str]] = {}
+    for key, peer in sorted(swarm.peers.items()):
+        for other in peer.learned:
+            out.setdefault(other, []).append(names[key])
+    return out
+
+
+def _incident(time: float, name: str, kind: str, fields: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
+    """A ``piece_failed`` (``index``, ``senders``) or ``peer_banned`` (``banned``, ``reason``)
+    event of peer ``name``, with the engine's peer keys (text) turned into names."""
+    if kind == "peer_banned":
+        return {"time": time, "peer": name, "event": kind, "banned": names[int(fields["peer"])],
+                "reason": fields["reason"]}
+    return {"time": time, "peer": name, "event": kind, "index": fields["index"],
+            "senders": [names[int(key)] for key in fields["peers"]]}
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return statistics.fmean(values) if values else None
 
 
 def summarize(swarm: Swarm, end: float) -> dict[str, Any]:
     """Everything the run measured (see the module docstring)."""
     names = {key: spec.name for key, spec in enumerate(swarm.specs)}
-    peers = [_peer(p, names) for p in swarm.peers.values()]
+    known_by = _known_by(swarm, names)
+    peers = [_peer(p, names, known_by) for p in swarm.peers.values()]
+    first = [p["first_piece"] for p in peers if p["first_piece"] is not None]
+    incidents = [_incident(*i, names) for i in swarm.incidents]
+    addresses: dict[str, Any] = {} if known_by is None else {
+        "addresses_learned_mean": _mean([len(p["learned"]) for p in peers]),
+        "known_by_mean": _mean([len(p["known_by"]) for p in peers]),
+        "known_by_max": max((len(p["known_by"]) for p in peers), default=0),
+    }
     times = [p["download_time"] for p in peers if p["download_time"] is not None]
     leechers = sum(1 for s in swarm.specs if not s.seed)
     bound = swarm_lower_bound(swarm)
@@ -119,8 +174,17 @@ def summarize(swarm: Swarm, end: float) -> dict[str, Any]:
             "rarest_copies_mean": statistics.fmean(r[1] for r in swarm.replication) if swarm.replication else None,
             "all_replicated_at": next((r[0] for r in swarm.replication if r[1] >= 2), None),
             "seed_unique_share": seed_unique_share(swarm),
+            "first_block_mean": _mean([p["first_block"] for p in peers if p["first_block"] is not None]),
+            "first_piece_mean": _mean(first),
+            "first_piece_max": max(first, default=None),
+            "hash_failures": sum(1 for i in incidents if i["event"] == "piece_failed"),
+            "bans": sum(1 for i in incidents if i["event"] == "peer_banned"),
+            **addresses,
         },
         "replication": [list(r) for r in swarm.replication],
+        "departures": [{"time": t, "peer": name, "pieces_held": held, "completed": done, "bytes_down": down}
+                       for t, name, held, done, down in swarm.departures],
+        "incidents": incidents,
         "peers": peers,
     }
 

@@ -15,6 +15,15 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
 ``client-server`` the baseline: peers talk only to the seed, which serves everyone.
 
+The lessons of the client-server vs peer-to-peer comparison (told by :mod:`btref.sim.lessons`):
+
+``server-leaves``     the client-server baseline whose server leaves halfway: every download stops;
+``seed-leaves``       a flash crowd whose only seed leaves at the same moment: the file lives on;
+``seed-leaves-early`` the seed leaves sooner, before every piece is out: some pieces are lost;
+``liar``              a peer claims every piece and sends corrupt blocks: failed checks, a ban, completion;
+``startup``           time to the first verified piece, a server against a swarm, as demand grows;
+``privacy``           whose address each peer learns, in a swarm and from a server.
+
 Adding one (a lab's own) is one call to :func:`register` with a :class:`Scenario`;
 ``btref sim`` and ``btref compare`` find it by name. An installed plugin can bring
 scenarios too (see :func:`known`): the DHT plugin's ``dht-lookup`` arrives that way.
@@ -31,11 +40,12 @@ import attrs
 
 from btref.errors import BtrefError
 from btref.wire import BLOCK_SIZE as BLOCK
+from btref.sim import lessons
 from btref.sim.metrics import summarize
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent
 
-__all__ = ["Params", "Setup", "Scenario", "ScenarioError", "SCENARIOS", "register", "get", "known", "run"]
+__all__ = ["Params", "Setup", "Scenario", "ScenarioError", "SCENARIOS", "register", "get", "known", "run", "play"]
 
 
 class ScenarioError(BtrefError, LookupError):
@@ -83,6 +93,9 @@ class Scenario:
     runner: Callable[[Params], tuple[Any, dict[str, Any]]] | None = None
     #: For a ``runner`` scenario: draws the runner's result into a folder, returns the files.
     plot: Callable[[Any, Path], list[Path]] | None = None
+    #: Tells what a run shows, from its metrics: the lines ``btref sim`` prints after the
+    #: summary (for a ``runner`` scenario, instead of the summary's ``key: value`` lines).
+    report: Callable[[dict[str, Any]], list[str]] | None = None
 
 
 #: Every scenario ``btref sim`` knows, by name.
@@ -122,8 +135,8 @@ def get(name: str) -> Scenario:
 
 # [docs: run]
 def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str = "rarest-first",
-        choker: str = "tit-for-tat", seed: int = 0, trace: bool = False,
-        record_transfers: bool = False) -> tuple[Any, dict[str, Any]]:
+        choker: str = "tit-for-tat", seed: int = 0, trace: bool = False, record_transfers: bool = False,
+        record_addresses: bool = False) -> tuple[Any, dict[str, Any]]:
     """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
     its metrics.
 
@@ -148,14 +161,22 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
         return result, metrics
     if scenario.build is None:
         raise ScenarioError(f"scenario {name!r} has neither a build nor a runner function")
-    setup = scenario.build(params)
-    torrent = virtual_torrent(params.pieces, setup.piece_length, name=scenario.name)
-    swarm = Swarm(torrent, setup.specs, seed=seed, trace=trace, record_transfers=record_transfers, **setup.options)
-    end = swarm.run(until=setup.until)
-    metrics = summarize(swarm, end)
-    metrics.update(scenario=name, **strategies)
+    swarm, metrics = play(name, params, scenario.build(params), trace=trace, record_transfers=record_transfers,
+                          record_addresses=record_addresses)
+    metrics.update(strategies)
     return swarm, metrics
 # [/docs: run]
+
+
+def play(name: str, params: Params, setup: Setup, **options: Any) -> tuple[Swarm, dict[str, Any]]:
+    """Play ``setup`` out under the name ``name``: the swarm and its metrics. ``options`` are
+    more :class:`Swarm` keywords (``trace``, ``record_transfers``, ``record_addresses``)."""
+    torrent = virtual_torrent(params.pieces, setup.piece_length, name=name)
+    swarm = Swarm(torrent, setup.specs, seed=params.seed, **options, **setup.options)
+    end = swarm.run(until=setup.until)
+    metrics = summarize(swarm, end)
+    metrics.update(scenario=name, picker=params.picker, choker=params.choker)
+    return swarm, metrics
 
 
 # -- the built-in scenarios ------------------------------------------------------------------
@@ -227,6 +248,67 @@ def _client_server(p: Params) -> Setup:
                  until=36000.0)
 
 
+# -- the lessons of the client-server vs peer-to-peer table (told by btref.sim.lessons) ------
+
+
+def _leaves(copies: float, *, star: bool = False) -> Callable[[Params], Setup]:
+    """A flash crowd (with ``star``: the client-server baseline) whose seed leaves once it
+    had the time to upload ``copies`` copies' worth of the file; the run goes on 5 minutes."""
+    def build(p: Params) -> Setup:
+        setup = _client_server(p) if star else _flash_crowd(p)
+        seed, *leechers = setup.specs
+        leave = copies * p.pieces * setup.piece_length / seed.upload
+        return attrs.evolve(setup, specs=[attrs.evolve(seed, leave_at=leave), *leechers], until=leave + 300.0)
+    return build
+
+
+def _liar(p: Params) -> Setup:
+    # A second seed that lies: it claims every piece and uploads as fast as the honest one.
+    # Every peer meets it (degree: everyone), so every peer must catch it.
+    setup = _flash_crowd(p)
+    seed, *leechers = setup.specs
+    liar = attrs.evolve(seed, name="L", lies=True, tags=("liar",))
+    return attrs.evolve(setup, specs=[seed, liar, *leechers], options={"degree": min(20, p.peers + 1)})
+
+
+def _server(p: Params) -> Setup:
+    """The client-server baseline with a server that answers every client at once, as a web
+    server does (a seed's tit-for-tat serves 3 + 1 of them at a time)."""
+    setup = _client_server(p)
+    server, *clients = setup.specs
+    return attrs.evolve(setup, specs=[attrs.evolve(server, choker="unchoke-all"), *clients])
+
+
+def _startup(p: Params) -> tuple[None, dict[str, Any]]:
+    """``server`` and ``flash-crowd`` for p.peers, p.peers / 2, ... down to a sixteenth."""
+    rows = []
+    for n in sorted({max(1, p.peers >> k) for k in range(5)}):
+        sized = attrs.evolve(p, peers=n)
+        row: dict[str, Any] = {"peers": n}
+        for label, build in (("server", _server), ("swarm", _flash_crowd)):
+            _, m = play(label, sized, build(sized))
+            row[label] = {key: m["summary"][key] for key in
+                          ("first_block_mean", "first_piece_mean", "first_piece_max", "mean_download_time",
+                           "last_completion")}
+        rows.append(row)
+    last = rows[-1]
+    summary = {f"{label}_{key}": last[label][key] for label in ("server", "swarm")
+               for key in ("first_piece_mean", "first_piece_max", "last_completion")}
+    return None, {"pieces": p.pieces, "summary": {"peers": last["peers"], **summary}, "rows": rows}
+
+
+def _privacy(p: Params) -> tuple[None, dict[str, Any]]:
+    """A flash crowd and the client-server baseline, recording who learned whose address."""
+    metrics: dict[str, Any] = {"pieces": p.pieces, "summary": {}}
+    for label, build in (("swarm", _flash_crowd), ("client-server", _client_server)):
+        _, m = play(label, p, build(p), record_addresses=True)
+        metrics[label] = [{key: peer[key] for key in ("name", "seed", "learned", "known_by", "down_from")}
+                          for peer in m["peers"]]
+        for key in ("addresses_learned_mean", "known_by_mean", "known_by_max"):
+            metrics["summary"][f"{label}_{key}".replace("-", "_")] = m["summary"][key]
+    return None, metrics
+
+
 for _scenario in (
     Scenario("walkthrough", "one seed S and three empty peers A, B, C; 4 pieces, round by round",
              _walkthrough, peers=3, pieces=4),
@@ -237,5 +319,17 @@ for _scenario in (
     Scenario("free-riders", "a quarter of the peers never upload (choker free-rider); peers leave when done",
              _free_riders),
     Scenario("client-server", "the baseline: peers talk only to the seed, which serves everyone", _client_server),
+    Scenario("server-leaves", "client-server; the server leaves after the time to send the file twice",
+             _leaves(2, star=True), peers=20, pieces=40, report=lessons.departures),
+    Scenario("seed-leaves", "a flash crowd; its only seed leaves after the time to send the file twice",
+             _leaves(2), peers=20, pieces=40, report=lessons.departures),
+    Scenario("seed-leaves-early", "a flash crowd; its only seed leaves after the time to send the file once",
+             _leaves(1), peers=20, pieces=40, report=lessons.departures),
+    Scenario("liar", "a peer claims every piece and sends corrupt blocks: failed hash checks, a ban, completion",
+             _liar, peers=8, pieces=40, report=lessons.liar),
+    Scenario("startup", "time to the first verified piece, a server against a swarm, as peers grow",
+             runner=_startup, peers=80, pieces=40, report=lessons.startup),
+    Scenario("privacy", "whose address each peer learns, in a swarm and from a server",
+             runner=_privacy, peers=8, pieces=20, report=lessons.privacy),
 ):
     register(_scenario)

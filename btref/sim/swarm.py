@@ -13,6 +13,13 @@ announce, connect to up to ``degree`` random peers present, download, and *leave
 Every ``tick_interval`` each session gets ``tick(now)`` (rechoke every 10 s, timeouts).
 ``have`` messages travel in batches every ``have_window`` seconds (:mod:`btref.sim.haves`).
 
+What a run records besides bytes (for the lessons of :mod:`btref.sim.lessons`): each peer's
+first block and first verified piece (start-up latency); every seed's departure with the
+pieces the others still held between them (a single point of failure); every hash-check
+failure and ban (``incidents``: a peer with ``lies`` sends corrupt blocks, BEP 3 "pieces"
+hashes); and, with ``record_addresses``, whose address each peer learned and how (the
+tracker's answers, incoming connections: privacy).
+
 Determinism: the run seed gives the swarm one :class:`random.Random` (arrivals, tracker
 answers) and each peer its own, derived from the seed and the peer's name; the event loop
 breaks ties by scheduling order. With ``trace=True`` every delivery is hashed into
@@ -38,7 +45,7 @@ from btref.plugins import plugin_manager
 from btref.sim.haves import HaveBatches
 from btref.sim.loop import EventLoop
 from btref.sim.network import Host, Network
-from btref.sim.virtual import ZEROS, VirtualHash
+from btref.sim.virtual import JUNK, ZEROS, VirtualHash
 
 __all__ = ["PeerSpec", "SimPeer", "Swarm"]
 
@@ -64,6 +71,9 @@ class PeerSpec:
     leave_at: float | None = None
     #: Labels for the metrics, e.g. ``("free-rider",)``.
     tags: tuple[str, ...] = ()
+    #: Sends corrupt blocks (every byte 0xFF): the hash check must catch it. A liar's
+    #: pieces count as no copies, and a lying seed adds nothing to the lower bound.
+    lies: bool = False
 
 
 @attrs.define(eq=False)
@@ -89,6 +99,12 @@ class SimPeer:
     rechokes: int = 0
     connections: set[int] = attrs.Factory(set)
     banned: set[int] = attrs.Factory(set)
+    #: Virtual times its first block arrived and its first piece passed the hash check.
+    first_block_at: float | None = None
+    first_piece_at: float | None = None
+    #: Whose addresses it learned (by key), and how first: ``"tracker"`` (an announce
+    #: answer) or ``"connection"`` (the peer dialled us). Kept only with ``record_addresses``.
+    learned: dict[int, str] = attrs.Factory(dict)
     last_announce: float = 0.0
     present: bool = True
 
@@ -104,7 +120,7 @@ class Swarm(HaveBatches):
                  degree: int = 20, max_connections: int = 50, tick_interval: float = 1.0,
                  announce_interval: float = 30.0, sample_interval: float = 5.0, star: bool = False,
                  have_window: float = 0.25, config: Config | None = None, trace: bool = False,
-                 record_transfers: bool = False) -> None:
+                 record_transfers: bool = False, record_addresses: bool = False) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError("peer names must be unique")
@@ -130,8 +146,17 @@ class Swarm(HaveBatches):
         self.replication: list[tuple[float, int, float]] = []
         #: ``(time, src, dst, index)`` of every block delivered, if ``record_transfers``.
         self.transfers: list[tuple[float, str, str, int]] | None = [] if record_transfers else None
+        self.record_addresses = record_addresses
+        #: When a seed leaves: ``(time, seed, pieces the peers present still hold, leechers
+        #: completed, bytes downloaded by all peers so far)``.
+        self.departures: list[tuple[float, str, int, int, int]] = []
+        #: ``(time, peer, event name, fields)`` of every ``piece_failed`` and ``peer_banned``.
+        self.incidents: list[tuple[float, str, str, dict[str, Any]]] = []
+        # A liar's blocks must reach a hash check that can see them, so every session then
+        # keeps its payload (VirtualHash checks that it is all zeros).
+        self._keep_data = any(s.lies for s in specs)
         self.digest = hashlib.sha256() if trace else None
-        self.remaining = sum(1 for s in specs if not s.seed)
+        self.leechers = self.remaining = sum(1 for s in specs if not s.seed)
         for key, spec in enumerate(specs):
             self.loop.at(spec.arrive, self._arrive, key, spec)
             if spec.leave_at is not None:
@@ -177,11 +202,11 @@ class Swarm(HaveBatches):
         n = self.torrent.num_pieces
         session = Session(self.torrent, hook, have=PieceSet.full(n) if spec.seed else None,
                           peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config,
-                          keep_data=False)  # virtual payloads: nothing to keep
+                          keep_data=self._keep_data)
         host = Host(key, spec.upload, spec.download, down_free=now)
         peer = self.peers[key] = SimPeer(spec, key, session, host, arrived_at=now)
         self.network.add(host)
-        if spec.seed:
+        if spec.seed and not spec.lies:  # a liar's pieces are no copies
             self.copies = [c + 1 for c in self.copies]
         self._trace("arrive", key)
         self._announce(peer)
@@ -200,6 +225,10 @@ class Swarm(HaveBatches):
             candidates = [p for p in pool if p.spec.seed]
         else:
             candidates = self.rng.sample(pool, min(len(pool), 2 * self.degree + len(peer.connections)))
+        if self.record_addresses:  # the tracker's answer: every address in it is now known
+            for other in candidates:
+                if other is not peer:
+                    peer.learned.setdefault(other.key, "tracker")
         for other in candidates:
             if want <= 0:
                 break
@@ -213,6 +242,8 @@ class Swarm(HaveBatches):
         now = self.loop.now
         a.connections.add(b.key)
         b.connections.add(a.key)
+        if self.record_addresses:  # ``a`` dialled: ``b`` sees the address it came from
+            b.learned.setdefault(a.key, "connection")
         self._trace("connect", a.key, b.key)
         self._apply(a, a.session.peer_connected(b.key, now, fast=True))
         self._apply(b, b.session.peer_connected(a.key, now, fast=True))
@@ -239,8 +270,13 @@ class Swarm(HaveBatches):
         peer.present, peer.left_at = False, now
         self._trace("leave", peer.key)
         self.network.remove(peer.key)
-        for index in peer.session.have:
-            self.copies[index] -= 1
+        if not peer.spec.lies:
+            for index in peer.session.have:
+                self.copies[index] -= 1
+        if peer.spec.seed:
+            held = sum(1 for c in self.copies if c)
+            down = sum(p.bytes_down for p in self.peers.values())
+            self.departures.append((now, peer.name, held, self.leechers - self.remaining, down))
         last = self._present.pop()  # swap-remove from the tracker's list
         if last is not peer:
             slot = self._index[peer.key]
@@ -286,6 +322,8 @@ class Swarm(HaveBatches):
                 self._trace("msg", src, dst, _describe(msg))
             if type(msg) is wire.Piece:
                 size = len(msg.block)
+                if peer.first_block_at is None:
+                    peer.first_block_at = now
                 peer.bytes_down += size
                 peer.down_from[src] = peer.down_from.get(src, 0) + size
                 self.peers[src].bytes_up += size
@@ -300,7 +338,7 @@ class Swarm(HaveBatches):
         peer = self.peers[src]
         for action in peer.session.block_read(dst, index, begin, ZEROS[:length], self.loop.now):
             if type(action) is Send and type(action.msg) is wire.Piece:
-                return action.msg
+                return wire.Piece(index, begin, JUNK[:length]) if peer.spec.lies else action.msg
         return None
 
     def _apply(self, peer: SimPeer, actions: list[Any]) -> None:
@@ -342,12 +380,17 @@ class Swarm(HaveBatches):
 
     def _event(self, peer: SimPeer, event: Event) -> None:
         if event.name == "piece_verified":
-            self.copies[event.fields["index"]] += 1
+            if not peer.spec.lies:
+                self.copies[event.fields["index"]] += 1
+            if peer.first_piece_at is None:
+                peer.first_piece_at = self.loop.now
         elif event.name == "rechoke":
             peer.rechokes += 1
             for text in event.fields["unchoked"]:  # the engine reports keys as text
                 key = int(text)
                 peer.unchoked[key] = peer.unchoked.get(key, 0) + 1
+        elif event.name == "piece_failed" or event.name == "peer_banned":
+            self.incidents.append((self.loop.now, peer.name, event.name, event.fields))
 
     def _complete(self, peer: SimPeer) -> None:
         peer.completed_at = self.loop.now

@@ -3,14 +3,17 @@
 A simulated swarm moves *pieces*, not bytes: what matters is which piece went where, when.
 So the simulator builds a real :class:`~btref.metainfo.Torrent` (through
 :func:`btref.metainfo.from_info`, the same parser as everywhere) whose ``pieces`` field is
-all zeros, and every simulated peer registers :class:`VirtualHash`, a hash-scheme plugin
-that accepts any piece. Blocks on the wire are slices of one shared zero buffer, so a
+all zeros, and every simulated peer registers :class:`VirtualHash`, the hash-scheme plugin
+of a file made of zero bytes. Blocks on the wire are slices of one shared zero buffer, so a
 swarm of thousands of peers costs no memory for data.
 
-The engine is untouched: it still asks the ``btref_verify_piece`` hook, it simply gets
-``True``. :class:`VirtualHash` is *not* published as an entry point (a scheme that accepts
-everything must never be selectable for real downloads, and it would rightly fail the
-hash-scheme conformance suite); the simulator registers the instance directly.
+The engine is untouched: it still asks the ``btref_verify_piece`` hook. A session that
+keeps no payload (``keep_data=False``, the usual case) hands the hook an empty buffer and
+gets ``True``; one that keeps it (a swarm with a lying peer, whose blocks are slices of
+:data:`JUNK`) gets ``True`` only for a piece of zeros, so the lie fails the check exactly
+as a wrong SHA-1 would. :class:`VirtualHash` is *not* published as an entry point (a scheme
+that accepts any piece of zeros must never be selectable for real downloads, and it would
+rightly fail the hash-scheme conformance suite); the simulator registers the instance directly.
 """
 
 from __future__ import annotations
@@ -20,21 +23,24 @@ from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, from_info
 from btref.wire import BLOCK_SIZE as BLOCK
 
-__all__ = ["VirtualHash", "virtual_torrent", "ZEROS"]
+__all__ = ["VirtualHash", "virtual_torrent", "ZEROS", "JUNK"]
 
 #: The bytes every simulated block is a slice of (one block's worth, shared read-only).
 ZEROS = memoryview(bytes(BLOCK)).toreadonly()
+#: What a lying peer sends instead (:attr:`btref.sim.swarm.PeerSpec.lies`).
+JUNK = memoryview(b"\xff" * BLOCK).toreadonly()
 
 
 class VirtualHash:
-    """Accept every piece: the hash scheme of simulated (virtual) payloads."""
+    """The hash scheme of simulated payloads: a piece is good when its bytes are all zeros
+    (an empty buffer, from a session that keeps no payload, passes)."""
 
     family = "hashes"
     name = "sim-virtual"
 
     @hookimpl
     def btref_verify_piece(self, torrent: Torrent, index: int, data: memoryview) -> bool | None:
-        return True
+        return data == bytes(len(data))
 
 
 def virtual_torrent(num_pieces: int, piece_length: int = BLOCK, name: str = "sim") -> Torrent:

@@ -104,7 +104,7 @@ def check_handshake(address: Address, sample: Sample) -> bytes:
                 f"Peer.peer_id should be the 20 bytes of the peer's id, not {peer.peer_id!r}")
             return peer.peer_id
 
-    return run(scenario(), "Peer.connect")
+    return bytes(run(scenario(), "Peer.connect"))
 
 
 def check_wrong_info_hash(address: Address, sample: Sample) -> None:

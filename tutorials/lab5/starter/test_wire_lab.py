@@ -50,6 +50,7 @@ def test_download_from_a_btref_seeder(tmp_path: Path) -> None:
     async def scenario() -> None:
         torrent = parse(torrent_file.read_bytes())
         async with Client(torrent, tmp_path / "seed", host="127.0.0.1", seed=True, discovery=()) as seeder:
+            assert seeder.port is not None
             async with asyncio.timeout(10):
                 await download(torrent_file, "127.0.0.1", seeder.port, tmp_path / "small.bin")
 

@@ -86,7 +86,7 @@ def closed_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port on 127.0.0.1 nobody listened on a moment ago."""
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def compact(*peers: str) -> bytes:
@@ -115,7 +115,8 @@ class RunningTracker:
 
     def __init__(self, server: Any, loop: LoopThread) -> None:
         self.server, self.loop = server, loop
-        self.http_url, self.udp_url = server.http_url, server.udp_url
+        self.http_url: str = server.http_url
+        self.udp_url: str = server.udp_url
 
     def _read(self, question: Any) -> Any:
         async def ask() -> Any:

@@ -43,9 +43,13 @@ def test_two_peers_meet_at_btref_tracker() -> None:
 
     async def scenario() -> None:
         async with serve_tracker() as tracker:
-            first = await HTTPTracker().btref_announce(request=request(1, tracker.http_url))
+            over_http = HTTPTracker().btref_announce(request=request(1, tracker.http_url))
+            assert over_http is not None, "btref_announce gave None for a torrent with an http:// tracker"
+            first = await over_http
             assert first.url == tracker.http_url
-            second = await UDPTracker().btref_announce(request=request(2, tracker.udp_url))
+            over_udp = UDPTracker().btref_announce(request=request(2, tracker.udp_url))
+            assert over_udp is not None, "btref_announce gave None for a torrent with a udp:// tracker"
+            second = await over_udp
             assert PeerAddress("127.0.0.1", 6881) in second.peers
 
     asyncio.run(asyncio.wait_for(scenario(), 10))

@@ -81,7 +81,7 @@ class Peer:
 
     async def receive(self) -> Message:
         msg = await self._next()
-        frame = b"".join(wire.encode_parts(msg))  # type: ignore[arg-type]  # never the handshake here
+        frame = b"".join(wire.encode_parts(msg))
         return Message(frame[4] if len(frame) > 4 else None, frame[5:])
 
     async def wait_unchoked(self) -> None:

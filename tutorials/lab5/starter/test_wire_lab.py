@@ -1,4 +1,4 @@
-"""Your own quick tests for Lab 5: run ``pytest`` in this folder while you work.
+"""Your own quick tests for Lab 5 (BEP 3 "peer protocol"): run ``pytest`` in this folder while you work.
 
 They all fail until you fill in ``wire_lab``; the grader (``btref lab grade 5 .``) has many
 more, against btref, libtorrent and a seeder that lies. Add tests of your own here.

@@ -1,5 +1,5 @@
 """Group "contract": btref's discovery suite (conformance/discovery), the one that grades
-btref's own tracker plugins, run on the student's HTTPTracker and UDPTracker.
+btref's own tracker plugins, run on the student's HTTPTracker and UDPTracker (BEP 3, 15, 27).
 
 Each test runs one check of the suite on both classes, registered for the grading under
 the plugin names lab7-graded-http and lab7-graded-udp (see conftest.py).

@@ -38,7 +38,8 @@ def test_answers_with_another_transaction_id_are_ignored(fake_udp: Any) -> None:
     url, fake = fake_udp("forged")
     result = outcome(url, "a tracker that forges answers", timeout_base=2.0, max_retries=1)
     assert not isinstance(result, Exception), f"a forged packet made the announce fail: {result}"
-    assert [str(p) for p in result.peers] == list(TRUE_PEERS), f"the peers of a forged answer were taken: {result.peers}"
+    assert [str(p) for p in result.peers] == list(TRUE_PEERS), (
+        f"the peers of a forged answer were taken: {result.peers}")
     announces = [cid for action, _, cid in fake.packets if action == tracker.ANNOUNCE]
     assert announces and announces[0] == GOOD_CID, (
         "the announce carried the connection id of a forged connect answer")

@@ -40,7 +40,7 @@ def test_connect_response(tid: int, cid: int) -> None:
 
 
 def test_announce_response() -> None:
-    """parse_announce_response returns (transaction id, result): interval, seeders -> complete, leechers -> incomplete, peers"""
+    """parse_announce_response: (transaction id, result) with interval, seeders as complete, leechers as incomplete"""
     data = tracker.udp_announce_response(77, 1800, 4, 2, compact("10.0.0.1:6881", "10.0.0.2:6882"))
     tid, result = student("udp_tracker").parse_announce_response(data)
     assert tid == 77

@@ -1,4 +1,4 @@
-"""Your own quick tests for Lab 7: run ``pytest`` in this folder while you work.
+"""Your own quick tests for Lab 7 (BEP 3, 15, 23): run ``pytest`` in this folder while you work.
 
 They all fail until you fill in ``tracker_lab``; the grader (``btref lab grade 7 .``) has
 many more, with btref's discovery suite and trackers that misbehave. Add tests of your own.

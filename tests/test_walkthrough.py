@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from btref.sim import walkthrough
-from btref.sim.walkthrough import Move, play, read, round_of, rounds, story
+from btref.sim.walkthrough import play, read, round_of, rounds, story
 
 #: Seeds whose three blind draws of round 1 differ. Rarest first cannot make them differ:
 #: every piece is on the seed alone then (module docstring). Over seeds 0-59 the draws
@@ -20,19 +20,16 @@ from btref.sim.walkthrough import Move, play, read, round_of, rounds, story
 STORY_SEEDS = [3, 6, 15, 18, 21, 35]
 
 
-def from_seed_in_round_one(walk: walkthrough.Walkthrough) -> list[Move]:
-    return [move for move in walk.rounds[0] if move.src in walk.seeds]
-
-
 @pytest.mark.parametrize("seed", STORY_SEEDS)
 def test_the_article_story_holds(seed: int) -> None:
     walk, swarm, _ = play(seed=seed)
-    first = from_seed_in_round_one(walk)
+    first = walk.first_draws()
     assert sorted(move.dst for move in first) == ["A", "B", "C"]  # S feeds all three at once
     assert len({move.index for move in first}) == 3  # three different pieces
     assert walk.duplicates() == []  # no upload wasted
     assert walk.seed_needed is not None and walk.seed_needed <= 2
     assert walk.done is not None and walk.done <= 4
+    assert walk.draws_differ() and walk.tells_the_article_story()
     # Every arrival passed the real sha1 check, each leecher checked each piece once.
     assert all(move.check is True for move in walk.moves())
     checked = sorted((peer, index) for _, peer, index, passed in swarm.checks if passed)
@@ -42,13 +39,14 @@ def test_the_article_story_holds(seed: int) -> None:
 def test_the_default_run_tells_the_story_and_random_tells_a_worse_one() -> None:
     walk, _, _ = play()
     assert (walk.seed, walk.picker) == (walkthrough.SEED, walkthrough.PICKER)
-    assert len({move.index for move in from_seed_in_round_one(walk)}) == 3 and not walk.duplicates()
+    assert len({move.index for move in walk.first_draws()}) == 3 and not walk.duplicates()
     new_from_s = [move.index for move in walk.moves() if move.src == "S" and move.kind == "new"]
     assert sorted(new_from_s) == [0, 1, 2, 3] and walk.uploads["S"] == 5  # one copy only
     # The same swarm and seed with random picks: same blind round 1, then waste.
     other, _, _ = play(picker="random")
     assert other.rounds[0] == walk.rounds[0]
     assert len(other.duplicates()) == 3 and other.done == 3 > walk.done == 2
+    assert not other.tells_the_article_story()
     assert other.uploads["S"] == 7
     # rarest-first with its default random phase (4 pieces: the whole file) is random too.
     phase, _, _ = play(picker="rarest-first")
@@ -57,8 +55,9 @@ def test_the_default_run_tells_the_story_and_random_tells_a_worse_one() -> None:
 
 def test_a_collision_in_round_one_is_shown_and_explained() -> None:
     walk, _, _ = play(seed=0)
-    drawn = [move.index for move in from_seed_in_round_one(walk)]
+    drawn = [move.index for move in walk.first_draws()]
     assert drawn == [3, 3, 1]  # A and B drew the same piece from S
+    assert not walk.draws_differ() and not walk.tells_the_article_story()
     text = story(walk)
     assert "Some peers drew the same piece (3)" in text and "only 3 times in 8" in text
 

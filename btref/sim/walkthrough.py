@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
-    from btref.sim.swarm import Swarm
+    import btref.sim.swarm
 
 __all__ = ["ROUND", "PIECES_PER_ROUND", "PICKER", "SEED", "Move", "Walkthrough", "rounds", "round_of", "read",
            "story", "play"]
@@ -63,11 +63,18 @@ class Move:
     src: str
     dst: str
     index: int
-    #: ``"new"``: no peer (seeds aside) held the piece yet; ``"copy"``: another peer did;
-    #: ``"duplicate"``: ``dst`` already had it (end game), so it was wasted.
-    kind: str
+    #: The peers (seeds aside) that held the piece just before it arrived.
+    holders: tuple[str, ...]
     #: ``dst``'s hash check: ``True`` passed, ``False`` failed, ``None`` none (a duplicate).
     check: bool | None
+
+    @property
+    def kind(self) -> str:
+        """``"new"``: no peer held the piece yet; ``"copy"``: another peer did;
+        ``"duplicate"``: ``dst`` already had it (end game), so it was wasted."""
+        if self.dst in self.holders:
+            return "duplicate"
+        return "copy" if self.holders else "new"
 
 
 @attrs.frozen
@@ -76,6 +83,8 @@ class Walkthrough:
 
     #: The moves of each round, round 1 first, in the order the pieces arrived.
     rounds: list[list[Move]]
+    #: What each peer (seeds aside) held at the end of each round.
+    held: list[dict[str, tuple[int, ...]]]
     pieces: int
     seeds: list[str]
     leechers: list[str]
@@ -98,6 +107,22 @@ class Walkthrough:
         """The pieces that reached a peer that had them already."""
         return [move for move in self.moves() if move.kind == "duplicate"]
 
+    def first_draws(self) -> list[Move]:
+        """What the seeds sent in round 1: each peer's blind draw."""
+        return [move for move in self.rounds[0] if move.src in self.seeds] if self.rounds else []
+
+    def draws_differ(self) -> bool:
+        """In round 1 the seeds sent every peer a piece, and no two the same."""
+        first = self.first_draws()
+        return (sorted(move.dst for move in first) == self.leechers
+                and len({move.index for move in first}) == len(first))
+
+    def tells_the_article_story(self) -> bool:
+        """The article's story: round 1's draws differ, no piece arrives twice, the seeds
+        are needed for at most 2 rounds and every peer is done within 4."""
+        return (self.draws_differ() and not self.duplicates() and self.seed_needed is not None
+                and self.seed_needed <= 2 and self.done is not None and self.done <= 4)
+
 
 def round_of(time: float, round_length: float = ROUND) -> int:
     """The round a piece arriving at ``time`` belongs to: ``ceil(time / round_length)``, at
@@ -118,36 +143,31 @@ def rounds(transfers: list[tuple[float, str, str, int]], round_length: float) ->
     return out
 
 
-def read(swarm: Swarm, metrics: dict[str, Any], round_length: float = ROUND) -> Walkthrough:
+def read(swarm: btref.sim.swarm.Swarm, metrics: dict[str, Any], round_length: float = ROUND) -> Walkthrough:
     """Read a walkthrough run (a swarm played with ``record_transfers=True``) into rounds."""
     seeds = [p["name"] for p in metrics["peers"] if p["seed"]]
     leechers = sorted(p["name"] for p in metrics["peers"] if not p["seed"])
     checks = {(peer, index): passed for _, peer, index, passed in swarm.checks or ()}
     held: dict[str, set[int]] = {name: set() for name in leechers}
     grouped: list[list[Move]] = []
+    at_end: list[dict[str, tuple[int, ...]]] = []
     for time, src, dst, index in swarm.transfers or ():
-        if index in held[dst]:
-            kind, check = "duplicate", None
-        else:
-            kind = "copy" if any(index in pieces for pieces in held.values()) else "new"
-            check = checks.get((dst, index))
-            if check:
-                held[dst].add(index)
         number = round_of(time, round_length)
-        while len(grouped) < number:
+        while len(grouped) < number:  # a round closes: what the peers hold now
+            at_end.append({name: tuple(sorted(pieces)) for name, pieces in held.items()})
             grouped.append([])
-        grouped[number - 1].append(Move(time, src, dst, index, kind, check))
-    seed_needed = None
-    together: set[int] = set()
-    for number, moves in enumerate(grouped, 1):
-        together.update(move.index for move in moves if move.check)
-        if len(together) == metrics["pieces"]:
-            seed_needed = number
-            break
+        holders = tuple(name for name in leechers if index in held[name])
+        check = None if dst in holders else checks.get((dst, index))
+        if check:
+            held[dst].add(index)
+        grouped[number - 1].append(Move(time, src, dst, index, holders, check))
+    at_end = at_end[1:] + [{name: tuple(sorted(pieces)) for name, pieces in held.items()}]
+    seed_needed = next((number for number, holding in enumerate(at_end, 1)
+                        if len(set().union(*holding.values())) == metrics["pieces"]), None)
     last = metrics["summary"]["last_completion"]
     done = round_of(last, round_length) if metrics["summary"]["completed"] == len(leechers) and last else None
     uploads = {p["name"]: p["bytes_up"] // metrics["piece_length"] for p in metrics["peers"]}
-    return Walkthrough(grouped, metrics["pieces"], seeds, leechers, seed_needed, done, uploads,
+    return Walkthrough(grouped, at_end, metrics["pieces"], seeds, leechers, seed_needed, done, uploads,
                        metrics.get("picker", ""), metrics.get("choker", ""), swarm.seed)
 
 
@@ -158,23 +178,19 @@ def story(walk: Walkthrough) -> str:
              f"each peer sends and receives up to {PIECES_PER_ROUND} pieces a round.",
              f"Picker {walk.picker}, choker {walk.choker}, seed {walk.seed}. "
              "Every piece is checked with SHA-1 on arrival.", ""]
-    held: dict[str, set[int]] = {name: set() for name in walk.leechers}
-    for number, moves in enumerate(walk.rounds, 1):
+    for number, (moves, held) in enumerate(zip(walk.rounds, walk.held), 1):
         lines.append(f"round {number}:" + ("" if moves else " nothing arrived"))
-        for move in moves:
-            lines.append(f"  {move.src} -> {move.dst}: {_said(move, held)}")
-            if move.check:
-                held[move.dst].add(move.index)
-        lines.append("  the peers hold  " + "  ".join(f"{name}{{{','.join(map(str, sorted(held[name])))}}}"
-                                                    for name in walk.leechers))
+        lines += [f"  {move.src} -> {move.dst}: {_said(move, walk.seeds)}" for move in moves]
+        lines.append("  the peers hold  " + "  ".join(f"{name}{{{','.join(map(str, pieces))}}}"
+                                                    for name, pieces in held.items()))
         if number == 1:
-            lines += [f"  {line}" for line in _first_draws(walk, moves)]
+            lines += [f"  {line}" for line in _first_draws(walk)]
         if number == walk.seed_needed:
             lines.append(f"  -> the peers hold all {walk.pieces} pieces between them: {seeds} could leave now")
     lines.append("")
     if walk.seed_needed is not None:
-        lines.append(f"{seeds} was needed for {_rounds(walk.seed_needed)}; "
-                     + (f"the last peer completed in round {walk.done}." if walk.done else "not every peer completed."))
+        done = f"the last peer completed in round {walk.done}." if walk.done else "not every peer completed."
+        lines.append(f"{seeds} was needed for {_rounds(walk.seed_needed)}; {done}")
     wasted = walk.duplicates()
     lines.append(f"{len(wasted)} piece{'s' if len(wasted) != 1 else ''} arrived twice (end game)." if wasted
                  else "No piece arrived twice.")
@@ -187,7 +203,7 @@ def story(walk: Walkthrough) -> str:
 
 
 def play(*, seed: int | None = None, picker: str | None = None, choker: str = "tit-for-tat",
-         peers: int | None = None) -> tuple[Walkthrough, Swarm, dict[str, Any]]:
+         peers: int | None = None) -> tuple[Walkthrough, btref.sim.swarm.Swarm, dict[str, Any]]:
     """Run the ``walkthrough`` scenario (its own picker and seed unless given) and read it."""
     from btref.sim import scenarios  # scenarios imports this module for its constants
 
@@ -196,29 +212,27 @@ def play(*, seed: int | None = None, picker: str | None = None, choker: str = "t
     return read(swarm, metrics), swarm, metrics
 
 
-def _said(move: Move, held: dict[str, set[int]]) -> str:
+def _said(move: Move, seeds: list[str]) -> str:
     if move.kind == "duplicate":
         return f"piece {move.index} again: {move.dst} already had it (a duplicate: end game)"
     check = {True: "ok: sha1 matches", False: "FAILED the sha1 check", None: "not checked"}[move.check]
     if move.kind == "new":
         return f"piece {move.index} {check} (no peer had it yet)"
-    if move.src in held:  # a peer passing on what it has
+    if move.src not in seeds:  # a peer passing on what it has
         return f"piece {move.index} {check}"
-    others = [name for name, pieces in held.items() if move.index in pieces]
-    return f"piece {move.index} {check} (a copy: {' and '.join(others)} had it)"
+    return f"piece {move.index} {check} (a copy: {' and '.join(move.holders)} had it)"
 
 
-def _first_draws(walk: Walkthrough, moves: list[Move]) -> list[str]:
+def _first_draws(walk: Walkthrough) -> list[str]:
     """What round 1 shows: the peers drew blind, and whether their draws differed."""
-    from_seed = [move for move in moves if move.src in walk.seeds]
-    if not from_seed:
+    drawn = [move.index for move in walk.first_draws()]
+    if not drawn:
         return []
-    drawn = [move.index for move in from_seed]
     odds = Fraction(math.perm(walk.pieces, len(drawn)), walk.pieces ** len(drawn))
     how = f"{odds.numerator} times in {odds.denominator}" if odds else "never"
     said = [f"Every piece was on {' and '.join(walk.seeds)} alone, so all were equally rare: "
             "each peer drew one at random."]
-    if len(set(drawn)) == len(drawn):
+    if walk.draws_differ():
         said.append(f"The {len(drawn)} draws differ (among {walk.pieces} pieces they do {how}): "
                     "no piece left the seed twice.")
     else:

@@ -59,7 +59,8 @@ def test_a_collision_in_round_one_is_shown_and_explained() -> None:
     assert drawn == [3, 3, 1]  # A and B drew the same piece from S
     assert not walk.draws_differ() and not walk.tells_the_article_story()
     text = story(walk)
-    assert "Some peers drew the same piece (3)" in text and "only 3 times in 8" in text
+    assert "Piece 3 was picked more than once, so S sent it more than once" in text
+    assert "(random picks among 4 pieces differ only 3 times in 8)" in text
 
 
 def test_the_text_says_what_the_run_did() -> None:
@@ -67,7 +68,7 @@ def test_the_text_says_what_the_run_did() -> None:
     text = story(walk)
     assert text.startswith("Seed S and 3 empty peers (A, B, C) share 4 pieces")
     assert "S -> A: piece 0 ok: sha1 matches (no peer had it yet)" in text
-    assert "The 3 draws differ (among 4 pieces they do 3 times in 8)" in text
+    assert "The 3 picks differ (random picks among 4 pieces do, 3 times in 8): no piece left S twice." in text
     assert text.count("S could leave now") == 1 and "S was needed for 2 rounds" in text
     assert "No piece arrived twice." in text and "S sent 5 pieces: 4 new to the peers, 1 they had already." in text
     random_text = story(play(picker="random")[0])

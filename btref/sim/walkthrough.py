@@ -224,21 +224,21 @@ def _said(move: Move, seeds: list[str]) -> str:
 
 
 def _first_draws(walk: Walkthrough) -> list[str]:
-    """What round 1 shows: the peers drew blind, and whether their draws differed."""
+    """What round 1 shows: the peers picked blind, and whether their picks differed."""
     drawn = [move.index for move in walk.first_draws()]
     if not drawn:
         return []
     odds = Fraction(math.perm(walk.pieces, len(drawn)), walk.pieces ** len(drawn))
     how = f"{odds.numerator} times in {odds.denominator}" if odds else "never"
-    said = [f"Every piece was on {' and '.join(walk.seeds)} alone, so all were equally rare: "
-            "each peer drew one at random."]
+    seeds = " and ".join(walk.seeds)
+    said = [f"All pieces were on {seeds} alone, and no peer sees what the others ask for: each picked blind."]
     if walk.draws_differ():
-        said.append(f"The {len(drawn)} draws differ (among {walk.pieces} pieces they do {how}): "
-                    "no piece left the seed twice.")
+        said.append(f"The {len(drawn)} picks differ (random picks among {walk.pieces} pieces do, {how}): "
+                    f"no piece left {seeds} twice.")
     else:
-        twice = sorted({index for index in drawn if drawn.count(index) > 1})
-        said.append(f"Some peers drew the same piece ({', '.join(map(str, twice))}): the {len(drawn)} draws "
-                    f"differ only {how}. Try another --seed.")
+        twice = ", ".join(str(index) for index in sorted(set(drawn)) if drawn.count(index) > 1)
+        said.append(f"Piece {twice} was picked more than once, so {seeds} sent it more than once "
+                    f"(random picks among {walk.pieces} pieces differ only {how}).")
     return said
 
 

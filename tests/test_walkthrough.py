@@ -104,3 +104,9 @@ def test_rounds_forgive_latency_at_a_border() -> None:
     assert [round_of(t) for t in (0.0, 0.3, 1.0, 1.04, 1.06, 2.0)] == [1, 1, 1, 1, 2, 2]
     assert rounds([(0.999, "S", "A", 0), (1.001, "S", "B", 1), (2.5, "A", "B", 0)], 1.0) == [
         [("S", "A", 0), ("S", "B", 1)], [], [("A", "B", 0)]]
+
+
+def test_more_peers_than_pieces_cannot_all_differ() -> None:
+    walk, _, _ = play(seed=21, peers=3, pieces=2)
+    assert not walk.draws_differ()
+    assert "(3 picks among 2 pieces cannot all differ)" in story(walk)

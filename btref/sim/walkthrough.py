@@ -202,13 +202,13 @@ def story(walk: Walkthrough) -> str:
     return "\n".join(lines)
 
 
-def play(*, seed: int | None = None, picker: str | None = None, choker: str = "tit-for-tat",
-         peers: int | None = None) -> tuple[Walkthrough, btref.sim.swarm.Swarm, dict[str, Any]]:
+def play(*, seed: int | None = None, picker: str | None = None, choker: str = "tit-for-tat", peers: int | None = None,
+         pieces: int | None = None) -> tuple[Walkthrough, btref.sim.swarm.Swarm, dict[str, Any]]:
     """Run the ``walkthrough`` scenario (its own picker and seed unless given) and read it."""
     from btref.sim import scenarios  # scenarios imports this module for its constants
 
     swarm, metrics = scenarios.run("walkthrough", seed=seed, picker=picker, choker=choker, peers=peers,
-                                   record_transfers=True)
+                                   pieces=pieces, record_transfers=True)
     return read(swarm, metrics), swarm, metrics
 
 
@@ -229,16 +229,17 @@ def _first_draws(walk: Walkthrough) -> list[str]:
     if not drawn:
         return []
     odds = Fraction(math.perm(walk.pieces, len(drawn)), walk.pieces ** len(drawn))
-    how = f"{odds.numerator} times in {odds.denominator}" if odds else "never"
+    how = f"{odds.numerator} times in {odds.denominator}"
     seeds = " and ".join(walk.seeds)
     said = [f"All pieces were on {seeds} alone, and no peer sees what the others ask for: each picked blind."]
-    if walk.draws_differ():
+    if len(set(drawn)) == len(drawn):
         said.append(f"The {len(drawn)} picks differ (random picks among {walk.pieces} pieces do, {how}): "
                     f"no piece left {seeds} twice.")
     else:
         twice = ", ".join(str(index) for index in sorted(set(drawn)) if drawn.count(index) > 1)
-        said.append(f"Piece {twice} was picked more than once, so {seeds} sent it more than once "
-                    f"(random picks among {walk.pieces} pieces differ only {how}).")
+        odds_said = (f"random picks among {walk.pieces} pieces differ only {how}" if odds
+                     else f"{len(drawn)} picks among {walk.pieces} pieces cannot all differ")
+        said.append(f"Piece {twice} was picked more than once, so {seeds} sent it more than once ({odds_said}).")
     return said
 
 

@@ -20,7 +20,6 @@ from btref.sim.loop import EventLoop
 from btref.sim.network import Host, Network
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import ZEROS, VirtualHash, virtual_torrent
-from btref.sim.walkthrough import rounds, story
 
 B = float(BLOCK)
 
@@ -410,16 +409,13 @@ def test_registry() -> None:
         del scenarios.SCENARIOS["tiny-test"]
 
 
-def test_walkthrough_story() -> None:
+def test_walkthrough_scenario() -> None:
+    # The story itself is held in tests/test_walkthrough.py; here: the scenario's set-up.
     swarm, m = scenarios.run("walkthrough", record_transfers=True)
-    text = story(m, swarm.transfers, m["piece_length"] / B)
-    assert text.startswith("1 seed (S) and 3 empty peers (A, B, C); 4 pieces")
-    assert "round 1: S -> " in text and "S could leave now" in text and "pieces uploaded: A" in text
-    assert rounds([(0.999, "S", "A", 0), (1.001, "S", "B", 1), (2.5, "A", "B", 0)], 1.0) == [
-        [("S", "A", 0), ("S", "B", 1)], [], [("A", "B", 0)]]
-    no_moves = {"pieces": 1, "piece_length": BLOCK, "summary": {"last_completion": None},
-                "peers": [{"name": "S", "seed": True, "download_time": None, "bytes_up": 0}]}
-    assert "could leave" not in story(no_moves, [], 1.0)
+    assert (m["picker"], m["picker_params"], swarm.seed) == ("rarest-first:random_first=0", {"random_first": 0}, 21)
+    assert [p.spec.upload for p in swarm.peers.values()] == [3 * B] * 4  # three pieces a round, each
+    assert swarm.hashes == ("sha1",) and len(swarm.checks) == 12  # every piece checked for real
+    assert scenarios.run("walkthrough", picker="random", seed=0)[1]["picker"] == "random"
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -472,7 +468,8 @@ def test_btref_sim_walkthrough(tmp_path, capsys) -> None:
 
     assert main(["sim", "walkthrough", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "round 1: S -> " in out and "could leave" in out and "lower bound" in out
+    assert "round 1:\n  S -> " in out and "could leave" in out and "lower bound" in out
+    assert "rarest-first:random_first=0 + tit-for-tat, seed 21" in out
     assert json.loads((tmp_path / "metrics.json").read_text())["pieces"] == 4
     assert (tmp_path / "up_down.svg").is_file()
 
@@ -480,7 +477,9 @@ def test_btref_sim_walkthrough(tmp_path, capsys) -> None:
 def test_btref_sim_list_errors_and_unfinished(tmp_path, capsys, monkeypatch) -> None:
     from btref.cli import main
 
-    assert main(["sim", "--list"]) == 0 and "flash-crowd" in capsys.readouterr().out
+    assert main(["sim", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "flash-crowd" in listed and "4 pieces, picker rarest-first:random_first=0, seed 21)" in listed
     assert main(["sim"]) == 0
     assert main(["sim", "nope"]) == 2 and "no scenario named 'nope'" in capsys.readouterr().err
     assert main(["sim", "flash-crowd", "--picker", "nope"]) == 2

@@ -56,13 +56,15 @@ def add_parser(sub: Subparsers) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario name (see --list)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
-                   help=f"piece picker {STRATEGY_HELP} (default: rarest-first)")
+    p.add_argument("--picker", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"piece picker {STRATEGY_HELP} (default: the scenario's, rarest-first but for the "
+                        "walkthrough; see --list)")
     p.add_argument("--choker", default="tit-for-tat", metavar="NAME[:KEY=VALUE,...]",
                    help=f"choker {STRATEGY_HELP} (default: tit-for-tat)")
     p.add_argument("--peers", type=int, metavar="N", help="leechers (default: the scenario's)")
     p.add_argument("--pieces", type=int, metavar="M", help="pieces of 16 KiB (default: the scenario's)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="the run's random seed (default: 0)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="the run's random seed (default: the scenario's, 0 but for the walkthrough)")
     p.add_argument("--out", metavar="DIR", help="folder for metrics.json and plots (default: sim-SCENARIO)")
     p.add_argument("--no-plots", action="store_true", help="write metrics.json only")
     p.set_defaults(run=run)
@@ -75,7 +77,8 @@ def list_scenarios(out: TextIO) -> None:
     width = max(len(name) for name in every)
     for name in sorted(every):
         s = every[name]
-        print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces)", file=out)
+        more = (f", picker {s.picker}" if s.picker != "rarest-first" else "") + (f", seed {s.seed}" if s.seed else "")
+        print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces{more})", file=out)
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -89,15 +92,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         list_scenarios(out)
         return 0
     scenario = scenarios.get(args.scenario)
-    picker, choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
+    picker = strategy("pickers", args.picker or scenario.picker).label
+    choker = strategy("chokers", args.choker).label
+    seed = scenario.seed if args.seed is None else args.seed
     story = args.scenario == "walkthrough"
     swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
-                                   choker=choker, seed=args.seed, record_transfers=story)
+                                   choker=choker, seed=seed, record_transfers=story)
     if story:
-        from btref.sim.walkthrough import story as tell
+        from btref.sim import walkthrough
 
-        seed = next(p for p in swarm.peers.values() if p.spec.seed)
-        print(tell(metrics, swarm.transfers or [], metrics["piece_length"] / seed.spec.upload), file=out)
+        print(walkthrough.story(walkthrough.read(swarm, metrics)), file=out)
         print(file=out)
     folder = Path(args.out or f"sim-{args.scenario}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,7 +111,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if scenario.plot is not None and not args.no_plots:
             plots_module("sim", folder / "metrics.json")  # the scenario's figures need matplotlib too
             written += scenario.plot(swarm, folder)
-        print(f"{args.scenario}, seed {args.seed}:", file=out)
+        print(f"{args.scenario}, seed {seed}:", file=out)
         if scenario.report is not None:
             for line in scenario.report(metrics):
                 print(f"  {line}" if line else "", file=out)
@@ -120,7 +124,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         written += plots_module("sim", folder / "metrics.json").plot_run(metrics, folder)
     s = metrics["summary"]
     print(f"{args.scenario}: {s['leechers']} peers, {metrics['pieces']} pieces, {picker} + {choker}, "
-          f"seed {args.seed}", file=out)
+          f"seed {seed}", file=out)
     if s["mean_download_time"] is not None:
         print(f"  completed {s['completed']}/{s['leechers']}; download time mean {s['mean_download_time']:.1f} s, "
               f"median {s['median_download_time']:.1f} s, max {s['max_download_time']:.1f} s", file=out)

@@ -14,7 +14,7 @@ Invariants: a connection's first message (the bitfield, sent at ``t`` and arrivi
 ``t + latency``) always arrives before its first ``have`` (strictly after); a batch keeps
 the order in which each sender announced; a connection that closes loses the ``have``
 messages still on their way. ``have_window = 0`` switches batching off: each ``have`` is an
-ordinary message (the ``walkthrough`` scenario, whose rounds last a quarter of a second).
+ordinary message (the ``walkthrough`` scenario, where a quarter of a second is a quarter of a round).
 
 :class:`HaveBatches` is mixed into :class:`~btref.sim.swarm.Swarm`; it lives here only to
 keep each module about one concept.

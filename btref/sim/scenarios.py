@@ -38,9 +38,10 @@ from typing import Any
 
 import attrs
 
+from btref.actions import Config
 from btref.errors import BtrefError
 from btref.wire import BLOCK_SIZE as BLOCK
-from btref.sim import lessons
+from btref.sim import lessons, walkthrough
 from btref.sim.metrics import summarize
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent
@@ -72,6 +73,9 @@ class Setup:
     piece_length: int = BLOCK
     #: Virtual seconds after which the run stops even if peers are still downloading.
     until: float = 3600.0
+    #: Check every piece with the real ``sha1`` scheme: the torrent carries the digests of
+    #: the simulated payloads and the sessions keep their blocks (slower; the walkthrough).
+    check_sha1: bool = False
 
 
 @attrs.frozen
@@ -96,6 +100,10 @@ class Scenario:
     #: Tells what a run shows, from its metrics: the lines ``btref sim`` prints after the
     #: summary (for a ``runner`` scenario, instead of the summary's ``key: value`` lines).
     report: Callable[[dict[str, Any]], list[str]] | None = None
+    #: The picker and the run seed used when the caller names none (``btref sim`` without
+    #: ``--picker`` or ``--seed``).
+    picker: str = "rarest-first"
+    seed: int = 0
 
 
 #: Every scenario ``btref sim`` knows, by name.
@@ -134,19 +142,22 @@ def get(name: str) -> Scenario:
 
 
 # [docs: run]
-def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str = "rarest-first",
-        choker: str = "tit-for-tat", seed: int = 0, trace: bool = False, record_transfers: bool = False,
+def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str | None = None,
+        choker: str = "tit-for-tat", seed: int | None = None, trace: bool = False, record_transfers: bool = False,
         record_addresses: bool = False) -> tuple[Any, dict[str, Any]]:
     """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
     its metrics.
 
     ``picker`` and ``choker`` are plugin choices, with parameters if any
     (``"rarest-first:random_first=0"``, see :func:`btref.plugins.parse`); the metrics
-    record each one's label and every parameter it ran with.
+    record each one's label and every parameter it ran with. ``picker`` and ``seed`` left
+    out are the scenario's (:attr:`Scenario.picker`, :attr:`Scenario.seed`).
     """
     from btref import plugins
 
     scenario = get(name)
+    picker = scenario.picker if picker is None else picker
+    seed = scenario.seed if seed is None else seed
     picker_choice, choker_choice = plugins.parse("pickers", picker), plugins.parse("chokers", choker)
     picker, choker = picker_choice.label, choker_choice.label
     strategies = {"picker": picker, "choker": choker,
@@ -171,8 +182,9 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
 def play(name: str, params: Params, setup: Setup, **options: Any) -> tuple[Swarm, dict[str, Any]]:
     """Play ``setup`` out under the name ``name``: the swarm and its metrics. ``options`` are
     more :class:`Swarm` keywords (``trace``, ``record_transfers``, ``record_addresses``)."""
-    torrent = virtual_torrent(params.pieces, setup.piece_length, name=name)
-    swarm = Swarm(torrent, setup.specs, seed=params.seed, **options, **setup.options)
+    torrent = virtual_torrent(params.pieces, setup.piece_length, name=name, hashed=setup.check_sha1)
+    hashes = ("sha1",) if setup.check_sha1 else ()
+    swarm = Swarm(torrent, setup.specs, seed=params.seed, hashes=hashes, **options, **setup.options)
     end = swarm.run(until=setup.until)
     metrics = summarize(swarm, end)
     metrics.update(scenario=name, picker=params.picker, choker=params.choker)
@@ -195,12 +207,20 @@ def _leechers(p: Params, count: int, *, upload: float = 4 * B, download: float =
             for i in range(count)]
 
 
+# [docs: walkthrough]
 def _walkthrough(p: Params) -> Setup:
+    # The article's rounds: every peer, the seed too, sends and receives up to three
+    # pieces a round (one per neighbour among four), so S can feed A, B and C at once in
+    # round 1. Each peer asks a neighbour for one piece at a time (a queue of one
+    # request), as the article's loop does, and checks every arrival with SHA-1.
+    rate = walkthrough.PIECES_PER_ROUND * B / walkthrough.ROUND
     names = [chr(ord("A") + i) for i in range(min(p.peers, 25))]
-    leechers = [PeerSpec(n, upload=B, download=4 * B, picker=p.picker, choker=p.choker) for n in names]
-    return Setup([_seed(p, upload=B)] + leechers, {"latency": 0.001, "tick_interval": 0.25, "sample_interval": 1.0,
-                                                  "have_window": 0.0},
-                 until=600.0)
+    peers = [PeerSpec(name, upload=rate, download=rate, seed=name == "S", picker=p.picker, choker=p.choker)
+             for name in ["S"] + names]
+    options = {"latency": 0.001, "tick_interval": 0.25, "sample_interval": 1.0, "have_window": 0.0,
+               "config": Config(min_queue=1, max_queue=1)}
+    return Setup(peers, options, until=600.0, check_sha1=True)
+# [/docs: walkthrough]
 
 
 def _flash_crowd(p: Params) -> Setup:
@@ -311,7 +331,7 @@ def _privacy(p: Params) -> tuple[None, dict[str, Any]]:
 
 for _scenario in (
     Scenario("walkthrough", "one seed S and three empty peers A, B, C; 4 pieces, round by round",
-             _walkthrough, peers=3, pieces=4),
+             _walkthrough, peers=3, pieces=4, picker=walkthrough.PICKER, seed=walkthrough.SEED),
     Scenario("flash-crowd", "everybody arrives at once and stays; one seed", _flash_crowd),
     Scenario("steady-arrivals", "Poisson arrivals (1/s); peers seed 20 s after completing, then leave",
              _steady_arrivals),

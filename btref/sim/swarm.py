@@ -120,7 +120,8 @@ class Swarm(HaveBatches):
                  degree: int = 20, max_connections: int = 50, tick_interval: float = 1.0,
                  announce_interval: float = 30.0, sample_interval: float = 5.0, star: bool = False,
                  have_window: float = 0.25, config: Config | None = None, trace: bool = False,
-                 record_transfers: bool = False, record_addresses: bool = False) -> None:
+                 record_transfers: bool = False, record_addresses: bool = False,
+                 hashes: tuple[str, ...] = ()) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError("peer names must be unique")
@@ -146,6 +147,12 @@ class Swarm(HaveBatches):
         self.replication: list[tuple[float, int, float]] = []
         #: ``(time, src, dst, index)`` of every block delivered, if ``record_transfers``.
         self.transfers: list[tuple[float, str, str, int]] | None = [] if record_transfers else None
+        #: ``(time, peer, index, passed)`` of every hash check, if ``record_transfers``.
+        self.checks: list[tuple[float, str, int, bool]] | None = [] if record_transfers else None
+        #: Hash schemes by name that check payloads for real (the sessions then keep their
+        #: blocks; the torrent needs the payloads' digests: ``virtual_torrent(hashed=True)``).
+        #: Empty: :class:`VirtualHash` checks that a piece is all zeros.
+        self.hashes = hashes
         self.record_addresses = record_addresses
         #: When a seed leaves: ``(time, seed, pieces the peers present still hold, leechers
         #: completed, bytes downloaded by all peers so far)``.
@@ -154,7 +161,7 @@ class Swarm(HaveBatches):
         self.incidents: list[tuple[float, str, str, dict[str, Any]]] = []
         # A liar's blocks must reach a hash check that can see them, so every session then
         # keeps its payload (VirtualHash checks that it is all zeros).
-        self._keep_data = any(s.lies for s in specs)
+        self._keep_data = any(s.lies for s in specs) or bool(hashes)
         self.digest = hashlib.sha256() if trace else None
         self.leechers = self.remaining = sum(1 for s in specs if not s.seed)
         for key, spec in enumerate(specs):
@@ -198,7 +205,8 @@ class Swarm(HaveBatches):
     def _arrive(self, key: int, spec: PeerSpec) -> None:
         now = self.loop.now
         rng = random.Random(f"{self.seed}:{spec.name}")
-        hook = plugin_manager({"pickers": [spec.picker], "chokers": [spec.choker]}, extra=[VirtualHash()]).hook
+        chosen = {"pickers": [spec.picker], "chokers": [spec.choker], "hashes": list(self.hashes)}
+        hook = plugin_manager(chosen, extra=[] if self.hashes else [VirtualHash()]).hook
         n = self.torrent.num_pieces
         session = Session(self.torrent, hook, have=PieceSet.full(n) if spec.seed else None,
                           peer_id=spec.name.encode()[:20].ljust(20, b"-"), rng=rng, config=self.config,
@@ -379,6 +387,8 @@ class Swarm(HaveBatches):
         batch.clear()
 
     def _event(self, peer: SimPeer, event: Event) -> None:
+        if self.checks is not None and event.name in ("piece_verified", "piece_failed"):
+            self.checks.append((self.loop.now, peer.name, event.fields["index"], event.name == "piece_verified"))
         if event.name == "piece_verified":
             if not peer.spec.lies:
                 self.copies[event.fields["index"]] += 1

@@ -18,6 +18,8 @@ rightly fail the hash-scheme conformance suite); the simulator registers the ins
 
 from __future__ import annotations
 
+import hashlib
+
 from btref.bencode import encode
 from btref.hookspecs import hookimpl
 from btref.metainfo import Torrent, from_info
@@ -43,14 +45,21 @@ class VirtualHash:
         return data == bytes(len(data))
 
 
-def virtual_torrent(num_pieces: int, piece_length: int = BLOCK, name: str = "sim") -> Torrent:
-    """A v1 torrent of ``num_pieces`` pieces of ``piece_length`` bytes, hashes all zero."""
+def virtual_torrent(num_pieces: int, piece_length: int = BLOCK, name: str = "sim", *,
+                    hashed: bool = False) -> Torrent:
+    """A v1 torrent of ``num_pieces`` pieces of ``piece_length`` bytes, hashes all zero.
+
+    ``hashed=True`` gives each piece the real SHA-1 of what the simulator sends for it
+    (zero bytes), so the ``sha1`` scheme can check every arrival for real (the
+    walkthrough does); all pieces then share one digest.
+    """
     if num_pieces < 1 or piece_length < 1:
         raise ValueError("a simulated torrent needs at least one piece of at least one byte")
+    digest = hashlib.sha1(bytes(piece_length)).digest() if hashed else bytes(20)
     info = {
         b"name": name.encode(),
         b"piece length": piece_length,
         b"length": num_pieces * piece_length,
-        b"pieces": bytes(20 * num_pieces),
+        b"pieces": digest * num_pieces,
     }
     return from_info(encode(info))

@@ -63,6 +63,10 @@ def states(draw: st.DrawFn, have_at_least: int = 0, have_below: int | None = Non
                  draw(st.integers(0, 2**16)))
 
 
+def of(copies: int) -> str:
+    return f"{copies} cop{'y' if copies == 1 else 'ies'}"
+
+
 def answer(picker: Callable[..., Any], state: State, **params: Any) -> list[int]:
     swarm, peer = state.views()
     return list(picker(**params).btref_pick_pieces(swarm=swarm, peer=peer, count=state.count) or [])
@@ -76,6 +80,17 @@ def check_strict_priority(picker: Callable[..., Any], state: State) -> None:
             missing = [i for i in partial if i not in picks[:position]]
             assert not missing, f"started new piece {index} before partial piece {missing[0]}; state: {state}"
             break
+
+
+@given(states())
+def test_partial_pieces_come_rarest_first(picker: Callable[..., Any], state: State) -> None:
+    """strict priority, in order: the partial pieces of the answer are listed fewest copies first"""
+    picks = answer(picker, state)
+    partial = [i for i in picks if i in state.in_progress]
+    copies = state.copies
+    for a, b in zip(partial, partial[1:]):
+        assert copies[a] <= copies[b], (f"listed partial piece {a} ({of(copies[a])}) before partial piece {b} "
+                                        f"({of(copies[b])}); state: {state}")
 
 
 @given(states())
@@ -93,17 +108,18 @@ def test_after_the_first_pieces_the_rarest_come_first(picker: Callable[..., Any]
     left = [i for i in state.offered() if i not in state.in_progress and i not in picks]
     if new and left:
         worst, best = max(new, key=lambda i: copies[i]), min(left, key=lambda i: copies[i])
-        assert copies[worst] <= copies[best], (f"picked piece {worst} ({copies[worst]} copies) and left piece "
-                                               f"{best} ({copies[best]} copies); state: {state}")
+        assert copies[worst] <= copies[best], (f"picked piece {worst} ({of(copies[worst])}) and left piece "
+                                               f"{best} ({of(copies[best])}); state: {state}")
     for a, b in zip(new, new[1:]):
-        assert copies[a] <= copies[b], (f"listed piece {a} ({copies[a]} copies) before piece {b} ({copies[b]}); "
+        assert copies[a] <= copies[b], (f"listed piece {a} ({of(copies[a])}) before piece {b} ({of(copies[b])}); "
                                         f"the answer is best first; state: {state}")
 
 
 def test_the_rarest_piece_not_the_most_common(picker: Callable[..., Any]) -> None:
     """rarest first, the example: of pieces with 5, 1 and 3 copies, piece 1 comes first, then piece 2"""
     state = State(8, (3, 4, 5, 6, 7), (), (5, 1, 3, 1, 1, 1, 1, 1), (0, 1, 2), 2)
-    assert answer(picker, state) == [1, 2]
+    picks = answer(picker, state)
+    assert picks == [1, 2], f"picked {picks}; state: {state}"
 
 
 def test_ties_are_broken_at_random_with_swarm_rng(picker: Callable[..., Any]) -> None:
@@ -138,13 +154,15 @@ def test_random_first_ends_at_random_first_pieces(picker: Callable[..., Any]) ->
     """with exactly random_first (4) pieces the random phase is over: the rarest piece comes first, on every seed"""
     for seed in range(20):
         state = State(10, (0, 1, 2, 3), (), (1,) * 4 + (6, 5, 4, 1, 3, 2), tuple(range(10)), 3, seed)
-        assert answer(picker, state) == [7, 9, 8], f"state: {state}"
+        picks = answer(picker, state)
+        assert picks == [7, 9, 8], f"picked {picks}, not [7, 9, 8] (1, 2 and 3 copies); state: {state}"
 
 
 def test_random_first_is_a_parameter(picker: Callable[..., Any]) -> None:
     """random_first=0 makes even the first piece the rarest; random_first=10 keeps drawing at random with 6 pieces"""
     rarest = State(10, (), (), (6, 5, 4, 1, 3, 2, 9, 9, 9, 9), tuple(range(10)), 1)
-    assert all(answer(picker, attrs.evolve(rarest, seed=s), random_first=0) == [3] for s in range(10))
+    firsts = {answer(picker, attrs.evolve(rarest, seed=s), random_first=0)[0] for s in range(10)}
+    assert firsts == {3}, f"with random_first=0 the first pick was {sorted(firsts)}, not piece 3 (1 copy); state: {rarest}"
     draws = State(16, tuple(range(6)), (), (1,) * 6 + tuple(range(1, 11)), tuple(range(16)), 1)
     firsts = {answer(picker, attrs.evolve(draws, seed=s), random_first=10)[0] for s in range(30)}
     assert len(firsts) >= 4, f"with random_first=10 and 6 pieces the first pick was only ever {sorted(firsts)}"

@@ -21,7 +21,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from kademlia_network import describe  # noqa: E402 (needs the path above)
 
-settings.register_profile("lab8", max_examples=40, deadline=None, derandomize=True,
+settings.register_profile("lab8", max_examples=40, deadline=None, derandomize=True, report_multiple_bugs=False,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.load_profile("lab8")
 

@@ -7,7 +7,8 @@ client since has kept. Your picker answers ``btref_pick_pieces(swarm, peer, coun
 peer has and we have not verified, in this order:
 
 1. **Strict priority**: every piece we started (``swarm.in_progress``) that the peer has
-   comes first. Only a complete piece can be verified and shared.
+   comes first, the rarest of them (fewest copies) first. Only a complete piece can be
+   verified and shared.
 2. **Random first**: while we have fewer than ``random_first`` pieces
    (``swarm.have.count``), the new pieces are drawn at random with ``swarm.rng``, whatever
    their copies. A newcomer needs a whole piece to trade, fast, and rare pieces are slow.
@@ -58,7 +59,8 @@ class RarestFirstPicker:
     # Suggested helpers; the grader only calls btref_pick_pieces.
 
     def partial_pieces(self, swarm: SwarmView, peer: PeerView) -> list[int]:
-        """Step 1: the pieces in progress that the peer has (and we have not verified)."""
+        """Step 1: the pieces in progress that the peer has (and we have not verified),
+        fewest copies first."""
         raise NotImplementedError
 
     def random_pieces(self, swarm: SwarmView, peer: PeerView, want: int) -> list[int]:

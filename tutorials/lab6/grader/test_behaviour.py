@@ -1,4 +1,5 @@
-"""Lab 6, group "behaviour": the three policies of Cohen 2003, section 2, one at a time.
+"""Lab 6, group "behaviour": the three policies of Cohen 2003, section 2, one at a time (BEP 3
+leaves the order of pieces to the client; these are the ones every client since keeps).
 
 The contract accepts a picker that takes the *most common* pieces first; these tests do
 not. Each property test runs on swarm states hypothesis generates, and its failure names

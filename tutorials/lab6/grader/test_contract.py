@@ -1,5 +1,6 @@
 """Lab 6, group "contract": what every btref picker must do (``btref_pick_pieces`` in
-btref/hookspecs.py), checked by btref's own pickers conformance suite and a few examples.
+btref/hookspecs.py; BEP 3 leaves the choice of pieces to the client), checked by btref's own
+pickers conformance suite and a few examples.
 
 The suite (``conformance/pickers``, what ``btref conformance pickers NAME`` runs) is run
 unchanged in a fresh ``python``, on the student's picker published as ``lab6-graded``.

@@ -1,6 +1,7 @@
 """Quick checks for lab 6 (run `pytest` in this folder); `btref lab grade 6 .` grades everything.
 
-They all fail until you fill in picker_lab/picker.py.
+Each test is one policy of Cohen 2003, section 2 (BEP 3 leaves the order of pieces to the
+client). They all fail until you fill in picker_lab/picker.py.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The node is btref's own (:class:`btref_discovery.dht.node.Node`) with its table swapped
 for the student's ``RoutingTable``: every query it receives goes through ``heard_from``,
 every ``find_node`` and ``get_peers`` answer comes from ``closest``, every silence goes to
-``failed``. The first test runs btref's KRPC conformance suite (``conformance/dht``, the
-one ``btref conformance`` runs) against that node over UDP on loopback; the others feed
+``failed``. The first test runs btref's KRPC conformance suite (``conformance/dht``, what
+``btref conformance dht --target HOST:PORT`` runs) against that node over UDP on loopback; the others feed
 datagrams to it directly and compare its answers with those of the same node on btref's
 own table.
 """
@@ -15,7 +15,6 @@ import asyncio
 import os
 import random
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from btref.commands.conformance import suites_root
+from btref.commands.common import CommandError
+from btref.commands.conformance import command
 from kademlia_network import describe
 from btref_discovery.dht import krpc
 from btref_discovery.dht.io import DHTServer
@@ -77,14 +77,14 @@ def your_node(routing: ModuleType) -> Iterator[tuple[Address, list[str]]]:
 
 
 def test_the_krpc_conformance_suite_passes_on_your_table(your_node: tuple[Address, list[str]], tmp_path: Path) -> None:
-    """btref's KRPC conformance suite (conformance/dht) passes against a DHT node built on your RoutingTable"""
+    """btref's KRPC conformance suite (btref conformance dht --target) passes against a DHT node built on your RoutingTable"""
     (host, port), errors = your_node
-    suite = suites_root() / "dht"
-    if not (suite / "conftest.py").is_file():
-        pytest.fail(f"the KRPC conformance suite is missing (looked in {suite}; set BTREF_CONFORMANCE_DIR)")
-    cmd = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-q", "--no-header", "-rf",
-           "--krpc-target", f"{host}:{port}"]
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        cmd = command("dht", [], target=f"{host}:{port}")
+    except CommandError as exc:
+        pytest.fail(f"cannot run the KRPC suite: {exc}")
+    result = subprocess.run([*cmd, "--no-header", "-rf"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            check=False)
     failed = [line.split("::")[-1].split(" ")[0] for line in result.stdout.splitlines() if line.startswith("FAILED")]
     raised = f"; your table raised in the node: {errors[0]}" if errors else ""
     assert result.returncode == 0, (f"the KRPC suite failed (exit {result.returncode}): "

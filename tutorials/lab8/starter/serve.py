@@ -8,7 +8,7 @@ another terminal with btref's own client::
 
     python serve.py
     btref dht lookup 0b3a...  --bootstrap 127.0.0.1:PORT      (both printed by serve.py)
-    python -m pytest .../conformance/dht --krpc-target 127.0.0.1:PORT
+    btref conformance dht --target 127.0.0.1:PORT
 
 ``--stop-after SECONDS`` ends it by itself (else Ctrl-C).
 """

@@ -2,10 +2,11 @@
 
 ``btref lab grade 6 DIR`` puts DIR first on ``sys.path``, so ``import picker_lab`` finds
 the student's package. Nothing is installed: for the parts of btref that find a picker
-by name (the conformance suite, the simulator), :func:`plugin_name` writes the metadata
+by name (the conformance suite, the simulator), :func:`published` writes the metadata
 ``pip install`` would write, an entry point in the group ``btref``, into a scratch folder
 and puts that folder on the path. The plugin is then ``lab6-graded``, whatever the
-student's own ``pyproject.toml`` calls it.
+student's own ``pyproject.toml`` calls it. :func:`suite` runs btref's pickers conformance
+suite on it once, contract and claims, for the groups "contract" and "claims" to read.
 """
 
 from __future__ import annotations
@@ -90,3 +91,46 @@ def published(tmp_path_factory: pytest.TempPathFactory, lab_dir: Path, picker: C
     plugins.available(refresh=True)
     paths = [str(site), str(lab_dir), os.environ.get("PYTHONPATH", "")]
     return Published(NAME, {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)})
+
+
+@attrs.frozen
+class Outcome:
+    """One test of the conformance suite: ``passed``, ``failed`` or ``skipped``, and the first lines of why."""
+
+    outcome: str
+    #: The suite's test module, e.g. ``test_picker_contract``.
+    module: str
+    message: str = ""
+
+
+@pytest.fixture(scope="session")
+def suite(published: Published, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """btref's pickers conformance suite (what ``btref conformance pickers NAME`` runs) on the
+    student's picker, once: each test's outcome by its name without the ``[plugin]`` part.
+    Claim tests of claims the picker does not declare are deselected, so they are absent."""
+    import subprocess
+    import xml.etree.ElementTree as ElementTree
+
+    from btref.commands.common import CommandError
+    from btref.commands.conformance import command
+
+    try:
+        cmd = command("pickers", [published.name])
+    except CommandError as exc:
+        pytest.fail(f"cannot run the pickers conformance suite: {exc}")
+    folder = tmp_path_factory.mktemp("suite")
+    report = folder / "junit.xml"
+    subprocess.run([*cmd, f"--junitxml={report}"], cwd=folder, env=published.env, capture_output=True,
+                   text=True, timeout=600, check=False)
+    if not report.is_file():
+        pytest.fail("the pickers conformance suite did not run (no report); try btref conformance pickers yourself")
+    results = {}
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        name, module = case.get("name", "").split("[")[0], case.get("classname", "").split(".")[-1]
+        problem = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
+        if problem is None:
+            results[name] = Outcome("passed", module)
+        else:
+            text = " ".join((problem.get("message") or problem.text or "").split()).removeprefix("Failed: ")
+            results[name] = Outcome("skipped" if problem.tag == "skipped" else "failed", module, text[:400])
+    return results

@@ -42,6 +42,8 @@ class RarestFirstPicker:
     #: Which hooks the class implements: btref_pick_pieces.
     family = "pickers"
     name = "lab6-rarest-first"
+    #: The policies this picker keeps, which ``btref conformance pickers`` checks (btref.claims).
+    claims = ("rarest-first", "strict-priority", "random-first")
 
     def __init__(
         self,

@@ -90,8 +90,12 @@ def test_list_shows_every_lab_and_which_are_graded(labs: Path, capsys: pytest.Ca
 
 
 def test_start_copies_the_starter_and_refuses_a_full_folder(labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for junk in ("__pycache__", ".mypy_cache", "adder.egg-info", ".pytest_cache"):  # a dev checkout's leftovers
+        (labs / "lab9" / "starter" / junk).mkdir()
+        (labs / "lab9" / "starter" / junk / "x").write_text("x")
     assert main(["lab", "start", "9"]) == 0
     assert (Path("lab9") / "adder" / "__init__.py").read_text() == STARTER
+    assert sorted(p.name for p in Path("lab9").iterdir()) == ["adder"]
     assert "next: read tutorials/lab9-add.md" in capsys.readouterr().out
     assert main(["lab", "start", "9", "lab9"]) == 2
     err = capsys.readouterr().err

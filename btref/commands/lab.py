@@ -159,7 +159,8 @@ def start(lab: Lab, dest: Path) -> list[Path]:
         raise CommandError(f"{dest} already exists and is not empty; pick a new folder, "
                            f"or grade what is there with `btref lab grade {lab.number} {dest}`")
     shutil.copytree(starter, dest, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache",
+                                                  "*.egg-info", ".hypothesis"))
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 

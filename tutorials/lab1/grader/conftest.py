@@ -1,17 +1,16 @@
-"""Lab 1's grader: the fixtures ``answers`` (the student's sheet) and ``facts`` (what
-btref says); both are described in lab1_grading.py."""
+"""Lab 1's grader: the fixtures ``answers`` (the student's sheet, read by
+``tutorials/answer_sheet.py``) and ``facts`` (what btref says, lab1_grading.py)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
-from lab1_grading import Answers, Facts
 
-
-@pytest.fixture(scope="session")
-def answers(lab_dir: Path) -> Answers:
-    return Answers(lab_dir)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tutorials/, for answer_sheet
+from answer_sheet import answers  # noqa: E402,F401 - a fixture, used by name
+from lab1_grading import Facts  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@ hashes)."""
 
 from __future__ import annotations
 
-from lab1_grading import Answers, Facts, judge
+from answer_sheet import Answers, judge
+from lab1_grading import Facts
 
 
 def test_q4_pad_files(answers: Answers, facts: Facts) -> None:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from lab1_grading import Answers, Facts, judge
+from answer_sheet import Answers, judge
+from lab1_grading import Facts
 
 
 def test_q1_pieces(answers: Answers, facts: Facts) -> None:

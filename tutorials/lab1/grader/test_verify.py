@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lab1_grading import Answers, Facts, judge
+from answer_sheet import Answers, judge
+from lab1_grading import Facts
 
 from btref.commands.verify import files_of
 

@@ -59,6 +59,6 @@ class Facts:
 
     def mean_download(self, metrics: dict[str, Any], free_riders: bool) -> float:
         """The mean download time of the peers tagged ``free-rider`` (or of the others)."""
-        times = [p["download_time"] for p in metrics["peers"]
+        times: list[float] = [p["download_time"] for p in metrics["peers"]
                  if not p["seed"] and ("free-rider" in p["tags"]) == free_riders]
         return sum(times) / len(times)

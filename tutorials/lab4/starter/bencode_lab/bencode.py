@@ -65,7 +65,7 @@ def decode_prefix(data: bytes, start: int = 0, *, strict: bool = True) -> tuple[
         leading zeros in an integer or a string length, and ``i-0e``.
     :raises BencodeError: with the offset where the value went wrong.
     """
-    raise NotImplementedError("lab 4, step 1: decode integers, strings, lists and dictionaries")
+    raise NotImplementedError("lab 4, steps 2 and 3: integers and strings, then lists and dictionaries")
 
 
 def decode(data: bytes, *, strict: bool = True) -> Value:
@@ -76,7 +76,7 @@ def decode(data: bytes, *, strict: bool = True) -> Value:
 
     :raises BencodeError: on any bad input, also for bytes left after the value.
     """
-    raise NotImplementedError("lab 4, step 1: decode_prefix, then check nothing is left over")
+    raise NotImplementedError("lab 4, step 3: decode_prefix, then check that nothing is left over")
 
 
 def encode(value: object) -> bytes:
@@ -90,4 +90,4 @@ def encode(value: object) -> bytes:
         neither), an integer outside 64 bits, or a key that appears twice once
         ``str`` keys are encoded.
     """
-    raise NotImplementedError("lab 4, step 3: encode, keys sorted as bytes")
+    raise NotImplementedError("lab 4, step 4: encode, keys sorted as raw bytes")

@@ -24,14 +24,14 @@ def info_span(torrent: bytes) -> tuple[int, int]:
     :raises BencodeError: when ``torrent`` is not a bencoded dictionary, or has no
         ``info`` key whose value is a dictionary.
     """
-    raise NotImplementedError("lab 4, step 4: walk the top-level dictionary with decode_prefix")
+    raise NotImplementedError("lab 4, step 6: walk the top-level dictionary with decode_prefix")
 
 
 def info_hash(torrent: bytes) -> bytes:
     """The v1 info hash: SHA-1 of the info dictionary's bytes (20 bytes)."""
-    raise NotImplementedError("lab 4, step 4: hashlib.sha1 of the info bytes")
+    raise NotImplementedError("lab 4, step 6: hashlib.sha1 of the info bytes")
 
 
 def info_hash_v2(torrent: bytes) -> bytes:
     """The v2 info hash (BEP 52): SHA-256 of the same bytes (32 bytes)."""
-    raise NotImplementedError("lab 4, step 5: hashlib.sha256 of the info bytes")
+    raise NotImplementedError("lab 4, step 7: hashlib.sha256 of the info bytes")

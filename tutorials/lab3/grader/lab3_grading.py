@@ -5,9 +5,10 @@ The chokers are never installed. :func:`register` writes the entry points of the
 three plugins into a throwaway ``*.dist-info`` folder and puts it first on ``sys.path``,
 where :mod:`importlib.metadata` finds it, so :func:`btref.plugins.create` builds the
 student's classes by name, imported from the graded folder (first on ``sys.path`` too).
-The chokers conformance suite (``conformance/chokers``) then runs unchanged: its test
-functions are called with ``choker_name``, exactly as ``btref conformance chokers top4``
-would run them on an installed plugin.
+The chokers conformance suite (``conformance/chokers``: the contract, and the claims of
+:mod:`btref.claims`) then runs unchanged: its test functions are called with
+``choker_name``, exactly as ``btref conformance chokers top4`` would run them on an
+installed plugin.
 
 The behaviour checks build the classes directly and ask them with views made by hand
 (:func:`btref.views.peer_view`), as the suite does.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,15 +33,32 @@ CHOKERS = {"top4": "Top4", "top4-opt": "Top4Optimistic", "mini-propshare": "Mini
 N = 16  # pieces in the torrents the views describe
 
 
-def contract_suite() -> ModuleType:
-    """``conformance/chokers/test_choker_contract.py``, imported as a module."""
-    path = suites_root() / "chokers" / "test_choker_contract.py"
-    spec = importlib.util.spec_from_file_location("choker_contract", path)
+def suite_module(name: str) -> ModuleType:
+    """``conformance/chokers/NAME.py``, imported as a module."""
+    path = suites_root() / "chokers" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"chokers_{name}", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"lab 3's grader needs the chokers conformance suite at {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def contract_suite() -> ModuleType:
+    """The suite's contract tests (``test_choker_contract.py``)."""
+    return suite_module("test_choker_contract")
+
+
+def claim_tests() -> tuple[ModuleType, dict[str, Callable[..., None]]]:
+    """The suite's claim tests (``test_choker_claims.py``), and each claim's test by the
+    claim it is marked with (``@pytest.mark.claim(NAME)``)."""
+    module = suite_module("test_choker_claims")
+    tests = {}
+    for value in vars(module).values():
+        for mark in getattr(value, "pytestmark", ()):
+            if mark.name == "claim":
+                tests[mark.args[0]] = value
+    return module, tests
 
 
 def register(folder: Path) -> None:

@@ -18,6 +18,8 @@ class Top4:
 
     family = "chokers"
     max_unchoked = 4
+    regular_slots = 4
+    claims = ("tit-for-tat",)
 
     @hookimpl
     def btref_rechoke(self, swarm, peers, now):
@@ -30,7 +32,8 @@ class Top4Optimistic(Top4):
     """Top 4 by download rate plus one optimistic peer, rotated every 30 s (lab 3, b)."""
 
     max_unchoked = 5  # 4 regular slots + 1 optimistic
-    interval = 30.0  # seconds between optimistic rotations
+    optimistic_interval = 30.0  # seconds between optimistic rotations
+    claims = ("tit-for-tat", "optimistic-unchoke")
 
     def __init__(self):
         self.optimistic = None  # the key of the peer holding the optimistic slot
@@ -40,7 +43,7 @@ class Top4Optimistic(Top4):
     def btref_rechoke(self, swarm, peers, now):
         regular = super().btref_rechoke(swarm, peers, now)
         others = [p.key for p in peers if p.peer_interested and p.key not in regular]
-        due = self.rotated_at is None or now - self.rotated_at >= self.interval
+        due = self.rotated_at is None or now - self.rotated_at >= self.optimistic_interval
         if due or self.optimistic not in others:  # time to rotate, or our peer left
             self.optimistic = swarm.rng.choice(others) if others else None
             if due:

@@ -22,6 +22,11 @@ class Top4:
 
     family = "chokers"  # the hooks this class implements: a choker's (btref_rechoke)
     max_unchoked = 4  # the most peers an answer lists (the conformance suite checks it)
+    regular_slots = 4  # the slots that go to the peers sending us the most
+    #: The policies this choker keeps, checked by the conformance suite (btref/claims.py):
+    #: "tit-for-tat", while we download the regular slots go to the interested peers that
+    #: send us the most.
+    claims = ("tit-for-tat",)
 
     @hookimpl
     def btref_rechoke(self, swarm, peers, now):
@@ -33,7 +38,10 @@ class Top4:
 class Top4Optimistic(Top4):
     """Top 4 by download rate plus one optimistic peer, rotated every 30 s (lab 3, b)."""
 
-    interval = 30.0  # seconds between optimistic rotations
+    optimistic_interval = 30.0  # seconds between optimistic rotations
+    #: ... and "optimistic-unchoke": one more interested peer, drawn at random, holds the
+    #: optimistic slot for optimistic_interval seconds.
+    claims = ("tit-for-tat", "optimistic-unchoke")
 
     def __init__(self):
         self.optimistic = None  # the key of the peer holding the optimistic slot
@@ -44,10 +52,10 @@ class Top4Optimistic(Top4):
         """``Top4``'s answer plus one more interested peer, drawn with ``swarm.rng`` from
         the interested peers ``Top4`` left out.
 
-        The draw holds for ``interval`` seconds of ``now``. A peer that drops out of the
-        slot (it left, lost interest, or earned a regular slot) is replaced at once, but
-        the clock keeps running: the next draw is still ``interval`` after the last
-        rotation.
+        The draw holds for ``optimistic_interval`` seconds of ``now``. A peer that drops
+        out of the slot (it left, lost interest, or earned a regular slot) is replaced at
+        once, but the clock keeps running: the next draw is still ``optimistic_interval``
+        after the last rotation.
         """
         raise NotImplementedError("lab 3, step 5: Top4's peers, plus one drawn with swarm.rng")
 

@@ -10,7 +10,14 @@ by step, for instructors. ``make test`` grades it and expects full marks
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
+
 from btref.hookspecs import hookimpl
+from btref.views import PeerView, SwarmView
+
+#: What a choker answers (the hook's contract): the keys to unchoke, equal shares; or
+#: ``{key: share}``, each peer's part of our upload.
+Answer = Sequence[Hashable] | Mapping[Hashable, float]
 
 
 class Top4:
@@ -19,10 +26,10 @@ class Top4:
     family = "chokers"
     max_unchoked = 4
     regular_slots = 4
-    claims = ("tit-for-tat",)
+    claims: tuple[str, ...] = ("tit-for-tat",)
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
         interested = [p for p in peers if p.peer_interested]
         ranked = sorted(interested, key=lambda p: -p.download_rate)
         return [p.key for p in ranked[:4]]
@@ -35,13 +42,13 @@ class Top4Optimistic(Top4):
     optimistic_interval = 30.0  # seconds between optimistic rotations
     claims = ("tit-for-tat", "optimistic-unchoke")
 
-    def __init__(self):
-        self.optimistic = None  # the key of the peer holding the optimistic slot
-        self.rotated_at = None  # when we last drew it
+    def __init__(self) -> None:
+        self.optimistic: Hashable | None = None  # the key of the peer holding the optimistic slot
+        self.rotated_at: float | None = None  # when we last drew it
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
-        regular = super().btref_rechoke(swarm, peers, now)
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
+        regular = list(super().btref_rechoke(swarm, peers, now))
         others = [p.key for p in peers if p.peer_interested and p.key not in regular]
         due = self.rotated_at is None or now - self.rotated_at >= self.optimistic_interval
         if due or self.optimistic not in others:  # time to rotate, or our peer left
@@ -55,8 +62,8 @@ class MiniPropShare(Top4Optimistic):
     """Top4Optimistic's peers, our upload split in proportion to their download rates (lab 3, c)."""
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
-        keys = super().btref_rechoke(swarm, peers, now)
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
+        keys = list(super().btref_rechoke(swarm, peers, now))
         rate = {p.key: p.download_rate for p in peers}
         earned = {key: rate[key] for key in keys if rate[key] > 0}
         if not earned:  # nobody sends us anything (we seed, or it is the start): equal shares

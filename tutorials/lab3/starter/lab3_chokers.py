@@ -14,7 +14,14 @@ class's docstring is what ``btref plugins`` shows.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
+
 from btref.hookspecs import hookimpl
+from btref.views import PeerView, SwarmView
+
+#: What a choker answers (the hook's contract): the keys to unchoke, equal shares; or
+#: ``{key: share}``, each peer's part of our upload.
+Answer = Sequence[Hashable] | Mapping[Hashable, float]
 
 
 class Top4:
@@ -26,10 +33,10 @@ class Top4:
     #: The policies this choker keeps, checked by the conformance suite (btref/claims.py):
     #: "tit-for-tat", while we download the regular slots go to the interested peers that
     #: send us the most.
-    claims = ("tit-for-tat",)
+    claims: tuple[str, ...] = ("tit-for-tat",)
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
         """The keys of the interested peers with the 4 highest ``download_rate`` (all of
         them, if fewer than 4 are interested), as a list: equal shares of our upload."""
         raise NotImplementedError("lab 3, step 2: rank the interested peers by download_rate")
@@ -43,12 +50,12 @@ class Top4Optimistic(Top4):
     #: optimistic slot for optimistic_interval seconds.
     claims = ("tit-for-tat", "optimistic-unchoke")
 
-    def __init__(self):
-        self.optimistic = None  # the key of the peer holding the optimistic slot
-        self.rotated_at = None  # when we last drew it
+    def __init__(self) -> None:
+        self.optimistic: Hashable | None = None  # the key of the peer holding the optimistic slot
+        self.rotated_at: float | None = None  # when we last drew it
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
         """``Top4``'s answer plus one more interested peer, drawn with ``swarm.rng`` from
         the interested peers ``Top4`` left out.
 
@@ -64,7 +71,7 @@ class MiniPropShare(Top4Optimistic):
     """Top4Optimistic's peers, our upload split in proportion to their download rates (lab 3, c)."""
 
     @hookimpl
-    def btref_rechoke(self, swarm, peers, now):
+    def btref_rechoke(self, swarm: SwarmView, peers: Sequence[PeerView], now: float) -> Answer:
         """The peers ``Top4Optimistic`` unchokes, as a mapping ``{key: share}``: each peer's
         share in proportion to its ``download_rate``. A share must be above 0: a peer that
         sends us nothing (the optimistic one) gets the smallest share another peer

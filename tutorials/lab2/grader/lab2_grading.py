@@ -2,8 +2,9 @@
 :mod:`btref.sim`); the student's sheet is read by ``tutorials/answer_sheet.py``.
 
 Nothing here knows an answer: :class:`Facts` runs the lab's commands (``btref sim``, into
-a temporary folder) or the walkthrough's own functions when a test first asks, so the
-grader follows the simulator and the walkthrough wherever they go.
+a temporary folder) or the walkthrough's own reading of its run
+(:func:`btref.sim.walkthrough.play`) when a test first asks, so the grader follows the
+simulator and the walkthrough wherever they go.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from btref.cli import main as btref
-from btref.sim import scenarios, walkthrough
+from btref.sim import walkthrough
 
 
 class Facts:
@@ -25,7 +26,7 @@ class Facts:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.sim = cache(self._sim)
-        self.story = cache(self._story)
+        self.walk = cache(self._walk)
 
     def _sim(self, scenario: str, *options: str) -> dict[str, Any]:
         """``btref sim SCENARIO OPTIONS --out DIR --no-plots``: the metrics.json it writes."""
@@ -35,27 +36,10 @@ class Facts:
         metrics: dict[str, Any] = json.loads((out / "metrics.json").read_text())
         return metrics
 
-    def _story(self, seed: int = 0, picker: str = "rarest-first") -> tuple[list[list[tuple[str, str, int]]], int]:
-        """``btref sim walkthrough --seed SEED --picker PICKER``, as the walkthrough groups it:
-        the rounds (who sent which piece to whom), and the number of pieces."""
-        swarm, metrics = scenarios.run("walkthrough", seed=seed, picker=picker, record_transfers=True)
-        seed_peer = next(p for p in swarm.peers.values() if p.spec.seed)
-        rounds = walkthrough.rounds(swarm.transfers or [], metrics["piece_length"] / seed_peer.spec.upload)
-        return rounds, metrics["pieces"]
-
-    def seed_needed(self, seed: int = 0, picker: str = "rarest-first") -> int | None:
-        """The round after which the peers hold every piece between them (the seed could leave)."""
-        rounds, pieces = self.story(seed, picker)
-        held: set[int] = set()
-        for number, moves in enumerate(rounds, 1):
-            held.update(index for _, _, index in moves)
-            if len(held) == pieces:
-                return number
-        return None
-
-    def rounds(self, seed: int = 0, picker: str = "rarest-first") -> int:
-        """How many rounds the story has: the last peer completes in the last one."""
-        return len(self.story(seed, picker)[0])
+    def _walk(self, seed: int | None = None, picker: str | None = None) -> walkthrough.Walkthrough:
+        """``btref sim walkthrough [--seed SEED] [--picker PICKER]``, read round by round as
+        the walkthrough reads it (its own seed and picker unless given)."""
+        return walkthrough.play(seed=seed, picker=picker)[0]
 
     def mean_download(self, metrics: dict[str, Any], free_riders: bool) -> float:
         """The mean download time of the peers tagged ``free-rider`` (or of the others)."""

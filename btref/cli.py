@@ -25,6 +25,7 @@ Invariants kept here, so every command can rely on them:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -127,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # `btref ... | head` closed the pipe: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
+        return 0
     except (BtrefError, OSError, CommandError) as exc:
         print(describe_error(exc), file=sys.stderr)
         return 2

@@ -635,3 +635,20 @@ def test_without_matplotlib_plots_are_one_line_and_the_json_is_kept(
     code, _, err = run(capsys, *argv, "--out", tmp_path / "out")
     assert code == 2 and err.count("\n") == 1 and "pip install 'btref[sim]'" in err and "--no-plots" in err
     assert any((tmp_path / "out").glob("*.json"))
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    """`btref plugins --verbose | head -1`: the reader has gone, and btref says nothing."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before btref starts, so its first write is certain to meet a closed pipe
+    try:
+        proc = subprocess.run([sys.executable, "-m", "btref", "plugins", "--verbose"], stdout=write_end,
+                              stderr=subprocess.PIPE, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0
+    assert proc.stderr == b""

@@ -148,6 +148,25 @@ def test_bad_requests_are_one_line_and_exit_2(labs: Path, capsys: pytest.Capture
     assert err.count("\n") == 1 and words in err
 
 
+def test_a_package_that_does_not_import_shows_why(labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["lab", "start", "9", "work"])
+    (Path("work") / "adder" / "__init__.py").write_text("def add(a, b)\n    return a + b\n")
+    capsys.readouterr()
+    assert main(["lab", "grade", "9", "work"]) == 1
+    out = capsys.readouterr().out
+    assert "add        0/1     0/10  <-" in out
+    assert "- this group's tests could not even be loaded" in out and "SyntaxError" in out
+
+
+def test_start_says_to_run_pytest_only_when_the_starter_has_tests(labs: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    main(["lab", "start", "9", "work"])
+    assert "run `pytest` in work" not in capsys.readouterr().out
+    (labs / "lab9" / "starter" / "test_adder.py").write_text("def test_x():\n    pass\n")
+    main(["lab", "start", "9", "work2"])
+    assert "run `pytest` in work2" in capsys.readouterr().out
+
+
 def test_a_broken_grader_is_one_line(labs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (labs / "lab9" / "grader" / "conftest.py").write_text("raise ValueError('broken on purpose')\n")
     main(["lab", "start", "9", "work"])

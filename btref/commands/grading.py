@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["lab_dir"]
+__all__ = ["lab_dir", "Recorder"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,10 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     folder = config.getoption("--lab-dir")
     if folder:
         sys.path.insert(0, str(Path(folder).resolve()))
-    config.stash[_RECORDS] = {}
-
-
-_RECORDS = pytest.StashKey[dict[str, dict[str, Any]]]()
+    config.pluginmanager.register(Recorder(config.getoption("--lab-report")), "btref-lab-recorder")
 
 
 @pytest.fixture(scope="session")
@@ -58,29 +55,48 @@ def lab_dir(request: pytest.FixtureRequest) -> Path:
     return Path(folder).resolve()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    records = item.config.stash[_RECORDS]
-    record = records.setdefault(item.nodeid, {
-        "file": Path(str(item.fspath)).name,
-        "name": item.name,
-        "outcome": "passed",
-        "doc": _first_line(getattr(getattr(item, "function", None), "__doc__", None)),
-        "message": "",
-    })
-    # A test counts as passed only if set-up, call and tear-down all passed; a skip is not a pass.
-    if report.outcome != "passed" and record["outcome"] == "passed":
-        record["outcome"] = "skipped" if report.skipped else "failed"
-        record["message"] = _failure_line(report)
+class Recorder:
+    """Collects one record per test (and per grader file that failed to import)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A grader file that cannot be imported (the student's package has a syntax error or
+        # lacks a name) holds tests that never run: record why, under that file's name.
+        if report.failed and report.nodeid.endswith(".py"):
+            self.records[report.nodeid] = {
+                "file": Path(report.nodeid).name, "name": "(import)", "outcome": "failed",
+                "doc": "this group's tests could not even be loaded", "message": _failure_line(report)}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        record = self.records.setdefault(item.nodeid, {
+            "file": Path(str(item.fspath)).name,
+            "name": item.name,
+            "outcome": "passed",
+            "doc": _first_line(getattr(getattr(item, "function", None), "__doc__", None)),
+            "message": "",
+        })
+        # A test counts as passed only if set-up, call and tear-down all passed; a skip is not a pass.
+        if report.outcome != "passed" and record["outcome"] == "passed":
+            record["outcome"] = "skipped" if report.skipped else "failed"
+            record["message"] = _failure_line(report)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.path:
+            Path(self.path).write_text(json.dumps(list(self.records.values()), indent=1), encoding="utf-8")
 
 
 def _first_line(text: str | None) -> str:
     return " ".join((text or "").strip().splitlines()[0].split()) if text and text.strip() else ""
 
 
-def _failure_line(report: pytest.TestReport) -> str:
+def _failure_line(report: pytest.TestReport | pytest.CollectReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         text = str(crash.message)
@@ -89,12 +105,7 @@ def _failure_line(report: pytest.TestReport) -> str:
     else:
         text = str(report.longrepr or "")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if isinstance(report, pytest.CollectReport):  # an import error's last line says what went wrong
+        lines = lines[-1:]
     line = lines[0] if lines else ""
     return line if len(line) <= 200 else line[:197] + "..."
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    path = session.config.getoption("--lab-report")
-    if path:
-        records = list(session.config.stash[_RECORDS].values())
-        Path(path).write_text(json.dumps(records, indent=1), encoding="utf-8")

@@ -251,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"made {folder}/ with {len(made)} file(s):")
         for path in made:
             print(f"  {path.relative_to(folder)}")
-        print(f"\nnext: read tutorials/{lab.text}, fill in the starter, run `pytest` in {folder}, "
+        tests = f", run `pytest` in {folder}" if any(p.name.startswith("test_") for p in made) else ""
+        print(f"\nnext: read tutorials/{lab.text}, fill in the starter{tests}, "
               f"then `btref lab grade {lab.number} {folder}`")
         return 0
     scores = grade(lab, folder, verbose=args.verbose)

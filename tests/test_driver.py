@@ -579,6 +579,43 @@ def test_unreadable_data_is_not_served(tmp_path: Path) -> None:
     assert _events(tmp_path / "seed.jsonl", "read_failed")
 
 
+def test_two_partial_seeds_swap_halves_with_small_socket_buffers(tmp_path: Path) -> None:
+    """Each of two peers holds half of a 32 MiB torrent (4 MiB pieces) and asks the other for
+    the rest, over a connection whose kernel buffers are 64 KiB each way, so that more than a
+    MiB of blocks waits on each side. A read loop that stopped reading until its own blocks
+    had drained made both sides wait for each other for good."""
+    import socket
+
+    piece = 4 << 20
+    _, torrent, src = make_torrent(tmp_path, piece_length=piece, files={"big.bin": 32 << 20})
+    whole = (src / "payload" / "big.bin").read_bytes()
+    half = torrent.num_pieces // 2 * piece
+    for name, data in (("a", whole[:half] + bytes(len(whole) - half)), ("b", bytes(half) + whole[half:])):
+        (tmp_path / name / "payload").mkdir(parents=True)
+        (tmp_path / name / "payload" / "big.bin").write_bytes(data)
+    del whole
+
+    async def scenario() -> None:
+        async with Client(torrent, tmp_path / "a", host="127.0.0.1", discovery=()) as a, \
+                Client(torrent, tmp_path / "b", host="127.0.0.1", discovery=(),
+                       peers=[f"127.0.0.1:{a.port}"]) as b:
+            assert a.pieces_on_disk.count == b.pieces_on_disk.count == torrent.num_pieces // 2
+            shrunk: set[object] = set()
+            while len(shrunk) < 2:  # both ends of the one connection, as soon as it is up
+                for link in [*a.links.values(), *b.links.values()]:
+                    if link not in shrunk:
+                        sock = link.writer.get_extra_info("socket")
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+                        shrunk.add(link)
+                await asyncio.sleep(0)
+            assert await a.run() and await b.run()  # bounded by run(): a deadlock fails here
+            assert a.downloaded >= 16 << 20 and b.downloaded >= 16 << 20
+
+    run(scenario())
+    assert same_tree(src, tmp_path / "a") and same_tree(src, tmp_path / "b")
+
+
 # -- small parts ----------------------------------------------------------------------------------
 
 

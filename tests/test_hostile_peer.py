@@ -262,6 +262,44 @@ def test_idle_peers_are_dropped_and_an_honest_one_gets_in(tmp_path: Path) -> Non
     assert reasons.count("sent nothing for 1.5 s") == 2
 
 
+def test_a_peer_that_reads_nothing_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that sends requests while choked and never reads the rejects: the seed reads
+    on (it never waits for a peer to read: two peers waiting for each other would wait for
+    ever), so the rejects pile up, and past ``MAX_BACKLOG`` the peer is dropped."""
+    import socket
+
+    import btref.net.listener as listener
+
+    monkeypatch.setattr(listener, "MAX_BACKLOG", 256 * 1024)  # the same rule, reached sooner
+    _, torrent, src = make_torrent(tmp_path)
+    request = wire.encode(wire.Request(0, 0, wire.BLOCK_SIZE))
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+                          events=tmp_path / "seed.jsonl") as seed:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # what we never read stays with the seed
+            sock.bind((HOSTILE_HOST, 0))
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", seed.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, make_peer_id(), wire.make_reserved(fast=True))))
+            assert await _answered(reader)
+            for link in seed.links.values():  # and the seed's kernel keeps little of it either
+                link.writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            try:
+                while True:  # until the seed hangs up (bounded by run())
+                    writer.write(request * 1000)
+                    await writer.drain()
+            except OSError:
+                pass
+            writer.close()
+
+    run(scenario())
+    reasons = [e["reason"] for e in read_events(tmp_path / "seed.jsonl") if e["event"] == "peer_disconnected"]
+    assert len(reasons) == 1 and reasons[0].startswith("peer reads nothing we send"), reasons
+
+
 def test_a_banned_peer_is_refused_from_any_port(tmp_path: Path) -> None:
     """Finding 5: banned for garbage, the peer connects in from a new port with a new peer
     id; the ban is on its address, so it is refused."""

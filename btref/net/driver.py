@@ -309,13 +309,47 @@ class Client(PeerNetwork):
         # Writes first: the disk thread is FIFO, so a later read of a piece finds it written.
         if writes:
             self._spawn(self._write(writes), self._disk)
+        if reads:
+            self._read_blocks(reads)
+        # [/docs: execute]
+        for link, reason in broken:
+            self._drop(link, reason)
+
+    # [docs: hold]
+    def _read_blocks(self, reads: list[ReadBlock]) -> None:
+        """Read the blocks asked for, except for a peer we already owe ``HIGH_WATER`` bytes:
+        its requests wait on its link (they stay in the engine's ``Peer.serving``, which is
+        capped, so a choke or a cancel still reaches them) until :meth:`_release` serves them."""
+        ready: list[ReadBlock] = []
+        for read in reads:
+            link = self.links.get(read.key)
+            if link is None:
+                continue  # gone: the engine forgot its requests too
+            if link.held or link.backed_up:
+                if not link.held:
+                    self._spawn(self._release(link), self._tasks)
+                link.held.append(read)
+            else:
+                link.reading += read.length
+                ready.append(read)
+        self._serve_soon(ready)
+
+    async def _release(self, link: PeerLink) -> None:
+        """Serve the requests ``link`` holds as room frees up (one task while it holds any)."""
+        while link.held and await link.room():
+            ready: list[ReadBlock] = []
+            while link.held and not link.backed_up:
+                read = link.held.popleft()
+                link.reading += read.length
+                ready.append(read)
+            self._serve_soon(ready)
+    # [/docs: hold]
+
+    def _serve_soon(self, reads: list[ReadBlock]) -> None:
         if reads and self.uplink is not None:  # they wait for their turn at the limit
             self.uplink.queue(reads)
         elif reads:
             self._spawn(self._serve(reads), self._disk)
-        # [/docs: execute]
-        for link, reason in broken:
-            self._drop(link, reason)
 
     async def _write(self, writes: list[WritePiece]) -> None:
         assert self.storage is not None and self.pieces_on_disk is not None
@@ -369,6 +403,10 @@ class Client(PeerNetwork):
             else:
                 actions += self.engine.block_read(r.key, r.index, r.begin, block, now)
         self.execute(actions)
+        for r in reads:  # queued (and counted in the backlog) or dropped: no longer being read
+            link = self.links.get(r.key)
+            if link is not None:
+                link.done_reading(r.length)
 
     async def _serve_counted(self, reads: list[ReadBlock]) -> int:
         """:meth:`_serve` for the limited uplink, which pays for the payload bytes sent."""

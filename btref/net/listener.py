@@ -34,7 +34,7 @@ from btref import wire
 from btref.connection import Connection, info_hashes_of
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError
-from btref.net.peer_io import HIGH_WATER, READ_SIZE, PeerLink
+from btref.net.peer_io import MAX_BACKLOG, READ_SIZE, PeerLink
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     import pluggy
@@ -223,8 +223,13 @@ class PeerNetwork:
                 self._received(link, msgs)
                 if link.closed:
                     break
-                if link.backlog > HIGH_WATER:
-                    await link.drain()
+                # Never wait here for the peer to read: if it waited for us the same way, both
+                # would wait for ever. Blocks wait instead (PeerLink.backed_up); this is for a
+                # peer that provokes other messages and reads none of them.
+                if link.backlog > MAX_BACKLOG:
+                    unsent = link.backlog
+                    link.abort()
+                    raise ProtocolError(f"peer reads nothing we send ({unsent} bytes unsent)")
                 msgs = await link.read()
             # [/docs: read-loop]
         except ProtocolError as exc:

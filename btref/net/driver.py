@@ -56,7 +56,7 @@ from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.net.events import EventLog
 from btref.net.extensions import Extensions
-from btref.net.listener import INACTIVITY_TIMEOUT, PeerNetwork
+from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
 from btref.pieceset import PieceSet
@@ -136,6 +136,7 @@ class Client(PeerNetwork):
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
         self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
         self._failures: dict[tuple[str, int], int] = {}
+        self.last_try: dict[tuple[str, int], LastTry] = {}  # address we dialled -> how that ended
         self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
         self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not
         self.banned: set[str] = set()  # IP addresses

@@ -174,7 +174,10 @@ class Client(PeerNetwork):
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
                               rng=random.Random(), config=self.config)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
-        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE)
+        # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
+        # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
+        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE,
+                                                  backlog=max(100, self.max_peers))
         self.port = self._server.sockets[0].getsockname()[1]
         self.event("listening", {"host": self.host, "port": self.port})
         self._engine_complete = report.good.complete()

@@ -180,9 +180,8 @@ async def blast(node: tuple[str, int], packets: int, senders: int, window: int, 
     pool = [rng.randbytes(20) for _ in range(hashes)]
     crowd: list[Sender] = []
     for n in range(senders):
-        share = packets // senders + (n < packets % senders)
-        _, sender = await loop.create_datagram_endpoint(lambda n=n, share=share: Sender(n, node, share, window, pool),
-                                                        local_addr=("127.0.0.1", 0))
+        sender = Sender(n, node, packets // senders + (n < packets % senders), window, pool)
+        await loop.create_datagram_endpoint(lambda: sender, local_addr=("127.0.0.1", 0))
         crowd.append(sender)
     start = time.monotonic()
     try:

@@ -225,6 +225,51 @@ def test_half_open_connections_count_against_the_cap(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_peer_that_stops_reading_its_blocks_gets_them_later(tmp_path: Path) -> None:
+    """A peer asks for 4 MiB of blocks and reads nothing for a while: the seed queues about
+    HIGH_WATER of them and holds the other requests (it goes on reading the peer's
+    messages); once the peer reads again, every block it asked for arrives."""
+    import socket
+
+    from btref.net.peer_io import HIGH_WATER
+
+    _, torrent, src = make_torrent(tmp_path, piece_length=1 << 20, files={"big.bin": 4 << 20})
+    blocks = [(i, begin) for i in range(torrent.num_pieces) for begin in range(0, 1 << 20, wire.BLOCK_SIZE)]
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.bind((HOSTILE_HOST, 0))
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", seed.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, make_peer_id(), bytes(8)))
+                         + wire.encode(wire.Interested()))
+            assert await _answered(reader)
+            (link,) = seed.links.values()
+            link.writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+            async def message_id() -> int:  # reads one message (framed by hand); its id
+                body = await reader.readexactly(int.from_bytes(await reader.readexactly(4), "big"))
+                return body[0] if body else -1
+
+            while await message_id() != 1:  # until unchoked (bounded by run())
+                pass
+            writer.write(b"".join(wire.encode(wire.Request(i, b, wire.BLOCK_SIZE)) for i, b in blocks))
+            while not link.held:  # the seed holds requests it owes too much to serve (bounded by run())
+                assert link.backlog + link.reading <= HIGH_WATER + wire.BLOCK_SIZE
+                await asyncio.sleep(0.01)
+            got = 0
+            while got < len(blocks):  # now read: the held requests are served as room frees up
+                got += await message_id() == 7
+                assert link.backlog + link.reading <= HIGH_WATER + wire.BLOCK_SIZE
+            assert not link.held and link in seed.links.values()
+            writer.close()
+
+    run(scenario())
+
+
 def test_a_crowd_arriving_at_once_is_queued_by_the_kernel(tmp_path: Path) -> None:
     """150 connections opened in one burst, before the seeder's loop can accept any: the
     kernel completes them only while its accept queue (the listen backlog) has room, and

@@ -33,9 +33,8 @@ link and not yet queued, so ``backlog + reading`` is what we owe the peer.
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple
-
 from collections import deque
+from typing import NamedTuple
 
 from btref import wire
 from btref.actions import ReadBlock
@@ -131,7 +130,7 @@ class PeerLink:
                 self._less_reading.clear()
                 await self._less_reading.wait()
                 continue
-            try:  # only queued bytes, far above the transport's own mark: it waits for them
+            try:  # all of it queued, far above the transport's own high-water mark: drain waits
                 await self.writer.drain()
             except OSError:
                 return False

@@ -176,3 +176,57 @@ def test_tracker_with_nothing_to_serve(capsys: pytest.CaptureFixture[str]) -> No
 def test_help_tells_what_to_try_next(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
     assert "try next" in capsys.readouterr().out
+
+
+def test_a_trackerless_swarm_seeded_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`btref dht` as the bootstrap node, `btref seed --dht-bootstrap` (no tracker), and
+    `btref download MAGNET --dht-bootstrap` with nothing else: the download finds the seed
+    through the DHT alone. Both save their DHT node state with `--dht FILE` on exit."""
+    from btref.magnet import Magnet
+
+    data, torrent, src = make_torrent(tmp_path, "hybrid")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    seed_state, leech_state = tmp_path / "seed-dht.json", tmp_path / "leech-dht.json"
+    with btref_process("dht", "--host", "127.0.0.1") as (dht, dht_line):
+        node = re.search(r"on (127\.0\.0\.1:\d+)", dht_line)
+        assert node, dht_line
+        with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers",
+                           "--dht-bootstrap", node.group(1), "--dht", str(seed_state)) as (seed, seed_line):
+            assert "DHT node on 127.0.0.1:" in seed_line and "--dht-bootstrap 127.0.0.1:" in seed_line, seed_line
+            uri = Magnet.from_torrent(torrent).to_uri()
+            assert uri in seed_line and "tr=" not in uri and "x.pe" not in uri
+            status = main(["download", uri, "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers",
+                           "--dht-bootstrap", node.group(1), "--dht", str(leech_state), "--timeout", "60"])
+            assert status == 0, capsys.readouterr()
+            seed.send_signal(signal.SIGINT)
+            assert seed.wait(timeout=30) == 130
+    assert same_tree(src, tmp_path / "out")
+    for state in (seed_state, leech_state):  # each knows at least the bootstrap node
+        assert node.group(1).split(":")[1] in state.read_text()
+
+
+@pytest.mark.parametrize("command", ["download", "seed"])
+@pytest.mark.parametrize("options, says", [
+    (["--dht-bootstrap", "nowhere"], "--dht-bootstrap 'nowhere': expected HOST:PORT"),
+    (["--dht-bootstrap", "no.such.host.invalid:6881"], "cannot join the DHT: cannot resolve DHT node"),
+    (["--dht", "."], "--dht .: not a file in an existing folder"),
+    (["--dht", "junk.json"], "not a saved DHT node state"),
+])
+def test_bad_dht_options_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+                                      options: list[str], says: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    (tmp_path / "junk.json").write_text("{not json")
+    monkeypatch.chdir(tmp_path)
+    where = ["-o", str(tmp_path / "out")] if command == "download" else [str(src)]
+    assert main([command, str(path), *where, "--host", "127.0.0.1", "--no-trackers", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+
+
+@pytest.mark.parametrize("bad", ["0", "many", "100000000"])
+def test_max_peers_must_be_a_count_the_process_can_open(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["seed", "t.torrent", ".", "--max-peers", bad]) == 2  # argparse's usage error
+    assert "--max-peers" in capsys.readouterr().err

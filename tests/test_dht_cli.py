@@ -70,3 +70,9 @@ def test_lookup_prints_peers_and_path():
     assert "127.0.0.1:5555" in text and "lookup path" in text and "answered" in text
     assert json.loads(as_json)["peers"] == ["127.0.0.1:5555"]
     assert missing == 1  # no peers: exit status 1
+
+
+def test_a_bootstrap_that_is_no_address_is_one_line(capsys):
+    assert main(["dht", "--bootstrap", "nonsense", "--stop-after", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DHT node 'nonsense' is not HOST:PORT" in err

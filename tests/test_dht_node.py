@@ -289,3 +289,33 @@ def test_fuzz_nothing_escapes_receive(packets):
     for data, _ in node.take():
         krpc.decode(data)  # everything the node sends is valid KRPC
     assert all(len(s) <= node_module.MAX_PEERS_PER_HASH for s in node.store.swarms.values())
+
+
+def test_one_source_cannot_take_the_whole_peer_store():
+    """One address with a valid token announced a random info hash and port each time and
+    filled every one of the 2,000 info hashes (bench/dht_load.py): everyone else's new
+    torrents were refused for half an hour. An IP address holds MAX_PEERS_PER_IP entries."""
+    node = Node(rng=random.Random(6))
+    token = node.token(YOU[0])
+    rng = random.Random(7)
+    answers = [ask(node, "announce_peer", info_hash=rng.randbytes(20), port=rng.randrange(1, 65536), token=token)
+               for _ in range(node_module.MAX_PEERS_PER_IP + 50)]
+    assert [a[b"y"] for a in answers].count(b"r") == node_module.MAX_PEERS_PER_IP
+    assert all(a[b"e"][0] == 202 for a in answers if a[b"y"] == b"e")
+    other = ("10.0.0.9", 6881)
+    token9 = node.token(other[0])
+    assert ask(node, "announce_peer", source=other, info_hash=IH, port=5, token=token9)[b"y"] == b"r"
+    # An entry of its own that it announces again is a refresh, not a new one.
+    assert ask(node, "announce_peer", source=other, info_hash=IH, port=5, token=token9)[b"y"] == b"r"
+    assert node.store.per_ip == {YOU[0]: node_module.MAX_PEERS_PER_IP, other[0]: 1}
+    node.store.expire(PEER_TTL + 1)  # all gone: the counts with them
+    assert node.store.swarms == {} and node.store.per_ip == {}
+
+
+def test_queries_under_made_up_ids_leave_one_table_entry():
+    node = Node(rng=random.Random(8))
+    rng = random.Random(9)
+    for n in range(300):
+        node.receive(krpc.encode_query(b"%d" % n, "ping", rng.randbytes(20)), YOU, 0.0)
+    node.take()
+    assert len(node.table) == 1

@@ -122,3 +122,24 @@ def test_bep42_vectors(vectors):
 @given(st.ip_addresses(v=4).map(str), st.integers(0, 255))
 def test_bep42_ids_match_their_address(ip, rand):
     assert bep42.id_matches_ip(bep42.node_id_for(ip, rand=rand), ip)
+
+
+def test_one_address_takes_one_entry_whatever_ids_it_makes_up():
+    """A source that sends every packet under a fresh node id (bench/dht_load.py does) took
+    an entry per id, bucket after bucket; it keeps one until that one goes bad."""
+    table = RoutingTable(OWN)
+    rng = random.Random(5)
+    source = ("6.6.6.6", 6881)
+    first = rng.randbytes(20)
+    table.heard_from(first, source, 0.0, replied=False)
+    for _ in range(500):
+        assert table.heard_from(rng.randbytes(20), source, 1.0, replied=False) is None
+    assert [n.id for n in table] == [first]
+    table.failed(first, 2.0)
+    table.failed(first, 2.0)  # bad now: the address may come back under a new id
+    again = rng.randbytes(20)
+    table.heard_from(again, source, 3.0, replied=True)
+    assert [n.id for n in table] == [again]
+    for i in range(20):  # other addresses are welcome as ever
+        table.heard_from(rng.randbytes(20), addr(i), 4.0, replied=False)
+    assert len(table) > 8 and [n.id for n in table if n.address == source] == [again]

@@ -19,6 +19,7 @@ import random
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,84 @@ def test_half_open_connections_count_against_the_cap(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_peer_that_stops_reading_its_blocks_gets_them_later(tmp_path: Path) -> None:
+    """A peer asks for 4 MiB of blocks and reads nothing for a while: the seed queues about
+    HIGH_WATER of them and holds the other requests (it goes on reading the peer's
+    messages); once the peer reads again, every block it asked for arrives."""
+    import socket
+
+    from btref.net.peer_io import HIGH_WATER
+
+    _, torrent, src = make_torrent(tmp_path, piece_length=1 << 20, files={"big.bin": 4 << 20})
+    blocks = [(i, begin) for i in range(torrent.num_pieces) for begin in range(0, 1 << 20, wire.BLOCK_SIZE)]
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.bind((HOSTILE_HOST, 0))
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", seed.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, make_peer_id(), bytes(8)))
+                         + wire.encode(wire.Interested()))
+            assert await _answered(reader)
+            (link,) = seed.links.values()
+            link.writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+            async def message_id() -> int:  # reads one message (framed by hand); its id
+                body = await reader.readexactly(int.from_bytes(await reader.readexactly(4), "big"))
+                return body[0] if body else -1
+
+            while await message_id() != 1:  # until unchoked (bounded by run())
+                pass
+            writer.write(b"".join(wire.encode(wire.Request(i, b, wire.BLOCK_SIZE)) for i, b in blocks))
+            while not link.held:  # the seed holds requests it owes too much to serve (bounded by run())
+                assert link.backlog + link.reading <= HIGH_WATER + wire.BLOCK_SIZE
+                await asyncio.sleep(0.01)
+            got = 0
+            while got < len(blocks):  # now read: the held requests are served as room frees up
+                got += await message_id() == 7
+                assert link.backlog + link.reading <= HIGH_WATER + wire.BLOCK_SIZE
+            assert not link.held and link in seed.links.values()
+            writer.close()
+
+    run(scenario())
+
+
+def test_a_crowd_arriving_at_once_is_queued_by_the_kernel(tmp_path: Path) -> None:
+    """150 connections opened in one burst, before the seeder's loop can accept any: the
+    kernel completes them only while its accept queue (the listen backlog) has room, and
+    drops the rest of the SYNs, which their senders repeat after 1, then 3 s. With
+    asyncio's default backlog of 100, a crowd of 200 leechers waited up to 5 s for a
+    handshake (bench/seeder_load.py); the backlog follows ``max_peers``."""
+    import select
+    import socket
+
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> int:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), max_peers=200) as seed:
+            socks = [socket.socket() for _ in range(150)]
+            try:
+                for sock in socks:  # the loop is not running meanwhile: nothing is accepted
+                    sock.setblocking(False)
+                    sock.connect_ex(("127.0.0.1", seed.port))
+                poller = select.poll()
+                for sock in socks:
+                    poller.register(sock, select.POLLOUT)
+                connected: set[int] = set()
+                deadline = time.monotonic() + 0.5  # well before the first SYN is sent again (1 s)
+                while len(connected) < len(socks) and time.monotonic() < deadline:
+                    connected |= {fd for fd, _ in poller.poll(50)}
+                return len(connected)
+            finally:
+                for sock in socks:
+                    sock.close()
+
+    assert run(scenario()) == 150
+
+
 def test_idle_peers_are_dropped_and_an_honest_one_gets_in(tmp_path: Path) -> None:
     """Finding 2: handshaken peers that then say nothing held every slot for good. They are
     dropped after ``inactivity_timeout``; one that sends keep-alives stays."""
@@ -260,6 +339,44 @@ def test_idle_peers_are_dropped_and_an_honest_one_gets_in(tmp_path: Path) -> Non
     run(scenario())
     reasons = [e["reason"] for e in read_events(tmp_path / "seed.jsonl") if e["event"] == "peer_disconnected"]
     assert reasons.count("sent nothing for 1.5 s") == 2
+
+
+def test_a_peer_that_reads_nothing_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that sends requests while choked and never reads the rejects: the seed reads
+    on (it never waits for a peer to read: two peers waiting for each other would wait for
+    ever), so the rejects pile up, and past ``MAX_BACKLOG`` the peer is dropped."""
+    import socket
+
+    import btref.net.listener as listener
+
+    monkeypatch.setattr(listener, "MAX_BACKLOG", 256 * 1024)  # the same rule, reached sooner
+    _, torrent, src = make_torrent(tmp_path)
+    request = wire.encode(wire.Request(0, 0, wire.BLOCK_SIZE))
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(),
+                          events=tmp_path / "seed.jsonl") as seed:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # what we never read stays with the seed
+            sock.bind((HOSTILE_HOST, 0))
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", seed.port))
+            reader, writer = await asyncio.open_connection(sock=sock)
+            writer.write(wire.encode(wire.Handshake(torrent.info_hash, make_peer_id(), wire.make_reserved(fast=True))))
+            assert await _answered(reader)
+            for link in seed.links.values():  # and the seed's kernel keeps little of it either
+                link.writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            try:
+                while True:  # until the seed hangs up (bounded by run())
+                    writer.write(request * 1000)
+                    await writer.drain()
+            except OSError:
+                pass
+            writer.close()
+
+    run(scenario())
+    reasons = [e["reason"] for e in read_events(tmp_path / "seed.jsonl") if e["event"] == "peer_disconnected"]
+    assert len(reasons) == 1 and reasons[0].startswith("peer reads nothing we send"), reasons
 
 
 def test_a_banned_peer_is_refused_from_any_port(tmp_path: Path) -> None:

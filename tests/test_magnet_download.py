@@ -264,6 +264,70 @@ def test_connections_not_adopted_are_closed(tmp_path: Path) -> None:
     run(scenario())
 
 
+class Mute:
+    """A peer that answers the handshake the moment a connection opens (``answer``), or
+    never (then it says nothing at all), and then reads without a word; it counts the
+    connections still open."""
+
+    def __init__(self, info_hash: bytes, answer: bool) -> None:
+        self.info_hash, self.answer = info_hash, answer
+        self.open = 0
+
+    async def __aenter__(self) -> Mute:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open += 1
+        try:
+            if self.answer:
+                writer.write(wire.encode(wire.Handshake(self.info_hash, b"-XX0001-mutemutemute",
+                                                        wire.make_reserved(extension=True))))
+            while await reader.read(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            self.open -= 1
+            writer.close()
+
+
+@pytest.mark.parametrize("answer", [True, False], ids=["handshake-arrives", "handshake-pending"])
+def test_a_cancelled_fetch_stops_at_once_and_leaves_nothing(answer: bool) -> None:
+    """Cancel a fetch at each of the first loop turns of its connect and handshake. On
+    Python 3.11 ``asyncio.wait_for`` returns its result, and loses the cancel, when what it
+    awaited finished in the turn the cancel came in: the fetch then ran on into a peer that
+    never sends metadata, and the cancel waited as long as that connection stayed open."""
+    from tests.test_driver import leftover_tasks
+
+    info_hash = bytes(range(20))
+
+    async def scenario() -> None:
+        async with Mute(info_hash, answer) as peer:
+            for turns in range(24):
+                fetch = asyncio.ensure_future(fetch_metadata(Magnet(info_hash_v1=info_hash, peers=(
+                    f"127.0.0.1:{peer.port}",)), timeout=30))
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                fetch.cancel()
+                await asyncio.wait({fetch}, timeout=10)  # not a timing: a lost cancel waits for good
+                if not fetch.done():
+                    fetch.cancel()  # once more, so that the test can end
+                    await asyncio.wait({fetch}, timeout=10)
+                    pytest.fail(f"the cancel at loop turn {turns} was lost: the fetch ran on")
+                assert fetch.cancelled()
+                assert not {t for t in leftover_tasks() if "Mute.handle" not in repr(t)}  # the peer's own
+                while peer.open:  # the fetch's socket is closed (bounded by run())
+                    await asyncio.sleep(0.001)
+
+    run(scenario(), timeout=30)
+
+
 def test_a_peer_that_hangs_up_is_dialled_again(tmp_path: Path) -> None:
     """The fetch redials a peer that hung up at once (1 s later), instead of giving up."""
     _, torrent, src = make_torrent(tmp_path, "v1")

@@ -5,7 +5,8 @@ what is already in the output folder (resume), announce to the torrent's tracker
 the peers given with ``--peer``, download, verify every piece (SHA-1 for v1, merkle
 SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magnet link:
 then the info dictionary is fetched from the peers first (BEP 9, :mod:`btref.net.magnet_fetch`),
-found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``). Exit status 0 once every piece
+found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``,
+``--dht FILE``: one node for the whole run, BEP 5). Exit status 0 once every piece
 is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
 arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
 """
@@ -18,8 +19,11 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from btref.commands.common import STRATEGY_HELP, CommandError, human_size, load_torrent, size_argument, strategy
+from btref.errors import BtrefError
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref_discovery.dht.plugin import DHT
+
     from btref.commands.common import Subparsers
     from btref.io.progress import Progress
     from btref.metainfo import Torrent
@@ -63,14 +67,18 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="upload at most RATE bytes of data per second (e.g. 256K, 1M; default: no limit); "
                         "a choker that gives upload shares (propshare, bittyrant) splits the limited upload "
                         "by its shares, any other shares it equally among the peers it unchoked")
+    p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
+                   help="join the DHT (BEP 5) at this node (repeatable), to find peers and be found "
+                        "without a tracker; e.g. a `btref dht` node")
+    p.add_argument("--dht", metavar="FILE",
+                   help="join the DHT from the node state saved in FILE (what `btref dht --state FILE` "
+                        "writes; made if absent) and save it there on exit")
 
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")
-    p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
-                   help="find peers through the DHT, joining it at this node (repeatable)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
     add_network_options(p)
     p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
@@ -81,17 +89,69 @@ def add_parser(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def session_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Client keyword arguments from the shared options."""
+def session_options(args: argparse.Namespace, dht: DHT | None = None) -> dict[str, Any]:
+    """Client keyword arguments from the shared options (``dht``: from :func:`join_dht`)."""
     discovery: tuple[object, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
-    if getattr(args, "dht_bootstrap", None):  # the DHT plugin, by its entry-point name only
-        from btref.plugins import create
-
-        discovery += (create("discovery", "dht", bootstrap=list(args.dht_bootstrap)),)
+    if dht is not None:
+        discovery += (dht,)
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
         "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
     }
+
+
+def check_dht_options(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--dht-bootstrap`` or ``--dht`` before any work starts.
+
+    :raises CommandError: for an address that is not HOST:PORT, or a FILE that is not a
+        saved node state or cannot be written.
+    """
+    from btref.discovery import PeerAddress
+
+    for text in args.dht_bootstrap:
+        try:
+            PeerAddress.parse(text)
+        except ValueError:
+            raise CommandError(f"--dht-bootstrap {text!r}: expected HOST:PORT, e.g. 127.0.0.1:6881") from None
+    if not args.dht:
+        return
+    if os.path.isdir(args.dht) or not os.path.isdir(os.path.dirname(os.path.abspath(args.dht))):
+        raise CommandError(f"--dht {args.dht}: not a file in an existing folder (the node state is saved there)")
+    if os.path.exists(args.dht):
+        from btref_discovery.dht.node import load  # the file format belongs to the plugin
+
+        try:
+            load(args.dht)
+        except BtrefError as exc:
+            raise CommandError(f"--dht {exc}") from None
+
+
+async def join_dht(args: argparse.Namespace) -> DHT | None:
+    """With ``--dht-bootstrap`` or ``--dht`` (checked by :func:`check_dht_options`): a DHT
+    node (the ``dht`` plugin, by its entry-point name) started in the running loop and
+    joined through those nodes and the saved state, for the whole session; ``None``
+    without either. Close it with ``await dht.close()``, which saves ``--dht FILE``.
+
+    :raises CommandError: for a node address that cannot be resolved.
+    """
+    from btref.plugins import create
+
+    if not args.dht_bootstrap and not args.dht:
+        return None
+    dht: DHT = create("discovery", "dht", bootstrap=list(args.dht_bootstrap), host=args.host, state_file=args.dht)
+    try:
+        await dht.start()
+    except BtrefError as exc:
+        raise CommandError(f"cannot join the DHT: {exc}") from None
+    return dht
+
+
+def dht_note(dht: DHT | None) -> str:
+    """For the start-up line: where our DHT node listens and how many nodes it knows."""
+    if dht is None or dht.server is None or dht.server.node is None:
+        return ""
+    host, port = dht.server.address
+    return f"; DHT node on {host}:{port} (UDP), {len(dht.server.node.table)} nodes known"
 
 
 def limit_note(args: argparse.Namespace) -> str:
@@ -99,8 +159,8 @@ def limit_note(args: argparse.Namespace) -> str:
     return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
 
 
-async def from_magnet(args: argparse.Namespace, out: TextIO,
-                      peer_id: bytes) -> tuple[Torrent, tuple[OpenConnection, ...]]:
+async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
+                      dht: DHT | None = None) -> tuple[Torrent, tuple[OpenConnection, ...]]:
     """Fetch a magnet link's metadata (BEP 9); returns the torrent and the connections left
     open for the download (under ``peer_id``), and adds the peers found to ``args.peer``."""
     from btref.magnet import parse_magnet
@@ -113,7 +173,7 @@ async def from_magnet(args: argparse.Namespace, out: TextIO,
         with socket.socket() as s:
             s.bind((args.host, 0))
             args.port = s.getsockname()[1]
-    options = session_options(args)
+    options = session_options(args, dht)
     print(f"btref download: fetching the metadata of {magnet.name or magnet.info_hash.hex()} (BEP 9)", file=out)
     result = await fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
                                   timeout=args.timeout, peer_id=peer_id, keep_connections=True)
@@ -146,32 +206,38 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if ":" not in peer:
             raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
     args.picker, args.choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
+    check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None]:
-        # One event loop and one peer id for the metadata fetch and the download, so the
-        # download goes on over the fetch's connections (BEP 9 then BEP 3, same sockets).
+        # One event loop, one peer id and one DHT node for the metadata fetch and the download,
+        # so the download goes on over the fetch's connections (BEP 9 then BEP 3, same sockets).
         peer_id = make_peer_id()
         adopt: tuple[OpenConnection, ...] = ()
-        if torrent is None:
-            fetched, adopt = await from_magnet(args, out, peer_id)
-        else:
-            fetched = torrent
-        session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
-                         stall_timeout=args.timeout, adopt=adopt, **session_options(args))
-        async with session:
-            print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
-                  f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
-                  f"{limit_note(args)}",
-                  file=out, flush=True)
-            progress = Progress(fetched.total_length, label=fetched.name)
-            try:
-                await follow(session, progress)
-            finally:
-                progress.close(session.stats())
-            return session.complete.is_set(), session.error
+        dht = await join_dht(args)
+        try:
+            if torrent is None:
+                fetched, adopt = await from_magnet(args, out, peer_id, dht)
+            else:
+                fetched = torrent
+            session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
+                             stall_timeout=args.timeout, adopt=adopt, **session_options(args, dht))
+            async with session:
+                print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
+                      f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
+                      f"{limit_note(args)}{dht_note(dht)}",
+                      file=out, flush=True)
+                progress = Progress(fetched.total_length, label=fetched.name)
+                try:
+                    await follow(session, progress)
+                finally:
+                    progress.close(session.stats())
+                return session.complete.is_set(), session.error
+        finally:
+            if dht is not None:
+                await dht.close()  # saves --dht FILE
 
     complete, error = asyncio.run(main())
     if not complete:

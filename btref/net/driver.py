@@ -56,7 +56,7 @@ from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.net.events import EventLog
 from btref.net.extensions import Extensions
-from btref.net.listener import INACTIVITY_TIMEOUT, PeerNetwork
+from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
 from btref.pieceset import PieceSet
@@ -136,6 +136,7 @@ class Client(PeerNetwork):
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
         self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
         self._failures: dict[tuple[str, int], int] = {}
+        self.last_try: dict[tuple[str, int], LastTry] = {}  # address we dialled -> how that ended
         self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
         self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not
         self.banned: set[str] = set()  # IP addresses
@@ -173,7 +174,10 @@ class Client(PeerNetwork):
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
                               rng=random.Random(), config=self.config)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
-        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE)
+        # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
+        # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
+        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE,
+                                                  backlog=max(100, self.max_peers))
         self.port = self._server.sockets[0].getsockname()[1]
         self.event("listening", {"host": self.host, "port": self.port})
         self._engine_complete = report.good.complete()
@@ -309,13 +313,47 @@ class Client(PeerNetwork):
         # Writes first: the disk thread is FIFO, so a later read of a piece finds it written.
         if writes:
             self._spawn(self._write(writes), self._disk)
+        if reads:
+            self._read_blocks(reads)
+        # [/docs: execute]
+        for link, reason in broken:
+            self._drop(link, reason)
+
+    # [docs: hold]
+    def _read_blocks(self, reads: list[ReadBlock]) -> None:
+        """Read the blocks asked for, except for a peer we already owe ``HIGH_WATER`` bytes:
+        its requests wait on its link (they stay in the engine's ``Peer.serving``, which is
+        capped, so a choke or a cancel still reaches them) until :meth:`_release` serves them."""
+        ready: list[ReadBlock] = []
+        for read in reads:
+            link = self.links.get(read.key)
+            if link is None:
+                continue  # gone: the engine forgot its requests too
+            if link.held or link.backed_up:
+                if not link.held:
+                    self._spawn(self._release(link), self._tasks)
+                link.held.append(read)
+            else:
+                link.reading += read.length
+                ready.append(read)
+        self._serve_soon(ready)
+
+    async def _release(self, link: PeerLink) -> None:
+        """Serve the requests ``link`` holds as room frees up (one task while it holds any)."""
+        while link.held and await link.room():
+            ready: list[ReadBlock] = []
+            while link.held and not link.backed_up:
+                read = link.held.popleft()
+                link.reading += read.length
+                ready.append(read)
+            self._serve_soon(ready)
+    # [/docs: hold]
+
+    def _serve_soon(self, reads: list[ReadBlock]) -> None:
         if reads and self.uplink is not None:  # they wait for their turn at the limit
             self.uplink.queue(reads)
         elif reads:
             self._spawn(self._serve(reads), self._disk)
-        # [/docs: execute]
-        for link, reason in broken:
-            self._drop(link, reason)
 
     async def _write(self, writes: list[WritePiece]) -> None:
         assert self.storage is not None and self.pieces_on_disk is not None
@@ -369,6 +407,10 @@ class Client(PeerNetwork):
             else:
                 actions += self.engine.block_read(r.key, r.index, r.begin, block, now)
         self.execute(actions)
+        for r in reads:  # queued (and counted in the backlog) or dropped: no longer being read
+            link = self.links.get(r.key)
+            if link is not None:
+                link.done_reading(r.length)
 
     async def _serve_counted(self, reads: list[ReadBlock]) -> int:
         """:meth:`_serve` for the limited uplink, which pays for the payload bytes sent."""

@@ -34,7 +34,7 @@ from btref import wire
 from btref.connection import Connection, info_hashes_of
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError
-from btref.net.peer_io import HIGH_WATER, READ_SIZE, PeerLink
+from btref.net.peer_io import MAX_BACKLOG, READ_SIZE, PeerLink
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     import pluggy
@@ -57,6 +57,9 @@ CONNECT_TIMEOUT = 10.0
 RECONNECT_AFTER = 30.0
 #: How a connection ended: refused at its handshake, or admitted with a peer lacking pieces or a seed.
 LinkOutcome = Literal["refused", "leecher", "seed"]
+#: How our last connection to an address we dialled ended: no connection, closed before
+#: or at the handshake, or admitted and then closed.
+LastTry = Literal["connect", "handshake", "left"]
 #: Seconds a handshaken peer may send nothing before it is dropped: BEP 3 peers send a
 #: keep-alive after two minutes of silence, so this leaves one late keep-alive room.
 INACTIVITY_TIMEOUT = 180.0
@@ -98,6 +101,7 @@ class PeerNetwork:
     downloaded: int
     last_data: float
     _failures: dict[tuple[str, int], int]
+    last_try: dict[tuple[str, int], LastTry]
     _dialing: set[tuple[str, int]]
     _open: set[PeerLink]
     _tasks: set[asyncio.Task[Any]]
@@ -150,6 +154,7 @@ class PeerNetwork:
                 async with asyncio.timeout(CONNECT_TIMEOUT):
                     reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE)
             except (OSError, TimeoutError) as exc:
+                self.last_try[key] = "connect"
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
                 self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
                 self.event("connect_failed", {"peer": f"{host}:{port}", "reason": str(exc) or type(exc).__name__})
@@ -162,6 +167,7 @@ class PeerNetwork:
         """A connection we made ended: when to dial that address again."""
         if key not in self.known:  # it was us
             return
+        self.last_try[key] = "handshake" if outcome == "refused" else "left"
         if outcome == "seed" and self.complete.is_set():
             self._failures.pop(key, None)  # two seeds hang up on each other: not again soon
             self.known[key] = self.loop.time() + RECONNECT_AFTER
@@ -223,8 +229,13 @@ class PeerNetwork:
                 self._received(link, msgs)
                 if link.closed:
                     break
-                if link.backlog > HIGH_WATER:
-                    await link.drain()
+                # Never wait here for the peer to read: if it waited for us the same way, both
+                # would wait for ever. Blocks wait instead (PeerLink.backed_up); this is for a
+                # peer that provokes other messages and reads none of them.
+                if link.backlog > MAX_BACKLOG:
+                    unsent = link.backlog
+                    link.abort()
+                    raise ProtocolError(f"peer reads nothing we send ({unsent} bytes unsent)")
                 msgs = await link.read()
             # [/docs: read-loop]
         except ProtocolError as exc:
@@ -350,13 +361,27 @@ class PeerNetwork:
                 link.flush()
 
     def _stall_reason(self) -> str:
+        """Why no data came: the peers found, counted by how our last try with each went."""
         secs = f"{self.stall_timeout:g} s"
-        if self.links:
-            return f"{len(self.links)} peer(s) connected, but none sent data for {secs}"
-        if not self.known:
+        if not self.known and not self.links:
             return (f"no peers found in {secs}: the torrent names no tracker that answered "
                     "and no --peer was given")
-        return f"could not connect to any of the {len(self.known)} peer(s) found in {secs}"
+        assert self.engine is not None
+        connected = {link.key for link in self.links.values()}
+        wanted = sum(1 for key in connected if key in self.engine.peers and self.engine.peers[key].am_interested)
+        others = [self.last_try.get(key, "untried") for key in self.known if key not in connected]
+        counts = (
+            (wanted, "connected but sent no data (choked us, or slow)"),
+            (len(connected) - wanted, "connected but have nothing we lack"),
+            (others.count("left"), "connected, then hung up"),
+            (others.count("handshake"), "closed the connection at the handshake "
+                                        "(another torrent, a ban, or no room for us)"),
+            (others.count("connect"), "could not be connected to (refused, or no answer)"),
+            (others.count("untried"), "not dialled yet"),
+        )
+        found = len(connected) + len(others)
+        return f"no data for {secs} from the {found} peer(s) found: " + ", ".join(
+            f"{n} {what}" for n, what in counts if n)
 
     # -- discovery ---------------------------------------------------------------------
 

@@ -24,7 +24,8 @@
 
 Invariants: every connection and task started here is closed before the call returns,
 except the connections handed over (then the caller owns them: adopt or
-:meth:`FetchResult.close` them); the whole fetch is bounded by ``timeout``
+:meth:`FetchResult.close` them), also when the call is cancelled (the cancel is never
+lost: no ``asyncio.wait_for``); the whole fetch is bounded by ``timeout``
 (:class:`~btref.errors.MetadataError` on expiry).
 """
 
@@ -170,8 +171,12 @@ class _Fetch:
         self.retry_at[key] = self.loop.time() + min(2.0 ** (failures - 1), MAX_RETRY)
 
     async def peer(self, key: tuple[str, int]) -> None:
+        # asyncio.timeout, never wait_for: on Python 3.11 wait_for returns its result, and the
+        # cancel is lost, when what it awaited finished in the loop turn the cancel came in;
+        # this task would then run on into the read loop, and a cancelled fetch wait for it.
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*key, limit=READ_SIZE), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                reader, writer = await asyncio.open_connection(*key, limit=READ_SIZE)
         except (OSError, TimeoutError):
             self.dialing.discard(key)
             self.retry_later(key)
@@ -179,7 +184,8 @@ class _Fetch:
         conn = _Conn(key, reader, writer)
         try:
             writer.write(wire.encode(wire.Handshake(self.magnet.info_hash, self.peer_id, RESERVED)))
-            raw = await asyncio.wait_for(reader.readexactly(wire.HANDSHAKE_LENGTH), HANDSHAKE_TIMEOUT)
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                raw = await reader.readexactly(wire.HANDSHAKE_LENGTH)
             theirs = wire.parse_handshake(raw)
             if theirs.info_hash != self.magnet.info_hash or not theirs.supports_extension:
                 self.failures[key] = -1  # a peer we can never use: not dialled again
@@ -283,7 +289,8 @@ async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery
     await state.announce(pm.hook, request)
     state.spawn(state.ticks(pm.hook, request))
     try:
-        await asyncio.wait_for(state.done.wait(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for, which can lose a cancel (see _Fetch.peer)
+            await state.done.wait()
     except TimeoutError:
         raise MetadataError(
             f"no verified metadata within {timeout:g} s from {len(state.found)} peer(s) found"

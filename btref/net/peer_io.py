@@ -13,31 +13,44 @@ Speed by design:
 * sends are *corked*: :meth:`PeerLink.queue` only collects the buffers of a message
   (a ``piece`` message is its 13-byte header plus the block itself, not a copy) and
   :meth:`PeerLink.flush` hands the whole batch to the transport in one ``writelines``;
-* back-pressure: the transport's buffer is checked after each batch and the reader
-  awaits :meth:`PeerLink.drain` when it is above :data:`HIGH_WATER`, so a slow peer stops
-  us from reading its requests instead of making us buffer its blocks without bound.
+* back-pressure on what we send, never on what we read: while a link has
+  :data:`HIGH_WATER` bytes of blocks queued or being read from disk for it
+  (:attr:`PeerLink.backed_up`), the driver holds that peer's further requests
+  (:attr:`PeerLink.held`) and serves them as :meth:`PeerLink.room` frees up. The socket
+  is read all the while: two peers that each wait for the other to read before they read
+  again would wait for ever (both stuck in ``drain()``, each with more than a kernel
+  buffer's worth of blocks for the other). A peer that lets :data:`MAX_BACKLOG` bytes
+  pile up reads nothing we send, and is dropped.
 
 Invariants: the handshake is the first thing read and, on a connection we opened, the
 first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more, and its
 reader sees the end of the stream at once; every wait for the handshake is bounded
-(:data:`HANDSHAKE_TIMEOUT`); ``last_received`` is the loop time bytes last came in.
+(:data:`HANDSHAKE_TIMEOUT`); ``last_received`` is the loop time bytes last came in;
+``reading`` counts the bytes of blocks handed to the disk (or the upload limit) for this
+link and not yet queued, so ``backlog + reading`` is what we owe the peer.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import NamedTuple
 
 from btref import wire
+from btref.actions import ReadBlock
 from btref.connection import Connection
 from btref.errors import ProtocolError
 
-__all__ = ["READ_SIZE", "HIGH_WATER", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink"]
+__all__ = ["READ_SIZE", "HIGH_WATER", "MAX_BACKLOG", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink"]
 
 #: Bytes asked of the socket per read (and the StreamReader's buffer limit).
 READ_SIZE = 256 * 1024
-#: Unsent bytes on a transport above which the reader waits for them to drain.
+#: Bytes of blocks owed to a peer (queued, or being read for it) above which its further
+#: requests wait until some of them are sent.
 HIGH_WATER = 1024 * 1024
+#: Unsent bytes at which a peer counts as reading nothing we send (it is dropped): blocks
+#: stop at HIGH_WATER, so only other messages it provokes and never reads get this far.
+MAX_BACKLOG = 4 * HIGH_WATER
 #: Seconds a peer has to complete its handshake.
 HANDSHAKE_TIMEOUT = 30.0
 #: Seconds a closing socket may take to hand its last bytes to a peer before it is aborted.
@@ -66,6 +79,11 @@ class PeerLink:
         #: Loop time of the last bytes received (or of the link's creation).
         self.last_received = asyncio.get_running_loop().time()
         self._out: list[bytes | memoryview] = []
+        #: Bytes of blocks being read from disk (or waiting for the upload limit) for this peer.
+        self.reading = 0
+        #: The peer's requests that wait for room (see :attr:`backed_up`), oldest first.
+        self.held: deque[ReadBlock] = deque()
+        self._less_reading = asyncio.Event()
 
     @property
     def initiator(self) -> bool:
@@ -95,8 +113,28 @@ class PeerLink:
         transport = self.writer.transport
         return 0 if transport.is_closing() else transport.get_write_buffer_size()
 
-    async def drain(self) -> None:
-        await self.writer.drain()
+    @property
+    def backed_up(self) -> bool:
+        """Do we owe the peer :data:`HIGH_WATER` bytes or more (queued, or being read)?"""
+        return self.backlog + self.reading >= HIGH_WATER
+
+    def done_reading(self, length: int) -> None:
+        """A block of ``length`` bytes counted in ``reading`` was queued (or dropped)."""
+        self.reading = max(0, self.reading - length)
+        self._less_reading.set()
+
+    async def room(self) -> bool:
+        """Wait until the link is no longer :attr:`backed_up`; False if it closed meanwhile."""
+        while self.backed_up and not self.closed:
+            if self.reading:  # blocks on their way from the disk: wait for one to be queued
+                self._less_reading.clear()
+                await self._less_reading.wait()
+                continue
+            try:  # all of it queued, far above the transport's own high-water mark: drain waits
+                await self.writer.drain()
+            except OSError:
+                return False
+        return not self.closed
 
     async def read_handshake(
         self, timeout: float = HANDSHAKE_TIMEOUT
@@ -154,8 +192,16 @@ class PeerLink:
         if not self.closed:
             self.closed = True
             self._out.clear()
+            self.held.clear()
+            self._less_reading.set()  # wakes a room() waiter
             self.writer.close()  # stops reading, so no data can follow the end below
             self.reader.feed_eof()
+
+    def abort(self) -> None:
+        """Close at once, dropping the bytes the transport still holds (a peer that reads
+        nothing would make a close wait :data:`CLOSE_TIMEOUT` for them)."""
+        self.close()
+        self.writer.transport.abort()
 
     async def wait_closed(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Wait for the socket to close. A closing transport still writes what it holds, so

@@ -23,7 +23,9 @@ asked for it: a node cannot announce someone else's address.
 
 **Peer store**: peers announced to us expire :data:`PEER_TTL` (30 minutes) after their last
 announce; at most :data:`MAX_HASHES` info hashes and :data:`MAX_PEERS_PER_HASH` peers each
-are kept, so announces from a hostile node cannot fill memory.
+are kept, so announces from a hostile node cannot fill memory, and at most
+:data:`MAX_PEERS_PER_IP` entries per IP address (any port, any info hash), so that one
+source cannot take the whole store and have everyone else's announces refused.
 
 Invariants: every query we send has a pending transaction that ends by a reply from the
 address it was sent to, or by a timeout; nothing a peer sends raises out of
@@ -50,7 +52,8 @@ from .bep42 import id_matches_ip
 from .lookup import Lookup
 from .routing import GOOD_FOR, RoutingTable
 
-__all__ = ["Node", "PeerStore", "Pending", "save", "load", "TOKEN_ROTATION", "PEER_TTL"]
+__all__ = ["Node", "PeerStore", "Pending", "save", "load", "TOKEN_ROTATION", "PEER_TTL", "MAX_HASHES",
+           "MAX_PEERS_PER_HASH", "MAX_PEERS_PER_IP"]
 
 Address = tuple[str, int]
 Datagram = tuple[bytes, Address]
@@ -60,6 +63,9 @@ TOKEN_ROTATION = 300.0
 PEER_TTL = 30 * 60.0
 MAX_HASHES = 2000
 MAX_PEERS_PER_HASH = 200
+#: Most entries (info hash, port) one IP address may hold in the store: a tenth of the
+#: info hashes, and room for a lab's whole swarm on 127.0.0.1.
+MAX_PEERS_PER_IP = 200
 #: Most peers put in one ``get_peers`` answer (a 1,500-byte datagram holds about 150).
 MAX_VALUES_SENT = 50
 #: Most queries in flight; more are refused (a lookup then waits for its next step).
@@ -71,16 +77,20 @@ class PeerStore:
     """Peers announced to us, by info hash, each with its expiry time."""
 
     swarms: dict[bytes, dict[Address, float]] = attrs.Factory(dict)
+    #: Entries held per IP address, over every info hash.
+    per_ip: dict[str, int] = attrs.Factory(dict)
 
     def add(self, info_hash: bytes, peer: Address, now: float) -> bool:
         """Store (or refresh) ``peer``; ``False`` if a limit refused it."""
         swarm = self.swarms.get(info_hash)
-        if swarm is None:
-            if len(self.swarms) >= MAX_HASHES:
+        if swarm is None or peer not in swarm:  # a new entry: within every limit?
+            held = self.per_ip.get(peer[0], 0)
+            if (held >= MAX_PEERS_PER_IP or (swarm is None and len(self.swarms) >= MAX_HASHES)
+                    or (swarm is not None and len(swarm) >= MAX_PEERS_PER_HASH)):
                 return False
-            swarm = self.swarms[info_hash] = {}
-        if peer not in swarm and len(swarm) >= MAX_PEERS_PER_HASH:
-            return False
+            if swarm is None:
+                swarm = self.swarms[info_hash] = {}
+            self.per_ip[peer[0]] = held + 1
         swarm[peer] = now + PEER_TTL
         return True
 
@@ -90,10 +100,13 @@ class PeerStore:
 
     def expire(self, now: float) -> None:
         for info_hash in list(self.swarms):
-            swarm = {p: e for p, e in self.swarms[info_hash].items() if e > now}
-            if swarm:
-                self.swarms[info_hash] = swarm
-            else:
+            swarm = self.swarms[info_hash]
+            for peer in [p for p, expiry in swarm.items() if expiry <= now]:
+                del swarm[peer]
+                left = self.per_ip[peer[0]] = self.per_ip[peer[0]] - 1
+                if not left:
+                    del self.per_ip[peer[0]]
+            if not swarm:
                 del self.swarms[info_hash]
 
 

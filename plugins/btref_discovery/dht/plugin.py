@@ -40,7 +40,10 @@ PUBLIC_ROUTERS = ("router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "
 
 
 def _split(text: str) -> tuple[str, int]:
-    peer = PeerAddress.parse(text)
+    try:
+        peer = PeerAddress.parse(text)
+    except ValueError:
+        raise KRPCError(f"DHT node {text!r} is not HOST:PORT (e.g. 127.0.0.1:6881, [::1]:6881)") from None
     return peer.host, peer.port
 
 

@@ -21,7 +21,9 @@ for a random id in its range (:meth:`RoutingTable.stale_buckets`).
 Invariants: the buckets tile the id space without gaps or overlaps, in order; each holds
 at most ``k`` nodes and ``k`` replacements; our own id is never stored; a known node's
 address is never changed by a later packet from another address (that would let anyone
-hijack an entry).
+hijack an entry); an address is in the table under one id at most, so one source that
+makes up ids takes one entry, not a bucket after bucket of them (a new id from that
+address gets in once the old entry has gone bad).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class RoutingTable:
         self.k = k
         self.buckets = [Bucket(0, ID_SPACE)]
         self._los = [0]  # bucket lower bounds, for bisect
+        self._at: dict[Address, NodeEntry] = {}  # the entry holding each address
 
     def __len__(self) -> int:
         return sum(len(b.nodes) for b in self.buckets)
@@ -132,18 +135,21 @@ class RoutingTable:
                         entry.last_reply, entry.failures = now, 0
                     bucket.changed = now
                 return None
+        holder = self._at.get(address)
+        if holder is not None:  # that address is here under another id
+            if holder.status(now) != "bad":
+                return None
+            self.remove(holder.id)
         entry = NodeEntry(node_id, address, now, now if replied else None)
         while len(bucket.nodes) >= self.k and bucket.covers(self.own) and bucket.hi - bucket.lo > 1:
             self._split(bucket)
             bucket = self.bucket_for(node_id)
         if len(bucket.nodes) < self.k:
-            bucket.nodes.append(entry)
-            bucket.changed = now
+            self._place(bucket, len(bucket.nodes), entry, now)
             return None
         bad = [n for n in bucket.nodes if n.status(now) == "bad"]
         if bad:
-            bucket.nodes[bucket.nodes.index(bad[0])] = entry
-            bucket.changed = now
+            self._place(bucket, bucket.nodes.index(bad[0]), entry, now)
             return None
         questionable = [n for n in bucket.nodes if n.status(now) == "questionable"]
         if questionable:
@@ -159,14 +165,31 @@ class RoutingTable:
         for i, entry in enumerate(bucket.nodes):
             if entry.id == node_id:
                 entry.failures += 1
-                if entry.status(now) == "bad" and bucket.replacements:
-                    bucket.nodes[i] = bucket.replacements.pop()
-                    bucket.changed = now
+                while entry.status(now) == "bad" and bucket.replacements:
+                    waiting = bucket.replacements.pop()
+                    if waiting.address not in self._at or waiting.address == entry.address:
+                        self._place(bucket, i, waiting, now)
+                        break
                 return
 
     def remove(self, node_id: bytes) -> None:
         bucket = self.bucket_for(node_id)
+        for entry in bucket.nodes:
+            if entry.id == node_id and self._at.get(entry.address) is entry:
+                del self._at[entry.address]
         bucket.nodes = [n for n in bucket.nodes if n.id != node_id]
+
+    def _place(self, bucket: Bucket, at: int, entry: NodeEntry, now: float) -> None:
+        """Put ``entry`` in ``bucket`` at index ``at`` (appended at the end, or instead of the node there)."""
+        if at < len(bucket.nodes):
+            gone = bucket.nodes[at]
+            if self._at.get(gone.address) is gone:
+                del self._at[gone.address]
+            bucket.nodes[at] = entry
+        else:
+            bucket.nodes.append(entry)
+        self._at[entry.address] = entry
+        bucket.changed = now
 
     def _split(self, bucket: Bucket) -> None:
         mid = (bucket.lo + bucket.hi) // 2

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from btref import cli
 from btref.errors import WebSeedError
 from btref.io.create import create_torrent
 from btref.layout import Layout
@@ -251,3 +252,16 @@ def test_web_seed_beside_a_libtorrent_peer(tmp_path: Path, lt_seed, lie: bool) -
         assert [e["peer"] for e in banned] == [server.url]
     else:
         assert banned == []
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://files.example/pub/", "files.example/pub/", "http://"])
+def test_create_refuses_a_web_seed_it_cannot_fetch(tmp_path: Path, url: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "f.bin").write_bytes(b"x" * 100)
+    code = cli.main(["create", str(tmp_path / "f.bin"), "-o", str(tmp_path / "f.torrent"), "--web-seed", url])
+    assert code == 2 and not (tmp_path / "f.torrent").exists()
+    err = capsys.readouterr().err
+    assert "a web seed is an http:// or https:// URL" in err and "Traceback" not in err

@@ -23,7 +23,7 @@ RANGE = re.compile(r"bytes=(\d+)-(\d+)$")
 class FileServer:
     """Serve ``root`` over HTTP/1.1 with range requests until the ``with`` block ends."""
 
-    def __init__(self, root: Path, *, fail_first: int = 0, lie: bool = False) -> None:
+    def __init__(self, root: Path, *, fail_first: int = 0, lie: bool = False, port: int = 0) -> None:
         self.root, self.fail_first, self.lie = root.resolve(), fail_first, lie
         self.requests = 0
         self.lock = threading.Lock()
@@ -31,6 +31,9 @@ class FileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive
+            # Headers and body are two writes: without this, the body waits for the ACK of
+            # the headers, which the client delays (Nagle meets delayed ACK, 40 ms a reply).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: the tests say what went wrong
@@ -44,17 +47,19 @@ class FileServer:
                 path = (server.root / unquote(urlsplit(self.path).path).lstrip("/")).resolve()
                 if server.root not in path.parents or not path.is_file():
                     return self.reply(404, b"no such file")
-                data = path.read_bytes()
+                size = path.stat().st_size
                 wanted = RANGE.match(self.headers.get("Range", ""))
                 if wanted is None:
-                    return self.reply(200, data)
+                    return self.reply(200, path.read_bytes())
                 start, end = int(wanted[1]), int(wanted[2])
-                if start > end or end >= len(data):
+                if start > end or end >= size:
                     return self.reply(416, b"")
-                body = data[start:end + 1]
+                with path.open("rb") as f:  # only the range: the file may be big
+                    f.seek(start)
+                    body = f.read(end + 1 - start)
                 if server.lie:
                     body = bytes(b ^ 0xFF for b in body)
-                self.reply(206, body, {"Content-Range": f"bytes {start}-{end}/{len(data)}"})
+                self.reply(206, body, {"Content-Range": f"bytes {start}-{end}/{size}"})
 
             def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
@@ -64,7 +69,7 @@ class FileServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -78,3 +83,23 @@ class FileServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+def main() -> None:
+    """``python -m tests.webserver FOLDER [PORT]``: serve FOLDER until Ctrl-C (for the web seed chapter)."""
+    import sys
+    import time
+
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    # A fixed port (say 8000), so the URL can be written into a torrent before the server runs.
+    with FileServer(root, port=int(sys.argv[2]) if len(sys.argv) > 2 else 0) as server:
+        print(f"serving {root.resolve()} at {server.url} with range requests; Ctrl-C stops", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,11 @@ the ``ReadBlock``s wait for a
 last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
 timeouts, keep-alives), drops peers that went silent and redials peers.
 
+Web seeds (BEP 19): each URL of the torrent's ``url-list`` is a
+:class:`~btref.net.webseed.WebSeed`, a peer of the session without a socket of its own:
+``Send`` to its key hands it the message (it fetches what was requested over HTTP),
+``Ban`` and ``Close`` end it.
+
 Start (:meth:`~Client.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, take over the connections a magnet fetch left
 open (``adopt``), announce ``started`` through the ``btref_announce`` hook and connect

@@ -281,6 +281,7 @@ class WebSeed:
         self._fetching.clear()
         self._wake.set()
 
+    # [docs: run]
     async def run(self) -> None:
         """Serve the session's requests; after a failure leave it, wait, and come back."""
         loop = asyncio.get_running_loop()
@@ -301,12 +302,15 @@ class WebSeed:
             if self.joined:
                 self._leave("session stopped", loop.time())
 
+    # [/docs: run]
+
     def _leave(self, reason: str, now: float) -> None:
         self._wanted.clear()
         if self.joined and self.driver.engine is not None:
             self.joined = False
             self.driver.execute(self.driver.engine.peer_disconnected(self.key, now, reason))
 
+    # [docs: serve]
     async def _serve(self, loop: asyncio.AbstractEventLoop) -> str:
         """Join the session and fetch what it asks for until the server fails; says why."""
         engine = self.driver.engine
@@ -339,6 +343,7 @@ class WebSeed:
             self.driver.last_data = now
             self.driver.execute(engine.messages_received(self.key, blocks, now))
         return "closed by the session"
+    # [/docs: serve]
 
     def _take_run(self) -> list[wire.Request]:
         """The first wanted block and the wanted blocks right after it in the same piece."""

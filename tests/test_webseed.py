@@ -213,6 +213,69 @@ def test_a_server_ignoring_the_range_is_refused() -> None:
     refused_with(answer, "Content-Range")
 
 
+@pytest.mark.parametrize(("reply", "message"), [
+    (b"HTTP/1.1 206 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked"),
+    (b"HTTP/1.1 206 OK\r\nContent-Range: bytes 0-16383/20000\r\n\r\n", "without a Content-Length"),
+    (b"HTTP/1.1 206 OK\r\nContent-Range: bytes 0-16383/20000\r\nContent-Length: \xb2\r\n\r\n",
+     "without a Content-Length"),
+    (b"HTTP/1.1 206 OK\r\nContent-Range: bytes 0-16383/20000\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+     "without a Content-Length"),
+    (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP/1.x status line"),
+    (b"HTTP/1.1 206 OK\r\nno colon here\r\n\r\n", "without a colon"),
+    (b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n", "without a Location"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 16384\r\n\r\n", None),  # the whole file was the range
+    (b"HTTP/1.1 206 OK\r\nContent-Range: bytes 0-16383/20000\r\nContent-Length: 16384\r\n\r\nshort",
+     "body cut short at 5 of 16384"),
+    (b"HTTP/1.1 206 OK\r\nContent-Range: bytes 0-16383/20000\r\nContent-Length: 16384\r\n", "mid-header"),
+], ids=["chunked", "no-length", "superscript-length", "5000-digit-length", "not-http", "no-colon",
+        "no-location", "whole-file", "cut-short", "cut-in-headers"])
+def test_broken_answers_are_refused(reply: bytes, message: str | None) -> None:
+    body = bytes(16384) if message is None else b""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(reply + body)
+        await writer.drain()
+
+    if message is not None:
+        refused_with(answer, message)
+        return
+
+    async def use(url: str) -> None:
+        http = HttpConnection()
+        try:
+            assert await http.get(url, 0, 16384) == body
+        finally:
+            http.close()
+
+    run(serve_raw(answer, use), 30)
+
+
+def test_the_request_line_cannot_be_broken_by_the_url() -> None:
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        http = HttpConnection()
+        try:
+            with pytest.raises(WebSeedError, match="HTTP 404"):
+                await http.get(f"http://127.0.0.1:{port}/my dir/ü x.bin?a=1", 0, 10)
+        finally:
+            http.close()
+            server.close()
+            await server.wait_closed()
+
+    run(scenario(), 30)
+    request_line = seen[0].split(b"\r\n")[0]
+    assert request_line == b"GET /my%20dir/%C3%BC%20x.bin?a=1 HTTP/1.1"
+
+
 # -- beside libtorrent ------------------------------------------------------------------------
 
 

@@ -61,8 +61,8 @@ REQUEST_TIMEOUT = 30.0
 MAX_BACKOFF = 60.0
 #: Most bytes fetched in one go: contiguous blocks of a piece, up to this much.
 MAX_SPAN = 4 * 1024 * 1024
-#: Bytes of a non-2xx response body read (and thrown away) before the connection is given up.
-MAX_ERROR_BODY = 64 * 1024
+#: Characters left as they are in a request target: RFC 3986's reserved and unreserved ones, and ``%``.
+URL_SAFE = "/%?#[]@!$&'()*+,;=:~-._"
 
 
 class WebSeedKey(NamedTuple):
@@ -126,18 +126,22 @@ class HttpConnection:
         :raises OSError: the connection failed.
         :raises TimeoutError: after :data:`REQUEST_TIMEOUT` seconds.
         """
-        async with asyncio.timeout(REQUEST_TIMEOUT):
-            for _ in range(MAX_REDIRECTS + 1):
-                status, headers = await self._request(url, start, length)
-                if status in (301, 302, 303, 307, 308):
-                    location = headers.get("location")
-                    self.close()  # the body is not read: a new request starts on a new connection
-                    if not location:
-                        raise WebSeedError(f"{url}: HTTP {status} without a Location")
-                    url = urljoin(url, location)
-                    continue
-                return await self._body(url, status, headers, start, length)
-            raise WebSeedError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                for _ in range(MAX_REDIRECTS + 1):
+                    status, headers = await self._request(url, start, length)
+                    if status in (301, 302, 303, 307, 308):
+                        location = headers.get("location")
+                        self.close()  # its body is not read: the next request needs a fresh connection
+                        if not location:
+                            raise WebSeedError(f"{url}: HTTP {status} without a Location")
+                        url = urljoin(url, location)
+                        continue
+                    return await self._body(url, status, headers, start, length)
+                raise WebSeedError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        except BaseException:
+            self.close()  # whatever is left unread on the connection would be taken for the next answer
+            raise
 
     async def _request(self, url: str, start: int, length: int) -> tuple[int, dict[str, str]]:
         parts = urlsplit(url)
@@ -155,8 +159,12 @@ class HttpConnection:
                 parts.hostname, port, ssl=tls, limit=MAX_LINE)
             self._origin = origin
         assert self._reader is not None and self._writer is not None
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # Spaces, control characters and non-ASCII in the torrent's URL or a Location are
+        # percent-encoded, so they cannot end the request line or start a header of their own.
+        target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=URL_SAFE)
         host = parts.netloc.rpartition("@")[2]
+        if not host.isascii() or not host.isprintable() or " " in host:
+            raise WebSeedError(f"{url}: the host {host!r} cannot go into a Host header")
         request = (f"GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {self.user_agent}\r\n"
                    f"Range: bytes={start}-{start + length - 1}\r\nConnection: keep-alive\r\n\r\n")
         self._writer.write(request.encode("ascii", "strict"))
@@ -176,7 +184,7 @@ class HttpConnection:
     async def _head(self, url: str) -> tuple[int, dict[str, str]]:
         """The status line and headers (names lower-cased; a repeated header's last value)."""
         fields = (await self._line(url)).split(" ", 2)
-        if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or not fields[1].isdigit():
+        if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or not _digits(fields[1], 3):
             raise WebSeedError(f"{url}: not an HTTP/1.x status line")
         status = int(fields[1])
         headers: dict[str, str] = {}
@@ -192,18 +200,14 @@ class HttpConnection:
 
     async def _body(self, url: str, status: int, headers: dict[str, str], start: int, length: int) -> bytes:
         assert self._reader is not None
+        if not 200 <= status < 300:
+            raise WebSeedError(f"{url}: HTTP {status}")
         if "chunked" in headers.get("transfer-encoding", "").lower():
             raise WebSeedError(f"{url}: a chunked response to a range request")
         declared = headers.get("content-length", "")
-        if not declared.isdigit():
+        if not _digits(declared, 18):
             raise WebSeedError(f"{url}: HTTP {status} without a Content-Length")
         size = int(declared)
-        if not 200 <= status < 300:
-            if size <= MAX_ERROR_BODY:  # read the short error page, so the connection can be kept
-                await self._reader.readexactly(size)
-            else:
-                self.close()
-            raise WebSeedError(f"{url}: HTTP {status}")
         if status == 206:
             expected = f"bytes {start}-{start + length - 1}/"
             if not headers.get("content-range", "").startswith(expected):
@@ -225,6 +229,12 @@ class HttpConnection:
             self._writer.close()
         self._reader = self._writer = None
         self._origin = None
+
+
+def _digits(text: str, most: int) -> bool:
+    """``text`` is 1 to ``most`` ASCII digits (``str.isdigit`` also takes "²", and ``int``
+    refuses numbers of thousands of digits)."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
 
 
 # -- a web seed as a peer of the session ------------------------------------------------------

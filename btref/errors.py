@@ -71,3 +71,8 @@ class KRPCError(BtrefError):
 
 class PluginError(BtrefError, LookupError):
     """A plugin that is unknown, broken, or of the wrong family."""
+
+
+class WebSeedError(BtrefError):
+    """A web seed's HTTP server answered with an error, broke HTTP/1.1, or went over a hard
+    limit (headers, body, redirects), or its URL is unusable (BEP 19)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import human_size, parse_size, parse_torrent, require
@@ -34,6 +35,8 @@ examples:
   btref create ~/album -o album.torrent --tracker http://a/announce \\
       --tracker http://b/announce,http://c/announce      (two tiers)
   btref create ~/album -o album.torrent --private --comment "for the lab"
+  btref create ~/album -o album.torrent --web-seed http://files.example/pub/
+      (BEP 19: http://files.example/pub/album/... serves the files too)
 
 next: `btref info OUT.torrent` shows what you made; `btref verify OUT.torrent
 DATA_DIR` checks data against it (DATA_DIR holds the file or folder).
@@ -61,9 +64,18 @@ def add_parser(sub: Subparsers) -> None:
                    help="a tracker tier; repeat for more tiers, or give URL,URL for one tier of several")
     p.add_argument("--private", action="store_true", help="BEP 27: peers only from the trackers (no DHT, no PEX)")
     p.add_argument("--comment", metavar="TEXT", help="a free-text comment stored in the torrent")
-    p.add_argument("--web-seed", action="append", default=[], metavar="URL",
-                   help="BEP 19: an HTTP/FTP URL that also serves the data; repeat for more")
+    p.add_argument("--web-seed", action="append", default=[], metavar="URL", type=web_seed,
+                   help="BEP 19: an http:// or https:// server that also serves the data (the file "
+                        "itself, or the folder holding the torrent's folder); repeat for more")
     p.set_defaults(run=run)
+
+
+def web_seed(text: str) -> str:
+    """An argparse ``type`` for ``--web-seed``: the URLs btref's web seed client can fetch."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r}: a web seed is an http:// or https:// URL with a host")
+    return text.strip()
 
 
 def tiers(values: list[str]) -> list[list[str]]:

@@ -24,6 +24,11 @@ the ``ReadBlock``s wait for a
 last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
 timeouts, keep-alives), drops peers that went silent and redials peers.
 
+Web seeds (BEP 19): each URL of the torrent's ``url-list`` is a
+:class:`~btref.net.webseed.WebSeed`, a peer of the session without a socket of its own:
+``Send`` to its key hands it the message (it fetches what was requested over HTTP),
+``Ban`` and ``Close`` end it.
+
 Start (:meth:`~Client.start`): recheck the data (resume is a recheck: good
 pieces are never fetched again), listen, take over the connections a magnet fetch left
 open (``adopt``), announce ``started`` through the ``btref_announce`` hook and connect
@@ -59,6 +64,7 @@ from btref.net.extensions import Extensions
 from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink
+from btref.net.webseed import WebSeed
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
 from btref.io.storage import Storage, VerifyReport, verify
@@ -133,6 +139,8 @@ class Client(PeerNetwork):
         self.port: int | None = None
         # By each link's PeerKey; looked up by the keys the engine and the plugins hand back.
         self.links: dict[Hashable, PeerLink] = {}
+        # BEP 19 servers, by their WebSeedKey: peers of the session without a socket of their own.
+        self.web_seeds: dict[Hashable, WebSeed] = {}
         self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
         self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
         self._failures: dict[tuple[str, int], int] = {}
@@ -188,6 +196,10 @@ class Client(PeerNetwork):
         self._adopt.clear()
         self._spawn(self._tick_loop(), self._tasks)
         self._spawn(self._announce_loop(), self._tasks)
+        for url in self.torrent.web_seeds:
+            web = WebSeed(url, self.torrent, self)
+            self.web_seeds[web.key] = web
+            self._spawn(web.run(), self._tasks)
         if self.upload_limit is not None:
             self.uplink = LimitedUplink(self.upload_limit, self._serve_counted)
             self._spawn(self.uplink.run(), self._tasks)
@@ -277,6 +289,8 @@ class Client(PeerNetwork):
                 for key in (action.key,) if kind is Send else action.keys:
                     link = self.links.get(key)
                     if link is None:
+                        if key in self.web_seeds:
+                            self.web_seeds[key].queue(action.msg)
                         continue
                     try:
                         size = link.queue(action.msg)
@@ -298,6 +312,10 @@ class Client(PeerNetwork):
                     self._unwritten[action.fields["index"]] = action
                 else:
                     self.event(action.name, action.fields)
+            elif kind is Ban and action.key in self.web_seeds:
+                self.web_seeds[action.key].ban()
+            elif kind is Close and action.key in self.web_seeds:
+                self.web_seeds[action.key].dropped()
             elif kind is Ban:
                 broken += [(other, "banned address") for other in self.ban(action.key)]
                 self._close(action.key)

@@ -121,3 +121,22 @@ def plot_comparison(results: list[dict[str, Any]], folder: str | os.PathLike[str
     fig.tight_layout()
     written += save(fig, folder, "compare_mean")
     return written
+
+
+def plot_sweep(points: list[dict[str, Any]], axis: str, folder: str | os.PathLike[str]) -> list[Path]:
+    """Mean download time against the grid axis ``axis`` (``peers``, ``pieces``,
+    ``seed_rate``), one line with 95% CI bars per setting of the other axes (``btref sweep``)."""
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for row in points:
+        rest = [f"{k}={row[k]}" for k in ("scenario", "peers", "pieces", "seed_rate") if k != axis]
+        lines.setdefault(" ".join([*rest, row["picker"], row["choker"]]), []).append(row)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, rows in lines.items():
+        rows = [r for r in rows if r["mean"] is not None]
+        ax.errorbar([r[axis] for r in rows], [r["mean"] for r in rows], yerr=[r["ci"] or 0.0 for r in rows],
+                    marker="o", capsize=3, label=label)
+    ax.set(xlabel=axis.replace("_", " "), ylabel="mean download time (s)",
+           title="mean over runs, 95% confidence interval")
+    ax.legend(loc="best", fontsize="x-small")
+    fig.tight_layout()
+    return save(fig, folder, f"sweep_{axis}")

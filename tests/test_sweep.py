@@ -183,3 +183,23 @@ def test_compare_on_dask_matches_the_local_run(scheduler) -> None:
     local = compare.run_grid("flash-crowd", ["rarest-first", "random"], ["tit-for-tat"], jobs=1, **args)
     remote = compare.run_grid("flash-crowd", ["rarest-first", "random"], ["tit-for-tat"], scheduler=scheduler, **args)
     assert remote == local
+
+
+def test_sweep_draws_a_figure_per_axis_that_varies(tmp_path, capsys) -> None:
+    assert main(["sweep", "--peers", "3,4", "--pieces", "4", "--repeat", "2", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    assert "sweep_peers.png" in capsys.readouterr().out
+    assert (tmp_path / "sweep_peers.png").stat().st_size > 0 and not (tmp_path / "sweep_pieces.png").exists()
+
+
+def test_reporter_draws_a_bar_on_a_terminal() -> None:
+    import io
+
+    from btref.commands.sweep import Reporter
+
+    stream = io.StringIO()
+    reporter = Reporter(2, stream=stream, tty=True)
+    job = Job("flash-crowd", "random", "tit-for-tat", 3, 4, 1.0, 0)
+    reporter(job, {"mean": 1.5}, False)
+    reporter(job, {"mean": None}, True)
+    reporter.close()
+    assert "1/2 done" in stream.getvalue() and (reporter.done, reporter.stored) == (2, 1)

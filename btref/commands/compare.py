@@ -2,7 +2,7 @@
 
 Every (picker, choker) pair runs ``--repeat`` times on the same seeds, in parallel over
 ``--jobs`` processes or on the Dask cluster ``--scheduler tcp://HOST:PORT``
-(:mod:`btref.sim.compare`, :mod:`btref.sim.jobs`); each run finished is shown on stderr.
+(:mod:`btref.sim.compare`, :mod:`btref.sim.jobs`); each run is shown on stderr as it finishes.
 The table gives each metric's mean and the half-width of its 95% confidence interval
 (Student's t). ``--out`` receives
 ``compare.json`` and the figures ``compare_cdf`` and ``compare_mean`` (PNG and SVG).

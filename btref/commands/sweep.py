@@ -177,8 +177,9 @@ def format_points(points: list[dict[str, Any]]) -> str:
 
 
 class Reporter:
-    """Shows each job as it finishes: a rich progress bar on a terminal, a plain line
-    per job otherwise (a log, a pipe, a test). Used by ``btref compare`` too."""
+    """Shows each job as it finishes, on stderr as :mod:`btref.io.progress` does (the output
+    proper, the tables, stays on stdout): a line per job, and on a terminal a rich progress
+    bar under the lines. Used by ``btref compare`` too."""
 
     def __init__(self, total: int, *, stream: IO[str] | None = None, tty: bool | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr

@@ -170,10 +170,15 @@ def _results(todo: list[Job], workers: int, scheduler: str | None) -> Iterator[t
         for job in todo:
             yield job, run_job(job)
     elif todo:
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+        try:
             futures: dict[Future[dict[str, Any]], Job] = {pool.submit(run_job, job): job for job in todo}
             for future in as_completed(futures):
                 yield futures[future], future.result()
+        finally:
+            # Interrupted (Ctrl-C, a failed job): the jobs not started are dropped, not run
+            # for nobody; the running ones end with the interrupt the terminal sent them too.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_dask(todo: list[Job], scheduler: str) -> Iterator[tuple[Job, dict[str, Any]]]:

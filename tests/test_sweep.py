@@ -203,3 +203,22 @@ def test_reporter_draws_a_bar_on_a_terminal() -> None:
     reporter(job, {"mean": None}, True)
     reporter.close()
     assert "1/2 done" in stream.getvalue() and (reporter.done, reporter.stored) == (2, 1)
+
+
+def test_a_failing_job_on_dask_is_reported_not_hidden(scheduler) -> None:
+    from btref.errors import PluginError
+
+    with pytest.raises(PluginError):  # the job's own error, as a local run raises it
+        jobs.run_jobs([Job("flash-crowd", "no-such-picker", "tit-for-tat", 3, 4, 1.0, 0)], scheduler=scheduler)
+    with pytest.raises(jobs.JobError, match="a Dask worker could not run"):  # anything else: one JobError
+        jobs.run_jobs([Job("flash-crowd", "random", "tit-for-tat", "3", 4, 1.0, 0)],  # type: ignore[arg-type]
+                      scheduler=scheduler)
+
+
+def test_without_matplotlib_the_tables_are_written_and_a_note_says_why(tmp_path, capsys, monkeypatch) -> None:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith(("matplotlib.", "btref.sim.plots"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    assert main(["sweep", "--peers", "3,4", "--pieces", "4", "--repeat", "2", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    assert "no plots: matplotlib is not installed (pip install 'btref[sim]')" in capsys.readouterr().out
+    assert (tmp_path / "points.csv").exists() and not (tmp_path / "sweep_peers.png").exists()

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import itertools
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
+
+import attrs
 
 from btref.commands.common import CommandError
 
@@ -147,21 +148,17 @@ def tables(jobs: list[Job], results: list[dict[str, Any]]) -> tuple[list[dict[st
     from btref.sim.compare import aggregate
 
     runs = [{**r["job"], **{k: r[k] for k in RUN_COLUMNS if k in r}} for r in results]
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[Job, list[dict[str, Any]]] = {}
     for job, result in zip(jobs, results):
-        groups.setdefault(json.dumps(job.point(), sort_keys=True), []).append(result)
-    points = [{**json.loads(point), **aggregate(mine)} for point, mine in groups.items()]
-    return runs, [{k: p[k] for k in POINT} | p for p in points]
-
-
-def _cell(mean: float | None, ci: float | None) -> str:
-    from btref.sim.compare import _cell as cell
-
-    return cell(mean, ci)
+        groups.setdefault(attrs.evolve(job, seed=0), []).append(result)
+    points = [{**{k: point.point()[k] for k in POINT}, **aggregate(mine)} for point, mine in groups.items()]
+    return runs, points
 
 
 def format_points(points: list[dict[str, Any]]) -> str:
     """The table ``btref sweep`` prints: one line per grid point."""
+    from btref.sim.compare import _cell
+
     head = ("scenario", "peers", "pieces", "seed x", "picker", "choker", "mean download (s)", "last done (s)",
             "rarest copies", "done")
     body = [(p["scenario"], str(p["peers"]), str(p["pieces"]), f"{p['seed_rate']:g}", p["picker"], p["choker"],
@@ -223,6 +220,19 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]])
         writer.writerows(rows)
 
 
+def _plots(points: list[dict[str, Any]], axes: list[str], folder: Path, out: TextIO) -> list[Path]:
+    """A figure per axis; without matplotlib (an optional extra), a note instead: the
+    tables are the sweep's result, the figures only show it."""
+    try:
+        from btref.sim.plots import plot_sweep
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "matplotlib":
+            raise
+        print("no plots: matplotlib is not installed (pip install 'btref[sim]')", file=out)
+        return []
+    return [path for axis in axes for path in plot_sweep(points, axis, folder)]
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref.sim.compare import default_jobs
     from btref.sim.jobs import run_jobs
@@ -235,7 +245,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.fresh:
         for old in (folder / "jobs").glob("*.json"):
             old.unlink()
-    points = len({json.dumps(job.point(), sort_keys=True) for job in jobs})
+    points = len({attrs.evolve(job, seed=0) for job in jobs})
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{args.jobs or default_jobs()} local processes"
     print(f"sweep: {points} grid points x {args.repeat} runs = {len(jobs)} jobs on {where}; "
           f"results in {folder}/jobs", file=out, flush=True)
@@ -259,14 +269,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     _write_csv(folder / "points.csv", POINT_COLUMNS, point_rows)
     written = [folder / name for name in ("sweep.json", "runs.csv", "points.csv")]
     axes = [field for _, field, _ in AXES if len({p[field] for p in point_rows}) > 1]
-    if args.no_plots or not axes:
-        pass
-    elif importlib.util.find_spec("matplotlib") is None:
-        print("no plots: matplotlib is not installed (pip install 'btref[sim]')", file=out)
-    else:
-        from btref.sim.plots import plot_sweep
-
-        for axis in axes:
-            written += plot_sweep(point_rows, axis, folder)
+    if axes and not args.no_plots:
+        written += _plots(point_rows, axes, folder, out)
     print(f"wrote {', '.join(str(p) for p in written)}", file=out)
     return 0

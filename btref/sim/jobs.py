@@ -56,7 +56,8 @@ _FORMAT = 1
 
 class JobError(BtrefError):
     """A job list cannot be run: no Dask for ``--scheduler``, a scheduler that does not
-    answer, or a worker with another btref version."""
+    answer, a worker that fails to run a job (no btref there, say) or has another btref
+    version."""
 
 
 @attrs.frozen
@@ -199,4 +200,10 @@ def _on_dask(todo: list[Job], scheduler: str) -> Iterator[tuple[Job, dict[str, A
         # across sweeps run at the same time against one scheduler.
         futures = {client.submit(run_job, job, pure=False): job for job in todo}
         for future in dask_completed(list(futures), loop=client.loop):  # type: ignore[no-untyped-call]
-            yield futures[future], future.result()
+            try:
+                result = future.result()
+            except BtrefError:
+                raise  # the job's own error (a scenario, a plugin), as a local run reports it
+            except Exception as exc:  # a worker without btref, or one that died: Dask's error
+                raise JobError(f"a Dask worker could not run {futures[future]}: {exc!r}") from exc
+            yield futures[future], result

@@ -1,8 +1,10 @@
 """``btref compare``: run a grid of strategies on a scenario, print means with 95% CIs.
 
 Every (picker, choker) pair runs ``--repeat`` times on the same seeds, in parallel over
-``--jobs`` processes (:mod:`btref.sim.compare`); the table gives each metric's mean and the
-half-width of its 95% confidence interval (Student's t). ``--out`` receives
+``--jobs`` processes or on the Dask cluster ``--scheduler tcp://HOST:PORT``
+(:mod:`btref.sim.compare`, :mod:`btref.sim.jobs`); each run is shown on stderr as it finishes.
+The table gives each metric's mean and the half-width of its 95% confidence interval
+(Student's t). ``--out`` receives
 ``compare.json`` and the figures ``compare_cdf`` and ``compare_mean`` (PNG and SVG).
 The peers run the real engine (BEP 3 peer protocol) with the plugins named.
 
@@ -41,11 +43,13 @@ examples:
   btref compare --picker rarest-first --choker tit-for-tat,unchoke-all --scenario weak-seed --repeat 10
   btref compare --picker rarest-first --picker rarest-first:random_first=0 --picker random
   btref compare --choker tit-for-tat:optimistic_slots=0 --choker tit-for-tat:optimistic_slots=2
+  btref compare --picker rarest-first,random --scheduler tcp://10.0.0.1:8786   (pip install 'btref[cluster]')
 
 --picker and --choker repeat: each gives names separated by commas, or one plugin
 with parameters (NAME:KEY=VALUE,...; `btref plugins --verbose` lists them).
 
-next: the "Comparing strategies" chapter explains how to read the table.
+next: the "Comparing strategies" chapter explains how to read the table; `btref sweep`
+varies the swarm's sizes too, and resumes an interrupted run.
 """
 
 
@@ -89,6 +93,8 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--scenario", default="flash-crowd", help="scenario name (default: flash-crowd)")
     p.add_argument("--repeat", type=int, default=5, metavar="K", help="runs per pair (default: 5)")
     p.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask scheduler's workers instead (needs btref[cluster]; see btref sweep)")
     p.add_argument("--peers", type=int, metavar="N", help="leechers (default: the scenario's)")
     p.add_argument("--pieces", type=int, metavar="M", help="pieces (default: the scenario's)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first run (default: 0)")
@@ -100,6 +106,7 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from btref.sim import scenarios  # the simulator: only when a comparison starts
     from btref.commands.common import plots_module
+    from btref.commands.sweep import Reporter
     from btref.sim.compare import default_jobs, format_table, run_grid
 
     out = out or sys.stdout
@@ -108,8 +115,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     chokers = [c.label for c in choices("chokers", args.choker or ["tit-for-tat"])]
     if args.repeat < 1:
         raise scenarios.ScenarioError(f"--repeat must be at least 1, got {args.repeat}")
-    rows = run_grid(args.scenario, pickers, chokers, repeat=args.repeat, peers=args.peers,
-                    pieces=args.pieces, seed=args.seed, jobs=args.jobs or default_jobs())
+    reporter = Reporter(len(pickers) * len(chokers) * args.repeat)
+    try:
+        rows = run_grid(args.scenario, pickers, chokers, repeat=args.repeat, peers=args.peers, pieces=args.pieces,
+                        seed=args.seed, jobs=args.jobs or default_jobs(), scheduler=args.scheduler,
+                        on_result=reporter)
+    finally:
+        reporter.close()
     scenario = scenarios.get(args.scenario)
     print(f"{args.scenario}: {args.peers or scenario.peers} peers, {args.pieces or scenario.pieces} pieces, "
           f"{args.repeat} runs per pair (seeds {args.seed}..{args.seed + args.repeat - 1})", file=out)

@@ -1,8 +1,8 @@
 """Comparing strategies: a grid of (picker, choker) pairs, repeated runs, confidence intervals.
 
 ``btref compare --picker a,b --choker x,y --scenario S --repeat K`` runs scenario ``S`` for
-every pair, ``K`` times each, in parallel over processes
-(:class:`concurrent.futures.ProcessPoolExecutor`). A picker or a choker is a plugin choice
+every pair, ``K`` times each, in parallel over processes or on a Dask cluster
+(:mod:`btref.sim.jobs`). A picker or a choker is a plugin choice
 with its parameters, if any (``rarest-first:random_first=0``), and each row records every
 parameter its pair ran with. Run ``r`` of every pair uses seed
 ``seed + r``: the pairs face the same arrivals and tracker answers ("common random
@@ -21,13 +21,12 @@ import math
 import os
 import statistics
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from btref.sim import scenarios
-from btref.sim.metrics import completion_times
+from btref.sim.jobs import Job, OnResult, run_jobs
 
-__all__ = ["t_critical", "mean_ci", "run_grid", "format_table"]
+__all__ = ["t_critical", "mean_ci", "aggregate", "run_grid", "format_table"]
 
 # Two-sided 95% critical values of Student's t for 1..30 degrees of freedom.
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
@@ -55,49 +54,37 @@ def mean_ci(values: Sequence[float]) -> tuple[float | None, float | None]:
     return mean, t_critical(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
 
 
-def _one_run(job: tuple[str, str, str, int | None, int | None, int]) -> dict[str, Any]:
-    """One simulation (in a worker process): the numbers the table needs, not the whole log."""
-    scenario, picker, choker, peers, pieces, seed = job
-    _, metrics = scenarios.run(scenario, peers=peers, pieces=pieces, picker=picker, choker=choker, seed=seed)
-    summary = metrics["summary"]
-    return {"picker": picker, "choker": choker, "picker_params": metrics["picker_params"],
-            "choker_params": metrics["choker_params"], "seed": seed, "times": completion_times(metrics),
-            "mean": summary["mean_download_time"], "last": summary["last_completion"],
-            "completed": summary["completed"], "leechers": summary["leechers"],
-            "min_replication": summary["rarest_copies_mean"], "lower_bound": summary["lower_bound"],
-            "events": metrics["events"]}
+def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers of several runs of one grid point (:func:`btref.sim.jobs.run_job`
+    results): each metric's mean and 95% CI half-width, the counts, the pooled times."""
+    mean, ci = mean_ci([r["mean"] for r in runs if r["mean"] is not None])
+    last, last_ci = mean_ci([r["last"] for r in runs if r["last"] is not None])
+    rare, rare_ci = mean_ci([float(r["min_replication"]) for r in runs])
+    return {"runs": len(runs), "picker_params": runs[0]["picker_params"], "choker_params": runs[0]["choker_params"],
+            "mean": mean, "ci": ci, "last": last, "last_ci": last_ci,
+            "min_replication": rare, "min_replication_ci": rare_ci,
+            "completed": sum(r["completed"] for r in runs), "leechers": sum(r["leechers"] for r in runs),
+            "lower_bound": runs[0]["lower_bound"], "times": [t for r in runs for t in r["times"]],
+            "per_run": [{"seed": r["job"]["seed"], **{k: r[k] for k in ("mean", "last", "completed", "min_replication")}}
+                        for r in runs]}
 
 
 # [docs: grid]
 def run_grid(scenario: str, pickers: Sequence[str], chokers: Sequence[str], *, repeat: int = 5,
-             peers: int | None = None, pieces: int | None = None, seed: int = 0,
-             jobs: int | None = None) -> list[dict[str, Any]]:
-    """Run every (picker, choker) pair ``repeat`` times; one result row per pair."""
+             peers: int | None = None, pieces: int | None = None, seed: int = 0, jobs: int | None = None,
+             scheduler: str | None = None, on_result: OnResult | None = None) -> list[dict[str, Any]]:
+    """Run every (picker, choker) pair ``repeat`` times; one result row per pair. The runs go
+    to ``jobs`` local processes, or to the Dask scheduler at ``scheduler``
+    (:func:`btref.sim.jobs.run_jobs`)."""
     scenarios.get(scenario)  # fail early, in this process, on an unknown name
     if repeat < 1:
         raise ValueError("repeat must be >= 1")
     grid = [(p, c) for p in pickers for c in chokers]
-    work = [(scenario, p, c, peers, pieces, seed + r) for p, c in grid for r in range(repeat)]
-    if jobs == 1:
-        runs = [_one_run(job) for job in work]
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            runs = list(pool.map(_one_run, work))
-    rows = []
-    for picker, choker in grid:
-        mine = [r for r in runs if r["picker"] == picker and r["choker"] == choker]
-        mean, ci = mean_ci([r["mean"] for r in mine if r["mean"] is not None])
-        last, last_ci = mean_ci([r["last"] for r in mine if r["last"] is not None])
-        rare, rare_ci = mean_ci([float(r["min_replication"]) for r in mine])
-        rows.append({"scenario": scenario, "picker": picker, "choker": choker, "runs": len(mine),
-                     "picker_params": mine[0]["picker_params"], "choker_params": mine[0]["choker_params"],
-                     "mean": mean, "ci": ci, "last": last, "last_ci": last_ci,
-                     "min_replication": rare, "min_replication_ci": rare_ci,
-                     "completed": sum(r["completed"] for r in mine), "leechers": sum(r["leechers"] for r in mine),
-                     "lower_bound": mine[0]["lower_bound"], "times": [t for r in mine for t in r["times"]],
-                     "per_run": [{k: r[k] for k in ("seed", "mean", "last", "completed", "min_replication")}
-                                 for r in mine]})
-    return rows
+    work = [Job(scenario, p, c, peers, pieces, seed=seed + r) for p, c in grid for r in range(repeat)]
+    runs = run_jobs(work, workers=jobs or 1, scheduler=scheduler, on_result=on_result)
+    return [{"scenario": scenario, "picker": p, "choker": c,
+             **aggregate([r for job, r in zip(work, runs) if (job.picker, job.choker) == (p, c)])}
+            for p, c in grid]
 # [/docs: grid]
 
 

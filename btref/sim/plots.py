@@ -121,3 +121,26 @@ def plot_comparison(results: list[dict[str, Any]], folder: str | os.PathLike[str
     fig.tight_layout()
     written += save(fig, folder, "compare_mean")
     return written
+
+
+def plot_sweep(points: list[dict[str, Any]], axis: str, folder: str | os.PathLike[str]) -> list[Path]:
+    """Mean download time against the grid axis ``axis`` (``peers``, ``pieces``,
+    ``seed_rate``), one line with 95% CI bars per setting of the other axes (``btref sweep``)."""
+    # A line's label names only what varies across the grid: a constant says nothing.
+    varying = [k for k in ("scenario", "peers", "pieces", "seed_rate", "picker", "choker")
+               if k != axis and len({row[k] for row in points}) > 1]
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for row in points:
+        label = " ".join(str(row[k]) if k in ("scenario", "picker", "choker") else f"{k}={row[k]:g}" for k in varying)
+        lines.setdefault(label or "mean", []).append(row)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, rows in lines.items():
+        rows = [r for r in rows if r["mean"] is not None]
+        ax.errorbar([r[axis] for r in rows], [r["mean"] for r in rows], yerr=[r["ci"] or 0.0 for r in rows],
+                    marker="o", capsize=3, label=label)
+    names = {"seed_rate": "seed upload (x the scenario's)", "peers": "leechers", "pieces": "pieces"}
+    ax.set(xlabel=names[axis], ylabel="mean download time (s)",
+           title="mean over runs, 95% confidence interval")
+    ax.legend(loc="best", fontsize="x-small")
+    fig.tight_layout()
+    return save(fig, folder, f"sweep_{axis}")

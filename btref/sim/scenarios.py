@@ -62,6 +62,8 @@ class Params:
     picker: str = "rarest-first"
     choker: str = "tit-for-tat"
     seed: int = 0
+    #: The seed's upload capacity as a multiple of the scenario's own (``btref sweep --seed-rate``).
+    seed_rate: float = 1.0
 
 
 @attrs.frozen
@@ -143,15 +145,16 @@ def get(name: str) -> Scenario:
 
 # [docs: run]
 def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str | None = None,
-        choker: str = "tit-for-tat", seed: int | None = None, trace: bool = False, record_transfers: bool = False,
-        record_addresses: bool = False) -> tuple[Any, dict[str, Any]]:
+        choker: str = "tit-for-tat", seed: int | None = None, seed_rate: float | None = None, trace: bool = False,
+        record_transfers: bool = False, record_addresses: bool = False) -> tuple[Any, dict[str, Any]]:
     """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
     its metrics.
 
     ``picker`` and ``choker`` are plugin choices, with parameters if any
     (``"rarest-first:random_first=0"``, see :func:`btref.plugins.parse`); the metrics
     record each one's label and every parameter it ran with. ``picker`` and ``seed`` left
-    out are the scenario's (:attr:`Scenario.picker`, :attr:`Scenario.seed`).
+    out are the scenario's (:attr:`Scenario.picker`, :attr:`Scenario.seed`); ``seed_rate``
+    multiplies the upload capacity of the scenario's seed (:attr:`Params.seed_rate`).
     """
     from btref import plugins
 
@@ -163,9 +166,12 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
     strategies = {"picker": picker, "choker": choker,
                   "picker_params": picker_choice.settings(), "choker_params": choker_choice.settings()}
     params = Params(peers if peers is not None else scenario.peers,
-                    pieces if pieces is not None else scenario.pieces, picker, choker, seed)
+                    pieces if pieces is not None else scenario.pieces, picker, choker, seed,
+                    1.0 if seed_rate is None else seed_rate)
     if params.peers < 1 or params.pieces < 1:
         raise ScenarioError(f"a swarm needs at least one peer and one piece, got {params.peers} and {params.pieces}")
+    if not params.seed_rate > 0:
+        raise ScenarioError(f"a seed's upload factor must be above 0, got {params.seed_rate}")
     if scenario.runner is not None:
         result, metrics = scenario.runner(params)
         metrics.update(scenario=name, **strategies)
@@ -197,7 +203,8 @@ B = float(BLOCK)  # capacities below are in blocks per second
 
 
 def _seed(p: Params, upload: float = 8 * B, **fields: Any) -> PeerSpec:
-    return PeerSpec("S", upload=upload, download=32 * B, seed=True, picker=p.picker, choker=p.choker, **fields)
+    return PeerSpec("S", upload=upload * p.seed_rate, download=32 * B, seed=True, picker=p.picker, choker=p.choker,
+                    **fields)
 
 
 def _leechers(p: Params, count: int, *, upload: float = 4 * B, download: float = 16 * B,

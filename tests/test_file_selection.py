@@ -222,7 +222,9 @@ def test_only_one_file_from_libtorrent_then_the_rest(tmp_path: Path, seeder: LT,
     assert (out / "trio" / "b.bin").read_bytes() == (src / "trio" / "b.bin").read_bytes()
     # Without --only: the three pieces already there are kept, the two others fetched.
     events = tmp_path / "events.jsonl"
-    assert download(str(tmp_path / "t.torrent"), "-o", str(out), "--peer", peer, "--events", str(events)) == 0
+    assert download(str(tmp_path / "t.torrent"), "-o", str(out), "--peer", peer, "--events", str(events),
+                    "--download-limit", "8M") == 0
+    assert "download limited to 8.0 MiB/s" in capsys.readouterr().out
     recheck = next(e for e in read_events(events) if e["event"] == "recheck")
     assert (recheck["good"], recheck["missing"]) == (3, 2)
     assert files_below(out) == ["trio/a.bin", "trio/b.bin", "trio/c.bin"]

@@ -281,7 +281,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
     os.makedirs(args.output, exist_ok=True)
 
-    async def main() -> tuple[bool, str | None]:
+    async def main() -> tuple[bool, str | None, bool]:
         # One event loop, one peer id and one DHT node for the metadata fetch and the download,
         # so the download goes on over the fetch's connections (BEP 9 then BEP 3, same sockets).
         peer_id = make_peer_id()
@@ -308,19 +308,23 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                       file=out, flush=True)
                 if files is not None:
                     print(f"btref download: {selection_note(fetched, files)}", file=out, flush=True)
-                progress = Progress(fetched.total_length, label=fetched.name)
+                progress = Progress(session.stats()["total_bytes"], label=fetched.name)
                 try:
                     await follow(session, progress)
                 finally:
                     progress.close(session.stats())
-                return session.complete.is_set(), session.error
+                return session.complete.is_set(), session.error, files is not None
         finally:
             if dht is not None:
                 await dht.close()  # saves --dht FILE
 
-    complete, error = asyncio.run(main())
+    complete, error, chose = asyncio.run(main())
     if not complete:
         raise CommandError(f"download incomplete: {error or 'stopped'}")
-    print(f"btref download: done, every {'wanted ' if args.only or args.skip else ''}piece verified in {args.output}."
-          + ("" if magnet else f" Next: btref verify {args.torrent} {args.output}"), file=out)
+    if chose:
+        print(f"btref download: done, every piece of the chosen files verified in {args.output}. Next: "
+              "run it again without --only/--skip (or so=) to fetch the rest", file=out)
+    else:
+        print(f"btref download: done, every piece verified in {args.output}."
+              + ("" if magnet else f" Next: btref verify {args.torrent} {args.output}"), file=out)
     return 0

@@ -486,11 +486,12 @@ class Client(PeerNetwork):
         """Numbers for a progress display: pieces and bytes on disk, peers, rates."""
         engine, on_disk, now = self.engine, self.pieces_on_disk, self.loop.time()
         assert engine is not None and on_disk is not None
-        done = on_disk.count
-        total_bytes = self.torrent.total_length
-        have_bytes = sum(self.torrent.piece_size(i) for i in on_disk) if done else 0
+        wanted, size = engine.wanted, self.torrent.piece_size
+        # With a file selection, only the wanted pieces count: 100% is every chosen file.
+        done = list(on_disk) if wanted.complete() else [i for i in on_disk if wanted[i]]
+        total_bytes = self.torrent.total_length if wanted.complete() else sum(size(i) for i in wanted)
         return {
-            "pieces": done, "num_pieces": self.torrent.num_pieces, "bytes": have_bytes,
+            "pieces": len(done), "num_pieces": wanted.count, "bytes": sum(size(i) for i in done),
             "total_bytes": total_bytes, "peers": len(self.links),
             "down_rate": sum(p.down.rate(now) for p in engine.peers.values()),
             "up_rate": sum(p.up.rate(now) for p in engine.peers.values()),

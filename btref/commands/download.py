@@ -226,8 +226,9 @@ def metadata_path(output: str, torrent: Torrent) -> str:
 def chosen_files(args: argparse.Namespace, torrent: Torrent) -> frozenset[int] | None:
     """The files ``--only``/``--skip`` and a magnet link's ``so=`` choose (``None``: all).
 
-    :raises SelectionError: a pattern matches no file, or nothing is left.
+    :raises CommandError: a pattern matches no file, or nothing is left.
     """
+    from btref.errors import SelectionError
     from btref.layout import choose_files
 
     so = None
@@ -237,7 +238,10 @@ def chosen_files(args: argparse.Namespace, torrent: Torrent) -> frozenset[int] |
         so = parse_magnet(args.torrent).select_only
     if not (args.only or args.skip or so is not None):
         return None
-    files = choose_files(torrent, only=args.only, skip=args.skip, indices=so)
+    try:
+        files = choose_files(torrent, only=args.only, skip=args.skip, indices=so)
+    except SelectionError as exc:  # the user's words, said back as they are
+        raise CommandError(str(exc)) from None
     return None if len(files) == sum(not f.pad for f in torrent.files) else files
 
 

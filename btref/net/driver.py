@@ -37,9 +37,14 @@ to the peers found. Stop
 ``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
 "Trackers", BEP 12 tiers (in the plugins).
 
+With ``files`` (a file selection, :func:`btref.layout.choose_files`) the recheck, the
+storage and the session know which files and pieces are wanted (skipped files are never
+written: :mod:`btref.io.storage`); with ``download_limit`` every read's payload pays a
+:class:`~btref.net.throttle.TokenBucket` before the link reads again.
+
 Invariants: a piece counts as done (``pieces_on_disk``), and is logged as
 ``piece_verified``, only after its write returned; the download is complete only when
-every piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
+every wanted piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
 by peer id) is never talked to again; our own peer id is refused; at most ``max_peers``
 connections, handshaken or not.
 """

@@ -23,8 +23,8 @@ Invariants:
 
 * A :class:`PieceInProgress` exists from the first request of a piece until it is judged
   or every request for it is withdrawn; ``received[b]`` is set at most once per block.
-* A block is requested from a peer only if the peer has the piece and we do not; it is
-  in flight to two peers only in end game.
+* A block is requested from a peer only if the peer has the piece and it is not
+  ``settled`` (we lack it and want it); it is in flight to two peers only in end game.
 * ``asked[b]`` is the set of peers with block ``b`` of the piece in their
   :attr:`~btref.peer.Peer.requests`: the same requests, indexed by block (end game needs
   to know whom to cancel). ``unasked`` lists, in order, the blocks neither received nor
@@ -147,14 +147,19 @@ class Downloader:
     :param peers: the session's peer table, by key (read only: to cancel end game losers).
     :param swarm_view: makes the picker's view of the swarm.
     :param keep_data: ``False`` counts blocks without keeping their bytes (the simulator).
+    :param settled: the pieces we need no more (the session's: ``have`` plus the pieces
+        outside the file selection); ``None``: ``have`` itself. Only pieces outside it are
+        requested.
     """
 
     def __init__(self, torrent: Torrent, hook: Any, config: Config, have: PieceSet, availability: Availability,
-                 peers: dict[Hashable, Peer], swarm_view: Callable[[], SwarmView], *, keep_data: bool = True) -> None:
+                 peers: dict[Hashable, Peer], swarm_view: Callable[[], SwarmView], *, keep_data: bool = True,
+                 settled: PieceSet | None = None) -> None:
         self.torrent = torrent
         self.hook = hook
         self.config = config
         self.have = have
+        self.settled = have if settled is None else settled
         self.availability = availability
         self.peers = peers
         self.swarm_view = swarm_view
@@ -173,7 +178,7 @@ class Downloader:
     def fill(self, peer: Peer, now: float, out: list[Action]) -> None:
         """Keep ``peer``'s request queue full (the heart of the download)."""
         if ((peer.peer_choking and not peer.allowed_fast) or not peer.am_interested
-                or self.have.complete() or self.peers.get(peer.key) is not peer):
+                or self.settled.complete() or self.peers.get(peer.key) is not peer):
             return
         cfg = self.config
         depth = 1 if peer.snubbed else peer.queue_depth(now, block=BLOCK, seconds=cfg.pipeline_seconds,
@@ -216,7 +221,7 @@ class Downloader:
 
     def _usable_piece(self, peer: Peer, index: Any) -> PieceInProgress | None:
         """The piece in progress for a picker's answer, or ``None`` if the answer is unusable."""
-        if (type(index) is not int or not 0 <= index < self.torrent.num_pieces or self.have[index]
+        if (type(index) is not int or not 0 <= index < self.torrent.num_pieces or self.settled[index]
                 or not peer.has[index] or index in peer.rejected):
             return None
         piece = self.pieces.get(index)
@@ -229,7 +234,7 @@ class Downloader:
     def _in_endgame(self, out: list[Action]) -> bool:
         """End game: every block we lack is received or requested (BEP 3 "end game")."""
         if not self.endgame:
-            if self.torrent.num_pieces - self.have.count != len(self.pieces):
+            if self.torrent.num_pieces - self.settled.count != len(self.pieces):
                 return False
             if any(piece.unasked for piece in self.pieces.values()):
                 return False
@@ -317,6 +322,7 @@ class Downloader:
         if not self._verify(piece):
             return False, self._failed(piece, out)
         self.have.set(index)
+        self.settled.set(index)  # (the same set as have when every piece is wanted)
         self.availability.got(index)
         out.append(WritePiece(index, piece.buffer))
         return True, self._absolve(piece)

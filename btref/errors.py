@@ -43,6 +43,11 @@ class StorageError(BtrefError):
     """Data that cannot be mapped, read or written inside the download folder."""
 
 
+class SelectionError(BtrefError, ValueError):
+    """A file selection that chooses nothing: a ``--only``/``--skip`` pattern that matches
+    no file, or a BEP 53 ``so=`` index past the torrent's last file."""
+
+
 class MetadataError(BtrefError):
     """The info dictionary of a magnet link could not be fetched and verified (BEP 9)."""
 

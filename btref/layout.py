@@ -20,19 +20,32 @@ Invariants kept (defense in depth, even though :mod:`btref.metainfo` checks too)
 * files do not overlap in the piece space, and a BEP 47 symlink entry carries no data.
 
 A violation raises :class:`~btref.errors.StorageError`, which names the file.
+
+File selection (``btref download --only/--skip``, BEP 53 ``so=``): :func:`choose_files`
+turns patterns or file indices into the files to fetch, and :meth:`Layout.pieces_of`
+into the pieces that cover them. A piece that covers a chosen file and a skipped one (a
+*boundary piece*) is wanted: its bytes for the skipped file go to the parts file
+(:mod:`btref.io.storage`), never into that file. Patterns are only compared with the
+torrent's paths, never joined to a folder, so no pattern can reach outside it.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Collection, Iterable
+from fnmatch import fnmatchcase
 
 import attrs
 
-from btref.errors import StorageError
+from btref.errors import SelectionError, StorageError
 from btref.metainfo import FileEntry, Torrent
+from btref.pieceset import PieceSet
 from btref.wire import BLOCK_SIZE
 
-__all__ = ["Span", "Layout", "check_component"]
+__all__ = ["Span", "Layout", "check_component", "choose_files", "file_names"]
+
+#: How many file names a "matches no file" message lists before it says "and N more".
+LISTED_FILES = 10
 
 
 @attrs.frozen(slots=True)
@@ -95,6 +108,19 @@ class Layout:
         """Bytes in piece ``index`` (same answer as :meth:`Torrent.piece_size`)."""
         return sum(s.length for s in self.piece_spans(index))
 
+    # [docs: pieces-of]
+    def pieces_of(self, files: Collection[int]) -> PieceSet:
+        """The pieces that hold a byte of one of ``files`` (file indices): the pieces a
+        download of just those files must fetch, boundary pieces included."""
+        wanted = PieceSet(self.num_pieces)
+        for i in files:
+            f = self.torrent.files[i]
+            if f.length and not f.pad:
+                for index in range(f.offset // self.piece_length, (f.offset + f.length - 1) // self.piece_length + 1):
+                    wanted.set(index)
+        return wanted
+    # [/docs: pieces-of]
+
     # -- blocks ---------------------------------------------------------------------
 
     def block_spans(self, index: int, begin: int, length: int, *, max_length: int | None = None) -> list[Span]:
@@ -116,6 +142,65 @@ class Layout:
                 f"block at {begin} of {length} bytes runs past the end of piece {index} ({size} bytes)"
             )
         return clip(spans, begin, length)
+
+
+def file_names(torrent: Torrent) -> list[tuple[int, str]]:
+    """``(index, path)`` of every real file (no BEP 47 pad file), the path as ``btref
+    info`` shows it: components joined by ``/``, the torrent's folder first."""
+    return [(i, "/".join(f.path)) for i, f in enumerate(torrent.files) if not f.pad]
+
+
+# [docs: choose-files]
+def choose_files(torrent: Torrent, *, only: Iterable[str] = (), skip: Iterable[str] = (),
+                 indices: Iterable[int] | None = None) -> frozenset[int]:
+    """The indices of the files to download.
+
+    Start from ``indices`` (BEP 53 ``so=``: positions in the torrent's file list, pad
+    files counted), or every file; ``only`` patterns replace that start with the files they
+    match, then ``skip`` patterns take files away. A pattern is a shell glob
+    (:func:`fnmatch.fnmatchcase`: ``*``, ``?``, ``[...]``) and matches a file when it
+    matches its path, its path below the torrent's folder, or a folder it lies in: for a
+    torrent ``album`` with ``album/cd1/01.flac``, ``'*.flac'``, ``cd1``, ``'album/cd1/*'``
+    all choose it.
+
+    :raises SelectionError: for a pattern that matches no file (the message lists the
+        files), an index past the last file, or a selection left empty.
+    """
+    names = file_names(torrent)
+    if indices is None:
+        chosen = {i for i, _ in names}
+    else:
+        chosen = set()
+        for i in indices:
+            if not 0 <= i < len(torrent.files):
+                raise SelectionError(f"so= names file {i}, but the torrent has {len(torrent.files)} files "
+                                     f"(0 to {len(torrent.files) - 1})")
+            if not torrent.files[i].pad:
+                chosen.add(i)
+    multi = len(names) > 0 and all(len(torrent.files[i].path) > 1 for i, _ in names)
+    only = list(only)
+    if only:
+        chosen = set().union(*(_matching(torrent, names, pattern, multi, "--only") for pattern in only))
+    for pattern in skip:
+        chosen -= _matching(torrent, names, pattern, multi, "--skip")
+    if not chosen:
+        raise SelectionError("the selection leaves no file to download")
+    return frozenset(chosen)
+# [/docs: choose-files]
+
+
+def _matching(torrent: Torrent, names: list[tuple[int, str]], pattern: str, multi: bool, option: str) -> set[int]:
+    found = set()
+    for i, _ in names:
+        parts = torrent.files[i].path
+        starts = (0, 1) if multi else (0,)  # with and without the torrent's folder
+        if any(fnmatchcase("/".join(parts[a:b]), pattern) for a in starts for b in range(a + 1, len(parts) + 1)):
+            found.add(i)
+    if not found:
+        listed = ", ".join(name for _, name in names[:LISTED_FILES])
+        more = f" and {len(names) - LISTED_FILES} more" if len(names) > LISTED_FILES else ""
+        raise SelectionError(f"{option} {pattern!r} matches no file; the torrent's files are: {listed}{more}")
+    return found
 
 
 # [docs: clip]

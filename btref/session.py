@@ -11,6 +11,10 @@ The session is made of plain objects, each owning its part of the state:
 
 * ``peers``: one :class:`~btref.peer.Peer` per connection (flags, pieces, requests);
 * ``have`` and ``availability``: our pieces, and how many peers have each piece;
+* ``wanted`` and ``settled``: the pieces the file selection covers (every piece unless the
+  user chose files), and the pieces we need no more: those we have and those not wanted.
+  ``settled`` is the one place that says what is left to fetch: the availability's
+  buckets, the picker's view, interest, end game and completion all read it;
 * ``download``: a :class:`~btref.download.Downloader` (pieces in progress, requests,
   verification, strikes);
 * ``choking``: a :class:`~btref.choking.ChokeRounds` (when to ask the choker, and its answer).
@@ -28,6 +32,9 @@ Invariants:
 * We never request a block of a piece we have, nor from a peer that lacks it.
 * We upload only to peers we unchoked.
 * A piece is written and announced (``have``) only after it passed verification.
+* ``settled`` is ``have`` plus every piece outside ``wanted``; we request only pieces
+  outside ``settled``, and ``Complete`` comes once ``settled`` is complete (every wanted
+  piece verified; a seed only when ``wanted`` is every piece).
 * A peer breaking the protocol at this level gets a ``Close``; the session never raises.
 * Tolerant where real clients deviate harmlessly: a ``bitfield``, ``have all`` or
   ``have none`` after other messages (aria2, WebTorrent send them) is merged into what
@@ -69,10 +76,13 @@ class Session:
     :param keep_data: ``False`` counts blocks without keeping their bytes: the hash schemes
         and ``WritePiece`` then get an empty buffer. Only for the simulator's virtual
         payloads (whose hash scheme accepts anything).
+    :param wanted: the pieces to download (file selection: :meth:`btref.layout.Layout.pieces_of`);
+        ``None``: every piece.
     """
 
     def __init__(self, torrent: Torrent, hook: Any, *, have: PieceSet | None = None, peer_id: bytes = b"",
-                 rng: random.Random | None = None, config: Config | None = None, keep_data: bool = True) -> None:
+                 rng: random.Random | None = None, config: Config | None = None, keep_data: bool = True,
+                 wanted: PieceSet | None = None) -> None:
         self.torrent = torrent
         self.hook = hook
         self.peer_id = peer_id
@@ -82,10 +92,16 @@ class Session:
         if have is not None and len(have) != n:
             raise ValueError(f"have bitfield of {len(have)} pieces for a torrent of {n}")
         self.have = have.copy() if have is not None else PieceSet(n)
+        if wanted is not None and len(wanted) != n:
+            raise ValueError(f"wanted bitfield of {len(wanted)} pieces for a torrent of {n}")
+        self.wanted = wanted.copy() if wanted is not None else PieceSet.full(n)
+        #: Pieces we need no more: ``have`` plus the pieces outside ``wanted``. Without a
+        #: selection that is ``have`` itself (the same object: one set to update, not two).
+        self.settled = self.have if wanted is None else _settled(self.have, self.wanted)
         self.peers: dict[Hashable, Peer] = {}
-        self.availability = Availability(n, self.have, skip_unseen=True)
+        self.availability = Availability(n, self.settled, skip_unseen=True)
         self.download = Downloader(torrent, hook, self.config, self.have, self.availability, self.peers,
-                                   self.swarm_view, keep_data=keep_data)
+                                   self.swarm_view, keep_data=keep_data, settled=self.settled)
         self.choking = ChokeRounds(hook, self.config, self.peers, self.swarm_view)
         #: Keys we banned (a liar that left is banned too, by the key it had).
         self.banned: set[Hashable] = set()
@@ -108,8 +124,9 @@ class Session:
         return self.have.complete()
 
     def swarm_view(self) -> SwarmView:
-        """What the picker and the choker see of our side of the swarm."""
-        return SwarmView(num_pieces=self.num_pieces, have=self.have, availability=self.availability,
+        """What the picker and the choker see of our side of the swarm: as ``have``, the
+        pieces we need no more, so a picker never asks for a piece outside the selection."""
+        return SwarmView(num_pieces=self.num_pieces, have=self.settled, availability=self.availability,
                          in_progress=frozenset(self.download.pieces), rng=self.rng, now=self.now,
                          seeding=self.seeding)
 
@@ -370,13 +387,13 @@ class Session:
                 self._update_interest(peer, out)
         out.append(Event("piece_verified", {"index": index}))
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)
-        if self.seeding:
+        if self.settled.complete():  # every wanted piece: a seed, unless files were left out
             self._complete(out)
     # [/docs: announce]
 
     def _complete(self, out: Actions) -> None:
         out.append(Complete())
-        out.append(Event("complete", {"pieces": self.num_pieces}))
+        out.append(Event("complete", {"pieces": self.have.count}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
             peer.snubbed = False  # only a downloader can be snubbed
@@ -430,3 +447,12 @@ class Session:
     def _require(condition: bool, message: str) -> None:
         if not condition:
             raise ProtocolError(message)
+
+
+def _settled(have: PieceSet, wanted: PieceSet) -> PieceSet:
+    """``have`` plus every piece outside ``wanted``."""
+    settled = PieceSet.full(len(have))
+    for index in wanted:
+        if not have[index]:
+            settled.clear(index)
+    return settled

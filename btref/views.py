@@ -123,7 +123,8 @@ class SwarmView(NamedTuple):
 
     #: Pieces in the torrent.
     num_pieces: int
-    #: Pieces we have verified (do not mutate).
+    #: Pieces we have verified (do not mutate). When the user chose some files, the pieces
+    #: outside that selection are in it too: either way, a picker asks for none of them.
     have: PieceSet
     #: ``availability[i]``: how many connected peers have piece ``i``; its ``buckets``
     #: group the pieces we lack by that count (do not mutate).

@@ -45,9 +45,10 @@ def make_torrent(tmp_path: Path, version: str = "v1", *, trackers: tuple = (), p
 
 
 def same_tree(a: Path, b: Path) -> bool:
-    """Byte-exact comparison of every file below two folders."""
-    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    """Byte-exact comparison of every file below two folders, except btref's own state
+    (``.btref/``: parts files, the metadata a magnet download saved)."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and ".btref" not in p.relative_to(a).parts)
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and ".btref" not in p.relative_to(b).parts)
     return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
 
 

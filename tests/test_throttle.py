@@ -9,6 +9,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from btref.actions import ReadBlock
 from btref.hookspecs import hookimpl
@@ -174,3 +176,43 @@ def test_token_bucket_still_importable_from_the_demo() -> None:
     from btref.net import swarm_demo
 
     assert swarm_demo.TokenBucket is TokenBucket
+
+
+# -- the download limit: the token accounting on a clock of the test's own -----------------
+
+
+@settings(max_examples=50)
+@given(rate=st.integers(1_000, 10_000_000), reads=st.lists(st.integers(0, 256 * KiB), min_size=1, max_size=200))
+def test_download_limit_accounting_on_a_simulated_clock(rate: int, reads: list[int]) -> None:
+    """A reader that reads again as soon as the bucket lets it: by the time of each read,
+    the bytes paid for before it are at most the burst plus ``rate`` times the time gone,
+    and (never idle) at least ``rate`` times it."""
+    bucket = TokenBucket(rate, burst=rate / 4)
+    now = paid = 0.0
+    for n in reads:
+        assert rate * now - 1e-6 * rate <= paid <= rate / 4 + rate * now + 1e-6 * rate
+        now += bucket.spend(n, now)
+        paid += n
+    assert bucket.spent == sum(reads)
+
+
+def test_download_limit_charges_every_payload_byte(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, files={"one.bin": 256 * KiB}, piece_length=64 * KiB)
+
+    async def scenario() -> tuple[int, int]:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder:
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+                              peers=[f"127.0.0.1:{seeder.port}"], download_limit=4 * MiB) as leech:
+                assert await leech.run(), leech.error
+                assert leech.downlink is not None
+                return leech.downlink.spent, leech.downloaded
+
+    spent, downloaded = run(scenario())
+    assert spent == downloaded >= 256 * KiB
+    assert same_tree(src, tmp_path / "dst")
+
+
+def test_download_limit_must_be_positive(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path)
+    with pytest.raises(ValueError, match="download_limit"):
+        Client(torrent, src, download_limit=0)

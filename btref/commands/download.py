@@ -6,8 +6,11 @@ the peers given with ``--peer``, download, verify every piece (SHA-1 for v1, mer
 SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magnet link:
 then the info dictionary is fetched from the peers first (BEP 9, :mod:`btref.net.magnet_fetch`),
 found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``,
-``--dht FILE``: one node for the whole run, BEP 5). Exit status 0 once every piece
-is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
+``--dht FILE``: one node for the whole run, BEP 5), and kept in
+``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again.
+``--only``/``--skip`` (and a link's BEP 53 ``so=``) choose files: only the pieces that
+cover them are fetched (:func:`btref.layout.choose_files`). Exit status 0 once every
+wanted piece is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
 arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
 """
 
@@ -17,6 +20,8 @@ import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
+
+import attrs
 
 from btref.commands.common import STRATEGY_HELP, CommandError, human_size, load_torrent, size_argument, strategy
 from btref.errors import BtrefError
@@ -42,11 +47,14 @@ examples:
   btref download album.torrent -o ~/Downloads
   btref download album.torrent -o out --peer 127.0.0.1:6881 --events log.jsonl
   btref download album.torrent -o out --picker rarest-first:random_first=0 --seed
+  btref download album.torrent -o out --only '*.flac' --skip 'cd2'
 
 try next: start `btref seed album.torrent DATA_DIR --port 6881` in another
 terminal and download from it with --peer 127.0.0.1:6881; read the --events
 log (one JSON object per line); swap the picker or choker, or tune its
-parameters (`btref plugins --verbose`).
+parameters (`btref plugins --verbose`); fetch one file with --only, look at
+DIR/.btref/ (the pieces it shares with skipped files), then run again without
+--only and watch it pick up from there.
 
 exit status: 0 every piece is verified on disk, 2 it could not finish (the
 line on stderr says why), 130 interrupted (Ctrl-C; data so far is kept).
@@ -73,6 +81,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dht", metavar="FILE",
                    help="join the DHT from the node state saved in FILE (what `btref dht --state FILE` "
                         "writes; made if absent) and save it there on exit")
+    p.add_argument("--download-limit", type=size_argument, metavar="RATE",
+                   help="take in at most RATE bytes of data per second from all peers together (e.g. 1M; "
+                        "default: no limit): btref reads its sockets no faster, and TCP slows the senders")
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -83,6 +94,13 @@ def add_parser(sub: Subparsers) -> None:
     add_network_options(p)
     p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
                    help=f"piece picker {STRATEGY_HELP} (default rarest-first)")
+    p.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                   help="download only the files this glob matches (repeatable), by their path as "
+                        "`btref info` lists it, with or without the torrent's folder, or a folder they "
+                        "lie in: '*.flac', 'cd1', 'album/cd1/*'; replaces a magnet link's so=")
+    p.add_argument("--skip", action="append", default=[], metavar="PATTERN",
+                   help="leave out the files this glob matches (repeatable, after --only); their bytes "
+                        "in pieces shared with chosen files wait in DIR/.btref/ for a later run")
     p.add_argument("--seed", action="store_true", help="keep seeding after the download, until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                    help="give up when no data arrived for this long (default 120)")
@@ -97,6 +115,7 @@ def session_options(args: argparse.Namespace, dht: DHT | None = None) -> dict[st
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
         "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
+        "download_limit": args.download_limit,
     }
 
 
@@ -155,18 +174,27 @@ def dht_note(dht: DHT | None) -> str:
 
 
 def limit_note(args: argparse.Namespace) -> str:
-    """For the start-up line: the upload limit, if there is one."""
-    return f"; upload limited to {human_size(args.upload_limit)}/s" if args.upload_limit else ""
+    """For the start-up line: the rate limits, if there are any."""
+    return "".join(f"; {way} limited to {human_size(rate)}/s"
+                   for way, rate in (("upload", args.upload_limit), ("download", args.download_limit)) if rate)
 
 
 async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
                       dht: DHT | None = None) -> tuple[Torrent, tuple[OpenConnection, ...]]:
     """Fetch a magnet link's metadata (BEP 9); returns the torrent and the connections left
     open for the download (under ``peer_id``), and adds the peers found to ``args.peer``."""
+    from btref.errors import StorageError
+    from btref.io.storage import load_metadata, save_metadata
     from btref.magnet import parse_magnet
     from btref.net.magnet_fetch import fetch_metadata
 
     magnet = parse_magnet(args.torrent)
+    saved = load_metadata(args.output, magnet.info_hash_v1, magnet.info_hash_v2)
+    if saved is not None:  # an earlier run fetched it: no BEP 9 exchange this time
+        print(f"btref download: metadata of {saved.name} from {metadata_path(args.output, saved)} "
+              "(saved by an earlier run)", file=out, flush=True)
+        args.peer = [*args.peer, *magnet.peers]
+        return attrs.evolve(saved, trackers=tuple((url,) for url in magnet.trackers)), ()
     if not args.port:  # the port announced now is the one the download listens on later
         import socket
 
@@ -180,7 +208,52 @@ async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
     print(f"btref download: metadata ({len(result.torrent.info_bytes)} bytes) from {', '.join(result.sources)} "
           f"in {result.seconds:.3f} s", file=out, flush=True)
     args.peer = [*args.peer, *(str(p) for p in result.peers)]
+    try:
+        save_metadata(args.output, result.torrent)
+    except StorageError:
+        result.close()
+        raise
     return result.torrent, result.connections
+
+
+def metadata_path(output: str, torrent: Torrent) -> str:
+    """Where :func:`~btref.io.storage.save_metadata` keeps a magnet link's metadata."""
+    from btref.io.storage import STATE_FOLDER
+
+    return os.path.join(output, STATE_FOLDER, f"{torrent.info_hash.hex()}.torrent")
+
+
+def chosen_files(args: argparse.Namespace, torrent: Torrent) -> frozenset[int] | None:
+    """The files ``--only``/``--skip`` and a magnet link's ``so=`` choose (``None``: all).
+
+    :raises CommandError: a pattern matches no file, or nothing is left.
+    """
+    from btref.errors import SelectionError
+    from btref.layout import choose_files
+
+    so = None
+    if args.torrent.lower().startswith("magnet:") and not args.only:
+        from btref.magnet import parse_magnet
+
+        so = parse_magnet(args.torrent).select_only
+    if not (args.only or args.skip or so is not None):
+        return None
+    try:
+        files = choose_files(torrent, only=args.only, skip=args.skip, indices=so)
+    except SelectionError as exc:  # the user's words, said back as they are
+        raise CommandError(str(exc)) from None
+    return None if len(files) == sum(not f.pad for f in torrent.files) else files
+
+
+def selection_note(torrent: Torrent, files: frozenset[int]) -> str:
+    """One line: which files are chosen, and how many pieces that takes."""
+    from btref.layout import Layout, file_names
+
+    names = [name for i, name in file_names(torrent) if i in files]
+    pieces = Layout(torrent).pieces_of(files).count
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"{len(names)} of {len(file_names(torrent))} files chosen ({shown}): {pieces} of "
+            f"{torrent.num_pieces} pieces")
 
 
 async def follow(session: Client, progress: Progress) -> None:
@@ -209,39 +282,53 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
     torrent = None if magnet else load_torrent(args.torrent, "download")
+    chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
     os.makedirs(args.output, exist_ok=True)
 
-    async def main() -> tuple[bool, str | None]:
+    async def main() -> tuple[bool, str | None, bool]:
         # One event loop, one peer id and one DHT node for the metadata fetch and the download,
         # so the download goes on over the fetch's connections (BEP 9 then BEP 3, same sockets).
         peer_id = make_peer_id()
         adopt: tuple[OpenConnection, ...] = ()
         dht = await join_dht(args)
         try:
+            files = chosen
             if torrent is None:
                 fetched, adopt = await from_magnet(args, out, peer_id, dht)
+                try:
+                    files = chosen_files(args, fetched)
+                except BaseException:
+                    for conn in adopt:
+                        conn.close()
+                    raise
             else:
                 fetched = torrent
             session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
-                             stall_timeout=args.timeout, adopt=adopt, **session_options(args, dht))
+                             stall_timeout=args.timeout, adopt=adopt, files=files, **session_options(args, dht))
             async with session:
                 print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
                       f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
                       f"{limit_note(args)}{dht_note(dht)}",
                       file=out, flush=True)
-                progress = Progress(fetched.total_length, label=fetched.name)
+                if files is not None:
+                    print(f"btref download: {selection_note(fetched, files)}", file=out, flush=True)
+                progress = Progress(session.stats()["total_bytes"], label=fetched.name)
                 try:
                     await follow(session, progress)
                 finally:
                     progress.close(session.stats())
-                return session.complete.is_set(), session.error
+                return session.complete.is_set(), session.error, files is not None
         finally:
             if dht is not None:
                 await dht.close()  # saves --dht FILE
 
-    complete, error = asyncio.run(main())
+    complete, error, chose = asyncio.run(main())
     if not complete:
         raise CommandError(f"download incomplete: {error or 'stopped'}")
-    print(f"btref download: done, every piece verified in {args.output}."
-          + ("" if magnet else f" Next: btref verify {args.torrent} {args.output}"), file=out)
+    if chose:
+        print(f"btref download: done, every piece of the chosen files verified in {args.output}. Next: "
+              "run it again without --only/--skip (or so=) to fetch the rest", file=out)
+    else:
+        print(f"btref download: done, every piece verified in {args.output}."
+              + ("" if magnet else f" Next: btref verify {args.torrent} {args.output}"), file=out)
     return 0

@@ -24,6 +24,16 @@ Invariants kept:
 * **Bounded memory and file descriptors**: no file is ever loaded whole; a request is
   bounds-checked before any read; at most ``max_open_files`` files are open at once.
 
+* **Skipped files are never written** (file selection: ``btref download --only``). A
+  *boundary piece*, one that covers a chosen file and a skipped one, is wanted; its bytes
+  for the chosen files go to those files, and the whole piece goes to the *parts file*
+  ``DATA_DIR/.btref/<info hash>.parts`` (libtorrent keeps a "partfile" for the same
+  reason). The parts file is sparse: piece ``i`` sits at byte ``i * piece_length``, so it
+  needs no index; the hash check tells which of its slots hold a good piece. A parked
+  piece is read from there (a peer may ask for it); a later run that chooses the skipped
+  file finds the piece there at its recheck and :meth:`Storage.restore` writes it into the
+  file; the parts file is deleted once it holds nothing needed.
+
 Every failure (a bad request, a missing or short file, a disk error) is a
 :class:`~btref.errors.StorageError` that names the file or the piece.
 """
@@ -34,22 +44,28 @@ import collections
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 
 import attrs
 import pluggy
 
+from btref import metainfo
 from btref.pieceset import PieceSet
-from btref.errors import StorageError
+from btref.errors import BtrefError, StorageError
+from btref.bencode import encode
 from btref.layout import Layout, Span
 from btref.wire import BLOCK_SIZE
 from btref.download import piece_is_good
 from btref.metainfo import Torrent
 
-__all__ = ["MAX_OPEN_FILES", "Storage", "VerifyReport", "piece_is_good", "verify"]
+__all__ = ["MAX_OPEN_FILES", "STATE_FOLDER", "Storage", "VerifyReport", "piece_is_good", "verify",
+           "save_metadata", "load_metadata"]
 
 #: How many files a :class:`Storage` keeps open (least recently used ones are closed).
 MAX_OPEN_FILES = 32
+#: The folder inside DATA_DIR where btref keeps what is not the torrent's data: parts
+#: files, and the metadata a magnet download fetched (``<info hash>.torrent``).
+STATE_FOLDER = ".btref"
 #: Flags for opening a folder on a file's path: never through a link.
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -60,12 +76,21 @@ class Storage:
     Files are opened lazily (read-only until the first write), parent folders are made on
     demand, and nothing is created by merely constructing or reading. Use it as a context
     manager, or call :meth:`close` (which flushes first).
+
+    :param selected: the indices of the files to write (file selection); ``None``: all.
+        Bytes of other files go to the parts file only (see the module docstring).
+    :param parked: pieces known to be good in the parts file (:attr:`VerifyReport.parked`).
     """
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *,
-                 max_open_files: int = MAX_OPEN_FILES) -> None:
+                 max_open_files: int = MAX_OPEN_FILES, selected: Collection[int] | None = None,
+                 parked: Iterable[int] = ()) -> None:
         self.torrent = torrent
         self.layout = Layout(torrent)
+        self.selected = frozenset(range(len(torrent.files)) if selected is None else selected)
+        #: Pieces read from (and kept whole in) the parts file.
+        self.parked = set(parked)
+        self._parts: int | None = None  # the parts file's descriptor, once opened
         #: The resolved download folder: every file is opened below it, through no link.
         self.root = os.path.realpath(os.fspath(data_dir))
         self.max_open_files = max(1, max_open_files)
@@ -74,6 +99,7 @@ class Storage:
         self._dirty: set[int] = set()  # files written since the last flush
         self._new_entries: set[str] = set()  # directories that gained an entry since the last flush
         self._empty_files_made = False
+        self._parts_dirty = False
         self._closed = False
 
     # -- paths ----------------------------------------------------------------------
@@ -81,6 +107,15 @@ class Storage:
     def path(self, file_index: int) -> str:
         """Where file ``file_index`` lives: below the download folder, by its own name."""
         return os.path.join(self.root, *self.torrent.files[file_index].path)
+
+    @property
+    def parts_path(self) -> str:
+        """The parts file: whole boundary pieces, at ``index * piece_length``."""
+        return os.path.join(self.root, STATE_FOLDER, f"{self.torrent.info_hash.hex()}.parts")
+
+    def skips_part_of(self, index: int) -> bool:
+        """Does piece ``index`` hold bytes of a file that is not selected?"""
+        return any(not s.pad and s.file_index not in self.selected for s in self.layout.piece_spans(index))
 
     # [docs: confine]
     def _folder(self, names: tuple[str, ...], create: bool) -> int:
@@ -173,6 +208,33 @@ class Storage:
             action = "writing" if write else "reading"
             raise StorageError(f"cannot open {self._name(file_index)} for {action}: {exc.strerror}") from exc
 
+    def _parts_fd(self, write: bool) -> int | None:
+        """The parts file's descriptor (opened like the torrent's files: through no link);
+        ``None`` when reading and there is no parts file."""
+        if self._closed:
+            raise StorageError("storage is closed")
+        if self._parts is not None:
+            return self._parts
+        name = f"{self.torrent.info_hash.hex()}.parts"
+        try:
+            if write:
+                self._make_root()
+            folder = self._folder((STATE_FOLDER,), create=write)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot open the folder {STATE_FOLDER} in {self.root}: {exc.strerror}") from exc
+        try:
+            flags = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_RDWR | (os.O_CREAT if write else 0)
+            self._parts = os.open(name, flags, 0o666, dir_fd=folder)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot open the parts file {self.parts_path}: {exc.strerror}") from exc
+        finally:
+            os.close(folder)
+        return self._parts
+
     def _make_root(self) -> None:
         """Make the download folder if needed, noting the folders that gain an entry."""
         if os.path.isdir(self.root):
@@ -210,11 +272,28 @@ class Storage:
         :raises StorageError: for a request out of bounds or over
             :data:`~btref.wire.BLOCK_SIZE`, or data that is not on disk.
         """
-        return self._read(self.layout.block_spans(index, begin, length, max_length=BLOCK_SIZE))
+        spans = self.layout.block_spans(index, begin, length, max_length=BLOCK_SIZE)
+        return self._read_parked(index, begin, length) if index in self.parked else self._read(spans)
 
     def read_piece(self, index: int) -> bytes:
         """The whole of piece ``index``, pad bytes as zeros (what the hash schemes check)."""
+        if index in self.parked:
+            return self._read_parked(index, 0, self.layout.piece_size(index))
         return self._read(self.layout.piece_spans(index))
+
+    def _read_parked(self, index: int, begin: int, length: int) -> bytes:
+        """``length`` bytes at ``begin`` of piece ``index`` from the parts file."""
+        fd = self._parts_fd(write=False)
+        chunk = b"" if fd is None else self._pread(fd, length, index * self.torrent.piece_length + begin)
+        if len(chunk) != length:
+            raise StorageError(f"piece {index} is not in the parts file {self.parts_path}")
+        return chunk
+
+    def _pread(self, fd: int, length: int, offset: int) -> bytes:
+        try:
+            return os.pread(fd, length, offset)
+        except OSError as exc:
+            raise StorageError(f"cannot read the parts file {self.parts_path}: {exc.strerror}") from exc
 
     def _read(self, spans: list[Span]) -> bytes:
         chunks = []
@@ -241,8 +320,9 @@ class Storage:
     def write_piece(self, index: int, data: bytes | bytearray | memoryview) -> None:
         """Write piece ``index``, which the caller has verified, with one ``pwrite`` per span.
 
-        Pad spans are skipped (they are zeros by definition). The first write also creates
-        the torrent's empty files. Durable only after :meth:`flush`.
+        Pad spans are skipped (they are zeros by definition), and so are the spans of files
+        not selected: if there are any, the whole piece goes to the parts file too. The
+        first write also creates the torrent's empty files. Durable only after :meth:`flush`.
 
         :raises StorageError: if ``data`` is not exactly the piece's size, or the disk fails.
         """
@@ -256,26 +336,53 @@ class Storage:
         # [docs: write]
         pos = 0
         for s in spans:
-            if not s.pad:
+            if not s.pad and s.file_index in self.selected:
                 fd = self._fd(s.file_index, write=True)
                 self._dirty.add(s.file_index)  # even a failed write may have changed the file
                 self._pwrite_all(fd, view[pos:pos + s.length], s.file_offset, s.file_index)
             pos += s.length
         # [/docs: write]
+        if self.skips_part_of(index):  # a boundary piece: kept whole, apart
+            parts = self._parts_fd(write=True)
+            assert parts is not None
+            self._parts_dirty = True
+            self._pwrite_all(parts, view, index * self.torrent.piece_length, None)
+            self.parked.add(index)
+        else:
+            self.parked.discard(index)
 
-    def _pwrite_all(self, fd: int, view: memoryview, offset: int, file_index: int) -> None:
+    def _pwrite_all(self, fd: int, view: memoryview, offset: int, file_index: int | None) -> None:
+        """Write all of ``view`` at ``offset``; ``file_index`` ``None`` is the parts file."""
         try:
             while view:  # pwrite may write less than asked (rare on files, but allowed)
                 done = os.pwrite(fd, view, offset)
                 view, offset = view[done:], offset + done
         except OSError as exc:
-            raise StorageError(f"cannot write {self._name(file_index)}: {exc.strerror}") from exc
+            name = self.parts_path if file_index is None else self._name(file_index)
+            raise StorageError(f"cannot write {name}: {exc.strerror}") from exc
+
+    # [docs: restore]
+    def restore(self) -> int:
+        """Write the parked pieces whose files are all selected now into those files (a
+        download that skipped files, resumed without skipping them); then, if no piece is
+        left parked, delete the parts file. Returns how many pieces were written."""
+        back = sorted(i for i in self.parked if not self.skips_part_of(i))
+        for index in back:
+            self.write_piece(index, self.read_piece(index))  # unparks it
+        self.flush()  # the files hold those bytes durably before their other copy goes
+        if not self.parked and self._parts_fd(write=False) is not None:
+            try:
+                os.unlink(self.parts_path)
+            except OSError as exc:
+                raise StorageError(f"cannot delete the parts file {self.parts_path}: {exc.strerror}") from exc
+        return len(back)
+    # [/docs: restore]
 
     def create_empty_files(self) -> None:
         """Create the torrent's zero-length files (no piece covers them, so no write would)."""
         self._empty_files_made = True
         for i, entry in enumerate(self.torrent.files):
-            if entry.length == 0 and not entry.pad and entry.symlink is None:
+            if entry.length == 0 and not entry.pad and entry.symlink is None and i in self.selected:
                 self._fd(i, write=True)
                 self._dirty.add(i)
 
@@ -285,6 +392,9 @@ class Storage:
         try:
             for i in sorted(self._dirty):
                 os.fsync(self._fd(i, write=True))
+            if self._parts_dirty and self._parts is not None:
+                os.fsync(self._parts)
+                self._parts_dirty = False
             for folder in sorted(self._new_entries, key=len, reverse=True):  # deepest first
                 dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 try:
@@ -307,6 +417,9 @@ class Storage:
             while self._fds:
                 _, (fd, _) = self._fds.popitem()
                 os.close(fd)
+            if self._parts is not None:
+                os.close(self._parts)
+                self._parts = None
 
     def __enter__(self) -> Storage:
         return self
@@ -328,6 +441,8 @@ class VerifyReport:
     bad: list[int] = attrs.Factory(list)
     #: Pieces with a (non-pad) file absent or too short.
     missing: list[int] = attrs.Factory(list)
+    #: Good pieces found whole in the parts file (counted in ``good``, not in the above).
+    parked: list[int] = attrs.Factory(list)
 
     @property
     def complete(self) -> bool:
@@ -336,8 +451,12 @@ class VerifyReport:
 
 
 def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: pluggy.HookRelay | None = None, *,
-           progress: Callable[[int], None] | None = None) -> VerifyReport:
+           progress: Callable[[int], None] | None = None, selected: Collection[int] | None = None) -> VerifyReport:
     """Recheck the data below ``data_dir`` piece by piece (``btref verify``, and resume).
+
+    A piece that is not good in the files is looked for in the parts file, if there is
+    one and the piece spans several files (only such a piece can be parked there).
+    ``selected`` are the files a download chooses (see :class:`Storage`).
 
     Each piece is read once and then dropped, so memory stays at one piece whatever the
     torrent's size. ``hook`` is a pluggy hook relay with the hash schemes registered; by
@@ -351,7 +470,8 @@ def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: pluggy.Hook
 
         hook = plugin_manager({"hashes": HASH_SCHEMES[torrent.version]}).hook
     report = VerifyReport(PieceSet(torrent.num_pieces))
-    with Storage(torrent, data_dir) as storage:
+    with Storage(torrent, data_dir, selected=selected) as storage:
+        has_parts = storage._parts_fd(write=False) is not None
         sizes: dict[int, int] = {}
 
         def size(i: int) -> int:
@@ -364,12 +484,91 @@ def verify(torrent: Torrent, data_dir: str | os.PathLike[str], hook: pluggy.Hook
         for index in range(torrent.num_pieces):
             spans = storage.layout.piece_spans(index)
             if any(not s.pad and size(s.file_index) < s.file_offset + s.length for s in spans):
-                report.missing.append(index)
+                found = report.missing
             elif piece_is_good(hook, torrent, index, storage.read_piece(index)):
+                found = None
                 report.good.set(index)
             else:
-                report.bad.append(index)
+                found = report.bad
+            if found is not None and has_parts and sum(not s.pad for s in spans) > 1:
+                storage.parked.add(index)
+                try:
+                    if piece_is_good(hook, torrent, index, storage.read_piece(index)):
+                        found = report.parked
+                        report.good.set(index)
+                except StorageError:  # not in the parts file
+                    pass
+                storage.parked.discard(index)
+            if found is not None:
+                found.append(index)
             if progress is not None:
                 progress(index + 1)
         # [/docs: recheck]
     return report
+
+
+# -- metadata a magnet download fetched (BEP 9) --------------------------------------------
+
+
+# [docs: saved-metadata]
+def save_metadata(data_dir: str | os.PathLike[str], torrent: Torrent) -> str:
+    """Keep a magnet link's fetched info dictionary as ``DATA_DIR/.btref/<info hash>.torrent``
+    (the raw info bytes, so the info hash is the link's; the link's trackers as
+    ``announce-list``), so a restarted download need not fetch it again. Written to a
+    temporary name, flushed and renamed, through no link. Returns the path.
+
+    :raises StorageError: if the folder cannot be made or written.
+    """
+    tiers = [[url.encode() for url in tier] for tier in torrent.trackers]
+    head = b"d13:announce-list" + encode(tiers) if tiers else b"d"
+    data = head + b"4:info" + torrent.info_bytes + b"e"  # keys in order; the info dict verbatim
+    name = f"{torrent.info_hash.hex()}.torrent"
+    root = os.path.realpath(os.fspath(data_dir))
+    try:
+        os.makedirs(root, exist_ok=True)
+        top = os.open(root, _FOLDER)
+        try:
+            os.mkdir(STATE_FOLDER, dir_fd=top)
+        except FileExistsError:
+            pass
+        finally:
+            os.close(top)
+        folder = os.open(os.path.join(root, STATE_FOLDER), _FOLDER)
+        try:
+            temporary = f"{name}.{os.getpid()}.part"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666,
+                         dir_fd=folder)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        raise StorageError(f"cannot save the metadata in {os.path.join(root, STATE_FOLDER)}: "
+                           f"{exc.strerror or exc}") from exc
+    return os.path.join(root, STATE_FOLDER, name)
+
+
+def load_metadata(data_dir: str | os.PathLike[str], info_hash_v1: bytes | None,
+                  info_hash_v2: bytes | None) -> Torrent | None:
+    """The torrent :func:`save_metadata` kept for these info hashes (a magnet link's), or
+    ``None`` if there is none, it cannot be read, or it is not that torrent (a file left
+    there by hand is checked like metadata from a peer: by its info hash)."""
+    ids = [h for h in (info_hash_v1, info_hash_v2[:20] if info_hash_v2 else None) if h is not None]
+    for info_hash in ids:
+        path = os.path.join(os.path.realpath(os.fspath(data_dir)), STATE_FOLDER, f"{info_hash.hex()}.torrent")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as fh:
+                torrent = metainfo.parse(fh.read(metainfo.MAX_TORRENT_SIZE + 1))
+        except (OSError, BtrefError):
+            continue
+        if ((info_hash_v1 is None or torrent.info_hash_v1 == info_hash_v1)
+                and (info_hash_v2 is None or torrent.info_hash_v2 == info_hash_v2)):
+            return torrent
+    return None
+# [/docs: saved-metadata]

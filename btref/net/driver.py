@@ -37,9 +37,14 @@ to the peers found. Stop
 ``fsync`` (storage close), announce ``stopped``. Discovery and tracking: BEP 3
 "Trackers", BEP 12 tiers (in the plugins).
 
+With ``files`` (a file selection, :func:`btref.layout.choose_files`) the recheck, the
+storage and the session know which files and pieces are wanted (skipped files are never
+written: :mod:`btref.io.storage`); with ``download_limit`` every read's payload pays a
+:class:`~btref.net.throttle.TokenBucket` before the link reads again.
+
 Invariants: a piece counts as done (``pieces_on_disk``), and is logged as
 ``piece_verified``, only after its write returned; the download is complete only when
-every piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
+every wanted piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
 by peer id) is never talked to again; our own peer id is refused; at most ``max_peers``
 connections, handshaken or not.
 """
@@ -50,8 +55,9 @@ import asyncio
 import os
 import random
 import secrets
-from collections.abc import Coroutine, Hashable, Iterable
+from collections.abc import Collection, Coroutine, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from btref import wire
@@ -63,7 +69,7 @@ from btref.net.events import EventLog
 from btref.net.extensions import Extensions
 from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
-from btref.net.throttle import LimitedUplink
+from btref.net.throttle import LimitedUplink, TokenBucket
 from btref.net.webseed import WebSeed
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
@@ -105,9 +111,12 @@ class Client(PeerNetwork):
                  config: Config | None = None, peer_id: bytes | None = None, max_peers: int = 60,
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
                  upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
-                 adopt: Iterable[OpenConnection] = ()) -> None:
+                 adopt: Iterable[OpenConnection] = (), files: Collection[int] | None = None,
+                 download_limit: float | None = None) -> None:
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
+        if download_limit is not None and not download_limit > 0:
+            raise ValueError(f"download_limit must be a rate above 0 bytes/s, got {download_limit}")
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
         self.host, self.requested_port = host, port
         self.keep_seeding = seed
@@ -132,7 +141,10 @@ class Client(PeerNetwork):
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
         self._adopt = list(adopt)  # connections a magnet fetch left open (btref.net.magnet_fetch)
+        self.files = files  # the files to download (btref.layout.choose_files); None: all
         self.uplink: LimitedUplink | None = None
+        #: The download limit: every read's payload pays it before the next read.
+        self.downlink = None if download_limit is None else TokenBucket(download_limit, burst=download_limit / 4)
         self.events: EventLog | None = None
         self.engine: Session | None = None
         self.storage: Storage | None = None
@@ -176,11 +188,15 @@ class Client(PeerNetwork):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="btref-disk")
         report = self._recheck
         if report is None:
-            report = await loop.run_in_executor(self.executor, verify, self.torrent, self.data_dir, self.hook)
+            report = await loop.run_in_executor(self.executor, partial(
+                verify, self.torrent, self.data_dir, self.hook, selected=self.files))
         self.pieces_on_disk = report.good.copy()
-        self.storage = Storage(self.torrent, self.data_dir)
+        self.storage = Storage(self.torrent, self.data_dir, selected=self.files, parked=report.parked)
+        # Pieces an earlier run parked apart, now wanted in their files, go there first.
+        await loop.run_in_executor(self.executor, self.storage.restore)
+        wanted = None if self.files is None else self.storage.layout.pieces_of(self.files)
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
-                              rng=random.Random(), config=self.config)
+                              rng=random.Random(), config=self.config, wanted=wanted)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
         # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
         # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
@@ -188,7 +204,7 @@ class Client(PeerNetwork):
                                                   backlog=max(100, self.max_peers))
         self.port = self._server.sockets[0].getsockname()[1]
         self.event("listening", {"host": self.host, "port": self.port})
-        self._engine_complete = report.good.complete()
+        self._engine_complete = self.engine.settled.complete()
         if self._engine_complete:
             self._set_complete()
         for conn in self._adopt:  # before the first announce, so that none of them is dialled again
@@ -220,6 +236,8 @@ class Client(PeerNetwork):
             link.close()
         if self.uplink is not None:
             self.uplink.close()  # wakes the uplink task if it waits for tokens
+        if self.downlink is not None:
+            self.downlink.close()  # wakes the read loops that wait for it
         # Until none is left: an ending task may spawn another (a dropped link's last
         # actions), and a cancellation can be lost (Python 3.11's wait_for returns its result
         # when the awaited thing finished in the loop turn the cancel came in), so whatever
@@ -323,7 +341,8 @@ class Client(PeerNetwork):
                 self._close(action.key)
             elif kind is Complete:
                 self._engine_complete = True
-                self._spawn(self.announce("completed"), self._tasks)
+                if self.engine is not None and self.engine.seeding:  # not for a file selection
+                    self._spawn(self.announce("completed"), self._tasks)
             elif kind is UploadShares and self.uplink is not None:
                 self.uplink.set_shares(action.shares)
         for link in touched:
@@ -393,9 +412,15 @@ class Client(PeerNetwork):
             held = self._unwritten.pop(w.index, None)
             if held is not None:
                 self.event(held.name, held.fields)
-        if self._engine_complete and on_disk.complete() and not self.complete.is_set():
+        if self._engine_complete and not self.complete.is_set() and self._wanted_on_disk():
             await self.loop.run_in_executor(self.executor, storage.flush)
             self._set_complete()
+
+    def _wanted_on_disk(self) -> bool:
+        """Every piece the selection wants is written (all of them without a selection)."""
+        assert self.engine is not None and self.pieces_on_disk is not None
+        on_disk = self.pieces_on_disk
+        return on_disk.complete() or all(on_disk[i] for i in self.engine.wanted)
 
     def _set_complete(self) -> None:
         self.complete.set()
@@ -466,11 +491,12 @@ class Client(PeerNetwork):
         """Numbers for a progress display: pieces and bytes on disk, peers, rates."""
         engine, on_disk, now = self.engine, self.pieces_on_disk, self.loop.time()
         assert engine is not None and on_disk is not None
-        done = on_disk.count
-        total_bytes = self.torrent.total_length
-        have_bytes = sum(self.torrent.piece_size(i) for i in on_disk) if done else 0
+        wanted, size = engine.wanted, self.torrent.piece_size
+        # With a file selection, only the wanted pieces count: 100% is every chosen file.
+        done = list(on_disk) if wanted.complete() else [i for i in on_disk if wanted[i]]
+        total_bytes = self.torrent.total_length if wanted.complete() else sum(size(i) for i in wanted)
         return {
-            "pieces": done, "num_pieces": self.torrent.num_pieces, "bytes": have_bytes,
+            "pieces": len(done), "num_pieces": wanted.count, "bytes": sum(size(i) for i in done),
             "total_bytes": total_bytes, "peers": len(self.links),
             "down_rate": sum(p.down.rate(now) for p in engine.peers.values()),
             "up_rate": sum(p.up.rate(now) for p in engine.peers.values()),

@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.metainfo import Torrent
     from btref.net.extensions import Extensions
     from btref.net.magnet_fetch import OpenConnection
-    from btref.net.throttle import LimitedUplink
+    from btref.net.throttle import LimitedUplink, TokenBucket
     from btref.pieceset import PieceSet
     from btref.session import Session
 
@@ -112,6 +112,7 @@ class PeerNetwork:
     _spawn: Callable[[Coroutine[Any, Any, object], set[asyncio.Task[Any]]], asyncio.Task[Any]]
     extensions: Extensions
     uplink: LimitedUplink | None
+    downlink: TokenBucket | None
     stall_timeout: float | None
 
     # -- connections --------------------------------------------------------------------
@@ -226,7 +227,9 @@ class PeerNetwork:
             msgs = first
             # [docs: read-loop]
             while True:
-                self._received(link, msgs)
+                payload = self._received(link, msgs)
+                if payload and self.downlink is not None and not await self.downlink.take(payload):
+                    break  # the limit closed: the client stops
                 if link.closed:
                     break
                 # Never wait here for the peer to read: if it waited for us the same way, both
@@ -325,20 +328,24 @@ class PeerNetwork:
             self.banned_ids.add(link.peer_id)
         return [other for k, other in self.links.items() if k != key and ban_address(other.key.host) == host]
 
-    def _received(self, link: PeerLink, msgs: list[wire.Message | wire.Handshake]) -> None:
-        """Pass a batch of messages to the engine and carry out what it answers."""
+    def _received(self, link: PeerLink, msgs: list[wire.Message | wire.Handshake]) -> int:
+        """Pass a batch of messages to the engine and carry out what it answers; returns
+        the payload bytes (``piece`` blocks) they brought, which a download limit charges."""
         if not msgs:
-            return
+            return 0
         assert self.engine is not None
         now = self.loop.time()
+        payload = 0
         for msg in msgs:
             if type(msg) is wire.Piece:
-                self.downloaded += len(msg.block)
+                payload += len(msg.block)
                 self.last_data = now
             elif type(msg) is wire.Extended:
                 self._extended(link, msg, now)
+        self.downloaded += payload
         # One call for the whole read: the engine tops up the request queue once.
         self.execute(self.engine.messages_received(link.key, msgs, now))
+        return payload
 
     def _extended(self, link: PeerLink, msg: wire.Extended, now: float) -> None:
         """BEP 9 metadata requests and BEP 11 peer exchange (:mod:`btref.net.extensions`)."""

@@ -1,4 +1,5 @@
-"""An upload limit for the asyncio driver, split among the connections by the choker's shares.
+"""Rate limits for the asyncio driver: an upload limit split among the connections by the
+choker's shares, and a download limit on what the client reads.
 
 Without a limit the driver serves every ``ReadBlock`` at once and the kernel's TCP splits
 the link among the connections by what each takes. With
@@ -13,6 +14,13 @@ hosts do, so it can honour :class:`~btref.actions.UploadShares` (PropShare, BitT
 * the batch is served (disk read, ``block_read``, send) and then paid for through a
   :class:`TokenBucket`, with the payload bytes that really left: a block the engine no
   longer wants (choked, cancelled) is dropped by ``block_read`` and costs nothing.
+
+With ``Client(download_limit=RATE)`` every connection's read loop pays the same
+:class:`TokenBucket` for the payload bytes each read brought, before it reads again: the
+client takes data in no faster than ``RATE`` on average, and TCP's flow control (the
+socket's receive buffer fills up) slows the senders down, as libtorrent's limit does. A
+read's bytes are taken as they come, so the limit holds on average, over seconds, not
+within one read of :data:`~btref.net.peer_io.READ_SIZE` bytes.
 
 Invariants: payload leaves at ``rate`` bytes per second on average, with bursts of at most
 a quarter second's worth after idle time (protocol messages are not counted, as in most
@@ -53,22 +61,30 @@ class TokenBucket:
             raise ValueError("rate must be positive")
         self.rate, self.burst = rate, burst
         self.tokens = burst
+        #: Every byte paid for so far.
+        self.spent = 0
         self._stamp: float | None = None
         self._lock = asyncio.Lock()
         self._closed = asyncio.Event()
 
+    def spend(self, n: int, now: float) -> float:
+        """Pay ``n`` bytes at time ``now`` (any clock, seconds); returns how long to wait
+        before the next payment is on budget (0: not in debt). The accounting alone, so a
+        test can run it on a clock of its own."""
+        if self._stamp is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self.tokens -= n
+        self.spent += n
+        return max(0.0, -self.tokens / self.rate)
+
     async def take(self, n: int) -> bool:
         """Spend ``n`` bytes of budget, waiting as long as that takes; False once closed."""
         async with self._lock:
-            loop = asyncio.get_running_loop()
-            now = loop.time()
-            if self._stamp is not None:
-                self.tokens = min(self.burst, self.tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self.tokens -= n
-            if self.tokens < 0 and not self._closed.is_set():
+            wait = self.spend(n, asyncio.get_running_loop().time())
+            if wait > 0 and not self._closed.is_set():
                 try:
-                    await asyncio.wait_for(self._closed.wait(), -self.tokens / self.rate)
+                    await asyncio.wait_for(self._closed.wait(), wait)
                 except TimeoutError:
                     pass
             return not self._closed.is_set()

@@ -210,3 +210,41 @@ def test_live_page_updates_while_the_demo_swarm_runs(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_compare_html_writes_one_view_per_pair(tmp_path: Path) -> None:
+    assert main(["compare", "--picker", "rarest-first,random", "--peers", "4", "--pieces", "8", "--repeat", "1",
+                 "--jobs", "1", "--no-plots", "--html", "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.glob("view-*.html"))
+    assert names == ["view-random+tit-for-tat.html", "view-rarest-first+tit-for-tat.html"]
+
+
+def test_seed_and_download_serve_their_live_views(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    import urllib.request
+
+    from tests.test_cli_network import btref_process
+    from tests.test_driver import make_torrent
+
+    data, _, src = make_torrent(tmp_path, "hybrid")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers", "--web") as (proc, first):
+        assert proc.stdout is not None
+        url = first.split("watch it in a browser: ", 1)[1].split()[0]
+        port = re.search(r"on 127\.0\.0\.1:(\d+)", proc.stdout.readline())
+        assert port, first
+        log = tmp_path / "ev.jsonl"
+        assert main(["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers",
+                     "--peer", f"127.0.0.1:{port.group(1)}", "--web", "--events", str(log)]) == 0
+        assert "watch it in a browser: http://127.0.0.1:" in capsys.readouterr().out
+        assert any(json.loads(line)["event"] == "piece_verified" for line in log.read_text().splitlines())
+        with urllib.request.urlopen(url + "events", timeout=10) as stream:
+            seen = []
+            while "peer_connected" not in seen:
+                line = stream.readline().decode()
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:])["event"])
+        assert seen[0] == "swarm"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert b"const LIVE = true;" in response.read()

@@ -21,11 +21,11 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import IO, Any, TextIO
 
 from btref.web.page import render
 
-__all__ = ["Hub", "ClientStream", "serve"]
+__all__ = ["Hub", "ClientStream", "serve", "one_client"]
 
 #: The longest request head read (the page's requests are a few hundred bytes).
 MAX_REQUEST = 8192
@@ -72,11 +72,14 @@ class ClientStream(io.StringIO):
     record of ``client``, timed on the hub's clock (every session counts from its own start).
     A text stream (``io.StringIO`` for its type) that keeps nothing itself."""
 
-    def __init__(self, hub: Hub, client: str) -> None:
+    def __init__(self, hub: Hub, client: str, also: IO[str] | None = None) -> None:
         super().__init__()
-        self.hub, self.client = hub, client
+        self.hub, self.client, self.also = hub, client, also
 
     def write(self, text: str) -> int:
+        if self.also is not None:  # the --events file gets the lines as the engine wrote them
+            self.also.write(text)
+            self.also.flush()
         for line in text.splitlines():
             if line.strip():
                 record = json.loads(line)
@@ -127,3 +130,24 @@ async def serve(hub: Hub, port: int = 0) -> AsyncIterator[str]:
         server.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 2)
+
+
+@contextlib.asynccontextmanager
+async def one_client(port: int, name: str, pieces: int, seed: bool, title: str, out: TextIO,
+                     events: str | None = None) -> AsyncIterator[ClientStream]:
+    """The live view of one client (``btref download --web``, ``btref seed --web``): serves
+    it, prints the URL to ``out`` and yields the stream for the client's ``events`` (which
+    also appends to the ``--events`` file ``events``, if given).
+
+    :raises OSError: the port is taken.
+    """
+    hub = Hub(title)
+    from btref.web.events import header
+
+    hub.add(header(pieces, [(name, seed)], title))
+    with contextlib.ExitStack() as files:
+        also = files.enter_context(open(events, "a", encoding="utf-8")) if events else None
+        async with serve(hub, port) as url:
+            print(f"watch it in a browser: {url} (the page only reads; closing it changes nothing)",
+                  file=out, flush=True)
+            yield ClientStream(hub, name, also)

@@ -145,6 +145,12 @@ def test_walkthrough_page_plays_to_all_peers_complete(tmp_path: Path) -> None:
                               "s.dispatchEvent(new Event('input'))")
         wait_for(driver, lambda d: _status(d) == "0/3 peers complete", 20)
         assert console_errors(driver) == []
+        # A liar's corrupt blocks: the bans are listed with the milestones.
+        assert main(["sim", "liar", "--html", "--no-plots", "--out", str(tmp_path / "liar")]) == 0
+        driver.get((tmp_path / "liar" / "view.html").as_uri())
+        driver.find_element("id", "end").click()
+        wait_for(driver, lambda d: "bans L at" in d.find_element("id", "milestones").text, 20)
+        assert console_errors(driver) == []
 
 
 def test_large_run_renders_sampled_without_errors(tmp_path: Path) -> None:

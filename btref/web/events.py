@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
-    from btref.sim.swarm import Swarm
+    import btref.sim.swarm  # in full: btref.tracker_state has a Swarm too
 
 __all__ = ["MAX_PEERS", "MAX_PIECES", "from_sim", "from_log", "header", "sample"]
 
@@ -46,7 +46,7 @@ def header(pieces: int, peers: list[tuple[str, bool]], title: str) -> Record:
             "peers": [{"name": name, "seed": seed} for name, seed in peers]}
 
 
-def from_sim(swarm: Swarm, title: str) -> list[Record]:
+def from_sim(swarm: btref.sim.swarm.Swarm, title: str) -> list[Record]:
     """Every record of a finished simulator run (``record_transfers=True``)."""
     if swarm.transfers is None or swarm.checks is None or swarm.chokes is None:
         raise ValueError("the swarm did not record its transfers (record_transfers=True)")

@@ -32,6 +32,8 @@ function reset() {
   view.pieceHeld = new Uint16Array(view.total);  // copies held by peers that started empty
   view.outside = 0;                              // pieces with at least one such copy
   view.leechers = view.peers.filter(p => !p.seed).length;
+  view.seeds = view.peers.length - view.leechers;  // no seed row (a real log): no "outside the seed"
+  view.bans = [];
   view.completed = 0;
   view.outsideAt = null; view.allCompleteAt = null; view.ticker = [];
   paintAll();
@@ -70,7 +72,7 @@ function apply(r) {
       if (!peer.seed && piece >= 0 && piece < view.total) {
         if (view.pieceHeld[piece] === 0) view.outside += 1;
         view.pieceHeld[piece] += 1;
-        if (view.outside === view.total && view.outsideAt === null) {
+        if (view.outside === view.total && view.outsideAt === null && view.seeds > 0) {
           view.outsideAt = r.t;
           note(`${t} s: every piece exists outside the seed`, "milestone");
         }
@@ -87,7 +89,10 @@ function apply(r) {
       break;
     case "rechoke": peer.unchoked = (r.unchoked || []).slice(); break;
     case "unchoke": for (const u of r.unchoked || []) if (!peer.unchoked.includes(u)) peer.unchoked.push(u); break;
-    case "peer_banned": peer.banned.push(String(r.peer)); note(`${t} s: ${peer.name} bans ${nameOf(r.peer)} (${r.reason})`, "ban"); break;
+    case "peer_banned":
+      peer.banned.push(String(r.peer));
+      view.bans.push(`${peer.name} bans ${nameOf(r.peer)} at ${t} s`);
+      note(`${t} s: ${peer.name} bans ${nameOf(r.peer)} (${r.reason})`, "ban"); break;
     default: break;
   }
 }
@@ -279,6 +284,7 @@ function render() {
   const ms = [];
   if (view.outsideAt !== null) ms.push(`every piece exists outside the seed at ${view.outsideAt.toFixed(1)} s: the seed could leave`);
   if (view.allCompleteAt !== null) ms.push(`all peers complete at ${view.allCompleteAt.toFixed(1)} s`);
+  ms.push(...view.bans.slice(0, 10));
   el("milestones").replaceChildren(...ms.map(text => Object.assign(document.createElement("li"), { textContent: text })));
   el("ticker").replaceChildren(...view.ticker.slice().reverse().map(n =>
     Object.assign(document.createElement("li"), { textContent: n.text, className: n.kind || "" })));

@@ -75,11 +75,16 @@ def synthetic(peers: int, pieces: int, seed: int = 0) -> list[dict[str, Any]]:
 def test_sample_keeps_small_runs_and_folds_large_ones() -> None:
     small = synthetic(10, 20)
     assert events.sample(small) is small
+    whole = synthetic(200, 500)  # the largest drawn whole: 200 peers besides the seed
+    assert events.sample(whole) is whole
+    folded = events.sample(synthetic(10, 40), max_pieces=20)
+    assert [p["name"] for p in folded[0]["peers"]] == ["seed"] + [f"p{n}" for n in range(10)]
+    assert folded[0]["sampled"] == "40 pieces folded into 20 columns"
     big = events.sample(synthetic(300, 600), max_peers=200, max_pieces=500)
     head = big[0]
-    assert len(head["peers"]) <= 200 and head["peers"][0]["name"] == "seed"
+    assert len(head["peers"]) == 201 and head["peers"][0]["name"] == "seed"  # the seed and 200 others
     assert head["pieces"] == 500 and head["pieces_total"] == 600
-    assert "of 301 peers shown" in head["sampled"] and "600 pieces folded into 500 columns" in head["sampled"]
+    assert "201 of 301 peers shown" in head["sampled"] and "600 pieces folded into 500 columns" in head["sampled"]
     kept = {p["name"] for p in head["peers"]}
     assert all(r["client"] in kept and 0 <= r.get("index", 0) < 500 for r in big[1:])
     assert all(0 <= r["piece"] < 600 for r in big[1:] if "index" in r)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
 
 __all__ = ["MAX_PEERS", "MAX_PIECES", "from_sim", "from_log", "header", "sample"]
 
-#: The largest run the page draws whole (its frame time stays low in Chromium: see the chapter).
+#: The largest run the page draws whole, seeds aside (its frame time stays low in Chromium: see the chapter).
 MAX_PEERS = 200
 MAX_PIECES = 500
 
@@ -102,18 +102,19 @@ def from_log(records: Iterable[Record], client: str = "local", title: str = "") 
 
 
 def sample(records: list[Record], max_peers: int = MAX_PEERS, max_pieces: int = MAX_PIECES) -> list[Record]:
-    """Keep at most ``max_peers`` rows (seeds first, then peers evenly spaced) and fold the
+    """Keep every seed and at most ``max_peers`` other peers (evenly spaced), and fold the
     pieces into at most ``max_pieces`` columns (column = index * columns // pieces, the piece
     itself kept in ``piece``); the header says so in ``sampled`` and keeps the count in
     ``pieces_total``. Records of the peers left out are dropped."""
     head, body = records[0], records[1:]
     peers, pieces = head["peers"], head["pieces"]
-    if len(peers) <= max_peers and pieces <= max_pieces:
-        return records
-    seeds = [p for p in peers if p["seed"]][:max_peers]
+    seeds = [p for p in peers if p["seed"]]
     rest = [p for p in peers if not p["seed"]]
-    room = max_peers - len(seeds)
-    kept = seeds + ([rest[i * len(rest) // room] for i in range(min(room, len(rest)))] if room > 0 else [])
+    if len(rest) <= max_peers and pieces <= max_pieces:
+        return records
+    if len(rest) > max_peers:
+        rest = [rest[i * len(rest) // max_peers] for i in range(max_peers)]
+    kept = seeds + rest
     names = {p["name"] for p in kept}
     columns = min(pieces, max_pieces)
     note = (f"{len(kept)} of {len(peers)} peers shown" if len(kept) < len(peers) else "") + \

@@ -6,9 +6,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-# The other clients of the interop matrix (tests/test_interop_matrix.py), as command:Debian package.
+# The other clients of the interop matrix (tests/test_interop_matrix.py), and the browser the
+# browser view's tests drive (tests/test_web.py), as command:Debian package.
 APT_CLIENTS := aria2c:aria2 transmission-cli:transmission-cli transmission-daemon:transmission-daemon \
-	rtorrent:rtorrent qbittorrent-nox:qbittorrent-nox node:nodejs npm:npm
+	rtorrent:rtorrent qbittorrent-nox:qbittorrent-nox node:nodejs npm:npm \
+	chromium:chromium chromedriver:chromium-driver
 # WebTorrent: webtorrent-cli 4 (6.x needs a native WebRTC module; 4.x speaks TCP), in the project.
 NPM_CLIENTS := .npm-clients
 WEBTORRENT  := $(NPM_CLIENTS)/node_modules/webtorrent/package.json
@@ -33,7 +35,7 @@ clients:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
 	elif [ -n "$$missing" ]; then \
-		echo "make clients: the interop matrix needs$$missing: run sudo apt-get install$$missing"; fi
+		echo "make clients: the interop matrix and the browser tests need$$missing: run sudo apt-get install$$missing"; fi
 	@if [ ! -f $(WEBTORRENT) ] && command -v npm >/dev/null 2>&1; then \
 		echo "make clients: npm install webtorrent-cli@4 into $(NPM_CLIENTS)/"; \
 		npm install --prefix $(NPM_CLIENTS) --no-audit --no-fund --loglevel=error webtorrent-cli@4 >/dev/null; fi

@@ -3,7 +3,8 @@
 The core (every module under ``btref/`` outside the I/O layer) reads no clock, socket or
 file and prints nothing: events in, actions out. The I/O layer is the folders whose names
 say so: ``btref/io`` (disk, file system, terminal), ``btref/net`` (the asyncio driver),
-``btref/sim`` (the virtual clock), ``btref/commands`` and ``btref/cli.py`` (the CLI).
+``btref/sim`` (the virtual clock), ``btref/web`` (the browser view: its page files and an
+HTTP server), ``btref/commands`` and ``btref/cli.py`` (the CLI).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 BTREF = Path(__file__).resolve().parent.parent / "btref"
-IO_LAYER = {"io", "net", "sim", "commands", "cli.py", "__main__.py"}
+IO_LAYER = {"io", "net", "sim", "web", "commands", "cli.py", "__main__.py"}
 #: Modules whose import means I/O: files, clocks, sockets, processes, the terminal.
 IO_MODULES = {"os", "io", "time", "socket", "asyncio", "selectors", "subprocess", "shutil", "threading",
               "rich", "tempfile", "signal", "secrets"}

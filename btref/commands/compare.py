@@ -44,6 +44,7 @@ examples:
   btref compare --picker rarest-first --picker rarest-first:random_first=0 --picker random
   btref compare --choker tit-for-tat:optimistic_slots=0 --choker tit-for-tat:optimistic_slots=2
   btref compare --picker rarest-first,random --scheduler tcp://10.0.0.1:8786   (pip install 'btref[cluster]')
+  btref compare --picker rarest-first,random --peers 20 --pieces 40 --html   and watch one run of each
 
 --picker and --choker repeat: each gives names separated by commas, or one plugin
 with parameters (NAME:KEY=VALUE,...; `btref plugins --verbose` lists them).
@@ -100,6 +101,9 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first run (default: 0)")
     p.add_argument("--out", metavar="DIR", help="folder for compare.json and plots (default: compare-SCENARIO)")
     p.add_argument("--no-plots", action="store_true", help="write compare.json only")
+    p.add_argument("--html", action="store_true",
+                   help="also write the browser view of each pair's first run (seed S) to view-PICKER+CHOKER.html, "
+                        "to watch how the strategies differ")
     p.set_defaults(run=run)
 
 
@@ -115,6 +119,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     chokers = [c.label for c in choices("chokers", args.choker or ["tit-for-tat"])]
     if args.repeat < 1:
         raise scenarios.ScenarioError(f"--repeat must be at least 1, got {args.repeat}")
+    if args.html and scenarios.get(args.scenario).build is None:  # checked before the grid runs
+        raise CommandError(f"--html: {args.scenario} is an experiment of its own, not one swarm; "
+                           "try flash-crowd or weak-seed")
     reporter = Reporter(len(pickers) * len(chokers) * args.repeat)
     try:
         rows = run_grid(args.scenario, pickers, chokers, repeat=args.repeat, peers=args.peers, pieces=args.pieces,
@@ -132,5 +139,26 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     written = [folder / "compare.json"]
     if not args.no_plots:
         written += plots_module("compare", folder / "compare.json").plot_comparison(rows, folder)
+    if args.html:
+        written += write_views(args, pickers, chokers, folder)
     print(f"wrote {', '.join(str(p) for p in written)}", file=out)
     return 0
+
+
+def write_views(args: argparse.Namespace, pickers: list[str], chokers: list[str], folder: Path) -> list[Path]:
+    """Run each pair once more on the first seed, recording transfers, and write its browser
+    view (:mod:`btref.web`): the run the table's first column averages in."""
+    import re
+
+    from btref.commands.sim import write_view
+    from btref.sim import scenarios
+
+    written = []
+    for picker in pickers:
+        for choker in chokers:
+            swarm, _ = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
+                                     choker=choker, seed=args.seed, record_transfers=True)
+            name = re.sub(r"[^A-Za-z0-9_.=+-]+", "-", f"{picker}+{choker}")
+            written.append(write_view(swarm, folder / f"view-{name}.html",
+                                      f"btref compare {args.scenario}: {picker} + {choker}, seed {args.seed}"))
+    return written

@@ -40,7 +40,7 @@ import attrs
 from btref.commands import create as create_cmd
 from btref.commands import info as info_cmd
 from btref.commands import verify as verify_cmd
-from btref.commands.common import hexa, human_size, parse_torrent, size_argument
+from btref.commands.common import CommandError, hexa, human_size, parse_torrent, size_argument
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from rich.live import Live
@@ -69,6 +69,7 @@ examples:
   btref demo --workdir lab1         keep the files in ./lab1 to play with them
   btref demo --leechers 8 --size 16M --seed-rate 2M
   btref demo --control              a changed file is a new torrent; the old one lives on
+  btref demo --web --port 8000      watch the swarm in a browser at http://127.0.0.1:8000/
 
 exit status: 0 every copy is identical, 1 a step or a copy went wrong (stderr says).
 
@@ -109,6 +110,8 @@ class Tour:
     #: the torrent published from it.
     changed: Path | None = None
     changed_torrent: Torrent | None = None
+    #: ``--web``: serve the browser view of the swarm on this port of 127.0.0.1 (0: any free one).
+    web: int | None = None
 
     def say(self, *lines: str) -> None:
         for line in lines:
@@ -231,14 +234,42 @@ def step_swarm(t: Tour) -> None:
     live = t.out.isatty() if t.live is None else t.live
     view = LiveView(t.out, live)
     try:
-        report = asyncio.run(run_swarm(where, sample_bytes("swarm", t.size), leechers=t.leechers,
-                                       seed_rate=t.seed_rate, timeout=t.timeout, show=view.show))
+        if t.web is None:
+            report = asyncio.run(run_swarm(where, sample_bytes("swarm", t.size), leechers=t.leechers,
+                                           seed_rate=t.seed_rate, timeout=t.timeout, show=view.show))
+        else:
+            report = asyncio.run(_swarm_on_the_web(t, where, view))
     finally:
         view.close()
     t.report = report
     t.say("", *summary_lines(report))
     t.failures.extend(report.problems)
 # [/docs: step-swarm]
+
+
+async def _swarm_on_the_web(t: Tour, where: Path, view: LiveView) -> SwarmReport:
+    """The swarm, with its events served to a browser (:mod:`btref.web.server`) meanwhile."""
+    from btref.net.swarm_demo import piece_length_for, run_swarm
+    from btref.web.events import header
+    from btref.web.server import Hub, serve
+
+    assert t.web is not None
+    hub = Hub("btref demo: a live swarm on 127.0.0.1")
+    pieces = -(-t.size // piece_length_for(t.size))
+    hub.add(header(pieces, [("seed", True), *((f"leecher-{n}", False) for n in range(1, t.leechers + 1))],
+                   hub.title))
+    try:
+        server = serve(hub, t.web)
+        url = await server.__aenter__()
+    except OSError as e:
+        raise CommandError(f"--web: cannot listen on 127.0.0.1:{t.web}: {e.strerror or e}") from None
+    try:
+        t.say(f"watch it in a browser: {url} (the page only reads; closing it changes nothing)")
+        t.out.flush()
+        return await run_swarm(where, sample_bytes("swarm", t.size), leechers=t.leechers, seed_rate=t.seed_rate,
+                               timeout=t.timeout, show=view.show, events=hub.stream)
+    finally:
+        await server.__aexit__(None, None, None)
 
 
 def _mib(n: float) -> str:
@@ -480,6 +511,10 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--control", action="store_true",
                    help="instead of the tour: change one byte of a published file; a new info hash, "
                         "a new swarm, and the old swarm still serves the old bytes")
+    p.add_argument("--web", action="store_true",
+                   help="also show the swarm in a browser: serves a live view on 127.0.0.1 and prints its URL")
+    p.add_argument("--port", type=int, default=0, metavar="N",
+                   help="the --web view's port (default: a free one)")
     p.set_defaults(run=run)
 
 
@@ -505,7 +540,10 @@ def tour(workdir: Path, out: TextIO, steps: list[tuple[str, Callable[[Tour], Non
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    swarm = {"size": args.size, "leechers": args.leechers, "seed_rate": args.seed_rate, "timeout": args.timeout}
+    swarm = {"size": args.size, "leechers": args.leechers, "seed_rate": args.seed_rate, "timeout": args.timeout,
+             "web": args.port if args.web else None}
+    if args.web and not 0 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port}: expected a port from 0 to 65535")
     steps = CONTROL_STEPS if args.control else STEPS
     if args.workdir:
         workdir = Path(args.workdir)

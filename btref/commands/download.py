@@ -17,8 +17,10 @@ arrives for ``--timeout`` seconds it gives up with one line saying why, and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
@@ -70,6 +72,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--choker", default="tit-for-tat", metavar="NAME[:KEY=VALUE,...]",
                    help=f"choker {STRATEGY_HELP} (default tit-for-tat)")
     p.add_argument("--events", metavar="FILE.jsonl", help="append every event as one JSON line to this file")
+    p.add_argument("--web", action="store_true",
+                   help="also show this client in a browser: a live view on 127.0.0.1, its URL printed")
+    p.add_argument("--web-port", type=int, default=0, metavar="N", help="the --web view's port (default: a free one)")
     p.add_argument("--no-trackers", action="store_true", help="do not announce to the torrent's trackers")
     p.add_argument("--upload-limit", type=size_argument, metavar="RATE",
                    help="upload at most RATE bytes of data per second (e.g. 256K, 1M; default: no limit); "
@@ -171,6 +176,23 @@ def dht_note(dht: DHT | None) -> str:
         return ""
     host, port = dht.server.address
     return f"; DHT node on {host}:{port} (UDP), {len(dht.server.node.table)} nodes known"
+
+
+def web_view(args: argparse.Namespace, name: str, pieces: int, *, seed: bool, title: str,
+             out: TextIO) -> AsyncContextManager[Any]:
+    """``--web``: the live view of this one client (:func:`btref.web.server.one_client`)."""
+    from btref.web.server import one_client
+
+    if not 0 <= args.web_port <= 65535:
+        raise CommandError(f"--web-port {args.web_port}: expected a port from 0 to 65535")
+    return one_client(args.web_port, name, pieces, seed, title, out, args.events)
+
+
+async def enter_web_view(stack: contextlib.AsyncExitStack, view: AsyncContextManager[Any]) -> Any:
+    try:
+        return await stack.enter_async_context(view)
+    except OSError as e:
+        raise CommandError(f"--web-port: cannot listen on 127.0.0.1: {e.strerror or e}") from None
 
 
 def limit_note(args: argparse.Namespace) -> str:
@@ -303,9 +325,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     raise
             else:
                 fetched = torrent
-            session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
-                             stall_timeout=args.timeout, adopt=adopt, files=files, **session_options(args, dht))
-            async with session:
+            async with contextlib.AsyncExitStack() as stack:
+                options = session_options(args, dht)
+                if args.web:  # the --events file, if any, is written through the view's stream
+                    options["events"] = await enter_web_view(stack, web_view(
+                        args, "download", fetched.num_pieces, seed=False, title=f"btref download {fetched.name}",
+                        out=out))
+                session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
+                                 stall_timeout=args.timeout, adopt=adopt, files=files, **options)
+                await stack.enter_async_context(session)
                 print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
                       f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
                       f"{limit_note(args)}{dht_note(dht)}",
@@ -317,7 +345,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     await follow(session, progress)
                 finally:
                     progress.close(session.stats())
-                return session.complete.is_set(), session.error, files is not None
+            return session.complete.is_set(), session.error, files is not None
         finally:
             if dht is not None:
                 await dht.close()  # saves --dht FILE

@@ -12,13 +12,14 @@ and uploads to whom the choker picks, at most ``--max-peers`` of them at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from btref.commands.common import CommandError, human_size, load_torrent, strategy
-from btref.commands.download import (add_network_options, check_dht_options, dht_note, follow, join_dht, limit_note,
-                                     session_options)
+from btref.commands.download import (add_network_options, check_dht_options, dht_note, enter_web_view, follow,
+                                     join_dht, limit_note, session_options, web_view)
 from btref.commands.verify import check
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
@@ -113,24 +114,32 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     async def main() -> str | None:
         dht = await join_dht(args)
         try:
-            session = Client(torrent, args.data_dir, seed=True, recheck=report, max_peers=args.max_peers,
-                             **session_options(args, dht))
-            async with session:
-                print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}"
-                      f"{limit_note(args)}{dht_note(dht)}; "
-                      f"Ctrl-C stops. Next: {next_step(args, torrent, session.port, dht)}", file=out, flush=True)
-                progress = Progress(torrent.total_length, label=f"seeding {torrent.name}", interval=30.0)
-                try:
-                    async with asyncio.timeout(args.stop_after):
-                        await follow(session, progress)
-                except TimeoutError:
-                    return None
-                finally:
-                    progress.close()
-                return session.error or "stopped"
+            async with contextlib.AsyncExitStack() as stack:
+                options = session_options(args, dht)
+                if args.web:  # the --events file, if any, is written through the view's stream
+                    options["events"] = await enter_web_view(stack, web_view(
+                        args, "seed", torrent.num_pieces, seed=True, title=f"btref seed {torrent.name}", out=out))
+                session = Client(torrent, args.data_dir, seed=True, recheck=report, max_peers=args.max_peers,
+                                 **options)
+                return await seeding(session, dht)
         finally:
             if dht is not None:
                 await dht.close()  # saves --dht FILE
+
+    async def seeding(session: Client, dht: DHT | None) -> str | None:
+        async with session:
+            print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}"
+                  f"{limit_note(args)}{dht_note(dht)}; "
+                  f"Ctrl-C stops. Next: {next_step(args, torrent, session.port, dht)}", file=out, flush=True)
+            progress = Progress(torrent.total_length, label=f"seeding {torrent.name}", interval=30.0)
+            try:
+                async with asyncio.timeout(args.stop_after):
+                    await follow(session, progress)
+            except TimeoutError:
+                return None
+            finally:
+                progress.close()
+            return session.error or "stopped"
 
     error = asyncio.run(main())
     if error is not None:

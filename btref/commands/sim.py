@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from btref.commands.common import STRATEGY_HELP
+from btref.commands.common import STRATEGY_HELP, CommandError
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.commands.common import Subparsers
@@ -33,6 +33,7 @@ EPILOG = """\
 examples:
   btref sim --list                             the scenarios
   btref sim walkthrough                        one seed, three peers, round by round
+  btref sim walkthrough --html                 ... and watch it in a browser: sim-walkthrough/view.html
   btref sim flash-crowd --peers 100 --pieces 200 --out fc
   btref sim weak-seed --picker random --seed 7
   btref sim flash-crowd --picker rarest-first:random_first=0 --choker tit-for-tat:optimistic_slots=2
@@ -67,6 +68,9 @@ def add_parser(sub: Subparsers) -> None:
                    help="the run's random seed (default: the scenario's, 0 but for the walkthrough)")
     p.add_argument("--out", metavar="DIR", help="folder for metrics.json and plots (default: sim-SCENARIO)")
     p.add_argument("--no-plots", action="store_true", help="write metrics.json only")
+    p.add_argument("--html", action="store_true",
+                   help="also write view.html: the run in a browser, with play/pause and a slider (one file, "
+                        "no network needed: open it in a lecture)")
     p.set_defaults(run=run)
 
 
@@ -79,6 +83,16 @@ def list_scenarios(out: TextIO) -> None:
         s = every[name]
         more = (f", picker {s.picker}" if s.picker != "rarest-first" else "") + (f", seed {s.seed}" if s.seed else "")
         print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces{more})", file=out)
+
+
+def write_view(swarm: object, path: Path, title: str) -> Path:
+    """The browser view of a finished run (:mod:`btref.web`), sampled if large."""
+    from btref.sim.swarm import Swarm
+    from btref.web import events, page
+
+    assert isinstance(swarm, Swarm)  # run() refused the scenarios with runners of their own
+    path.write_text(page.render(events.sample(events.from_sim(swarm, title)), title=title), encoding="utf-8")
+    return path
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -95,9 +109,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     picker = strategy("pickers", args.picker or scenario.picker).label
     choker = strategy("chokers", args.choker).label
     seed = scenario.seed if args.seed is None else args.seed
+    if args.html and scenario.build is None:  # a runner plays several swarms, or none: no one run to show
+        raise CommandError(f"--html: {args.scenario} is an experiment of its own, not one swarm; "
+                           "try walkthrough or flash-crowd")
     story = args.scenario == "walkthrough"
     swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
-                                   choker=choker, seed=seed, record_transfers=story)
+                                   choker=choker, seed=seed, record_transfers=story or args.html)
     if story:
         from btref.sim import walkthrough
 
@@ -107,6 +124,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(metrics, folder / "metrics.json")
     written = [folder / "metrics.json"]
+    if args.html:
+        written.append(write_view(swarm, folder / "view.html", f"btref sim {args.scenario} ({picker} + {choker}, "
+                                                                f"seed {seed})"))
     if "peers" not in metrics:  # a scenario with its own runner: its own figures, if any
         if scenario.plot is not None and not args.no_plots:
             plots_module("sim", folder / "metrics.json")  # the scenario's figures need matplotlib too

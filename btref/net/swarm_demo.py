@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
@@ -202,18 +202,20 @@ async def _start(peer: _Peer, tracker: TrackerServer, count: int, deadline: floa
 
 async def run_swarm(workdir: Path, data: bytes, *, leechers: int = 4, seed_rate: float = 1 << 20,
                     timeout: float = 300.0, show: Callable[[float, list[dict[str, Any]]], None] | None = None,
-                    ) -> SwarmReport:
+                    events: Callable[[str], IO[str]] | None = None) -> SwarmReport:
     """Share ``data`` from one seeder to ``leechers`` leechers on loopback; report who sent what.
 
     ``show(elapsed, rows)`` is called every :data:`REFRESH` seconds with a dict per peer
     (``name``, ``fraction``, ``down_rate``, ``up_rate``, ``peers``, ``uploaded``, ``done``)
-    for a live display. Gives up after ``timeout`` seconds (the report says so).
+    for a live display; ``events(name)``, if given, is the text stream each session writes
+    its ``--events`` log to (the browser view, :mod:`btref.web.server`). Gives up after
+    ``timeout`` seconds (the report says so).
     """
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
     loop.set_exception_handler(_quiet_cancellations)
     try:
-        return await _swarm(workdir, data, leechers, seed_rate, timeout, show)
+        return await _swarm(workdir, data, leechers, seed_rate, timeout, show, events)
     finally:
         await asyncio.sleep(0)  # let the callbacks of the tasks just cancelled run first
         loop.set_exception_handler(previous)
@@ -227,7 +229,8 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any
 
 
 async def _swarm(workdir: Path, data: bytes, leechers: int, seed_rate: float, timeout: float,
-                 show: Callable[[float, list[dict[str, Any]]], None] | None) -> SwarmReport:
+                 show: Callable[[float, list[dict[str, Any]]], None] | None,
+                 events: Callable[[str], IO[str]] | None = None) -> SwarmReport:
     size = len(data)
     piece_length = piece_length_for(size)
     seed_dir = workdir / "seed"
@@ -239,9 +242,10 @@ async def _swarm(workdir: Path, data: bytes, leechers: int, seed_rate: float, ti
                              trackers=[[tracker.http_url]], creation_date=0, comment="btref demo swarm")
         (workdir / "btref-swarm.torrent").write_bytes(raw)
         torrent = parse(raw)
-        seed = _session(ThrottledSession, "seed", torrent, seed_dir, upload_rate=seed_rate)
-        peers = [_session(Client, f"leecher-{n}", torrent, workdir / f"leecher-{n}")
-                 for n in range(1, leechers + 1)]
+        seed = _session(ThrottledSession, "seed", torrent, seed_dir, upload_rate=seed_rate,
+                        events=events and events("seed"))
+        peers = [_session(Client, f"leecher-{n}", torrent, workdir / f"leecher-{n}",
+                          events=events and events(f"leecher-{n}")) for n in range(1, leechers + 1)]
         started = loop.time()
         problems: list[str] = []
         try:

@@ -149,6 +149,9 @@ class Swarm(HaveBatches):
         self.transfers: list[tuple[float, str, str, int]] | None = [] if record_transfers else None
         #: ``(time, peer, index, passed)`` of every hash check, if ``record_transfers``.
         self.checks: list[tuple[float, str, int, bool]] | None = [] if record_transfers else None
+        #: ``(time, peer, event)`` of every rechoke and unchoke, if ``record_transfers`` (the
+        #: browser view, :mod:`btref.web`, draws the choke changes).
+        self.chokes: list[tuple[float, str, Event]] | None = [] if record_transfers else None
         #: Hash schemes by name that check payloads for real (the sessions then keep their
         #: blocks; the torrent needs the payloads' digests: ``virtual_torrent(hashed=True)``).
         #: Empty: :class:`VirtualHash` checks that a piece is all zeros.
@@ -394,7 +397,11 @@ class Swarm(HaveBatches):
                 self.copies[event.fields["index"]] += 1
             if peer.first_piece_at is None:
                 peer.first_piece_at = self.loop.now
-        elif event.name == "rechoke":
+        elif event.name == "rechoke" or event.name == "unchoke":
+            if self.chokes is not None:
+                self.chokes.append((self.loop.now, peer.name, event))
+            if event.name == "unchoke":
+                return
             peer.rechokes += 1
             for text in event.fields["unchoked"]:  # the engine reports keys as text
                 key = int(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -202,3 +203,29 @@ def test_btref_to_btref_require_and_a_plaintext_peer_refused(tmp_path: Path) -> 
     assert same_tree(src, tmp_path / "dst") and same_tree(src, tmp_path / "dst2")
     failed = [e for e in read_events(tmp_path / "seed.jsonl") if e["event"] == "handshake_failed"]
     assert any("plaintext" in e["reason"] for e in failed)
+
+
+def test_cli_seed_and_download_with_require(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from btref.cli import main
+    from tests.test_cli_network import btref_process
+
+    data, _, src = make_torrent(tmp_path, "v1")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers",
+                       "--encryption", "require") as (proc, first):
+        match = re.search(r"on 127\.0\.0\.1:(\d+); encryption require", first)
+        assert match, first
+        status = main(["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers",
+                       "--peer", f"127.0.0.1:{match.group(1)}", "--encryption", "require"])
+    assert status == 0 and same_tree(src, tmp_path / "out")
+    assert "encryption require" in capsys.readouterr().out
+
+
+def test_cli_refuses_require_with_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from btref.cli import main
+
+    magnet = "magnet:?xt=urn:btih:" + "01" * 20
+    assert main(["download", magnet, "-o", str(tmp_path / "o"), "--encryption", "require"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "plaintext" in err

@@ -266,6 +266,7 @@ class PeerNetwork:
             await link.wait_closed()
         return outcome
 
+    # [docs: encrypt]
     async def _encrypt(self, link: PeerLink) -> None:
         """Run message stream encryption first, when the ``--encryption`` policy asks for it.
 
@@ -290,6 +291,7 @@ class PeerNetwork:
             if link.initiator and self.encryption == "prefer":
                 self._dial_plain.add(link.key)
             raise
+    # [/docs: encrypt]
 
     def _close(self, key: Hashable) -> None:
         if self.uplink is not None:

@@ -229,3 +229,18 @@ def test_cli_refuses_require_with_a_magnet_link(tmp_path: Path, capsys: pytest.C
     assert main(["download", magnet, "-o", str(tmp_path / "o"), "--encryption", "require"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "plaintext" in err
+
+
+def test_prefer_falls_back_to_plaintext_for_a_peer_without_mse(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True) as seeder:  # --encryption off
+            async with Client(torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"127.0.0.1:{seeder.port}"],
+                              encryption="prefer", events=tmp_path / "leech.jsonl") as leech:
+                assert await leech.run()
+
+    run(scenario(), 120)
+    assert same_tree(src, tmp_path / "dst")
+    failed = [e for e in read_events(tmp_path / "leech.jsonl") if e["event"] == "handshake_failed"]
+    assert len(failed) == 1 and "MSE" in failed[0]["reason"]

@@ -22,7 +22,12 @@ Speed by design:
   buffer's worth of blocks for the other). A peer that lets :data:`MAX_BACKLOG` bytes
   pile up reads nothing we send, and is dropped.
 
-Invariants: the handshake is the first thing read and, on a connection we opened, the
+Message stream encryption (:mod:`btref.mse`): :meth:`PeerLink.negotiate` runs it before
+BitTorrent's handshake when the policy asks; on a link where it chose RC4, each read is
+decrypted before the :class:`~btref.connection.Connection` sees it and each flushed batch
+is joined and encrypted in one call (a key stream is used in order).
+
+Invariants: the handshake is the first thing read (after MSE, if any) and, on a connection we opened, the
 first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more, and its
 reader sees the end of the stream at once; every wait for the handshake is bounded
 (:data:`HANDSHAKE_TIMEOUT`); ``last_received`` is the loop time bytes last came in;

@@ -244,3 +244,82 @@ def test_prefer_falls_back_to_plaintext_for_a_peer_without_mse(tmp_path: Path) -
     assert same_tree(src, tmp_path / "dst")
     failed = [e for e in read_events(tmp_path / "leech.jsonl") if e["event"] == "handshake_failed"]
     assert len(failed) == 1 and "MSE" in failed[0]["reason"]
+
+
+# -- a peer written by hand from the spec, to say what an honest Handshake never says ---------
+
+X_PEER = 0x1F2E3D4C5B6A79881726354453627180A9B8C7D6
+
+
+def _sha1(*parts: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha1(b"".join(parts)).digest()
+
+
+def _rc4(key: bytes):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+
+    stream = Cipher(ARC4(key), mode=None).encryptor()
+    stream.update(bytes(1024))
+    return stream
+
+
+def _their_secret(key: bytes) -> bytes:
+    from btref.mse import P
+
+    return pow(int.from_bytes(key[:KEY_SIZE], "big"), X_PEER, P).to_bytes(KEY_SIZE, "big")
+
+
+def _our_key() -> bytes:
+    from btref.mse import P
+
+    return pow(2, X_PEER, P).to_bytes(KEY_SIZE, "big")
+
+
+def _step3(provide: int, pad_c: int = 0, ia_len: int = 0, vc: bytes = bytes(8)) -> bytes:
+    return vc + provide.to_bytes(4, "big") + pad_c.to_bytes(2, "big") + bytes(min(pad_c, 600)) \
+        + ia_len.to_bytes(2, "big")
+
+
+@pytest.mark.parametrize(("plain", "error"), [
+    (_step3(RC4, vc=b"\x01" * 8), "not zeros"),
+    (_step3(RC4, pad_c=MAX_PAD + 1), "PadC"),
+    (_step3(RC4, ia_len=65535), "initial payload"),
+])
+def test_responder_refuses_a_bad_step_3(plain: bytes, error: str) -> None:
+    b = Handshake(initiator=False, policy="prefer", random_bytes=seeded(1), info_hashes=[INFO_HASH])
+    secret = _their_secret(b.receive_data(_our_key()))
+    mask = bytes(x ^ y for x, y in zip(_sha1(b"req2", INFO_HASH), _sha1(b"req3", secret)))
+    with pytest.raises(EncryptionError, match=error):
+        b.receive_data(_sha1(b"req1", secret) + mask + _rc4(_sha1(b"keyA", secret, INFO_HASH)).update(plain))
+
+
+@pytest.mark.parametrize(("select", "pad_d", "error"), [
+    (PLAINTEXT, 0, "not one we offered"), (RC4 | PLAINTEXT, 0, "not one we offered"), (RC4, MAX_PAD + 1, "PadD"),
+])
+def test_initiator_refuses_a_bad_step_4(select: int, pad_d: int, error: str) -> None:
+    a = Handshake(initiator=True, policy="require", random_bytes=seeded(1), info_hash=INFO_HASH)
+    secret = _their_secret(a.start())
+    a.receive_data(_our_key())  # step 3, which this peer need not read
+    plain = bytes(8) + select.to_bytes(4, "big") + pad_d.to_bytes(2, "big")
+    step4 = _rc4(_sha1(b"keyB", secret, INFO_HASH)).update(plain)
+    with pytest.raises(EncryptionError, match=error):
+        a.receive_data(step4)
+
+
+def test_initiator_waits_for_the_whole_pad_d_and_then_refuses_more_handshake() -> None:
+    a = Handshake(initiator=True, policy="prefer", random_bytes=seeded(1), info_hash=INFO_HASH)
+    secret = _their_secret(a.start())
+    a.receive_data(_our_key())
+    plain = bytes(8) + RC4.to_bytes(4, "big") + (3).to_bytes(2, "big") + bytes(3)
+    step4 = _rc4(_sha1(b"keyB", secret, INFO_HASH)).update(plain)
+    a.receive_data(step4[:-1])
+    assert not a.done
+    a.receive_data(step4[-1:])
+    assert a.done and a.encrypted
+    with pytest.raises(EncryptionError, match="over"):
+        a.receive_data(b"more")
+    with pytest.raises(ValueError, match="info hash"):
+        Handshake(initiator=True, policy="require", random_bytes=seeded(1))

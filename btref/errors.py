@@ -81,3 +81,9 @@ class PluginError(BtrefError, LookupError):
 class WebSeedError(BtrefError):
     """A web seed's HTTP server answered with an error, broke HTTP/1.1, or went over a hard
     limit (headers, body, redirects), or its URL is unusable (BEP 19)."""
+
+
+class EncryptionError(ProtocolError):
+    """A message stream encryption (MSE/PE) handshake that failed: a peer that broke it, went
+    over a hard limit (padding, initial payload, the sync windows), asked for a torrent we do
+    not serve, or wants a method our ``--encryption`` policy refuses."""

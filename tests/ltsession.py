@@ -4,7 +4,7 @@ Every test that puts a real libtorrent 2 session next to btref (``tests/test_*li
 ``test_magnet_download.py``, ``test_hostile_peer.py``, ``conformance/wire``, ``conformance/dht``)
 builds it from :func:`loopback_settings`: listen on 127.0.0.1 only, no DHT, LSD, UPnP or
 NAT-PMP (nothing leaves the machine), TCP only (btref has no uTP, BEP 29), plaintext only
-(btref has no MSE/PE encryption), several connections from one IP (every peer here is
+(btref's default; ``tests/test_mse.py`` turns forced MSE/PE on), several connections from one IP (every peer here is
 127.0.0.1). A test changes only what it needs (``loopback_settings(alert_mask=0)``,
 ``**dht_settings(...)``), so each test's session says what is special about it.
 
@@ -63,7 +63,7 @@ def loopback_settings(port: int = 0, **overrides: Any) -> dict[str, Any]:
         "enable_outgoing_utp": False, "enable_incoming_utp": False,
         # Every peer here is 127.0.0.1.
         "allow_multiple_connections_per_ip": True,
-        # Plain BitTorrent: no message stream encryption (btref does not do MSE/PE).
+        # Plain BitTorrent: no message stream encryption (btref's default, --encryption off).
         "out_enc_policy": lt.enc_policy.disabled, "in_enc_policy": lt.enc_policy.disabled,
         "allowed_enc_level": lt.enc_level.plaintext,
         "alert_mask": lt.alert_category.error | lt.alert_category.peer | lt.alert_category.status

@@ -80,6 +80,12 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="upload at most RATE bytes of data per second (e.g. 256K, 1M; default: no limit); "
                         "a choker that gives upload shares (propshare, bittyrant) splits the limited upload "
                         "by its shares, any other shares it equally among the peers it unchoked")
+    p.add_argument("--encryption", choices=("off", "allow", "prefer", "require"), default="off",
+                   help="message stream encryption (MSE/PE, RC4; obfuscation, not security): off (default) "
+                        "speaks plain BitTorrent only; allow also answers peers that encrypt; prefer also "
+                        "dials with encryption, falling back to plain for a peer that refuses it; require "
+                        "encrypts every connection and refuses plain peers. Try `--encryption require` "
+                        "against libtorrent set to forced encryption")
     p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="join the DHT (BEP 5) at this node (repeatable), to find peers and be found "
                         "without a tracker; e.g. a `btref dht` node")
@@ -120,7 +126,7 @@ def session_options(args: argparse.Namespace, dht: DHT | None = None) -> dict[st
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
         "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
-        "download_limit": args.download_limit,
+        "download_limit": args.download_limit, "encryption": args.encryption,
     }
 
 
@@ -196,9 +202,10 @@ async def enter_web_view(stack: contextlib.AsyncExitStack, view: AsyncContextMan
 
 
 def limit_note(args: argparse.Namespace) -> str:
-    """For the start-up line: the rate limits, if there are any."""
+    """For the start-up line: the rate limits, if there are any, and the encryption policy."""
     return "".join(f"; {way} limited to {human_size(rate)}/s"
-                   for way, rate in (("upload", args.upload_limit), ("download", args.download_limit)) if rate)
+                   for way, rate in (("upload", args.upload_limit), ("download", args.download_limit)) if rate) \
+        + (f"; encryption {args.encryption}" if args.encryption != "off" else "")
 
 
 async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
@@ -303,6 +310,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     args.picker, args.choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
     check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
+    if magnet and args.encryption == "require":
+        raise CommandError("--encryption require: a magnet link's metadata is fetched in plaintext "
+                           "(btref's BEP 9 fetch has no MSE); use the .torrent file, or --encryption prefer")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
     os.makedirs(args.output, exist_ok=True)

@@ -65,6 +65,7 @@ from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBl
 from btref.session import Session
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
+from btref.mse import POLICIES, Policy
 from btref.net.events import EventLog
 from btref.net.extensions import Extensions
 from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
@@ -112,7 +113,7 @@ class Client(PeerNetwork):
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
                  upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
                  adopt: Iterable[OpenConnection] = (), files: Collection[int] | None = None,
-                 download_limit: float | None = None) -> None:
+                 download_limit: float | None = None, encryption: Policy = "off") -> None:
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
         if download_limit is not None and not download_limit > 0:
@@ -140,6 +141,10 @@ class Client(PeerNetwork):
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
+        if encryption not in POLICIES:
+            raise ValueError(f"encryption must be one of {', '.join(POLICIES)}, got {encryption!r}")
+        self.encryption: Policy = encryption  # message stream encryption (btref.mse)
+        self._dial_plain: set[tuple[str, int]] = set()  # where an MSE dial failed under "prefer"
         self._adopt = list(adopt)  # connections a magnet fetch left open (btref.net.magnet_fetch)
         self.files = files  # the files to download (btref.layout.choose_files); None: all
         self.uplink: LimitedUplink | None = None

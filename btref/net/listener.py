@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 from collections.abc import Callable, Coroutine, Hashable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +35,8 @@ from btref import wire
 from btref.connection import Connection, info_hashes_of
 from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError
+from btref.mse import Handshake as MSEHandshake
+from btref.mse import Policy, dials_encrypted
 from btref.net.peer_io import MAX_BACKLOG, READ_SIZE, PeerLink
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
@@ -102,6 +105,8 @@ class PeerNetwork:
     last_data: float
     _failures: dict[tuple[str, int], int]
     last_try: dict[tuple[str, int], LastTry]
+    encryption: Policy
+    _dial_plain: set[tuple[str, int]]
     _dialing: set[tuple[str, int]]
     _open: set[PeerLink]
     _tasks: set[asyncio.Task[Any]]
@@ -209,6 +214,7 @@ class PeerNetwork:
             if replay is not None:  # adopted: both handshakes already crossed
                 handshake, first = link.replay(replay)
             else:
+                await self._encrypt(link)
                 if link.initiator:
                     link.queue(link.conn.handshake())
                     link.flush()
@@ -259,6 +265,33 @@ class PeerNetwork:
             self._drop(link, reason)
             await link.wait_closed()
         return outcome
+
+    # [docs: encrypt]
+    async def _encrypt(self, link: PeerLink) -> None:
+        """Run message stream encryption first, when the ``--encryption`` policy asks for it.
+
+        We dial with MSE under ``prefer`` and ``require`` (``prefer`` dials an address in
+        plaintext once an MSE handshake with it failed, as libtorrent retries); we answer
+        MSE or a plaintext handshake, whichever comes, unless the policy is ``off`` (then
+        plaintext only; :class:`~btref.mse.Handshake` refuses plaintext under ``require``).
+        """
+        if link.initiator:
+            if not dials_encrypted(self.encryption) or link.key in self._dial_plain:
+                return
+            mse = MSEHandshake(initiator=True, policy=self.encryption, random_bytes=os.urandom,
+                               info_hash=self.torrent.info_hash)
+        elif self.encryption == "off":
+            return
+        else:
+            mse = MSEHandshake(initiator=False, policy=self.encryption, random_bytes=os.urandom,
+                               info_hashes=info_hashes_of(self.torrent))
+        try:
+            await link.negotiate(mse)
+        except ProtocolError:
+            if link.initiator and self.encryption == "prefer":
+                self._dial_plain.add(link.key)
+            raise
+    # [/docs: encrypt]
 
     def _close(self, key: Hashable) -> None:
         if self.uplink is not None:

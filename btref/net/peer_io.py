@@ -22,7 +22,12 @@ Speed by design:
   buffer's worth of blocks for the other). A peer that lets :data:`MAX_BACKLOG` bytes
   pile up reads nothing we send, and is dropped.
 
-Invariants: the handshake is the first thing read and, on a connection we opened, the
+Message stream encryption (:mod:`btref.mse`): :meth:`PeerLink.negotiate` runs it before
+BitTorrent's handshake when the policy asks; on a link where it chose RC4, each read is
+decrypted before the :class:`~btref.connection.Connection` sees it and each flushed batch
+is joined and encrypted in one call (a key stream is used in order).
+
+Invariants: the handshake is the first thing read (after MSE, if any) and, on a connection we opened, the
 first thing sent (BEP 3 "handshake"); a link that is closed sends nothing more, and its
 reader sees the end of the stream at once; every wait for the handshake is bounded
 (:data:`HANDSHAKE_TIMEOUT`); ``last_received`` is the loop time bytes last came in;
@@ -40,6 +45,7 @@ from btref import wire
 from btref.actions import ReadBlock
 from btref.connection import Connection
 from btref.errors import ProtocolError
+from btref.mse import Handshake as MSEHandshake
 
 __all__ = ["READ_SIZE", "HIGH_WATER", "MAX_BACKLOG", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink"]
 
@@ -84,6 +90,10 @@ class PeerLink:
         #: The peer's requests that wait for room (see :attr:`backed_up`), oldest first.
         self.held: deque[ReadBlock] = deque()
         self._less_reading = asyncio.Event()
+        #: The link's MSE streams once an encrypted handshake chose RC4 (``None``: plaintext).
+        self.mse: MSEHandshake | None = None
+        #: BitTorrent bytes that came with the MSE handshake, read before the socket's.
+        self._pending = b""
 
     @property
     def initiator(self) -> bool:
@@ -105,7 +115,10 @@ class PeerLink:
         """Hand everything queued to the transport at once."""
         if self._out and not self.closed:
             out, self._out = self._out, []
-            self.writer.writelines(out)
+            if self.mse is not None:  # RC4 is a stream: one call over the batch, in order
+                self.writer.write(self.mse.encrypt(b"".join(out)))
+            else:
+                self.writer.writelines(out)
 
     @property
     def backlog(self) -> int:
@@ -136,6 +149,31 @@ class PeerLink:
                 return False
         return not self.closed
 
+    async def negotiate(self, mse: MSEHandshake, timeout: float = HANDSHAKE_TIMEOUT) -> None:
+        """Run a message stream encryption handshake (:mod:`btref.mse`) before BitTorrent's.
+
+        Afterwards the link encrypts and decrypts by itself when RC4 was chosen.
+
+        :raises ProtocolError: (an :class:`~btref.errors.EncryptionError`) when the peer
+            breaks MSE or our policy refuses it; also for a timeout or an early hang-up.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                self.writer.write(mse.start())
+                while not mse.done:
+                    data = await self.reader.read(READ_SIZE)
+                    if not data:
+                        raise ProtocolError("peer closed the connection during the MSE handshake")
+                    self.last_received = asyncio.get_running_loop().time()
+                    reply = mse.receive_data(data)
+                    if reply:
+                        self.writer.write(reply)
+        except TimeoutError:
+            raise ProtocolError(f"no MSE handshake within {timeout:g} s") from None
+        if mse.encrypted:
+            self.mse = mse
+        self._pending = mse.payload
+
     async def read_handshake(
         self, timeout: float = HANDSHAKE_TIMEOUT
     ) -> tuple[wire.Handshake, list[wire.Message | wire.Handshake]]:
@@ -146,10 +184,12 @@ class PeerLink:
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    data = await self.reader.read(READ_SIZE)
+                    data, self._pending = self._pending, b""
                     if not data:
-                        raise ProtocolError("peer closed the connection before its handshake")
-                    self.last_received = asyncio.get_running_loop().time()
+                        data = await self._read_stream()
+                        if not data:
+                            raise ProtocolError("peer closed the connection before its handshake")
+                        self.last_received = asyncio.get_running_loop().time()
                     msgs = self.conn.receive_data(data)
                     if msgs:
                         handshake = msgs[0]
@@ -177,11 +217,16 @@ class PeerLink:
         :raises EOFError: when the peer closed the connection.
         :raises ProtocolError: when it broke the protocol.
         """
-        data = await self.reader.read(READ_SIZE)
+        data = await self._read_stream()
         if not data:
             raise EOFError("peer closed the connection")
         self.last_received = asyncio.get_running_loop().time()
         return self.conn.receive_data(data)
+
+    async def _read_stream(self) -> bytes:
+        """The next chunk of the BitTorrent stream (decrypted, on an RC4 link); b"" at its end."""
+        data = await self.reader.read(READ_SIZE)
+        return self.mse.decrypt(data) if self.mse is not None and data else data
 
     def close(self) -> None:
         """Close the socket (nothing queued is sent); calling it again does nothing.

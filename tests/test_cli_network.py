@@ -230,3 +230,32 @@ def test_bad_dht_options_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_max_peers_must_be_a_count_the_process_can_open(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["seed", "t.torrent", ".", "--max-peers", bad]) == 2  # argparse's usage error
     assert "--max-peers" in capsys.readouterr().err
+
+
+def test_discovery_option_adds_a_plugin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--no-trackers --discovery http-tracker`: the peers come only through the named plugin."""
+    with btref_process("tracker", "--http-port", "0", "--udp-port", "0") as (tracker, first):
+        url = re.search(r"(http://\S+/announce)", first)
+        assert url, first
+        data, _, src = make_torrent(tmp_path, "v1", trackers=(url.group(1),))
+        path = tmp_path / "t.torrent"
+        path.write_bytes(data)
+        with btref_process("seed", str(path), str(src), "--host", "127.0.0.1") as (_, seed_line):
+            assert "btref seed:" in seed_line
+            base = ["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers"]
+            assert main([*base, "--timeout", "3"]) == 2  # no trackers, no plugin: nobody to ask
+            capsys.readouterr()
+            assert main([*base, "--discovery", "http-tracker", "--timeout", "60"]) == 0
+    assert same_tree(src, tmp_path / "out")
+
+
+@pytest.mark.parametrize("command", ["download", "seed"])
+def test_unknown_discovery_plugin_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              command: str) -> None:
+    data, _, src = make_torrent(tmp_path, "v1")
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    where = ["-o", str(tmp_path / "out")] if command == "download" else [str(src)]
+    assert main([command, str(path), *where, "--discovery", "carrier-pigeon"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "carrier-pigeon" in err and "http-tracker" in err

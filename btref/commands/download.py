@@ -76,6 +76,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="also show this client in a browser: a live view on 127.0.0.1, its URL printed")
     p.add_argument("--web-port", type=int, default=0, metavar="N", help="the --web view's port (default: a free one)")
     p.add_argument("--no-trackers", action="store_true", help="do not announce to the torrent's trackers")
+    p.add_argument("--discovery", action="append", default=[], metavar="NAME[:KEY=VALUE,...]",
+                   help="also find peers with this discovery plugin (repeatable), e.g. one you wrote in "
+                        "Lab 7 and installed; `btref plugins` lists them")
     p.add_argument("--upload-limit", type=size_argument, metavar="RATE",
                    help="upload at most RATE bytes of data per second (e.g. 256K, 1M; default: no limit); "
                         "a choker that gives upload shares (propshare, bittyrant) splits the limited upload "
@@ -123,6 +126,7 @@ def session_options(args: argparse.Namespace, dht: DHT | None = None) -> dict[st
     discovery: tuple[object, ...] = () if args.no_trackers else ("http-tracker", "udp-tracker")
     if dht is not None:
         discovery += (dht,)
+    discovery += tuple(strategy("discovery", text).create() for text in args.discovery)
     return {
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
         "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
@@ -308,6 +312,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if ":" not in peer:
             raise CommandError(f"--peer {peer!r}: expected HOST:PORT, e.g. 127.0.0.1:6881")
     args.picker, args.choker = strategy("pickers", args.picker).label, strategy("chokers", args.choker).label
+    for text in args.discovery:
+        strategy("discovery", text)  # a typo is one line now, not after the torrent is read
     check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
     if magnet and args.encryption == "require":

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout
     args.choker = strategy("chokers", args.choker).label
+    for text in args.discovery:
+        strategy("discovery", text)
     torrent = load_torrent(args.torrent, "seed")
     check_dht_options(args)
     report = check(torrent, Path(args.data_dir), progress=sys.stderr)

@@ -326,8 +326,6 @@ class Swarm(HaveBatches):
         if not peer.present or src not in peer.connections:
             return  # closed while the messages were on the wire
         now = self.loop.now
-        session = peer.session
-        actions: list[Any] = []
         for msg in messages:
             if self.digest is not None:
                 self._trace("msg", src, dst, _describe(msg))
@@ -340,8 +338,9 @@ class Swarm(HaveBatches):
                 self.peers[src].bytes_up += size
                 if self.transfers is not None:
                     self.transfers.append((now, self.peers[src].name, peer.name, msg.index))
-            actions += session.message_received(src, msg, now)
-        self._apply(peer, actions)
+        # One call for the whole delivery: the engine tops the request queue up once, after
+        # the last message, as it does for one read of a socket.
+        self._apply(peer, peer.session.messages_received(src, messages, now))
 
     def _serve(self, src: int, dst: int, request: tuple[int, int, int]) -> wire.Piece | None:
         """The uplink is free: read the block (virtually) and let the engine send it."""

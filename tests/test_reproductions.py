@@ -49,14 +49,14 @@ def test_flash_crowd_within_one_and_a_half_times_the_bound() -> None:
     assert 1.0 <= m["summary"]["over_bound"] < 2.0
 
 
+PICKER_PEERS, PICKER_PIECES = 40, 50
+
+
 def _mean_time(scenario: str, picker: str, seeds: range) -> float:
     runs = [scenarios.run(scenario, peers=PICKER_PEERS, pieces=PICKER_PIECES, picker=picker, seed=s)[1]
             for s in seeds]
     assert all(m["summary"]["completed"] == PICKER_PEERS for m in runs)
     return statistics.fmean(m["summary"]["mean_download_time"] for m in runs)
-
-
-PICKER_PEERS, PICKER_PIECES = 40, 50
 
 
 def test_rarest_first_beats_random_beats_sequential_with_a_slow_seed() -> None:
@@ -65,15 +65,16 @@ def test_rarest_first_beats_random_beats_sequential_with_a_slow_seed() -> None:
 
     Claim: with a seed as fast as a leecher, rarest first <= random < sequential in mean
     download time (at 200+ peers; the chapter runs 200). Run here: ``seed-as-leecher``,
-    40 peers, 50 pieces, seeds 0 and 1 (sequential: seed 0, it is twice as slow). Measured
-    on seed 0: 24.7 s, 27.9 s, 53.9 s. Tolerance: the order, strictly, on the mean over the
-    seeds; random at least 5% behind rarest first and sequential at least 1.5x behind
-    random, well inside the measured 13% and 1.9x.
+    40 peers, 50 pieces, seeds 0 and 1 (sequential: seed 0, it is twice as slow). Measured,
+    means over the seeds: rarest first 23.3 s, random 24.6 s (5.7% behind); sequential
+    50.7 s on seed 0 (2.1x random). Tolerance: random at least 2% behind rarest
+    first (the claim is only an order; 2% keeps a third of the measured margin, so a tie
+    fails) and sequential at least 1.5x behind random.
     """
     rarest = _mean_time("seed-as-leecher", "rarest-first", range(2))
     rand = _mean_time("seed-as-leecher", "random", range(2))
     seq = _mean_time("seed-as-leecher", "sequential", range(1))
-    assert rarest * 1.05 <= rand
+    assert rarest * 1.02 <= rand
     assert rand * 1.5 <= seq
 
 
@@ -81,7 +82,7 @@ def test_a_ten_times_faster_seed_closes_the_pickers_gap() -> None:
     """Bharambe et al. 2006: with a fast seed, random picking does about as well as rarest first.
 
     Claim: with a 10x seed the gap between rarest first and random shrinks below 10%. Run:
-    ``seed-10x``, 40 peers, 50 pieces, seeds 0 and 1; measured gap on seed 0: 1.5%.
+    ``seed-10x``, 40 peers, 50 pieces, seeds 0 and 1; measured: 12.9 s against 13.2 s, 1.7%.
     Tolerance: the claim's 10%, on the mean over the seeds.
     """
     rarest = _mean_time("seed-10x", "rarest-first", range(2))

@@ -13,7 +13,10 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``steady-arrivals`` Poisson arrivals, peers seed for a while after completing, then leave;
 ``weak-seed``     a seed 4x slower than each peer, 256 KiB pieces: the last pieces (Legout 2006);
 ``free-riders``   a quarter never upload (``free-rider`` choker); peers leave when done;
-``client-server`` the baseline: peers talk only to the seed, which serves everyone.
+``client-server`` the baseline: peers talk only to the seed, which serves everyone;
+``seed-as-leecher`` a flash crowd whose seed uploads no faster than a leecher (Bharambe 2006);
+``seed-10x``      the same with a seed 10x a leecher: the pickers' gap closes;
+``free-riders-seeded`` free riders among many neighbours and a seed per five peers (BitThief).
 
 The lessons of the client-server vs peer-to-peer comparison (told by :mod:`btref.sim.lessons`):
 
@@ -275,6 +278,26 @@ def _client_server(p: Params) -> Setup:
                  until=36000.0)
 
 
+def _seed_times(factor: float) -> Callable[[Params], Setup]:
+    """A flash crowd whose one seed uploads ``factor`` times a leecher's 4 blocks/s; peers
+    stay and seed once done (the seed-capacity experiments of Bharambe, Herley and
+    Padmanabhan 2006 and Legout et al. 2006)."""
+    def build(p: Params) -> Setup:
+        return Setup([_seed(p, upload=factor * 4 * B)] + _leechers(p, p.peers),
+                     {"degree": min(20, p.peers)})
+    return build
+
+
+def _free_riders_seeded(p: Params) -> Setup:
+    # Locher et al.'s (BitThief) conditions: many neighbours and plenty of seeds. Seeds
+    # unchoke whoever asks regardless of what it gives back, so a free rider's share of
+    # the seeds' upload is a contributor's; only the leechers' upload tells them apart.
+    setup = _free_riders(p)
+    seeds = [attrs.evolve(_seed(p), name=f"S{i}") for i in range(max(1, p.peers // 5))]
+    return Setup(seeds + setup.specs[1:], {"degree": min(50, p.peers + len(seeds) - 1),
+                                           "max_connections": 80})
+
+
 # -- the lessons of the client-server vs peer-to-peer table (told by btref.sim.lessons) ------
 
 
@@ -346,6 +369,12 @@ for _scenario in (
     Scenario("free-riders", "a quarter of the peers never upload (choker free-rider); peers leave when done",
              _free_riders),
     Scenario("client-server", "the baseline: peers talk only to the seed, which serves everyone", _client_server),
+    Scenario("seed-as-leecher", "a flash crowd whose seed uploads no faster than a leecher (rarest first vs random)",
+             _seed_times(1), peers=200, pieces=100),
+    Scenario("seed-10x", "a flash crowd whose seed uploads 10x a leecher (rarest first vs random)",
+             _seed_times(10), peers=200, pieces=100),
+    Scenario("free-riders-seeded", "free-riders with a seed per five peers and 50 neighbours each (BitThief)",
+             _free_riders_seeded),
     Scenario("server-leaves", "client-server; the server leaves after the time to send the file twice",
              _leaves(2, star=True), peers=20, pieces=40, report=lessons.departures),
     Scenario("seed-leaves", "a flash crowd; its only seed leaves after the time to send the file twice",

@@ -1,0 +1,214 @@
+"""The classic BitTorrent results, re-run in the simulator: the tables and figures of the
+"Reproductions" chapter (``docs/reproductions.md``).
+
+Run one experiment at a time (each takes minutes at full size on this machine)::
+
+    .venv/bin/python bench/repro.py bound        # Kurose-Ross / Mundinger bound, N = 16, 128, 1024
+    .venv/bin/python bench/repro.py pickers      # Bharambe et al. 2006 / Legout et al. 2006
+    .venv/bin/python bench/repro.py free-riders  # Legout et al. 2007; Locher et al. 2006 (BitThief)
+
+``bound`` at full size takes about 6 CPU minutes (3 of them for 1,024 peers x 256 pieces);
+on a busy machine run it in parts that share a cache, smallest first::
+
+    .venv/bin/python bench/repro.py bound --max-blocks 65536 --cache /tmp/bound.json
+    .venv/bin/python bench/repro.py bound --cache /tmp/bound.json
+
+``pickers`` (about 6 CPU minutes) and ``free-riders`` take ``--cache`` too: a run that is
+stopped keeps the runs it finished, and the same command again goes on from there.
+
+Each prints its table and writes ``docs/_static/repro-<experiment>.png`` (``--out`` for
+another folder). ``--peers``, ``--pieces`` and ``--repeat`` shrink or grow a run; the
+defaults are the sizes the chapter shows. Every run uses fixed seeds (``0 .. repeat-1``),
+so the same command prints the same numbers. Nothing is asserted here: the small-size
+versions with their tolerances are ``tests/test_reproductions.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from btref.sim import scenarios  # noqa: E402
+from btref.sim.compare import mean_ci  # noqa: E402
+from btref.sim.metrics import completion_times  # noqa: E402
+
+STATIC = ROOT / "docs" / "_static"
+
+
+def _save(fig: Any, out: Path, name: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"repro-{name}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"figure: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def _summary(cache: Path | None, scenario: str, peers: int, pieces: int, *, picker: str = "rarest-first",
+             seed: int = 0) -> dict[str, Any]:
+    """The summary of one run (with its leechers' download times by tag), kept in ``cache``
+    (a JSON file) if given, so that a long experiment can be run in parts: each shell
+    command on this project's machine must end within 10 minutes."""
+    key = f"{scenario}:{peers}:{pieces}:{picker}:{seed}"
+    known: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    if key not in known:
+        _, m = scenarios.run(scenario, peers=peers, pieces=pieces, picker=picker, seed=seed)
+        known[key] = {**m["summary"], "piece_length": m["piece_length"],
+                      "seed_upload": m["peers"][0]["upload_capacity"],
+                      "riders": completion_times(m, "free-rider"),
+                      "contributors": sorted(p["download_time"] for p in m["peers"] if not p["seed"]
+                                             and not p["tags"] and p["download_time"] is not None)}
+        if cache:
+            cache.write_text(json.dumps(known, indent=1) + "\n")
+    return known[key]
+
+
+# -- 1. the flash-crowd bound ------------------------------------------------------------------
+
+
+def bound(args: argparse.Namespace) -> None:
+    """Client-server's last completion over N F / u_s; the swarm's over Kurose and Ross's bound."""
+    sizes = [int(n) for n in args.peers.split(",")]
+    pieces = [int(p) for p in args.pieces.split(",")]
+    print(f"{'N':>5} {'pieces':>6}  {'client-server / (N F/u_s)':>25}  {'swarm / bound':>13}  {'cpu s':>6}")
+    rows: dict[str, list[tuple[int, float]]] = {}
+    for m_pieces in pieces:
+        for n in sizes:
+            if n * m_pieces > args.max_blocks:
+                print(f"{n:>5} {m_pieces:>6}  skipped: more than --max-blocks {args.max_blocks} peer-pieces")
+                continue
+            start = _cpu()
+            cs = None
+            if m_pieces == pieces[0]:  # a server's time is proportional to the file: one size shows it
+                server = _summary(args.cache, "client-server", n, m_pieces)
+                nf_us = n * m_pieces * server["piece_length"] / server["seed_upload"]
+                cs = server["last_completion"] / nf_us
+                rows.setdefault(f"client-server, {m_pieces} pieces", []).append((n, cs))
+            over = _summary(args.cache, "flash-crowd", n, m_pieces)["over_bound"]
+            rows.setdefault(f"rarest first + tit for tat, {m_pieces} pieces", []).append((n, over))
+            shown = "-" if cs is None else f"{cs:.4f}"
+            print(f"{n:>5} {m_pieces:>6}  {shown:>25}  {over:>13.3f}  {_cpu() - start:>6.1f}", flush=True)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, points in rows.items():
+        style = "s--" if label.startswith("client") else "o-"
+        ax.plot([n for n, _ in points], [y for _, y in points], style, label=label)
+    ax.axhline(1.5, color="grey", linestyle=":", label="1.5x (the claim)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("leechers N (flash crowd, one seed)")
+    ax.set_ylabel("last completion / its bound")
+    ax.set_title("Flash crowd: measured over bound (client-server: over N F / u_s)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    _save(fig, args.out, "bound")
+
+
+# -- 2. rarest first, random, sequential and the seed's capacity --------------------------------
+
+
+PICKERS = ("rarest-first", "random", "sequential")
+
+
+def pickers(args: argparse.Namespace) -> None:
+    """Mean download time per picker, with a seed as fast as a leecher and with a 10x seed."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    for scenario in ("seed-as-leecher", "seed-10x"):
+        start = _cpu()
+        rows = []
+        for picker in PICKERS:
+            runs = [_summary(args.cache, scenario, int(args.peers), int(args.pieces), picker=picker, seed=seed)
+                    for seed in range(args.repeat)]
+            mean, ci = mean_ci([r["mean_download_time"] for r in runs])
+            rows.append({"picker": picker, "mean": mean, "ci": ci, "completed": sum(r["completed"] for r in runs),
+                         "leechers": sum(r["leechers"] for r in runs)})
+        results[scenario] = rows
+        means = {r["picker"]: r["mean"] for r in rows}
+        print(f"{scenario} ({args.peers} peers, {args.pieces} pieces, seeds 0..{args.repeat - 1}, "
+              f"{_cpu() - start:.0f} cpu s)")
+        for r in rows:
+            print(f"  {r['picker']:<13} mean download {r['mean']:7.1f} s ± {r['ci'] or 0:5.1f}  "
+                  f"done {r['completed']}/{r['leechers']}")
+        print(f"  random over rarest first: {means['random'] / means['rarest-first']:.3f}", flush=True)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    width = 0.27
+    for i, picker in enumerate(PICKERS):
+        rows = [next(r for r in results[s] if r["picker"] == picker) for s in results]
+        ax.bar([x + (i - 1) * width for x in range(len(rows))], [r["mean"] for r in rows], width,
+               yerr=[r["ci"] or 0 for r in rows], capsize=4, label=picker)
+    ax.set_xticks(range(len(results)), ["seed uploads as a leecher", "seed uploads 10x a leecher"])
+    ax.set_ylabel("mean download time (s), 95% CI")
+    ax.set_title(f"{args.peers} peers, {args.pieces} pieces, {args.repeat} runs per bar")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    _save(fig, args.out, "pickers")
+
+
+# -- 3. free riders ----------------------------------------------------------------------------------
+
+
+def free_riders(args: argparse.Namespace) -> None:
+    """Free riders' and contributors' download times, one seed vs many seeds and neighbours."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.8), sharey=True)
+    for ax, scenario in zip(axes, ("free-riders", "free-riders-seeded")):
+        start = _cpu()
+        riders: list[float] = []
+        contributors: list[float] = []
+        ratios = []
+        for seed in range(args.repeat):
+            run = _summary(args.cache, scenario, int(args.peers), int(args.pieces), seed=seed)
+            ratios.append(statistics.fmean(run["riders"]) / statistics.fmean(run["contributors"]))
+            riders += run["riders"]
+            contributors += run["contributors"]
+        ratio = statistics.fmean(riders) / statistics.fmean(contributors)
+        mean, ci = mean_ci(ratios)
+        print(f"{scenario} ({args.peers} peers, {args.pieces} pieces, seeds 0..{args.repeat - 1}, "
+              f"{_cpu() - start:.0f} cpu s): free riders {statistics.fmean(riders):.1f} s, contributors "
+              f"{statistics.fmean(contributors):.1f} s, pooled ratio {ratio:.3f}, per-run ratio {mean:.3f} "
+              f"± {ci or 0:.3f}; completed {len(riders)} + {len(contributors)}", flush=True)
+        for label, times in (("contributors", sorted(contributors)), ("free riders", sorted(riders))):
+            ax.step(times, [(i + 1) / len(times) for i in range(len(times))], where="post", label=label)
+        ax.set_title(f"{scenario}: ratio {ratio:.2f}")
+        ax.set_xlabel("download time (s)")
+        ax.legend(fontsize="small", loc="lower right")
+    axes[0].set_ylabel("fraction of peers done")
+    fig.tight_layout()
+    _save(fig, args.out, "free-riders")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="experiment", required=True)
+    for name, run, peers, pieces, repeat in (("bound", bound, "16,128,1024", "64,256", 1),
+                                              ("pickers", pickers, "200", "100", 3),
+                                              ("free-riders", free_riders, "60", "200", 8)):
+        p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
+        p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
+        p.add_argument("--pieces", default=pieces, help=f"pieces of 16 KiB (default {pieces})")
+        p.add_argument("--repeat", type=int, default=repeat, help=f"runs, seeds 0..repeat-1 (default {repeat})")
+        p.add_argument("--out", type=Path, default=STATIC, help="folder for the PNG (default docs/_static)")
+        p.add_argument("--cache", type=Path, help="JSON file keeping each run's summary: run in parts")
+        if name == "bound":
+            p.add_argument("--max-blocks", type=int, default=1024 * 256, help="skip sizes with more peers x pieces")
+        p.set_defaults(run=run)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

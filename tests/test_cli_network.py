@@ -28,8 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def btref_process(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """Run ``python -m btref ARGS``; yield it and its first line of output; Ctrl-C it at the end."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that: put Ctrl-C
+    # back to its default, so the child's Python turns it into KeyboardInterrupt as in a terminal.
     proc = subprocess.Popen([sys.executable, "-m", "btref", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+                            stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline() if proc.stdout else ""
         yield proc, first

@@ -331,6 +331,11 @@ class UtpConnection:
         return data
 
     @property
+    def closing(self) -> bool:
+        """Our half is closed or closing (``close`` or ``abort`` was called, or the end came)."""
+        return self._fin_queued or self.state in (State.FIN_SENT, State.CLOSED, State.RESET)
+
+    @property
     def pending(self) -> int:
         """Bytes queued or in flight, not yet acked (a writer's buffer size)."""
         return len(self._send_buffer) + sum(len(p.payload) for p in self._in_flight.values())

@@ -59,8 +59,10 @@ HEADER = struct.Struct(">BBHIIIHH")
 EXT_SACK = 1
 #: Most extensions read from one header; real packets carry one or two.
 MAX_EXTENSIONS = 4
-#: Largest selective ack bitmask accepted or sent, in bytes (256 packets).
+#: Largest selective ack bitmask sent, in bytes (256 packets).
 MAX_SACK_BYTES = 32
+#: Largest accepted: one bit per packet of the reorder window we keep (:data:`MAX_REORDER`).
+MAX_SACK_ACCEPTED = 128
 
 #: Bytes of stream per data packet: 1400 + 20 (uTP) + 8 (UDP) + 40 (IPv6) < 1500.
 PAYLOAD_SIZE = 1400
@@ -151,8 +153,10 @@ def decode(datagram: bytes) -> Packet:
         if len(body) != length:
             raise UtpError(f"uTP extension {extension} of {length} bytes cut off at byte {offset}")
         if extension == EXT_SACK:
-            if length == 0 or length % 4 or length > MAX_SACK_BYTES:
-                raise UtpError(f"selective ack of {length} bytes (a multiple of 4, at most {MAX_SACK_BYTES})")
+            # BEP 29 asks for a multiple of 4 bytes; libtorrent sends as few bytes as its
+            # bits need (often 1), so any length from 1 byte is taken.
+            if length == 0 or length > MAX_SACK_ACCEPTED:
+                raise UtpError(f"selective ack of {length} bytes (1 to {MAX_SACK_ACCEPTED})")
             sack = bytes(body)
         # Other extensions (libtorrent's close reason, BEP 29's retired ones) are skipped.
         extension, offset = following, offset + 2 + length

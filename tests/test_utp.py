@@ -53,13 +53,19 @@ def test_decode_raises_only_utp_error(data: bytes) -> None:
     (bytes([0x42, 0]) + bytes(18), "version 2"),
     (bytes([0x51, 0]) + bytes(18), "type 5"),
     (bytes([0x21, 1]) + bytes(18), "cut off"),
-    (bytes([0x21, 1]) + bytes(18) + bytes([0, 3, 1, 2, 3]), "multiple of 4"),
-    (bytes([0x21, 1]) + bytes(18) + bytes([0, 36]) + bytes(36), "multiple of 4"),
+    (bytes([0x21, 1]) + bytes(18) + bytes([0, 0]), "selective ack of 0 bytes"),
+    (bytes([0x21, 1]) + bytes(18) + bytes([0, 130]) + bytes(130), "selective ack of 130 bytes"),
     (bytes([0x21, 2]) + bytes(18) + bytes([2, 0]) * 5, "more than 4"),
 ])
 def test_decode_refuses(data: bytes, words: str) -> None:
     with pytest.raises(UtpError, match=words):
         utp.decode(data)
+
+
+def test_a_selective_ack_of_any_length_is_taken() -> None:
+    # libtorrent sends as few bytes as its bits need, not BEP 29's multiple of 4.
+    raw = bytes([0x21, 1]) + bytes(18) + bytes([0, 1, 0x05])
+    assert utp.decode(raw).sack == b"\x05"
 
 
 def test_unknown_extensions_are_skipped() -> None:

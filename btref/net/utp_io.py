@@ -25,7 +25,10 @@ from typing import Any, cast
 from btref.errors import UtpError
 from btref.utp import Packet, PacketType, State, UtpConnection, decode, encode
 
-__all__ = ["UtpSocket", "UtpTransport", "open_connection", "serve"]
+__all__ = ["TRANSPORTS", "UtpSocket", "UtpTransport", "open_connection", "serve"]
+
+#: The transports a client can dial with (``--transport``).
+TRANSPORTS = ("tcp", "utp", "both")
 
 #: Bytes queued or in flight above which ``drain`` waits (and below a quarter of it, resumes).
 WRITE_HIGH_WATER = 1 << 20
@@ -151,9 +154,9 @@ class UtpSocket(asyncio.DatagramProtocol):
         self._rng = random.Random()
 
     @classmethod
-    async def bind(cls, host: str, port: int = 0, handler: Handler | None = None) -> UtpSocket:
+    async def bind(cls, host: str, port: int = 0, handler: Handler | None = None, *, limit: int = 1 << 16) -> UtpSocket:
         loop = asyncio.get_running_loop()
-        _, sock = await loop.create_datagram_endpoint(lambda: cls(handler), local_addr=(host, port))
+        _, sock = await loop.create_datagram_endpoint(lambda: cls(handler, limit=limit), local_addr=(host, port))
         return sock
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import re
+from pathlib import Path
 
 import pytest
 
+from btref.cli import main
 from btref.net import utp_io
 from btref.utp import State
+from tests.test_cli_network import btref_process
+from tests.test_driver import make_torrent, same_tree
 
 
 async def _echo_digest(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -60,3 +65,22 @@ def test_a_socket_that_serves_nobody_refuses_a_dial() -> None:
             client.close()
             silent.close()
     asyncio.run(main())
+
+
+def test_seed_and_download_over_utp_from_the_command_line(tmp_path: Path) -> None:
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--transport", "utp") as (proc, first):
+        match = re.search(r"on 127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        out, events = tmp_path / "out", tmp_path / "ev.jsonl"
+        assert main(["download", str(path), "-o", str(out), "--host", "127.0.0.1", "--transport", "both",
+                     "--peer", f"127.0.0.1:{match.group(1)}", "--events", str(events)]) == 0
+    assert same_tree(src, out)
+    assert "connect_failed" not in events.read_text()  # uTP answered: no fallback was needed
+
+
+def test_an_unknown_transport_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["seed", "t.torrent", ".", "--transport", "sctp"]) == 2
+    assert "--transport" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
@@ -32,6 +33,8 @@ TRANSPORTS = ("tcp", "utp", "both")
 
 #: Bytes queued or in flight above which ``drain`` waits (and below a quarter of it, resumes).
 WRITE_HIGH_WATER = 1 << 20
+#: Kernel buffer asked for each way (Linux caps it at net.core.rmem_max / wmem_max).
+SOCKET_BUFFER = 4 << 20
 #: Most connections on one socket: each SYN from a stranger would otherwise cost memory.
 MAX_CONNECTIONS = 1024
 #: A closed connection answers a resent FIN this long before it is forgotten.
@@ -163,6 +166,10 @@ class UtpSocket(asyncio.DatagramProtocol):
         # The selector loop's UDP transport does not subclass DatagramTransport; it has its methods.
         self._udp = cast(asyncio.DatagramTransport, transport)
         self.address = transport.get_extra_info("sockname")
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # a burst from a fast sender must not overflow the kernel's queue
+            for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
 
     def close(self) -> None:
         for conn in list(self._connections.values()):

@@ -103,7 +103,7 @@ def make_peer_id() -> bytes:
 
 
 class Client(PeerNetwork):
-    """Download and/or seed one torrent over TCP; ``async with`` starts and stops it."""
+    """Download and/or seed one torrent over TCP or uTP; ``async with`` starts and stops it."""
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
                  port: int = 0, peers: tuple[str, ...] | list[str] = (), picker: str | object = "rarest-first",

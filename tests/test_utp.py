@@ -4,8 +4,10 @@ connections wired through an in-memory link that loses, reorders and duplicates 
 from __future__ import annotations
 
 import heapq
+import importlib.util
 import random
 import struct
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -307,8 +309,8 @@ def run_transfer(link: Link, up: bytes, down: bytes, max_steps: int = 200_000) -
     loss=st.sampled_from([0.0, 0.01, 0.1, 0.2]),
     dup=st.sampled_from([0.0, 0.05, 0.2]),
     jitter=st.sampled_from([0.0, 0.005, 0.05]),
-    up_size=st.integers(0, 30_000),
-    down_size=st.integers(0, 10_000),
+    up_size=st.integers(0, 200_000),
+    down_size=st.integers(0, 50_000),
 )
 def test_lossy_reordering_duplicating_link_delivers_the_exact_stream(
         seed: int, loss: float, dup: float, jitter: float, up_size: int, down_size: int) -> None:
@@ -326,3 +328,17 @@ def test_a_megabyte_over_a_clean_link() -> None:
     up = rng.randbytes(1 << 20)
     link = Link(rng, loss=0.0, dup=0.0, delay=0.005, jitter=0.0)
     assert run_transfer(link, up, b"") == (up, b"")
+
+
+def test_ledbat_yields_to_a_loss_based_flow_in_the_shaped_link_model() -> None:
+    """bench/ledbat.py's model (the chapter's figure): uTP's window shrinks while TCP fills the queue."""
+    spec = importlib.util.spec_from_file_location("ledbat", Path(__file__).parent.parent / "bench" / "ledbat.py")
+    assert spec is not None and spec.loader is not None
+    ledbat = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ledbat)
+    samples = ledbat.simulate(500_000, 0.4, 0.02, tcp_start=15, tcp_stop=30, duration=30)
+    alone = [s for s in samples if 10 <= s[0] < 15]
+    beside = [s for s in samples if 25 <= s[0] < 30]
+    assert all(s[1] > 20 * utp.PAYLOAD_SIZE for s in alone)  # a window of ~70 KB, 100 ms of queue
+    assert all(s[1] <= 2 * utp.PAYLOAD_SIZE for s in beside)  # backed off to the minimum
+    assert all(abs(s[3] - s[4]) < 0.05 for s in alone)  # uTP's measure follows the real queue

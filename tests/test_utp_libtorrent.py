@@ -21,8 +21,8 @@ lt = pytest.importorskip("libtorrent")
 
 pytestmark = pytest.mark.interop
 
-#: Big enough that LEDBAT's window, loss recovery and reassembly all come into play.
-SIZE = 8 << 20
+#: The issue's target size: long enough for LEDBAT's window, loss recovery and reassembly to matter.
+SIZE = 64 << 20
 UTP_ONLY = {"enable_outgoing_tcp": False, "enable_incoming_tcp": False,
             "enable_outgoing_utp": True, "enable_incoming_utp": True}
 
@@ -38,7 +38,7 @@ def utp_libtorrent() -> Iterator[LT]:
 
 def test_btref_downloads_from_libtorrent_over_utp(tmp_path: Path, utp_libtorrent: LT) -> None:
     async def scenario() -> None:
-        data, torrent, src = make_torrent(tmp_path, piece_length=1 << 18, files={"big.bin": SIZE})
+        data, torrent, src = make_torrent(tmp_path, piece_length=1 << 20, files={"big.bin": SIZE})
         handle = utp_libtorrent.add(data, src)
         await utp_libtorrent.wait(lambda: handle.status().is_seeding, "recheck of the seed's data")
         async with Client(torrent, tmp_path / "dst", host="127.0.0.1", transport="utp",
@@ -53,7 +53,7 @@ def test_btref_downloads_from_libtorrent_over_utp(tmp_path: Path, utp_libtorrent
 
 def test_libtorrent_downloads_from_btref_over_utp(tmp_path: Path, utp_libtorrent: LT) -> None:
     async def scenario() -> None:
-        data, torrent, src = make_torrent(tmp_path, piece_length=1 << 18, files={"big.bin": SIZE})
+        data, torrent, src = make_torrent(tmp_path, piece_length=1 << 20, files={"big.bin": SIZE})
         async with Client(torrent, src, host="127.0.0.1", seed=True, transport="utp") as seeder:
             await seeder.complete.wait()
             handle = utp_libtorrent.add(data, tmp_path / "dst")

@@ -87,3 +87,7 @@ class EncryptionError(ProtocolError):
     """A message stream encryption (MSE/PE) handshake that failed: a peer that broke it, went
     over a hard limit (padding, initial payload, the sync windows), asked for a torrent we do
     not serve, or wants a method our ``--encryption`` policy refuses."""
+
+
+class UtpError(BtrefError):
+    """A datagram that is not a valid uTP packet, or a uTP connection used after its end (BEP 29)."""

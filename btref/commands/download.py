@@ -89,6 +89,10 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                         "dials with encryption, falling back to plain for a peer that refuses it; require "
                         "encrypts every connection and refuses plain peers. Try `--encryption require` "
                         "against libtorrent set to forced encryption")
+    p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp",
+                   help="how to reach peers: tcp, utp (BEP 29: UDP with LEDBAT, which yields to other "
+                        "traffic) or both (uTP first, then TCP, as libtorrent does); with utp or both, "
+                        "uTP is also accepted on the UDP port of the listening port's number (default tcp)")
     p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="join the DHT (BEP 5) at this node (repeatable), to find peers and be found "
                         "without a tracker; e.g. a `btref dht` node")
@@ -131,6 +135,7 @@ def session_options(args: argparse.Namespace, dht: DHT | None = None) -> dict[st
         "host": args.host, "port": args.port, "peers": tuple(args.peer), "choker": args.choker,
         "events": args.events, "discovery": (*discovery, "pex"), "upload_limit": args.upload_limit,
         "download_limit": args.download_limit, "encryption": args.encryption,
+        "transport": args.transport,
     }
 
 

@@ -71,6 +71,7 @@ from btref.net.extensions import Extensions
 from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
 from btref.net.peer_io import READ_SIZE, PeerLink
 from btref.net.throttle import LimitedUplink, TokenBucket
+from btref.net.utp_io import TRANSPORTS, UtpSocket
 from btref.net.webseed import WebSeed
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
@@ -102,7 +103,7 @@ def make_peer_id() -> bytes:
 
 
 class Client(PeerNetwork):
-    """Download and/or seed one torrent over TCP; ``async with`` starts and stops it."""
+    """Download and/or seed one torrent over TCP or uTP; ``async with`` starts and stops it."""
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
                  port: int = 0, peers: tuple[str, ...] | list[str] = (), picker: str | object = "rarest-first",
@@ -113,7 +114,11 @@ class Client(PeerNetwork):
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
                  upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
                  adopt: Iterable[OpenConnection] = (), files: Collection[int] | None = None,
-                 download_limit: float | None = None, encryption: Policy = "off") -> None:
+                 download_limit: float | None = None, encryption: Policy = "off", transport: str = "tcp") -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        self.transport = transport  # how we dial; a uTP socket listens beside TCP unless "tcp"
+        self._utp: UtpSocket | None = None
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
         if download_limit is not None and not download_limit > 0:
@@ -208,6 +213,8 @@ class Client(PeerNetwork):
         self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE,
                                                   backlog=max(100, self.max_peers))
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.transport != "tcp":  # uTP on the UDP port of the same number, as libtorrent does
+            self._utp = await UtpSocket.bind(self.host, self.port, self._accept, limit=READ_SIZE)
         self.event("listening", {"host": self.host, "port": self.port})
         self._engine_complete = self.engine.settled.complete()
         if self._engine_complete:
@@ -237,6 +244,8 @@ class Client(PeerNetwork):
         self._stopping = True
         if self._server is not None:
             self._server.close()
+        if self._utp is not None:
+            self._utp.close()
         for link in list(self.links.values()):
             link.close()
         if self.uplink is not None:

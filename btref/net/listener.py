@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
     from btref.net.extensions import Extensions
     from btref.net.magnet_fetch import OpenConnection
     from btref.net.throttle import LimitedUplink, TokenBucket
+    from btref.net.utp_io import UtpSocket
     from btref.pieceset import PieceSet
     from btref.session import Session
 
@@ -56,6 +57,8 @@ __all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT", "LinkOutcome", "INACTIV
 RESERVED = wire.make_reserved(extension=True, fast=True)
 #: Seconds to wait for a TCP connection to open.
 CONNECT_TIMEOUT = 10.0
+#: With ``--transport both``, how long a uTP dial may take before TCP is tried.
+UTP_FALLBACK = 3.0
 #: Seconds before a seed whose connection to us, a seed, ended is dialled again.
 RECONNECT_AFTER = 30.0
 #: How a connection ended: refused at its handshake, or admitted with a peer lacking pieces or a seed.
@@ -99,6 +102,8 @@ class PeerNetwork:
     pieces_on_disk: PieceSet | None
     complete: asyncio.Event
     max_peers: int
+    transport: str
+    _utp: UtpSocket | None
     inactivity_timeout: float
     uploaded: int
     downloaded: int
@@ -155,10 +160,7 @@ class PeerNetwork:
         self._dialing.add(key)  # until the socket is open; then the link counts in _open
         try:
             try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
-                # that comes in the loop turn the connection opens, and the link would outlive stop().
-                async with asyncio.timeout(CONNECT_TIMEOUT):
-                    reader, writer = await asyncio.open_connection(host, port, limit=READ_SIZE)
+                reader, writer = await self._open_stream(host, port)
             except (OSError, TimeoutError) as exc:
                 self.last_try[key] = "connect"
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
@@ -168,6 +170,20 @@ class PeerNetwork:
         finally:
             self._dialing.discard(key)
         self._ended(key, await self._run_link(PeerLink(reader, writer, self._connection(True), key)))
+
+    async def _open_stream(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """uTP first if the transport allows it ("both" falls back to TCP, as libtorrent does)."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation
+        # that comes in the loop turn the connection opens, and the link would outlive stop().
+        if self._utp is not None and self.transport != "tcp":
+            try:
+                async with asyncio.timeout(CONNECT_TIMEOUT if self.transport == "utp" else UTP_FALLBACK):
+                    return await self._utp.connect(host, port)
+            except (OSError, TimeoutError):
+                if self.transport == "utp":
+                    raise
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            return await asyncio.open_connection(host, port, limit=READ_SIZE)
 
     def _ended(self, key: tuple[str, int], outcome: LinkOutcome) -> None:
         """A connection we made ended: when to dial that address again."""

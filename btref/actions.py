@@ -65,6 +65,9 @@ class Config:
     ban_after: int = 2
     #: Seconds of history in the rolling rates.
     rate_window: float = 20.0
+    #: Pieces a choked BEP 6 peer may still request from us: the size of the allowed fast
+    #: set we grant it (libtorrent's ``allowed_fast_set_size``, 5). 0: grant none.
+    allowed_fast_set_size: int = 5
 
 
 # -- actions: what the driver must do --------------------------------------------------

@@ -146,6 +146,8 @@ class Peer:
     serving: set[tuple[int, int, int]] = attrs.Factory(set)
     #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
     allowed_fast: set[int] = attrs.Factory(set)
+    #: BEP 6 allowed fast set we granted: pieces it may request while we choke it.
+    granted: frozenset[int] = frozenset()
     rejected: set[int] = attrs.Factory(set)
     #: Requests we withdrew (cancel, choke, reject, timeout), oldest first, with how many
     #: times: a block for one of them may still be on its way, and is no protocol

@@ -228,7 +228,7 @@ class PeerNetwork:
             self.links[link.key] = link
             admitted = True
             self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
-                                               extensions=link.conn.extension))
+                                               extensions=link.conn.extension, address=link.key[0]))
             link.flush()
             msgs = first
             # [docs: read-loop]

@@ -161,6 +161,7 @@ class ChokeRounds:
         return keys, shares
 
     def choke(self, peer: Peer, now: float, out: list[Action]) -> None:
+        """Choke ``peer``, keeping only its queued requests for pieces we granted it."""
         peer.send(wire.Choke(), now, out)  # sending it moves the flag (Peer.follow)
         # BEP 6: requests for its allowed fast pieces stay; every other queued request gets
         # an answer, here a reject (without BEP 6 the choke itself drops them).

@@ -134,6 +134,8 @@ class Peer:
     peer_interested: bool = False
     #: BEP 10 ``reqq``: how many requests the peer says it will queue (None: not told).
     reqq: int | None = None
+    #: BEP 21: the peer said it only uploads (a seed, or a partial seed that wants no more).
+    upload_only: bool = False
     #: Slow start (``Config.slow_start``): a queue depth that grows by one with every block
     #: received, so the queue doubles each round trip until the rate estimate catches up
     #: (the rate is averaged from the connection's start, choked time included). 0: off.

@@ -24,7 +24,9 @@ keeps *interest*: we are interested in a peer exactly when it has a piece we lac
 
 What it implements: BEP 3 "peer messages" (choke/unchoke, interested, have, bitfield,
 request/piece/cancel, end game), BEP 6 "fast extension" (have all/none, reject, allowed
-fast both ways, suggest ignored), the ``reqq`` of the BEP 10 extended handshake. Strategies enter
+fast both ways, suggest ignored), the ``reqq`` of the BEP 10 extended handshake and its
+BEP 21 ``upload_only`` (with ``Config.close_redundant``, a seed drops peers that want
+nothing either). Strategies enter
 through hooks only: the picker, the choker and the hash schemes.
 
 Invariants:
@@ -206,6 +208,8 @@ class Session:
                 self._close(peer, f"piece index {index} out of range 0..{self.num_pieces - 1}", out)
             elif peer.has.set(index) and self.availability.add(index):  # true for a piece we lack
                 news[key] = news.get(key, 0) + 1
+            elif self._redundant(peer):  # its last piece, and we seed: a seed like us
+                self._drop_redundant(peer, out)
         for key, count in news.items():
             peer = self.peers.get(key)
             if peer is not None:  # (None: closed by a later pair)
@@ -285,6 +289,9 @@ class Session:
         for index in new:
             if self.availability.add(index):
                 peer.wanted += 1
+        if self._redundant(peer):
+            self._drop_redundant(peer, out)
+            return
         self._update_interest(peer, out)
         self.download.fill(peer, self.now, out)
 
@@ -371,9 +378,15 @@ class Session:
         if msg.ext_id != 0:
             return  # ut_metadata, ut_pex...: the driver's plugins handle those
         handshake = decode(msg.payload, strict=False)
-        reqq = handshake.get(b"reqq") if isinstance(handshake, dict) else None
+        if not isinstance(handshake, dict):
+            return
+        reqq = handshake.get(b"reqq")
         if isinstance(reqq, int) and reqq > 0:
             peer.reqq = min(reqq, self.config.max_queue)
+        upload_only = handshake.get(b"upload_only")  # BEP 21
+        peer.upload_only = isinstance(upload_only, int) and upload_only != 0
+        if self._redundant(peer):
+            self._drop_redundant(peer, out)
 
     # -- downloading: a block arrives -------------------------------------------------------
 
@@ -416,11 +429,23 @@ class Session:
         out.append(Event("complete", {"pieces": self.have.count}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
+            if self._redundant(peer):
+                self._drop_redundant(peer, out)
+                continue
             peer.snubbed = False  # only a downloader can be snubbed
             self._update_interest(peer, out)
         self.choking.rechoke(self.now, out)  # seed mode ranks peers differently
 
     # -- peers leaving ------------------------------------------------------------------
+
+    def _redundant(self, peer: Peer) -> bool:
+        """Neither side wants anything: we seed, and the peer is a seed or only uploads (BEP 21)."""
+        return self.config.close_redundant and self.seeding and (peer.upload_only or peer.has.complete())
+
+    def _drop_redundant(self, peer: Peer, out: Actions) -> None:
+        reason = "both sides only upload (BEP 21)"
+        out.append(Close(peer.key, reason))
+        self._drop(peer, reason, out)
 
     def _ban(self, key: Hashable, reason: str, out: Actions) -> None:
         """Refuse ``key`` from now on; drop it if it is still connected."""

@@ -65,6 +65,13 @@ class Config:
     ban_after: int = 2
     #: Seconds of history in the rolling rates.
     rate_window: float = 20.0
+    #: Pieces a choked BEP 6 peer may still request from us: the size of the allowed fast
+    #: set we grant it (libtorrent's ``allowed_fast_set_size``, 5). 0: grant none.
+    allowed_fast_set_size: int = 5
+    #: Close a connection in which neither side wants anything: we seed and the peer is a
+    #: seed or says it only uploads (BEP 21 ``upload_only``), as libtorrent's
+    #: ``close_redundant_connections`` does. Off by default: pass a ``Config`` with it on.
+    close_redundant: bool = False
 
 
 # -- actions: what the driver must do --------------------------------------------------

@@ -21,8 +21,8 @@ A choker may also say how our upload is split: an answer ``{key: share}`` instea
 list of keys (PropShare, BitTyrant) becomes an :class:`~btref.actions.UploadShares`
 action whenever the shares change, for the driver's uplink to honour.
 
-Invariants: we upload only to peers we unchoked; choking a BEP 6 peer rejects its queued
-requests explicitly (without BEP 6 the choke itself drops them); the driver's shares name
+Invariants: we upload only to peers we unchoked (and a choked BEP 6 peer's allowed fast
+pieces); choking a BEP 6 peer rejects its other queued requests explicitly (without BEP 6 the choke itself drops them); the driver's shares name
 only peers unchoked by the same round.
 """
 
@@ -161,11 +161,15 @@ class ChokeRounds:
         return keys, shares
 
     def choke(self, peer: Peer, now: float, out: list[Action]) -> None:
+        """Choke ``peer``, keeping only its queued requests for pieces we granted it."""
         peer.send(wire.Choke(), now, out)  # sending it moves the flag (Peer.follow)
-        if peer.fast:  # BEP 6: every queued request gets an answer, here a reject
-            for request in sorted(peer.serving):
+        # BEP 6: requests for its allowed fast pieces stay; every other queued request gets
+        # an answer, here a reject (without BEP 6 the choke itself drops them).
+        dropped = {request for request in peer.serving if request[0] not in peer.granted}
+        if peer.fast:
+            for request in sorted(dropped):
                 peer.send(wire.Reject(*request), now, out)
-        peer.serving.clear()
+        peer.serving -= dropped
 
 
 def _shares(answer: Mapping[Any, Any]) -> dict[Hashable, float]:

@@ -14,7 +14,9 @@ message with extension id 0 whose payload is a bencoded dictionary. The keys btr
 ``yourip``
     the address the sender sees us at, 4 (IPv4) or 16 (IPv6) bytes;
 ``metadata_size``
-    BEP 9: bytes in the info dictionary, for fetching it from a magnet link.
+    BEP 9: bytes in the info dictionary, for fetching it from a magnet link;
+``upload_only``
+    BEP 21: 1 when the sender only uploads (a seed, or a partial seed that wants no more).
 
 Peers are untrusted: the payload is at most 1 MiB (checked by :mod:`btref.connection`),
 must be a bencoded dictionary, every known key must have its type and range, and ``m``
@@ -55,11 +57,12 @@ class ExtensionHandshake:
     reqq: int | None = None
     yourip: bytes | None = None
     metadata_size: int | None = None
+    upload_only: int | None = None
 
     def encode(self) -> bytes:
         """The bencoded payload (without the ``extended`` id bytes)."""
         out: dict[bytes, object] = {b"m": {name.encode(): ext_id for name, ext_id in self.m.items()}}
-        for key in ("p", "reqq", "metadata_size"):
+        for key in ("p", "reqq", "metadata_size", "upload_only"):
             if getattr(self, key) is not None:
                 out[key.encode()] = getattr(self, key)
         if self.v is not None:
@@ -113,5 +116,5 @@ def decode_handshake(payload: bytes | memoryview) -> ExtensionHandshake:
         raise ProtocolError("extension handshake: 'yourip' must be 4 or 16 bytes")
     return ExtensionHandshake(
         m=m, v=v, p=_int(d, b"p", 65535), reqq=_int(d, b"reqq", 1 << 31, 1), yourip=yourip,
-        metadata_size=_int(d, b"metadata_size", MAX_METADATA_SIZE),
+        metadata_size=_int(d, b"metadata_size", MAX_METADATA_SIZE), upload_only=_int(d, b"upload_only", 1 << 31),
     )

@@ -134,6 +134,8 @@ class Peer:
     peer_interested: bool = False
     #: BEP 10 ``reqq``: how many requests the peer says it will queue (None: not told).
     reqq: int | None = None
+    #: BEP 21: the peer said it only uploads (a seed, or a partial seed that wants no more).
+    upload_only: bool = False
     #: Slow start (``Config.slow_start``): a queue depth that grows by one with every block
     #: received, so the queue doubles each round trip until the rate estimate catches up
     #: (the rate is averaged from the connection's start, choked time included). 0: off.
@@ -146,6 +148,8 @@ class Peer:
     serving: set[tuple[int, int, int]] = attrs.Factory(set)
     #: BEP 6 pieces we may request while choked, and pieces it rejected since its unchoke.
     allowed_fast: set[int] = attrs.Factory(set)
+    #: BEP 6 allowed fast set we granted: pieces it may request while we choke it.
+    granted: frozenset[int] = frozenset()
     rejected: set[int] = attrs.Factory(set)
     #: Requests we withdrew (cancel, choke, reject, timeout), oldest first, with how many
     #: times: a block for one of them may still be on its way, and is no protocol

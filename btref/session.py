@@ -24,13 +24,16 @@ keeps *interest*: we are interested in a peer exactly when it has a piece we lac
 
 What it implements: BEP 3 "peer messages" (choke/unchoke, interested, have, bitfield,
 request/piece/cancel, end game), BEP 6 "fast extension" (have all/none, reject, allowed
-fast, suggest ignored), the ``reqq`` of the BEP 10 extended handshake. Strategies enter
+fast both ways, suggest ignored), the ``reqq`` of the BEP 10 extended handshake and its
+BEP 21 ``upload_only`` (with ``Config.close_redundant``, a seed drops peers that want
+nothing either). Strategies enter
 through hooks only: the picker, the choker and the hash schemes.
 
 Invariants:
 
 * We never request a block of a piece we have, nor from a peer that lacks it.
-* We upload only to peers we unchoked.
+* We upload only to peers we unchoked, and to a choked BEP 6 peer only the pieces of
+  the allowed fast set we granted it.
 * A piece is written and announced (``have``) only after it passed verification.
 * ``settled`` is ``have`` plus every piece outside ``wanted``; we request only pieces
   outside ``settled``, and ``Complete`` comes once ``settled`` is complete (every wanted
@@ -48,6 +51,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from btref import wire
+from btref.allowed_fast import allowed_fast_set
 from btref.actions import Action, Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, WritePiece
 from btref.bencode import decode
 from btref.choking import ChokeRounds
@@ -132,8 +136,10 @@ class Session:
 
     # -- events ----------------------------------------------------------------------
 
-    def peer_connected(self, key: Hashable, now: float, *, fast: bool = False, extensions: bool = False) -> Actions:
-        """A handshake finished; returns what we tell the peer first (our pieces)."""
+    def peer_connected(self, key: Hashable, now: float, *, fast: bool = False, extensions: bool = False,
+                       address: str | None = None) -> Actions:
+        """A handshake finished; returns what we tell the peer first (our pieces, and for a
+        BEP 6 peer at IPv4 ``address`` its allowed fast set)."""
         self.now = now
         if key in self.peers:
             return [Close(key, "a peer with this key is already connected")]
@@ -146,6 +152,8 @@ class Session:
             peer.send(wire.HaveAll(), now, out)
         elif self.have.count:
             peer.send(wire.Bitfield(self.have.to_bytes()), now, out)
+        if fast and address is not None:
+            self._grant_allowed_fast(peer, address, out)
         out.append(Event("peer_connected", {"peer": str(key), "fast": fast, "extensions": extensions}))
         self.hook.btref_peer_connected(peer=peer.view(now))
         return out
@@ -200,6 +208,8 @@ class Session:
                 self._close(peer, f"piece index {index} out of range 0..{self.num_pieces - 1}", out)
             elif peer.has.set(index) and self.availability.add(index):  # true for a piece we lack
                 news[key] = news.get(key, 0) + 1
+            elif self._redundant(peer):  # its last piece, and we seed: a seed like us
+                self._drop_redundant(peer, out)
         for key, count in news.items():
             peer = self.peers.get(key)
             if peer is not None:  # (None: closed by a later pair)
@@ -221,7 +231,7 @@ class Session:
         self.now = now
         peer = self.peers.get(key)
         request = (index, begin, len(data))
-        if peer is None or request not in peer.serving or peer.am_choking:
+        if peer is None or request not in peer.serving or (peer.am_choking and index not in peer.granted):
             return []
         peer.serving.remove(request)
         peer.bytes_uploaded += len(data)
@@ -279,6 +289,9 @@ class Session:
         for index in new:
             if self.availability.add(index):
                 peer.wanted += 1
+        if self._redundant(peer):
+            self._drop_redundant(peer, out)
+            return
         self._update_interest(peer, out)
         self.download.fill(peer, self.now, out)
 
@@ -322,6 +335,19 @@ class Session:
             peer.rejected.add(msg.index)  # do not ask again until the next unchoke
             self.download.fill_all(self.now, out, skip=peer)
 
+    def _grant_allowed_fast(self, peer: Peer, address: str, out: Actions) -> None:
+        """Give a new BEP 6 peer its canonical allowed fast set. The whole set, also the
+        pieces we lack: the set is the same from every uploader, and the peer asks for a
+        piece only once we announce it."""
+        size = self.config.allowed_fast_set_size
+        try:
+            pieces = allowed_fast_set(address, self.torrent.info_hash, self.num_pieces, size) if size > 0 else []
+        except ValueError:  # BEP 6 defines the set for IPv4 only
+            return
+        peer.granted = frozenset(pieces)
+        for index in pieces:
+            peer.send(wire.AllowedFast(index), self.now, out)
+
     def _on_allowed_fast(self, peer: Peer, msg: wire.AllowedFast, out: Actions) -> None:
         self._require(peer.fast, "allowed fast without the fast extension")
         self._check_index(msg.index)
@@ -335,7 +361,8 @@ class Session:
         self._check_index(index)
         if not (0 < length <= wire.BLOCK_SIZE and 0 <= begin and begin + length <= self.torrent.piece_size(index)):
             raise ProtocolError(f"request ({index}, {begin}, {length}) outside piece {index}")
-        if not self.have[index] or peer.am_choking or len(peer.serving) >= self.config.max_peer_requests:
+        choked = peer.am_choking and index not in peer.granted  # BEP 6: granted pieces pass a choke
+        if not self.have[index] or choked or len(peer.serving) >= self.config.max_peer_requests:
             if peer.fast:  # BEP 6: every request gets an answer, so refuse explicitly
                 peer.send(wire.Reject(index, begin, length), self.now, out)
             return
@@ -351,9 +378,15 @@ class Session:
         if msg.ext_id != 0:
             return  # ut_metadata, ut_pex...: the driver's plugins handle those
         handshake = decode(msg.payload, strict=False)
-        reqq = handshake.get(b"reqq") if isinstance(handshake, dict) else None
+        if not isinstance(handshake, dict):
+            return
+        reqq = handshake.get(b"reqq")
         if isinstance(reqq, int) and reqq > 0:
             peer.reqq = min(reqq, self.config.max_queue)
+        upload_only = handshake.get(b"upload_only")  # BEP 21
+        peer.upload_only = isinstance(upload_only, int) and upload_only != 0
+        if self._redundant(peer):
+            self._drop_redundant(peer, out)
 
     # -- downloading: a block arrives -------------------------------------------------------
 
@@ -396,11 +429,23 @@ class Session:
         out.append(Event("complete", {"pieces": self.have.count}))
         self.hook.btref_torrent_complete(torrent=self.torrent)
         for peer in list(self.peers.values()):  # end game cancelled every duplicate already
+            if self._redundant(peer):
+                self._drop_redundant(peer, out)
+                continue
             peer.snubbed = False  # only a downloader can be snubbed
             self._update_interest(peer, out)
         self.choking.rechoke(self.now, out)  # seed mode ranks peers differently
 
     # -- peers leaving ------------------------------------------------------------------
+
+    def _redundant(self, peer: Peer) -> bool:
+        """Neither side wants anything: we seed, and the peer is a seed or only uploads (BEP 21)."""
+        return self.config.close_redundant and self.seeding and (peer.upload_only or peer.has.complete())
+
+    def _drop_redundant(self, peer: Peer, out: Actions) -> None:
+        reason = "both sides only upload (BEP 21)"
+        out.append(Close(peer.key, reason))
+        self._drop(peer, reason, out)
 
     def _ban(self, key: Hashable, reason: str, out: Actions) -> None:
         """Refuse ``key`` from now on; drop it if it is still connected."""

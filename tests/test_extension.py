@@ -22,7 +22,7 @@ def test_bep10_example(vectors):
 
 
 def test_unknown_keys_are_ignored_and_m_defaults_empty():
-    hs = decode_handshake(b"d12:complete_agoi-1e11:upload_onlyi1ee")
+    hs = decode_handshake(b"d12:complete_agoi-1e10:share_modei1ee")
     assert hs == ExtensionHandshake()
 
 

@@ -48,13 +48,14 @@ class Extensions:
         self.pex = found[0] if found and not torrent.private else None
         self.peer_m: dict[Hashable, dict[str, int]] = {}  # the ids each peer receives under
 
-    def handshake(self, port: int | None, reqq: int) -> ExtensionHandshake:
-        """Our BEP 10 handshake: the extensions we take, our listen port, queue and metadata size."""
+    def handshake(self, port: int | None, reqq: int, upload_only: bool = False) -> ExtensionHandshake:
+        """Our BEP 10 handshake: the extensions we take, our listen port, queue and metadata
+        size, and (BEP 21) whether we only upload."""
         m = {"ut_metadata": UT_METADATA}
         if self.pex is not None:
             m["ut_pex"] = UT_PEX
         return ExtensionHandshake(m=m, v=f"btref {__version__}", p=port, reqq=reqq,
-                                  metadata_size=len(self.torrent.info_bytes))
+                                  metadata_size=len(self.torrent.info_bytes), upload_only=1 if upload_only else None)
 
     # [docs: route]
     def received(self, key: tuple[str, int], initiator: bool, msg: wire.Extended) -> tuple[list[wire.Extended], list[PeerAddress]]:

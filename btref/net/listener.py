@@ -239,12 +239,13 @@ class PeerNetwork:
             if not link.initiator:
                 link.queue(link.conn.handshake())
             if link.conn.extension:
-                ours = self.extensions.handshake(self.port, self.config.max_peer_requests)  # BEP 9, 10, 11
+                ours = self.extensions.handshake(self.port, self.config.max_peer_requests,  # BEP 9, 10, 11, 21
+                                                 upload_only=engine.seeding)
                 link.queue(wire.Extended(0, ours.encode()))
             self.links[link.key] = link
             admitted = True
             self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
-                                               extensions=link.conn.extension))
+                                               extensions=link.conn.extension, address=link.key[0]))
             link.flush()
             msgs = first
             # [docs: read-loop]

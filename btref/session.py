@@ -127,6 +127,11 @@ class Session:
     def seeding(self) -> bool:
         return self.have.complete()
 
+    @property
+    def done(self) -> bool:
+        """Every wanted piece is in: a seed, unless files were left out."""
+        return self.settled.complete()
+
     def swarm_view(self) -> SwarmView:
         """What the picker and the choker see of our side of the swarm: as ``have``, the
         pieces we need no more, so a picker never asks for a piece outside the selection."""
@@ -420,7 +425,7 @@ class Session:
                 self._update_interest(peer, out)
         out.append(Event("piece_verified", {"index": index}))
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)
-        if self.settled.complete():  # every wanted piece: a seed, unless files were left out
+        if self.done:
             self._complete(out)
     # [/docs: announce]
 

@@ -216,7 +216,7 @@ class Client(PeerNetwork):
         if self.transport != "tcp":  # uTP on the UDP port of the same number, as libtorrent does
             self._utp = await UtpSocket.bind(self.host, self.port, self._accept, limit=READ_SIZE)
         self.event("listening", {"host": self.host, "port": self.port})
-        self._engine_complete = self.engine.settled.complete()
+        self._engine_complete = self.engine.done
         if self._engine_complete:
             self._set_complete()
         for conn in self._adopt:  # before the first announce, so that none of them is dialled again

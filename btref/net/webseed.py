@@ -297,7 +297,7 @@ class WebSeed:
         loop = asyncio.get_running_loop()
         try:
             while not self.banned:
-                if self.driver.engine is None or self.driver.engine.settled.complete():
+                if self.driver.engine is None or self.driver.engine.done:
                     return  # nothing to fetch
                 reason = await self._serve(loop)
                 if self.banned:

@@ -144,9 +144,8 @@ class Node:
                  read_only: bool = False, now: float = 0.0, families: tuple[int, ...] = (4,)) -> None:
         self.rng = rng or random.Random()
         self.id = node_id if node_id is not None else self.rng.randbytes(20)
-        #: The routing table of each address family (BEP 32): 4 -> IPv4 nodes, 6 -> IPv6 nodes.
-        self.tables = {4: RoutingTable(self.id, k), 6: RoutingTable(self.id, k)}
-        self.table, self.table6 = self.tables[4], self.tables[6]
+        #: The routing tables of the IPv4 and the IPv6 DHT (BEP 32).
+        self.table, self.table6 = RoutingTable(self.id, k), RoutingTable(self.id, k)
         self.families = families
         for table in self.tables.values():
             for bucket in table.buckets:
@@ -162,6 +161,11 @@ class Node:
         self._tid = self.rng.randrange(65536)
         #: Counters for tests, the CLI and the simulator.
         self.stats = {"sent": 0, "received": 0, "dropped": 0, "errors_sent": 0, "timeouts": 0}
+
+    @property
+    def tables(self) -> dict[int, RoutingTable]:
+        """The routing table of each address family: 4 -> :attr:`table`, 6 -> :attr:`table6`."""
+        return {4: self.table, 6: self.table6}
 
     # ------------------------------------------------------------------ driver interface
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 from typing import Any
 
 import pytest
@@ -193,4 +194,24 @@ def test_cli_serves_and_looks_up_over_ipv6(capsys):
             close_all(servers)
 
     text = run(scenario())
-    assert "[::1]:5555" in text and "answered" in text
+    assert "[::1]:5555" in text and "IPv6 lookup" in text and "IPv4 lookup" not in text and "answered" in text
+
+
+def test_cli_lookup_walks_both_dhts_of_a_dual_stack_swarm(capsys):
+    async def scenario() -> tuple[str, dict]:
+        servers = await start_swarm(5, ("127.0.0.1", "::1"))
+        try:
+            await servers[2].lookup(IH, "get_peers", announce_port=5555, family=6)
+            await servers[2].settle()
+            text, as_json = io.StringIO(), io.StringIO()
+            boot = str(PeerAddress(*servers[0].address))
+            hosts = ("127.0.0.1", "::1")
+            assert await command.lookup(DHT(bootstrap=[boot], host=hosts, query_timeout=1.0), IH, False, text) == 0
+            assert await command.lookup(DHT(bootstrap=[boot], host=hosts, query_timeout=1.0), IH, True, as_json) == 0
+            return text.getvalue(), json.loads(as_json.getvalue())
+        finally:
+            close_all(servers)
+
+    text, report = run(scenario())
+    assert "IPv4 lookup" in text and "IPv6 lookup" in text and "[::1]:5555" in text
+    assert report["peers"] == ["[::1]:5555"] and [r["family"] for r in report["lookups"]] == [4, 6]

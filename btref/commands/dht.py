@@ -138,27 +138,33 @@ def known(node: Node) -> str:
 
 
 async def lookup(plugin: DHT, target: bytes, as_json: bool, out: TextIO) -> int:
+    """One ``get_peers`` lookup in each DHT (IPv4, IPv6) our node got nodes for; prints the
+    peers and every path. Exit status 0 when peers were found, else 1."""
     server = await plugin.start()
     try:
         assert server.node is not None  # a started server has its node
         families = [f for f in server.families if len(server.node.tables[f])]
         if not families:
             raise CommandError("no DHT node answered; give one with --bootstrap HOST:PORT")
-        found = await server.lookup(target, "get_peers", family=families[0])
+        found = [await server.lookup(target, "get_peers", family=f) for f in families]
     finally:
         await plugin.close()
-    report = found.report()
+    reports = [look.report() for look in found]
+    peers = list(dict.fromkeys(peer for report in reports for peer in report["peers"]))
     if as_json:
+        report = reports[0] if len(reports) == 1 else {
+            "target": target.hex(), "method": "get_peers", "peers": peers, "lookups": reports}
         print(json.dumps(report, indent=1), file=out)
-    else:
-        print(f"{len(found.peers)} peers for {target.hex()} after {found.messages} queries, "
-              f"{found.hops} hops to the closest node:", file=out)
-        for peer in report["peers"]:
-            print(f"  {peer}", file=out)
-        print("lookup path (hop, node, outcome):", file=out)
+        return 0 if peers else 1
+    print(f"{len(peers)} peers for {target.hex()}:", file=out)
+    for peer in peers:
+        print(f"  {peer}", file=out)
+    for look, report in zip(found, reports):
+        print(f"IPv{look.family} lookup: {look.messages} queries, {look.hops} hops to the closest node; "
+              "path (hop, node, outcome):", file=out)
         for step in report["path"]:
             print(f"  {step['hop']:>2}  {step['address']:<21} {step['id'] or '?':<40}  {step['state']}", file=out)
-    return 0 if found.peers else 1
+    return 0 if peers else 1
 
 
 def simulate(args: argparse.Namespace, out: TextIO) -> int:

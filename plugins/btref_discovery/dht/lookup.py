@@ -161,7 +161,7 @@ class Lookup:
         return len(self.path)
 
     def report(self) -> dict[str, Any]:
-        """A JSON-ready summary: target, peers found, hops, messages and the path."""
-        return {"target": self.target.hex(), "method": self.method,
+        """A JSON-ready summary: target, family, peers found, hops, messages and the path."""
+        return {"target": self.target.hex(), "method": self.method, "family": self.family,
                 "peers": [show(p) for p in self.peers], "hops": self.hops, "messages": self.messages,
                 "path": [c.as_dict() for c in self.path]}

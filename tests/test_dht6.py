@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from btref import bencode
 from btref.errors import KRPCError
-from btref_discovery.dht import bep42, krpc
+from btref_discovery.dht import bep42, krpc, node as node_module
 from btref_discovery.dht.lookup import MAX_CANDIDATES
 from btref_discovery.dht.node import Node, load, save
 from btref_discovery.dht.sim import build, measure
@@ -175,6 +175,43 @@ def test_ipv6_announces_store_18_byte_peers_for_ipv6_askers():
     refused = node.receive(krpc.encode_query(b"qq", "announce_peer", THEM, info_hash=IH, port=5, token=token),
                            ("fd00::4", 1), 0.0)
     assert refused is None and bencode.decode(node.take()[0][0])[b"e"][0] == 203
+
+
+def test_ipv6_values_fit_in_bep32s_1024_bytes():
+    node = Node(rng=random.Random(7))
+    for i in range(100):
+        assert node.store.add(IH, (f"2001:db8:{i:x}::1", 6881), 0.0)
+        assert node.store.add(IH, (f"10.1.0.{i + 1}", 6881), 0.0)
+    node.receive(krpc.encode_query(b"qq", "get_peers", THEM, info_hash=IH), V6, 0.0)
+    (data, _), = node.take()
+    values = bencode.decode(data)[b"r"][b"values"]
+    assert len(values) == node_module.MAX_VALUES6_SENT and len(data) <= 1024
+    node.receive(krpc.encode_query(b"qq", "get_peers", THEM, info_hash=IH), V4, 0.0)
+    (data, _), = node.take()
+    assert len(bencode.decode(data)[b"r"][b"values"]) == node_module.MAX_VALUES_SENT and len(data) <= 1024
+
+
+def test_an_ipv6_source_is_its_64_network_in_the_peer_store():
+    store = node_module.PeerStore()
+    hosts = [f"2001:db8:1:2::{i + 1:x}" for i in range(node_module.MAX_PEERS_PER_IP + 1)]
+    assert all(store.add(IH, (h, 1), 0.0) for h in hosts[:-1])
+    assert not store.add(bytes(20), (hosts[-1], 1), 0.0)  # the same /64, however many hosts
+    assert store.add(bytes(20), ("2001:db8:1:3::1", 1), 0.0)  # the next /64 is another source
+    assert node_module.source("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert node_module.source("1.2.3.4") == "1.2.3.4"
+    store.expire(node_module.PEER_TTL)
+    assert not store.per_ip and not store.swarms
+
+
+def test_a_dual_stack_node_asks_for_both_families_only_while_one_is_short():
+    node = Node(rng=random.Random(8), families=(4, 6))
+    rng = random.Random(9)
+    node.lookup(IH, 0.0, seeds=[V4])
+    assert bencode.decode(node.take()[0][0])[b"a"][b"want"] == [b"n4", b"n6"]  # bootstrapping
+    for i in range(1, 9):
+        node.table6.heard_from(rng.randbytes(20), (f"fd00::{i}", 1), 0.0, replied=True)
+    node.lookup(IH, 0.0, seeds=[("10.0.0.7", 1)])
+    assert b"want" not in bencode.decode(node.take()[0][0])[b"a"]  # steady state: the default
 
 
 def test_state_keeps_both_tables(tmp_path):

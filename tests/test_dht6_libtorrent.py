@@ -81,7 +81,7 @@ async def btref_finds_lt_torrent(tmp_path) -> None:
             peers = list(lookup.peers)
             if ("::1", port) in peers:
                 assert lookup.family == 6 and lookup.hops >= 1 and lookup.path
-                # ask libtorrent directly (its DHT shares the listen port): it answers with nodes6
+                # ask libtorrent directly (its DHT shares the listen port): over IPv6 it answers with nodes6
                 ask = await servers[0].lookup(hashlib.sha1(b"near").digest(), "find_node", seeds=[("::1", port)])
                 assert any(c.address == ("::1", port) and c.state == "answered" for c in ask.path)
                 answers = [p for p in seen if b"1:v4:LT" in p and b"1:y1:r" in p]

@@ -158,7 +158,7 @@ def test_hostile_nodes6_over_the_wire_are_dropped():
             look = server.node.lookup(IH, loop.time(), "get_peers", seeds=[me], family=6)
             server._flush()
             query = bencode.decode(await asyncio.wait_for(replies.get(), 10))
-            assert query[b"a"][b"want"] == [b"n6"]
+            assert b"want" not in query[b"a"]  # one family: the default answer is what it needs
             transport.sendto(bencode.encode({b"t": query[b"t"], b"y": b"r", b"r": {
                 b"id": b"Z" * 20, b"nodes6": b"x" * 39, b"token": b"t"}}), server.address)
             transport.sendto(krpc.encode_query(b"q1", "find_node", b"C" * 20, target=IH, want=b"n6"), server.address)

@@ -25,7 +25,8 @@ asked for it: a node cannot announce someone else's address.
 announce; at most :data:`MAX_HASHES` info hashes and :data:`MAX_PEERS_PER_HASH` peers each
 are kept, so announces from a hostile node cannot fill memory, and at most
 :data:`MAX_PEERS_PER_IP` entries per IP address (any port, any info hash), so that one
-source cannot take the whole store and have everyone else's announces refused.
+source cannot take the whole store and have everyone else's announces refused (an IPv6
+source is its /64 network: :func:`source`).
 
 **IPv6** (BEP 32): the IPv4 and the IPv6 DHT are two networks, and one node may be in
 both with the same id. Each address family has its own routing table
@@ -34,9 +35,12 @@ it spoke to us over, and a lookup walks one family (``nodes`` or ``nodes6`` answ
 ``find_node`` and ``get_peers`` answers carry the nodes the query's ``want`` asks for,
 else those of the family it came over; ``values`` lists the stored peers of that family
 (an IPv6 announce stores an 18-byte IPv6 peer). The peer store and the tokens are shared.
-A node told it runs both families (``families=(4, 6)``) asks for both with ``want`` and
-pings the other family's nodes it hears of while that table is short of ``k``, so one
-bootstrap node fills both tables.
+A node told it runs both families (``families=(4, 6)``) asks for the other family too
+with ``want`` while that table is short of ``k`` nodes (BEP 32, "Bootstrapping"; once
+both are full it asks each family for its own, "Steady-state operation"), and pings the
+nodes of the other family it hears of, so one bootstrap node fills both tables. An IPv6
+``values`` list holds at most :data:`MAX_VALUES6_SENT` peers, so that the answer stays
+under BEP 32's 1,024 bytes.
 
 Invariants: every query we send has a pending transaction that ends by a reply from the
 address it was sent to, or by a timeout; nothing a peer sends raises out of
@@ -65,7 +69,7 @@ from .krpc import family_of
 from .routing import GOOD_FOR, RoutingTable
 
 __all__ = ["Node", "PeerStore", "Pending", "save", "load", "TOKEN_ROTATION", "PEER_TTL", "MAX_HASHES",
-           "MAX_PEERS_PER_HASH", "MAX_PEERS_PER_IP"]
+           "MAX_PEERS_PER_HASH", "MAX_PEERS_PER_IP", "MAX_VALUES_SENT", "MAX_VALUES6_SENT", "source"]
 
 Address = tuple[str, int]
 Datagram = tuple[bytes, Address]
@@ -80,8 +84,20 @@ MAX_PEERS_PER_HASH = 200
 MAX_PEERS_PER_IP = 200
 #: Most peers put in one ``get_peers`` answer (a 1,500-byte datagram holds about 150).
 MAX_VALUES_SENT = 50
+#: Most IPv6 peers in one answer: BEP 32 ("Maximum packet size") caps a datagram at 1,024
+#: bytes so that it crosses any IPv6 path (minimum MTU 1,280) whole; 40 entries of 21
+#: bytes (``18:`` and the peer) leave 184 bytes for the rest of the answer.
+MAX_VALUES6_SENT = 40
 #: Most queries in flight; more are refused (a lookup then waits for its next step).
 MAX_PENDING = 1024
+
+
+def source(ip: str) -> str:
+    """Who an address counts as for :data:`MAX_PEERS_PER_IP`: the IPv4 address, or the /64
+    network of an IPv6 one (a site gets a whole /64, so one host can pick 2**64 addresses)."""
+    if ":" not in ip:
+        return ip
+    return str(ipaddress.IPv6Network((int(ipaddress.IPv6Address(ip)) >> 64 << 64, 64)))
 
 
 @attrs.define
@@ -89,20 +105,20 @@ class PeerStore:
     """Peers announced to us, by info hash, each with its expiry time."""
 
     swarms: dict[bytes, dict[Address, float]] = attrs.Factory(dict)
-    #: Entries held per IP address, over every info hash.
+    #: Entries held per source (:func:`source`), over every info hash.
     per_ip: dict[str, int] = attrs.Factory(dict)
 
     def add(self, info_hash: bytes, peer: Address, now: float) -> bool:
         """Store (or refresh) ``peer``; ``False`` if a limit refused it."""
         swarm = self.swarms.get(info_hash)
         if swarm is None or peer not in swarm:  # a new entry: within every limit?
-            held = self.per_ip.get(peer[0], 0)
+            held = self.per_ip.get(source(peer[0]), 0)
             if (held >= MAX_PEERS_PER_IP or (swarm is None and len(self.swarms) >= MAX_HASHES)
                     or (swarm is not None and len(swarm) >= MAX_PEERS_PER_HASH)):
                 return False
             if swarm is None:
                 swarm = self.swarms[info_hash] = {}
-            self.per_ip[peer[0]] = held + 1
+            self.per_ip[source(peer[0])] = held + 1
         swarm[peer] = now + PEER_TTL
         return True
 
@@ -118,9 +134,10 @@ class PeerStore:
             swarm = self.swarms[info_hash]
             for peer in [p for p, expiry in swarm.items() if expiry <= now]:
                 del swarm[peer]
-                left = self.per_ip[peer[0]] = self.per_ip[peer[0]] - 1
+                key = source(peer[0])
+                left = self.per_ip[key] = self.per_ip[key] - 1
                 if not left:
-                    del self.per_ip[peer[0]]
+                    del self.per_ip[key]
             if not swarm:
                 del self.swarms[info_hash]
 
@@ -267,7 +284,8 @@ class Node:
             self._reply(q.tid, address, **self._nodes_near(q.args[b"target"], q, address, now))
         elif q.method == "get_peers":
             info_hash = q.args[b"info_hash"]
-            peers = self.store.get(info_hash, now, family=family_of(address))
+            family = family_of(address)
+            peers = self.store.get(info_hash, now, MAX_VALUES6_SENT if family == 6 else MAX_VALUES_SENT, family)
             answer = {"values": [krpc.encode_peer(p) for p in peers]} if peers else (
                 self._nodes_near(info_hash, q, address, now))
             self._reply(q.tid, address, token=self.token(address[0]), **answer)
@@ -369,11 +387,14 @@ class Node:
         if lookup.done:
             return
         key = "target" if lookup.method == "find_node" else "info_hash"
-        # BEP 32 "want": this lookup's family first, and any other family we run, to fill its table.
-        families = (lookup.family, *(f for f in self.families if f != lookup.family))
+        # BEP 32 "want": the default (this lookup's family) is enough, unless another family we
+        # run has a table short of k nodes: then ask for both, to fill it.
+        short = [f for f in self.families if f != lookup.family and len(self.tables[f]) < self.tables[f].k]
+        args: dict[str, Any] = {key: lookup.target}
+        if short:
+            args["want"] = krpc.want_list((lookup.family, *short))
         for c in lookup.next_queries():
-            if not self._send_query(c.address, lookup.method, now, lookup, want=krpc.want_list(families),
-                                    **{key: lookup.target}):
+            if not self._send_query(c.address, lookup.method, now, lookup, **args):
                 lookup.failed(c.address)
         if lookup.should_finish():
             if lookup.announce_port is not None:

@@ -10,8 +10,9 @@ costs no wall-clock waiting.
 Building a DHT of 10,000 nodes by letting each bootstrap would take millions of messages;
 :func:`build` instead fills each routing table as a long-running DHT would have it: for
 every bucket depth, up to ``k`` random nodes of that subtree. Lookups then run over the
-network for real. With ``family=6`` every node has an IPv6 address (``fd00::/8``) and the
-lookups walk the IPv6 DHT of BEP 32 (``nodes6`` answers, 38-byte entries). :func:`measure` reports, per ``N``: mean and maximum hops (to the
+network for real. With ``family=6`` every node has an IPv6 address (``fd00::/8``) and
+the lookups walk the IPv6 DHT of BEP 32 (``nodes6`` answers, 38-byte entries).
+:func:`measure` reports, per ``N``: mean and maximum hops (to the
 closest node that answered), messages sent per lookup, and how often the lookup found
 the node truly closest to the target.
 
@@ -50,8 +51,8 @@ def _address(i: int, family: int = 4) -> Address:
 def build(n: int, rng: random.Random, k: int = 8, family: int = 4) -> dict[Address, Node]:
     """``n`` nodes with random ids and converged routing tables (see the module docstring),
     on IPv4 or IPv6 addresses (``family``)."""
-    nodes = {_address(i, family): Node(rng.randbytes(20), rng=random.Random(rng.random()), k=k, families=(family,))
-             for i in range(n)}
+    nodes = {_address(i, family): Node(rng.randbytes(20), rng=random.Random(rng.random()), k=k,
+                                       families=(family,)) for i in range(n)}
     ordered = sorted((int.from_bytes(node.id, "big"), address) for address, node in nodes.items())
     keys = [key for key, _ in ordered]
     for address, node in nodes.items():

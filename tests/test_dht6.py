@@ -119,7 +119,7 @@ def test_bep42_ipv6_uses_the_first_64_bits():
     masked = (0x20010DB800010002 & 0x0103070F1F3F7FFF) | (5 << 61)
     crc = bep42.crc32c(masked.to_bytes(8, "big"))
     assert int.from_bytes(made[:3], "big") >> 3 == crc >> 11 and made[19] == 5
-    for local in ("::1", "fe80::1", "fd12:3456::1", "fc00::1"):
+    for local in ("::1", "fe80::1", "fec0::1", "fd12:3456::1", "fc00::1"):
         assert bep42.is_exempt(local) and bep42.id_matches_ip(bytes(20), local)
     assert not bep42.is_exempt("2001:db8::1") and not bep42.id_matches_ip(bytes(20), "2001:4860::1")
 

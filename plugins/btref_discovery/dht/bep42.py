@@ -12,7 +12,8 @@ For IPv6 (the DHT of BEP 32) the same rule reads the first 8 bytes of the addres
 
 Addresses in private and loopback ranges are exempt (a node cannot know its public
 address there, and a LAN is not the attacker's playground): for IPv6, loopback ``::1``,
-link-local ``fe80::/10`` and unique-local ``fc00::/7``.
+link-local ``fe80::/10``, the deprecated site-local ``fec0::/10`` and unique-local
+``fc00::/7``.
 
 Invariants: :func:`node_id_for` always returns an id that :func:`id_matches_ip` accepts
 for the same address; CRC32C is the Castagnoli polynomial (reflected ``0x82F63B78``),
@@ -42,7 +43,7 @@ def _table() -> list[int]:
 _TABLE = _table()
 _EXEMPT = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                                              "169.254.0.0/16", "127.0.0.0/8",
-                                             "::1/128", "fe80::/10", "fc00::/7")]
+                                             "::1/128", "fe80::/10", "fec0::/10", "fc00::/7")]
 
 
 def crc32c(data: bytes) -> int:

@@ -215,3 +215,24 @@ def test_cli_lookup_walks_both_dhts_of_a_dual_stack_swarm(capsys):
     text, report = run(scenario())
     assert "IPv4 lookup" in text and "IPv6 lookup" in text and "[::1]:5555" in text
     assert report["peers"] == ["[::1]:5555"] and [r["family"] for r in report["lookups"]] == [4, 6]
+
+
+def test_download_joins_the_dht_through_an_ipv6_bootstrap():
+    import argparse
+
+    from btref.commands import download
+
+    async def scenario() -> None:
+        servers = await start_swarm(4)
+        args = argparse.Namespace(dht_bootstrap=[str(PeerAddress(*servers[0].address))], dht=None, host="127.0.0.1")
+        download.check_dht_options(args)
+        dht = await download.join_dht(args)
+        try:
+            assert dht is not None and dht.server is not None and dht.server.families == [4, 6]
+            assert len(dht.server.node.table6) >= 3 and not len(dht.server.node.table)
+        finally:
+            if dht is not None:
+                await dht.close()
+            close_all(servers)
+
+    run(scenario())

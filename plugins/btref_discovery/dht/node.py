@@ -64,8 +64,8 @@ from btref.errors import KRPCError
 
 from . import krpc
 from .bep42 import id_matches_ip
-from .lookup import Lookup
 from .krpc import family_of
+from .lookup import Lookup
 from .routing import GOOD_FOR, RoutingTable
 
 __all__ = ["Node", "PeerStore", "Pending", "save", "load", "TOKEN_ROTATION", "PEER_TTL", "MAX_HASHES",

@@ -67,7 +67,7 @@ def test_lookup_prints_peers_and_path():
                 server.close()
 
     text, as_json, missing = asyncio.run(asyncio.wait_for(scenario(), 60))
-    assert "127.0.0.1:5555" in text and "lookup path" in text and "answered" in text
+    assert "127.0.0.1:5555" in text and "IPv4 lookup" in text and "answered" in text
     assert json.loads(as_json)["peers"] == ["127.0.0.1:5555"]
     assert missing == 1  # no peers: exit status 1
 

@@ -119,8 +119,8 @@ def test_compact_contacts():
         krpc.decode_nodes(b"x" * 27)
     with pytest.raises(KRPCError):
         krpc.decode_nodes(7)
-    assert krpc.decode_values([krpc.encode_peer(("9.9.9.9", 80)), b"x" * 18, b"\1\2\3\4\0\0"]) == [("9.9.9.9", 80)]
-    for bad in ([b"x"] * (krpc.MAX_VALUES + 1), b"str", [1]):
+    assert krpc.decode_values([krpc.encode_peer(("9.9.9.9", 80)), b"\1\2\3\4\0\0"]) == [("9.9.9.9", 80)]
+    for bad in ([b"x"] * (krpc.MAX_VALUES + 1), b"str", [1], [b"x" * 7]):
         with pytest.raises(KRPCError):
             krpc.decode_values(bad)
 

@@ -170,7 +170,7 @@ def test_hostile_packets_are_dropped_or_refused():
                 assert answer is not None and answer[b"y"] == b"e" and answer[b"e"][0] == code, name
             assert not server.node.store.swarms  # nothing was stored
             assert len(server.node.table) == 1  # only the well-behaved pinger ("C" * 20)
-            server.error_received(OSError("port unreachable"))  # ICMP noise is ignored
+            server.sockets[4].error_received(OSError("port unreachable"))  # ICMP noise is ignored
         finally:
             transport.close()
             server.close()

@@ -190,9 +190,11 @@ def test_flood_of_made_up_nodes_is_bounded():
     node = Node(rng=random.Random(9))
     look = node.lookup(IH, 0.0, "get_peers", seeds=[YOU])
     (data, _), = node.take()
-    fake = [(bytes([i]) + IH[1:], ("10.9.%d.%d" % (i // 200, i % 200 + 1), 1)) for i in range(150)]
+    fake = [(bytes([i]) + IH[1:], ("10.9.%d.%d" % (i // 200, i % 200 + 1), 1)) for i in range(krpc.MAX_NODES)]
     node.receive(krpc.encode_response(krpc.decode(data).tid, THEM, nodes=krpc.encode_nodes(fake)), YOU, 0.0)
     assert len(look.candidates) <= lookup_module.MAX_CANDIDATES and len(node.take()) == 3  # alpha in flight
+    with pytest.raises(KRPCError, match="more than"):  # a longer list is refused by the parser
+        krpc.decode_nodes(krpc.encode_nodes(fake * 2))
 
 
 def test_full_bucket_pings_questionable_node_and_refreshes_stale_buckets():

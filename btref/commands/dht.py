@@ -1,4 +1,4 @@
-"""``btref dht``: run a DHT node, look an info hash up, or measure lookups (BEP 5).
+"""``btref dht``: run a DHT node, look an info hash up, or measure lookups (BEP 5; IPv6: BEP 32).
 
 Three actions over the ``dht`` discovery plugin's pieces (:mod:`btref_discovery.dht`):
 
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from btref.commands.common import CommandError
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
+    from btref_discovery.dht.node import Node
     from btref_discovery.dht.plugin import DHT
 
     from btref.commands.common import Subparsers
@@ -38,6 +39,8 @@ EPILOG = """\
 examples:
   btref dht --port 6881
   btref dht --port 6882 --bootstrap 127.0.0.1:6881 --state node2.json
+  btref dht --host 127.0.0.1 --host ::1 --port 6881      (IPv4 and IPv6, BEP 32)
+  btref dht --host ::1 --port 6883 --bootstrap [::1]:6881
   btref dht lookup 0123456789abcdef0123456789abcdef01234567 --bootstrap 127.0.0.1:6881
   btref dht sim --sizes 100,1000 --lookups 20 --plot hops.png
 
@@ -52,7 +55,9 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("action", nargs="?", default="serve", choices=["serve", "lookup", "sim"],
                    help="serve (default), lookup or sim")
     p.add_argument("target", nargs="?", metavar="INFOHASH", help="for lookup: 40 hex digits or a magnet link")
-    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--host", action="append", metavar="ADDRESS",
+                   help="address to listen on, IPv4 and/or IPv6 (repeatable, one per family; default 0.0.0.0, "
+                        "and :: too when a --bootstrap node is IPv6)")
     p.add_argument("--port", type=int, default=0, help="UDP port (default 0: any free port)")
     p.add_argument("--bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="a node to join through (repeatable)")
@@ -92,7 +97,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     if args.action == "sim":
         return simulate(args, out)
-    plugin = DHT(bootstrap=args.bootstrap, host=args.host, port=args.port, state_file=args.state,
+    plugin = DHT(bootstrap=args.bootstrap, host=args.host or "0.0.0.0", port=args.port, state_file=args.state,
                  query_timeout=args.timeout)
     if args.action == "lookup":
         target = info_hash(args.target)
@@ -105,43 +110,61 @@ async def serve(plugin: DHT, stop_after: float | None, out: TextIO) -> int:
 
     server = await plugin.start()
     try:
-        host, port = server.address
+        from btref_discovery.dht.krpc import show
+
         node = server.node
         assert node is not None  # a started server has its node
-        print(f"btref dht: node {node.id.hex()} on {host}:{port}, {len(node.table)} nodes known; "
-              f"Ctrl-C stops. Next: btref dht lookup INFOHASH --bootstrap 127.0.0.1:{port}", file=out, flush=True)
+        where = " and ".join(show(a) for a in server.addresses)
+        port = server.address[1]
+        here = f"[::1]:{port}" if server.families == [6] else f"127.0.0.1:{port}"
+        print(f"btref dht: node {node.id.hex()} on {where}, {known(node)} nodes known; "
+              f"Ctrl-C stops. Next: btref dht lookup INFOHASH --bootstrap {here}", file=out, flush=True)
         try:
             await asyncio.sleep(stop_after if stop_after is not None else float("inf"))
         finally:
             stats = node.stats
-            print(f"btref dht: {len(node.table)} nodes known, {stats['received']} packets in, "
+            print(f"btref dht: {known(node)} nodes known, {stats['received']} packets in, "
                   f"{stats['sent']} queries out, {len(node.store.swarms)} torrents stored", file=out)
     finally:
         await plugin.close()
     return 0
 
 
+def known(node: Node) -> str:
+    """How many nodes the routing tables hold: ``"12"``, or ``"12 IPv4 + 9 IPv6"`` in both DHTs."""
+    if not len(node.table6):
+        return str(len(node.table))
+    return f"{len(node.table)} IPv4 + {len(node.table6)} IPv6" if len(node.table) else f"{len(node.table6)} IPv6"
+
+
 async def lookup(plugin: DHT, target: bytes, as_json: bool, out: TextIO) -> int:
+    """One ``get_peers`` lookup in each DHT (IPv4, IPv6) our node got nodes for; prints the
+    peers and every path. Exit status 0 when peers were found, else 1."""
     server = await plugin.start()
     try:
         assert server.node is not None  # a started server has its node
-        if not len(server.node.table):
+        families = [f for f in server.families if len(server.node.tables[f])]
+        if not families:
             raise CommandError("no DHT node answered; give one with --bootstrap HOST:PORT")
-        found = await server.lookup(target, "get_peers")
+        found = [await server.lookup(target, "get_peers", family=f) for f in families]
     finally:
         await plugin.close()
-    report = found.report()
+    reports = [look.report() for look in found]
+    peers = list(dict.fromkeys(peer for report in reports for peer in report["peers"]))
     if as_json:
+        report = reports[0] if len(reports) == 1 else {
+            "target": target.hex(), "method": "get_peers", "peers": peers, "lookups": reports}
         print(json.dumps(report, indent=1), file=out)
-    else:
-        print(f"{len(found.peers)} peers for {target.hex()} after {found.messages} queries, "
-              f"{found.hops} hops to the closest node:", file=out)
-        for peer in report["peers"]:
-            print(f"  {peer}", file=out)
-        print("lookup path (hop, node, outcome):", file=out)
+        return 0 if peers else 1
+    print(f"{len(peers)} peers for {target.hex()}:", file=out)
+    for peer in peers:
+        print(f"  {peer}", file=out)
+    for look, report in zip(found, reports):
+        print(f"IPv{look.family} lookup: {look.messages} queries, {look.hops} hops to the closest node; "
+              "path (hop, node, outcome):", file=out)
         for step in report["path"]:
             print(f"  {step['hop']:>2}  {step['address']:<21} {step['id'] or '?':<40}  {step['state']}", file=out)
-    return 0 if found.peers else 1
+    return 0 if peers else 1
 
 
 def simulate(args: argparse.Namespace, out: TextIO) -> int:

@@ -190,7 +190,7 @@ def dht_note(dht: DHT | None) -> str:
     if dht is None or dht.server is None or dht.server.node is None:
         return ""
     host, port = dht.server.address
-    return f"; DHT node on {host}:{port} (UDP), {len(dht.server.node.table)} nodes known"
+    return f"; DHT node on {host}:{port} (UDP), {len(dht.server.node.table) + len(dht.server.node.table6)} nodes known"
 
 
 def web_view(args: argparse.Namespace, name: str, pieces: int, *, seed: bool, title: str,

@@ -6,8 +6,14 @@ the node's IP address: ``crc32c((ip & 0x030f3fff) | (r << 29))`` over the four m
 address bytes, where ``r`` is a random number 0..7 stored in the id's last byte. An
 attacker then needs many addresses, not just many ids, to surround a target.
 
+For IPv6 (the DHT of BEP 32) the same rule reads the first 8 bytes of the address (the
+/64 network a site is usually given, so one site cannot pick ids from its 2**64 hosts):
+``crc32c((ip_high64 & 0x0103070f1f3f7fff) | (r << 61))``.
+
 Addresses in private and loopback ranges are exempt (a node cannot know its public
-address there, and a LAN is not the attacker's playground).
+address there, and a LAN is not the attacker's playground): for IPv6, loopback ``::1``,
+link-local ``fe80::/10``, the deprecated site-local ``fec0::/10`` and unique-local
+``fc00::/7``.
 
 Invariants: :func:`node_id_for` always returns an id that :func:`id_matches_ip` accepts
 for the same address; CRC32C is the Castagnoli polynomial (reflected ``0x82F63B78``),
@@ -36,7 +42,8 @@ def _table() -> list[int]:
 
 _TABLE = _table()
 _EXEMPT = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                                             "169.254.0.0/16", "127.0.0.0/8")]
+                                             "169.254.0.0/16", "127.0.0.0/8",
+                                             "::1/128", "fe80::/10", "fec0::/10", "fc00::/7")]
 
 
 def crc32c(data: bytes) -> int:
@@ -48,18 +55,22 @@ def crc32c(data: bytes) -> int:
 
 
 def is_exempt(ip: str) -> bool:
-    """True for addresses BEP 42 does not restrict (private, link-local, loopback IPv4; all IPv6 here)."""
+    """True for addresses BEP 42 does not restrict (private, link-local and loopback ranges)."""
     address = ipaddress.ip_address(ip)
-    return address.version != 4 or any(address in net for net in _EXEMPT)
+    return any(address in net for net in _EXEMPT if net.version == address.version)
 
 
 def _prefix(ip: str, r: int) -> int:
-    masked = (int(ipaddress.IPv4Address(ip)) & 0x030F3FFF) | ((r & 7) << 29)
-    return crc32c(masked.to_bytes(4, "big"))
+    address = ipaddress.ip_address(ip)
+    if address.version == 4:
+        masked = (int(address) & 0x030F3FFF) | ((r & 7) << 29)
+        return crc32c(masked.to_bytes(4, "big"))
+    masked = (int(address) >> 64 & 0x0103070F1F3F7FFF) | ((r & 7) << 61)
+    return crc32c(masked.to_bytes(8, "big"))
 
 
 def node_id_for(ip: str, rng: random.Random | None = None, rand: int | None = None) -> bytes:
-    """A BEP 42 id for an IPv4 address: crc prefix, random middle, ``rand`` as the last byte."""
+    """A BEP 42 id for an IPv4 or IPv6 address: crc prefix, random middle, ``rand`` as the last byte."""
     rng = rng or random.Random()
     rand = rng.randrange(256) if rand is None else rand
     crc = _prefix(ip, rand)

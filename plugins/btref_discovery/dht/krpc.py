@@ -1,4 +1,5 @@
-"""KRPC: the DHT's message format, sans-I/O (BEP 5, "KRPC Protocol" and "DHT Queries").
+"""KRPC: the DHT's message format, sans-I/O (BEP 5, "KRPC Protocol" and "DHT Queries";
+BEP 32, "BitTorrent DHT Extensions for IPv6").
 
 A KRPC message is one bencoded dictionary in one UDP datagram. Every message has a
 transaction id ``t`` (chosen by the querier, echoed in the answer) and a type ``y``:
@@ -10,10 +11,16 @@ transaction id ``t`` (chosen by the querier, echoed in the answer) and a type ``
 
 Contact information is compact (BEP 5, "Contact Encoding"): a peer is 6 bytes (IPv4 and
 port, big-endian), a node 26 bytes (its 20-byte id, then its 6-byte peer address).
+BEP 32 adds IPv6: a peer is 18 bytes (16-byte address, port), a node 38 bytes, and
+IPv6 nodes travel in their own key, ``nodes6``, beside ``nodes``. A ``find_node`` or
+``get_peers`` query may say which it wants with ``want``, a list of ``"n4"`` and
+``"n6"``; without it the answer carries the family the query came over
+(:func:`wanted`). Peers of both families share ``values``: the length tells them apart.
 
 Invariants: the datagram comes from anyone on the Internet, so :func:`decode` checks hard
-limits (:data:`MAX_PACKET`, :data:`MAX_TID`, :data:`MAX_TOKEN`, :data:`MAX_VALUES`) and
-the argument types of the four BEP 5 methods before a node acts on it; every failure is a
+limits (:data:`MAX_PACKET`, :data:`MAX_TID`, :data:`MAX_TOKEN`, :data:`MAX_VALUES`,
+:data:`MAX_NODES`, :data:`MAX_WANT`) and the argument types of the four BEP 5 methods
+before a node acts on it; every failure is a
 :class:`~btref.errors.KRPCError` whose ``code`` is the error to reply with and whose
 ``tid`` is set when the packet had a usable transaction id (else it is dropped).
 """
@@ -33,6 +40,7 @@ __all__ = [
     "GENERIC", "SERVER", "PROTOCOL", "METHOD_UNKNOWN", "METHODS", "MAX_PACKET", "MAX_TID", "MAX_TOKEN",
     "MAX_VALUES", "Query", "Response", "Error", "Message", "decode", "encode_query", "encode_response",
     "encode_error", "encode_nodes", "decode_nodes", "encode_peer", "decode_peer", "decode_values",
+    "MAX_NODES", "MAX_WANT", "NODES_KEY", "PEER_SIZE", "family_of", "wanted", "want_list", "show",
 ]
 
 GENERIC, SERVER, PROTOCOL, METHOD_UNKNOWN = 201, 202, 203, 204
@@ -44,8 +52,17 @@ MAX_PACKET = 4096
 MAX_TID = 16
 #: Longest token accepted in ``get_peers`` answers and ``announce_peer`` queries.
 MAX_TOKEN = 64
-#: Most entries in a ``values`` list (each one a 6-byte compact peer).
+#: Most entries in a ``values`` list (each one a 6- or 18-byte compact peer).
 MAX_VALUES = 256
+#: Most entries in one ``nodes`` or ``nodes6`` string (an honest node sends 8).
+MAX_NODES = 64
+#: Most entries in a ``want`` list (BEP 32 defines two: ``n4`` and ``n6``).
+MAX_WANT = 8
+#: Bytes of a compact peer, by address family (BEP 5: IPv4; BEP 32: IPv6).
+PEER_SIZE = {4: 6, 6: 18}
+#: The response key that carries the nodes of each family.
+NODES_KEY = {4: b"nodes", 6: b"nodes6"}
+_WANT_FLAG = {b"n4": 4, b"n6": 6}
 #: Longest error message kept (longer ones are cut, not refused: they are only shown).
 MAX_ERROR_TEXT = 256
 
@@ -139,6 +156,10 @@ def _query(message: dict[bytes, Value], tid: bytes) -> Query:
     sender = _node_id(args, b"id", tid)
     for key in METHODS.get(name, ()):
         _node_id(args, key, tid)
+    want = args.get(b"want")
+    if want is not None and not (isinstance(want, list) and len(want) <= MAX_WANT
+                                 and all(isinstance(w, bytes) and len(w) <= 8 for w in want)):
+        raise KRPCError(f"'want' must be a list of at most {MAX_WANT} short strings (n4, n6)", tid=tid)
     if name == "announce_peer":
         token = args.get(b"token")
         if not isinstance(token, bytes) or len(token) > MAX_TOKEN:
@@ -187,50 +208,84 @@ def encode_error(tid: bytes, code: int, message: str) -> bytes:
 # Compact contact information (BEP 5, "Contact Encoding")
 # --------------------------------------------------------------------------------------
 
-def encode_peer(address: Address) -> bytes:
-    """``("1.2.3.4", 6881)`` -> 6 bytes. :raises ValueError: for a host that is not IPv4."""
+def family_of(address: Address) -> int:
+    """4 or 6: the address family of ``(host, port)`` (hosts are IP address strings)."""
+    return 6 if ":" in address[0] else 4
+
+
+def show(address: Address) -> str:
+    """``"1.2.3.4:6881"`` or ``"[::1]:6881"``: an address as people write it."""
     host, port = address
-    return ipaddress.IPv4Address(host).packed + port.to_bytes(2, "big")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def wanted(args: dict[bytes, Any], asked_over: int) -> tuple[int, ...]:
+    """The families whose nodes a ``find_node``/``get_peers`` answer carries (BEP 32, "want").
+
+    ``args`` is the query's (``want`` already checked by :func:`decode`); unknown flags
+    are ignored, and no known flag means the family the query came over (``asked_over``).
+    """
+    flags = sorted({_WANT_FLAG[w] for w in args.get(b"want", ()) if w in _WANT_FLAG})
+    return tuple(flags) or (asked_over,)
+
+
+def want_list(families: tuple[int, ...]) -> list[bytes]:
+    """The ``want`` argument asking for ``families``: ``(4, 6)`` -> ``[b"n4", b"n6"]``."""
+    return [b"n4" if f == 4 else b"n6" for f in families]
+
+
+def encode_peer(address: Address) -> bytes:
+    """``("1.2.3.4", 6881)`` -> 6 bytes, ``("::1", 6881)`` -> 18 bytes.
+
+    :raises ValueError: for a host that is not an IP address.
+    """
+    host, port = address
+    return ipaddress.ip_address(host).packed + port.to_bytes(2, "big")
 
 
 def decode_peer(data: bytes) -> Address:
-    """6 bytes -> ``(host, port)``."""
-    return str(ipaddress.IPv4Address(data[:4])), int.from_bytes(data[4:6], "big")
+    """6 bytes (IPv4) or 18 bytes (IPv6) -> ``(host, port)``."""
+    ip = ipaddress.IPv4Address(data[:4]) if len(data) == 6 else ipaddress.IPv6Address(data[:16])
+    return str(ip), int.from_bytes(data[-2:], "big")
 
 
-def encode_nodes(nodes: list[tuple[bytes, Address]]) -> bytes:
-    """Compact node info: 26 bytes per ``(node_id, address)``; non-IPv4 nodes are skipped."""
-    out = bytearray()
-    for node_id, address in nodes:
-        try:
-            out += node_id + encode_peer(address)
-        except ValueError:
-            continue
-    return bytes(out)
+def encode_nodes(nodes: list[tuple[bytes, Address]], family: int = 4) -> bytes:
+    """Compact node info for ``nodes`` (``family`` 4) or ``nodes6`` (6): 26 or 38 bytes
+    per ``(node_id, address)``; nodes of the other family are left out."""
+    return b"".join(node_id + encode_peer(address) for node_id, address in nodes
+                    if family_of(address) == family)
 
 
-def decode_nodes(data: object) -> list[tuple[bytes, Address]]:
-    """Compact node info -> ``[(node_id, (host, port))]``; port-0 entries are skipped.
+def decode_nodes(data: object, family: int = 4) -> list[tuple[bytes, Address]]:
+    """Compact ``nodes`` (``family`` 4) or ``nodes6`` (6) -> ``[(node_id, (host, port))]``;
+    port-0 entries are skipped.
 
-    :raises KRPCError: when ``data`` is not a string whose length is a multiple of 26.
+    :raises KRPCError: when ``data`` is not a string of whole 26-byte (38-byte) entries,
+        or holds over :data:`MAX_NODES` of them.
     """
-    if not isinstance(data, bytes) or len(data) % 26:
-        raise KRPCError("'nodes' must be a string of 26-byte entries")
+    size = 20 + PEER_SIZE[family]
+    key = NODES_KEY[family].decode()
+    if not isinstance(data, bytes) or len(data) % size:
+        raise KRPCError(f"{key!r} must be a string of {size}-byte entries")
+    if len(data) > MAX_NODES * size:
+        raise KRPCError(f"{key!r} holds {len(data) // size} entries, more than {MAX_NODES}")
     nodes: list[tuple[bytes, Address]] = []
-    for at in range(0, len(data), 26):
-        host, port = decode_peer(data[at + 20 : at + 26])
+    for at in range(0, len(data), size):
+        host, port = decode_peer(data[at + 20 : at + size])
         if port:
             nodes.append((data[at : at + 20], (host, port)))
     return nodes
 
 
 def decode_values(data: object) -> list[Address]:
-    """A ``values`` list of compact peers -> ``[(host, port)]``.
+    """A ``values`` list of compact peers (6 bytes IPv4, 18 bytes IPv6) -> ``[(host, port)]``;
+    port-0 entries are skipped.
 
-    Entries that are not 6 bytes (BEP 32 IPv6 peers, 18 bytes) are skipped.
-
-    :raises KRPCError: when ``data`` is not a list of strings or has over :data:`MAX_VALUES` entries.
+    :raises KRPCError: when ``data`` is not a list of strings of 6 or 18 bytes, or has over
+        :data:`MAX_VALUES` entries.
     """
     if not isinstance(data, list) or len(data) > MAX_VALUES or not all(isinstance(v, bytes) for v in data):
         raise KRPCError(f"'values' must be a list of at most {MAX_VALUES} strings")
-    return [decode_peer(v) for v in data if len(v) == 6 and v[4:6] != b"\0\0"]
+    if any(len(v) not in (6, 18) for v in data):
+        raise KRPCError("'values' entries must be 6-byte (IPv4) or 18-byte (IPv6) compact peers")
+    return [decode_peer(v) for v in data if v[-2:] != b"\0\0"]

@@ -33,6 +33,8 @@ from typing import Any
 
 import attrs
 
+from .krpc import show
+
 __all__ = ["Candidate", "Lookup", "MAX_CANDIDATES", "MAX_PEERS"]
 
 Address = tuple[str, int]
@@ -53,7 +55,7 @@ class Candidate:
     token: bytes | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hop": self.hop, "address": f"{self.address[0]}:{self.address[1]}",
+        return {"hop": self.hop, "address": show(self.address),
                 "id": self.id.hex() if self.id else None, "state": self.state}
 
 
@@ -70,6 +72,8 @@ class Lookup:
     announce_port: int | None = None
     #: Called with the lookup when it ends.
     on_done: Callable[[Lookup], object] | None = None
+    #: The DHT it walks: 4 (``nodes``) or 6 (``nodes6``, BEP 32).
+    family: int = 4
     candidates: dict[Address, Candidate] = attrs.Factory(dict)
     peers: dict[Address, None] = attrs.Factory(dict)
     #: Every node asked, in order.
@@ -157,7 +161,7 @@ class Lookup:
         return len(self.path)
 
     def report(self) -> dict[str, Any]:
-        """A JSON-ready summary: target, peers found, hops, messages and the path."""
-        return {"target": self.target.hex(), "method": self.method,
-                "peers": [f"{h}:{p}" for h, p in self.peers], "hops": self.hops, "messages": self.messages,
+        """A JSON-ready summary: target, family, peers found, hops, messages and the path."""
+        return {"target": self.target.hex(), "method": self.method, "family": self.family,
+                "peers": [show(p) for p in self.peers], "hops": self.hops, "messages": self.messages,
                 "path": [c.as_dict() for c in self.path]}

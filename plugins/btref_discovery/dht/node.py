@@ -1,4 +1,4 @@
-"""A BEP 5 DHT node, sans-I/O: datagrams and the time in, datagrams out.
+"""A BEP 5 DHT node, sans-I/O: datagrams and the time in, datagrams out; IPv4 and IPv6 (BEP 32).
 
 The node never touches a socket or a clock (DEVELOPERS.md, principle 1). A driver (the
 asyncio one in :mod:`btref_discovery.dht.io`, or the in-memory simulator in
@@ -25,7 +25,22 @@ asked for it: a node cannot announce someone else's address.
 announce; at most :data:`MAX_HASHES` info hashes and :data:`MAX_PEERS_PER_HASH` peers each
 are kept, so announces from a hostile node cannot fill memory, and at most
 :data:`MAX_PEERS_PER_IP` entries per IP address (any port, any info hash), so that one
-source cannot take the whole store and have everyone else's announces refused.
+source cannot take the whole store and have everyone else's announces refused (an IPv6
+source is its /64 network: :func:`source`).
+
+**IPv6** (BEP 32): the IPv4 and the IPv6 DHT are two networks, and one node may be in
+both with the same id. Each address family has its own routing table
+(:attr:`Node.tables`, ``table`` and ``table6``): a node enters the table of the family
+it spoke to us over, and a lookup walks one family (``nodes`` or ``nodes6`` answers).
+``find_node`` and ``get_peers`` answers carry the nodes the query's ``want`` asks for,
+else those of the family it came over; ``values`` lists the stored peers of that family
+(an IPv6 announce stores an 18-byte IPv6 peer). The peer store and the tokens are shared.
+A node told it runs both families (``families=(4, 6)``) asks for the other family too
+with ``want`` while that table is short of ``k`` nodes (BEP 32, "Bootstrapping"; once
+both are full it asks each family for its own, "Steady-state operation"), and pings the
+nodes of the other family it hears of, so one bootstrap node fills both tables. An IPv6
+``values`` list holds at most :data:`MAX_VALUES6_SENT` peers, so that the answer stays
+under BEP 32's 1,024 bytes.
 
 Invariants: every query we send has a pending transaction that ends by a reply from the
 address it was sent to, or by a timeout; nothing a peer sends raises out of
@@ -49,11 +64,12 @@ from btref.errors import KRPCError
 
 from . import krpc
 from .bep42 import id_matches_ip
+from .krpc import family_of
 from .lookup import Lookup
 from .routing import GOOD_FOR, RoutingTable
 
 __all__ = ["Node", "PeerStore", "Pending", "save", "load", "TOKEN_ROTATION", "PEER_TTL", "MAX_HASHES",
-           "MAX_PEERS_PER_HASH", "MAX_PEERS_PER_IP"]
+           "MAX_PEERS_PER_HASH", "MAX_PEERS_PER_IP", "MAX_VALUES_SENT", "MAX_VALUES6_SENT", "source"]
 
 Address = tuple[str, int]
 Datagram = tuple[bytes, Address]
@@ -68,8 +84,20 @@ MAX_PEERS_PER_HASH = 200
 MAX_PEERS_PER_IP = 200
 #: Most peers put in one ``get_peers`` answer (a 1,500-byte datagram holds about 150).
 MAX_VALUES_SENT = 50
+#: Most IPv6 peers in one answer: BEP 32 ("Maximum packet size") caps a datagram at 1,024
+#: bytes so that it crosses any IPv6 path (minimum MTU 1,280) whole; 40 entries of 21
+#: bytes (``18:`` and the peer) leave 184 bytes for the rest of the answer.
+MAX_VALUES6_SENT = 40
 #: Most queries in flight; more are refused (a lookup then waits for its next step).
 MAX_PENDING = 1024
+
+
+def source(ip: str) -> str:
+    """Who an address counts as for :data:`MAX_PEERS_PER_IP`: the IPv4 address, or the /64
+    network of an IPv6 one (a site gets a whole /64, so one host can pick 2**64 addresses)."""
+    if ":" not in ip:
+        return ip
+    return str(ipaddress.IPv6Network((int(ipaddress.IPv6Address(ip)) >> 64 << 64, 64)))
 
 
 @attrs.define
@@ -77,35 +105,39 @@ class PeerStore:
     """Peers announced to us, by info hash, each with its expiry time."""
 
     swarms: dict[bytes, dict[Address, float]] = attrs.Factory(dict)
-    #: Entries held per IP address, over every info hash.
+    #: Entries held per source (:func:`source`), over every info hash.
     per_ip: dict[str, int] = attrs.Factory(dict)
 
     def add(self, info_hash: bytes, peer: Address, now: float) -> bool:
         """Store (or refresh) ``peer``; ``False`` if a limit refused it."""
         swarm = self.swarms.get(info_hash)
         if swarm is None or peer not in swarm:  # a new entry: within every limit?
-            held = self.per_ip.get(peer[0], 0)
+            held = self.per_ip.get(source(peer[0]), 0)
             if (held >= MAX_PEERS_PER_IP or (swarm is None and len(self.swarms) >= MAX_HASHES)
                     or (swarm is not None and len(swarm) >= MAX_PEERS_PER_HASH)):
                 return False
             if swarm is None:
                 swarm = self.swarms[info_hash] = {}
-            self.per_ip[peer[0]] = held + 1
+            self.per_ip[source(peer[0])] = held + 1
         swarm[peer] = now + PEER_TTL
         return True
 
-    def get(self, info_hash: bytes, now: float, count: int = MAX_VALUES_SENT) -> list[Address]:
+    def get(self, info_hash: bytes, now: float, count: int = MAX_VALUES_SENT,
+            family: int | None = None) -> list[Address]:
+        """Up to ``count`` live peers for ``info_hash``; only IPv4 or IPv6 ones with ``family``."""
         swarm = self.swarms.get(info_hash, {})
-        return [peer for peer, expiry in swarm.items() if expiry > now][:count]
+        return [peer for peer, expiry in swarm.items()
+                if expiry > now and (family is None or family_of(peer) == family)][:count]
 
     def expire(self, now: float) -> None:
         for info_hash in list(self.swarms):
             swarm = self.swarms[info_hash]
             for peer in [p for p, expiry in swarm.items() if expiry <= now]:
                 del swarm[peer]
-                left = self.per_ip[peer[0]] = self.per_ip[peer[0]] - 1
+                key = source(peer[0])
+                left = self.per_ip[key] = self.per_ip[key] - 1
                 if not left:
-                    del self.per_ip[peer[0]]
+                    del self.per_ip[key]
             if not swarm:
                 del self.swarms[info_hash]
 
@@ -121,16 +153,20 @@ class Pending:
 
 
 class Node:
-    """One DHT node: its id, routing table, peer store, tokens and running lookups."""
+    """One DHT node: its id, routing tables (one per address family), peer store, tokens and
+    running lookups. ``families`` are the address families the driver can send to."""
 
     def __init__(self, node_id: bytes | None = None, *, rng: random.Random | None = None, k: int = 8,
                  alpha: int = 3, query_timeout: float = 5.0, enforce_bep42: bool = False,
-                 read_only: bool = False, now: float = 0.0) -> None:
+                 read_only: bool = False, now: float = 0.0, families: tuple[int, ...] = (4,)) -> None:
         self.rng = rng or random.Random()
         self.id = node_id if node_id is not None else self.rng.randbytes(20)
-        self.table = RoutingTable(self.id, k)
-        for bucket in self.table.buckets:
-            bucket.changed = now
+        #: The routing tables of the IPv4 and the IPv6 DHT (BEP 32).
+        self.table, self.table6 = RoutingTable(self.id, k), RoutingTable(self.id, k)
+        self.families = families
+        for table in self.tables.values():
+            for bucket in table.buckets:
+                bucket.changed = now
         self.store = PeerStore()
         self.alpha, self.query_timeout = alpha, query_timeout
         self.enforce_bep42, self.read_only = enforce_bep42, read_only
@@ -143,6 +179,11 @@ class Node:
         #: Counters for tests, the CLI and the simulator.
         self.stats = {"sent": 0, "received": 0, "dropped": 0, "errors_sent": 0, "timeouts": 0}
 
+    @property
+    def tables(self) -> dict[int, RoutingTable]:
+        """The routing table of each address family: 4 -> :attr:`table`, 6 -> :attr:`table6`."""
+        return {4: self.table, 6: self.table6}
+
     # ------------------------------------------------------------------ driver interface
 
     def take(self) -> list[Datagram]:
@@ -154,7 +195,7 @@ class Node:
         """When :meth:`tick` should run next (a time in the driver's clock)."""
         times = [p.deadline for p in self.pending.values()]
         times.append(self.next_rotation)
-        times.append(min(b.changed for b in self.table.buckets) + GOOD_FOR)
+        times.append(min(b.changed for t in self.tables.values() for b in t.buckets) + GOOD_FOR)
         return min(times)
 
     def tick(self, now: float) -> None:
@@ -168,10 +209,11 @@ class Node:
             self.secrets = [self.rng.randbytes(16), self.secrets[0]]
             self.next_rotation = now + TOKEN_ROTATION
             self.store.expire(now)
-        for bucket in self.table.stale_buckets(now):
-            bucket.changed = now  # one refresh per period, answered or not (and no busy timer when alone)
-            if len(self.table):
-                self.lookup(bucket.random_id(self.rng), now)
+        for family, table in self.tables.items():
+            for bucket in table.stale_buckets(now):
+                bucket.changed = now  # one refresh per period, answered or not (and no busy timer when alone)
+                if len(table):
+                    self.lookup(bucket.random_id(self.rng), now, family=family)
 
     # [docs: receive]
     def receive(self, data: bytes, address: Address, now: float) -> None:
@@ -204,22 +246,26 @@ class Node:
         self._send_query(address, "ping", now)
 
     def lookup(self, target: bytes, now: float, method: str = "find_node", *, announce_port: int | None = None,
-               seeds: Iterable[Address] = (), on_done: Callable[[Lookup], object] | None = None) -> Lookup:
-        """Start an iterative lookup of ``target`` (see :mod:`btref_discovery.dht.lookup`)."""
+               seeds: Iterable[Address] = (), on_done: Callable[[Lookup], object] | None = None,
+               family: int = 4) -> Lookup:
+        """Start an iterative lookup of ``target`` in the IPv4 or IPv6 DHT (``family``; see
+        :mod:`btref_discovery.dht.lookup`); ``seeds`` of the other family are left out."""
         lookup = Lookup(target, method, now, k=self.table.k, alpha=self.alpha,
-                        announce_port=announce_port, on_done=on_done)
+                        announce_port=announce_port, on_done=on_done, family=family)
         for address in seeds:
-            lookup.add(None, address, 1)
-        for entry in self.table.closest(target, now=now):
+            if family_of(address) == family:
+                lookup.add(None, address, 1)
+        for entry in self.tables[family].closest(target, now=now):
             lookup.add(entry.id, entry.address, 1)
         self.lookups.append(lookup)
         self._step(lookup, now)
         return lookup
 
     def bootstrap(self, addresses: Iterable[Address], now: float,
-                  on_done: Callable[[Lookup], object] | None = None) -> Lookup:
-        """Join the DHT: look up our own id, starting from ``addresses`` (BEP 5, "Routing Table")."""
-        return self.lookup(self.id, now, seeds=addresses, on_done=on_done)
+                  on_done: Callable[[Lookup], object] | None = None, family: int = 4) -> Lookup:
+        """Join the DHT of ``family``: look up our own id, starting from ``addresses`` (BEP 5,
+        "Routing Table")."""
+        return self.lookup(self.id, now, seeds=addresses, on_done=on_done, family=family)
 
     def token(self, ip: str, secret: bytes | None = None) -> bytes:
         """The ``announce_peer`` token for ``ip``: SHA-1 of the secret and the packed address."""
@@ -235,12 +281,13 @@ class Node:
         if q.method == "ping":
             self._reply(q.tid, address)
         elif q.method == "find_node":
-            self._reply(q.tid, address, nodes=self._nodes_near(q.args[b"target"], now))
+            self._reply(q.tid, address, **self._nodes_near(q.args[b"target"], q, address, now))
         elif q.method == "get_peers":
             info_hash = q.args[b"info_hash"]
-            peers = self.store.get(info_hash, now)
-            answer = {"values": [krpc.encode_peer(p) for p in peers]} if peers else {
-                "nodes": self._nodes_near(info_hash, now)}
+            family = family_of(address)
+            peers = self.store.get(info_hash, now, MAX_VALUES6_SENT if family == 6 else MAX_VALUES_SENT, family)
+            answer = {"values": [krpc.encode_peer(p) for p in peers]} if peers else (
+                self._nodes_near(info_hash, q, address, now))
             self._reply(q.tid, address, token=self.token(address[0]), **answer)
         elif q.method == "announce_peer":
             if not self.token_ok(q.args[b"token"], address[0]):
@@ -256,8 +303,11 @@ class Node:
             self._heard(q.sender, address, now, replied=False)
     # [/docs: query]
 
-    def _nodes_near(self, target: bytes, now: float) -> bytes:
-        return krpc.encode_nodes([(n.id, n.address) for n in self.table.closest(target, now=now)])
+    def _nodes_near(self, target: bytes, q: krpc.Query, address: Address, now: float) -> dict[str, bytes]:
+        """``nodes`` and/or ``nodes6`` near ``target``, as the query's ``want`` asks (BEP 32)."""
+        return {krpc.NODES_KEY[f].decode(): krpc.encode_nodes(
+                    [(n.id, n.address) for n in self.tables[f].closest(target, now=now)], f)
+                for f in krpc.wanted(q.args, family_of(address))}
 
     def _reply(self, tid: bytes, address: Address, **values: Any) -> None:
         self._out.append((krpc.encode_response(tid, self.id, **values), address))
@@ -283,7 +333,7 @@ class Node:
         return True
 
     def _heard(self, node_id: bytes, address: Address, now: float, *, replied: bool) -> None:
-        to_ping = self.table.heard_from(node_id, address, now, replied=replied)
+        to_ping = self.tables[family_of(address)].heard_from(node_id, address, now, replied=replied)
         if to_ping is not None and not any(p.address == to_ping.address for p in self.pending.values()):
             self._send_query(to_ping.address, "ping", now)
 
@@ -294,7 +344,8 @@ class Node:
         if lookup is None:
             return
         try:
-            nodes = krpc.decode_nodes(r.values[b"nodes"]) if b"nodes" in r.values else []
+            found = {f: krpc.decode_nodes(r.values[key], f) for f, key in krpc.NODES_KEY.items() if key in r.values}
+            nodes = found.pop(lookup.family, [])
             peers = krpc.decode_values(r.values[b"values"]) if b"values" in r.values else []
             token = r.values.get(b"token")
             if token is not None and (not isinstance(token, bytes) or len(token) > krpc.MAX_TOKEN):
@@ -305,12 +356,26 @@ class Node:
         else:
             nodes = [(nid, a) for nid, a in nodes if nid != self.id]
             lookup.answered(address, r.sender, nodes, peers, token)
+            for family, others in found.items():
+                self._meet(family, others, now)
         self._step(lookup, now)
 
+    def _meet(self, family: int, nodes: list[tuple[bytes, Address]], now: float) -> None:
+        """Ping nodes of another family that an answer named, while that table is short of
+        ``k`` nodes (BEP 32: how a node in both DHTs fills its second table)."""
+        table = self.tables[family]
+        if family not in self.families or len(table) >= table.k:
+            return
+        asked = {p.address for p in self.pending.values()}
+        for node_id, address in nodes[: table.k - len(table)]:
+            if node_id != self.id and table.get(node_id) is None and address not in asked:
+                self._send_query(address, "ping", now)
+
     def _failed(self, pending: Pending, now: float, alive: bool = False) -> None:
-        for entry in self.table:
+        table = self.tables[family_of(pending.address)]
+        for entry in table:
             if entry.address == pending.address and not alive:  # an error reply: alive, just unhelpful
-                self.table.failed(entry.id, now)
+                table.failed(entry.id, now)
                 break
         if pending.lookup is not None:
             pending.lookup.failed(pending.address)
@@ -322,8 +387,14 @@ class Node:
         if lookup.done:
             return
         key = "target" if lookup.method == "find_node" else "info_hash"
+        # BEP 32 "want": the default (this lookup's family) is enough, unless another family we
+        # run has a table short of k nodes: then ask for both, to fill it.
+        short = [f for f in self.families if f != lookup.family and len(self.tables[f]) < self.tables[f].k]
+        args: dict[str, Any] = {key: lookup.target}
+        if short:
+            args["want"] = krpc.want_list((lookup.family, *short))
         for c in lookup.next_queries():
-            if not self._send_query(c.address, lookup.method, now, lookup, **{key: lookup.target}):
+            if not self._send_query(c.address, lookup.method, now, lookup, **args):
                 lookup.failed(c.address)
         if lookup.should_finish():
             if lookup.announce_port is not None:
@@ -337,13 +408,15 @@ class Node:
     # ------------------------------------------------------------------ saving and loading
 
     def state(self) -> dict[str, Any]:
-        """Our id and routing table, JSON-ready (what :func:`save` writes)."""
-        return {"id": self.id.hex(), "nodes": [[n.id.hex(), n.address[0], n.address[1]] for n in self.table]}
+        """Our id and routing tables, JSON-ready (what :func:`save` writes; IPv6 nodes after IPv4 ones)."""
+        return {"id": self.id.hex(), "nodes": [[n.id.hex(), n.address[0], n.address[1]]
+                                               for table in self.tables.values() for n in table]}
 
     def restore(self, state: dict[str, Any], now: float) -> None:
-        """Put the nodes of a saved :meth:`state` into the table (as questionable nodes)."""
+        """Put the nodes of a saved :meth:`state` into the table of their family (as questionable nodes)."""
         for node_hex, host, port in state.get("nodes", []):
-            self.table.heard_from(bytes.fromhex(node_hex), (host, int(port)), now, replied=False)
+            address = (str(ipaddress.ip_address(host)), int(port))
+            self.tables[family_of(address)].heard_from(bytes.fromhex(node_hex), address, now, replied=False)
 
 
 def save(node: Node, path: str | Path) -> None:

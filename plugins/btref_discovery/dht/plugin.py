@@ -1,4 +1,4 @@
-"""The ``dht`` discovery plugin: announce and find peers through the BEP 5 DHT.
+"""The ``dht`` discovery plugin: announce and find peers through the BEP 5 DHT (over IPv6 too, BEP 32).
 
 ``btref_announce`` (see :mod:`btref.hookspecs`) answers ``None`` for a private torrent
 (BEP 27: private torrents use their trackers only), else an awaitable that
@@ -6,10 +6,17 @@
 1. makes sure a DHT node runs in the current event loop: the one started with
    :meth:`DHT.start` (long-lived: its routing table keeps improving), or else a temporary
    node that joins through ``bootstrap`` and is closed when the announce is over;
-2. runs a ``get_peers`` lookup for the info hash (BEP 5, "get_peers");
+2. runs a ``get_peers`` lookup for the info hash (BEP 5, "get_peers") in each DHT it is
+   in (IPv4, IPv6: BEP 32 keeps them apart, so we announce in both);
 3. sends ``announce_peer`` with our TCP port to the 8 closest nodes that gave a token
    (not for ``event == "stopped"``: BEP 5 has no way to withdraw, a peer simply expires);
 4. returns the peers found as an :class:`~btref.discovery.AnnounceResult`.
+
+The node listens on ``host`` (one address, or one per family such as
+``("0.0.0.0", "::")``). A bootstrap node of a family we do not listen on opens that
+family's socket too, on the counterpart of the first host: ``::`` beside ``0.0.0.0``,
+``::1`` beside ``127.0.0.1`` (and the other way round), so ``--dht-bootstrap [::1]:6881``
+works without further options.
 
 Invariants: the node a call started is closed before the call returns; every wait is
 bounded by the node's query timeout; DHT failures (an unresolvable bootstrap name) become
@@ -19,6 +26,7 @@ bounded by the node's query timeout; DHT failures (an unresolvable bootstrap nam
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +36,7 @@ from btref.errors import KRPCError, TrackerError
 from btref.hookspecs import hookimpl
 
 from .io import DHTServer, resolve
+from .krpc import family_of
 from .node import load, save
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
@@ -47,6 +56,18 @@ def _split(text: str) -> tuple[str, int]:
     return peer.host, peer.port
 
 
+#: The address of the other family that listens where a given one does (see the module docstring).
+_COUNTERPART = {"0.0.0.0": "::", "::": "0.0.0.0", "127.0.0.1": "::1", "::1": "127.0.0.1"}
+
+
+def _is_ip(host: str, family: int) -> bool:
+    """True for an IP address (not a name) of ``family``."""
+    try:
+        return ipaddress.ip_address(host).version == family
+    except ValueError:
+        return False
+
+
 class DHT:
     """Find peers without a tracker: a BEP 5 DHT node (get_peers, announce_peer)."""
 
@@ -63,11 +84,17 @@ class DHT:
         return [Scenario(name="dht-lookup", peers=1000, pieces=1, runner=lookup_scenario, plot=lookup_figures,
                          summary="BEP 5 lookups among N DHT nodes: hops and queries against log2 N")]
 
-    def __init__(self, bootstrap: Iterable[str] = (), host: str = "0.0.0.0", port: int = 0,
+    def __init__(self, bootstrap: Iterable[str] = (), host: str | Iterable[str] = "0.0.0.0", port: int = 0,
                  state_file: str | None = None, query_timeout: float = 5.0, enforce_bep42: bool = False,
                  interval: int = 900) -> None:
         self.bootstrap = [_split(b) for b in bootstrap]
-        self.host, self.port = host, port
+        hosts = [host] if isinstance(host, str) else list(host)
+        for family in (4, 6):  # a bootstrap node of a family we would not listen on
+            if hosts and not any(family_of((h, 0)) == family for h in hosts) and hosts[0] in _COUNTERPART and any(
+                    _is_ip(b, family) for b, _ in self.bootstrap):
+                hosts.append(_COUNTERPART[hosts[0]])
+        self.hosts = hosts
+        self.port = port
         self.state_file = Path(state_file) if state_file else None
         self.options = {"query_timeout": query_timeout, "enforce_bep42": enforce_bep42}
         self.interval = interval
@@ -93,9 +120,9 @@ class DHT:
         if self.state_file is not None and self.state_file.is_file():
             node = load(self.state_file, now=loop.time(), **self.options)
         server = DHTServer(node, **self.options)
-        await server.start(self.host, port)
+        await server.start(self.hosts, port)
         try:
-            seeds = [await resolve(host, p) for host, p in self.bootstrap]
+            seeds = [await resolve(host, p, server.families) for host, p in self.bootstrap]
             await server.bootstrap(seeds)
         except BaseException:
             server.close()
@@ -120,12 +147,14 @@ class DHT:
         assert server is not None
         try:
             port = None if request.event == "stopped" else request.port
-            lookup = await server.lookup(request.info_hash, "get_peers", announce_port=port)
+            lookups = await asyncio.gather(*(server.lookup(request.info_hash, "get_peers", announce_port=port,
+                                                           family=f) for f in server.families))
             if not running:
                 await server.settle()  # let the announce_peer queries be answered
         finally:
             if not running:
                 server.close()
-        peers = [PeerAddress(host, p) for host, p in lookup.peers][: max(request.numwant, 1)]
+        found = dict.fromkeys(peer for lookup in lookups for peer in lookup.peers)
+        peers = [PeerAddress(host, p) for host, p in found][: max(request.numwant, 1)]
         return AnnounceResult(peers, interval=self.interval)
     # [/docs: announce]

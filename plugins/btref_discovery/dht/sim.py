@@ -10,7 +10,9 @@ costs no wall-clock waiting.
 Building a DHT of 10,000 nodes by letting each bootstrap would take millions of messages;
 :func:`build` instead fills each routing table as a long-running DHT would have it: for
 every bucket depth, up to ``k`` random nodes of that subtree. Lookups then run over the
-network for real. :func:`measure` reports, per ``N``: mean and maximum hops (to the
+network for real. With ``family=6`` every node has an IPv6 address (``fd00::/8``) and
+the lookups walk the IPv6 DHT of BEP 32 (``nodes6`` answers, 38-byte entries).
+:func:`measure` reports, per ``N``: mean and maximum hops (to the
 closest node that answered), messages sent per lookup, and how often the lookup found
 the node truly closest to the target.
 
@@ -21,6 +23,7 @@ engine sessions, so a DHT experiment does not fit it; it lives here instead.)
 from __future__ import annotations
 
 import bisect
+import ipaddress
 import math
 import random
 import statistics
@@ -39,13 +42,17 @@ __all__ = ["build", "measure", "experiment", "plot"]
 Address = tuple[str, int]
 
 
-def _address(i: int) -> Address:
+def _address(i: int, family: int = 4) -> Address:
+    if family == 6:
+        return str(ipaddress.IPv6Address((0xFD00 << 112) + i)), 6881
     return f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 6881
 
 
-def build(n: int, rng: random.Random, k: int = 8) -> dict[Address, Node]:
-    """``n`` nodes with random ids and converged routing tables (see the module docstring)."""
-    nodes = {_address(i): Node(rng.randbytes(20), rng=random.Random(rng.random()), k=k) for i in range(n)}
+def build(n: int, rng: random.Random, k: int = 8, family: int = 4) -> dict[Address, Node]:
+    """``n`` nodes with random ids and converged routing tables (see the module docstring),
+    on IPv4 or IPv6 addresses (``family``)."""
+    nodes = {_address(i, family): Node(rng.randbytes(20), rng=random.Random(rng.random()), k=k,
+                                       families=(family,)) for i in range(n)}
     ordered = sorted((int.from_bytes(node.id, "big"), address) for address, node in nodes.items())
     keys = [key for key, _ in ordered]
     for address, node in nodes.items():
@@ -56,17 +63,19 @@ def build(n: int, rng: random.Random, k: int = 8) -> dict[Address, Node]:
             a, b = bisect.bisect_left(keys, lo), bisect.bisect_left(keys, lo + (1 << shift))
             for j in rng.sample(range(a, b), min(k, b - a)):
                 other = ordered[j][1]
-                node.table.heard_from(nodes[other].id, other, 0.0, replied=True)
+                node.tables[family].heard_from(nodes[other].id, other, 0.0, replied=True)
             same = bisect.bisect_left(keys, (me >> shift) << shift), bisect.bisect_left(keys, ((me >> shift) + 1) << shift)
             if same[1] - same[0] <= 1:  # nobody else shares this prefix: deeper buckets are empty
                 break
     return nodes
 
 
-def measure(n: int, lookups: int = 50, seed: int = 0, latency: float = 0.05, alpha: int = 3) -> dict[str, Any]:
-    """Run ``lookups`` ``find_node`` lookups in a DHT of ``n`` nodes; summary figures."""
+def measure(n: int, lookups: int = 50, seed: int = 0, latency: float = 0.05, alpha: int = 3,
+            family: int = 4) -> dict[str, Any]:
+    """Run ``lookups`` ``find_node`` lookups in an IPv4 or IPv6 (``family``) DHT of ``n`` nodes;
+    summary figures."""
     rng = random.Random(seed)
-    nodes = build(n, rng)
+    nodes = build(n, rng, family=family)
     loop = EventLoop()
     ids = sorted(node.id for node in nodes.values())
 
@@ -87,7 +96,7 @@ def measure(n: int, lookups: int = 50, seed: int = 0, latency: float = 0.05, alp
         target = rng.randbytes(20)
         for node in nodes.values():
             node.alpha = alpha
-        lookup = nodes[source].lookup(target, loop.now)
+        lookup = nodes[source].lookup(target, loop.now, family=family)
         send(source)
         loop.run(stop=lambda: lookup.done)
         hops.append(lookup.hops)

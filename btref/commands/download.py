@@ -92,7 +92,8 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp",
                    help="how to reach peers: tcp, utp (BEP 29: UDP with LEDBAT, which yields to other "
                         "traffic) or both (uTP first, then TCP, as libtorrent does); with utp or both, "
-                        "uTP is also accepted on the UDP port of the listening port's number (default tcp)")
+                        "uTP is also accepted on the UDP port of the listening port's number (default tcp). "
+                        "Try `--transport utp` against Transmission with utp-enabled, or libtorrent")
     p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="join the DHT (BEP 5) at this node (repeatable), to find peers and be found "
                         "without a tracker; e.g. a `btref dht` node")

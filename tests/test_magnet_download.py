@@ -516,3 +516,53 @@ def test_cli_download_from_a_magnet_link_found_through_the_dht(tmp_path: Path,
     out = capsys.readouterr().out
     assert code == 0, out
     assert same_tree(src, tmp_path / "out")
+
+
+# -- web seeds named by the link (ws=, BEP 19) ------------------------------------------------------
+
+
+def test_cli_download_from_the_web_seed_a_magnet_link_names(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The only peer serves the metadata and no piece; every piece comes from the link's ``ws=``
+    server. Run again with the data gone and no peer at all: the saved metadata and ``ws=`` suffice."""
+    from tests.webserver import FileServer
+
+    _, torrent, src = make_torrent(tmp_path, "v1")
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def metadata_only() -> None:
+        async with FakePeer(torrent.info_hash, torrent.info_bytes) as peer:
+            holder["port"], holder["stop"] = peer.port, asyncio.Event()
+            started.set()
+            await holder["stop"].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(metadata_only(),))
+    thread.start()
+    out = tmp_path / "out"
+    try:
+        assert started.wait(30)
+        with FileServer(src) as web:
+            magnet = attrs.evolve(magnet_for(torrent, holder["port"]), web_seeds=(web.url,))
+            argv = ["download", magnet.to_uri(), "-o", str(out), "--host", "127.0.0.1", "--timeout", "10",
+                    "--no-trackers"]
+            code = cli.main(argv)
+            first = capsys.readouterr().out
+            assert code == 0, first
+            assert same_tree(src, out) and web.requests > 0
+            loop.call_soon_threadsafe(holder["stop"].set)  # no peer from here on
+            thread.join(30)
+            for path in (out / "payload").rglob("*"):
+                if path.is_file():
+                    path.unlink()
+            requests = web.requests
+            code = cli.main(argv)
+            second = capsys.readouterr().out
+            assert code == 0, second
+            assert "saved by an earlier run" in second and web.requests > requests
+    finally:
+        loop.call_soon_threadsafe(lambda: holder.get("stop") and holder["stop"].set())
+        thread.join(30)
+        loop.close()
+    assert same_tree(src, out)

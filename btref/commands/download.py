@@ -7,7 +7,8 @@ SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magn
 then the info dictionary is fetched from the peers first (BEP 9, :mod:`btref.net.magnet_fetch`),
 found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``,
 ``--dht FILE``: one node for the whole run, BEP 5), and kept in
-``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again.
+``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again; the
+link's ``ws=`` web seeds (BEP 19) serve pieces once the metadata is known.
 ``--only``/``--skip`` (and a link's BEP 53 ``so=``) choose files: only the pieces that
 cover them are fetched (:func:`btref.layout.choose_files`). Exit status 0 once every
 wanted piece is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
@@ -108,7 +109,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")
+    p.add_argument("torrent", metavar="TORRENT",
+                   help="the .torrent file, or a magnet link (quote it): its metadata comes from peers (x.pe=, "
+                        "tr=, --peer, the DHT), its data also from the web seeds of ws= (BEP 19)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
     add_network_options(p)
     p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
@@ -233,7 +236,8 @@ async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
         print(f"btref download: metadata of {saved.name} from {metadata_path(args.output, saved)} "
               "(saved by an earlier run)", file=out, flush=True)
         args.peer = [*args.peer, *magnet.peers]
-        return attrs.evolve(saved, trackers=tuple((url,) for url in magnet.trackers)), ()
+        return attrs.evolve(saved, trackers=tuple((url,) for url in magnet.trackers),
+                            web_seeds=magnet.web_seeds), ()
     if not args.port:  # the port announced now is the one the download listens on later
         import socket
 

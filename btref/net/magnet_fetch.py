@@ -15,7 +15,9 @@
    :data:`MAX_FRAME` bytes, and what is kept at :data:`MAX_KEPT`;
 3. carry out the fetcher's actions; a one-second tick hands late pieces to other peers;
 4. when the metadata passes its hash, build the :class:`~btref.metainfo.Torrent` with
-   :func:`btref.metainfo.from_info` (the link's trackers become its tiers), and report the
+   :func:`btref.metainfo.from_info` (the link's ``tr=`` trackers become its tiers, its
+   ``ws=`` web seeds its BEP 19 ``url-list``, which a web seed cannot fill in before the
+   metadata is known: it serves pieces, not the info dictionary), and report the
    peers that were found, so the download that follows starts with them. With
    ``keep_connections=True`` the connections still open are handed over as
    :class:`OpenConnection` objects for :class:`btref.net.driver.Client` to adopt, so the
@@ -304,9 +306,13 @@ async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery
                         for c in state.open.values())
     info = state.fetcher.info_bytes
     assert info is not None
-    tiers = [[url.encode()] for url in magnet.trackers]
+    outer: dict[bytes, object] = {}
+    if magnet.trackers:
+        outer[b"announce-list"] = [[url.encode()] for url in magnet.trackers]
+    if magnet.web_seeds:
+        outer[b"url-list"] = [url.encode() for url in magnet.web_seeds]
     try:
-        torrent = from_info(info, {b"announce-list": tiers} if tiers else {})
+        torrent = from_info(info, outer)
     except BtrefError as exc:
         for conn in connections:
             conn.close()

@@ -88,8 +88,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="message stream encryption (MSE/PE, RC4; obfuscation, not security): off (default) "
                         "speaks plain BitTorrent only; allow also answers peers that encrypt; prefer also "
                         "dials with encryption, falling back to plain for a peer that refuses it; require "
-                        "encrypts every connection and refuses plain peers. Try `--encryption require` "
-                        "against libtorrent set to forced encryption")
+                        "encrypts every connection and refuses plain peers; a magnet link's metadata fetch "
+                        "follows the same policy. Try `--encryption require` against libtorrent set to "
+                        "forced encryption")
     p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp",
                    help="how to reach peers: tcp, utp (BEP 29: UDP with LEDBAT, which yields to other "
                         "traffic) or both (uTP first, then TCP, as libtorrent does); with utp or both, "
@@ -247,7 +248,8 @@ async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
     options = session_options(args, dht)
     print(f"btref download: fetching the metadata of {magnet.name or magnet.info_hash.hex()} (BEP 9)", file=out)
     result = await fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
-                                  timeout=args.timeout, peer_id=peer_id, keep_connections=True)
+                                  timeout=args.timeout, peer_id=peer_id, keep_connections=True,
+                                  encryption=args.encryption)
     print(f"btref download: metadata ({len(result.torrent.info_bytes)} bytes) from {', '.join(result.sources)} "
           f"in {result.seconds:.3f} s", file=out, flush=True)
     args.peer = [*args.peer, *(str(p) for p in result.peers)]
@@ -326,9 +328,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         strategy("discovery", text)  # a typo is one line now, not after the torrent is read
     check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
-    if magnet and args.encryption == "require":
-        raise CommandError("--encryption require: a magnet link's metadata is fetched in plaintext "
-                           "(btref's BEP 9 fetch has no MSE); use the .torrent file, or --encryption prefer")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
     os.makedirs(args.output, exist_ok=True)

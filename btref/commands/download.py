@@ -10,7 +10,9 @@ found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht
 ``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again; the
 link's ``ws=`` web seeds (BEP 19) serve pieces once the metadata is known.
 ``--only``/``--skip`` (and a link's BEP 53 ``so=``) choose files: only the pieces that
-cover them are fetched (:func:`btref.layout.choose_files`). Exit status 0 once every
+cover them are fetched (:func:`btref.layout.choose_files`); ``--priority PATTERN=LEVEL``
+asks for the pieces of high files before normal ones and low ones last
+(:func:`btref.layout.file_priorities`). Exit status 0 once every
 wanted piece is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
 arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
 """
@@ -51,6 +53,7 @@ examples:
   btref download album.torrent -o out --peer 127.0.0.1:6881 --events log.jsonl
   btref download album.torrent -o out --picker rarest-first:random_first=0 --seed
   btref download album.torrent -o out --only '*.flac' --skip 'cd2'
+  btref download album.torrent -o out --priority 'cd1/01*=high' --priority '*.jpg=low'
 
 try next: start `btref seed album.torrent DATA_DIR --port 6881` in another
 terminal and download from it with --peer 127.0.0.1:6881; read the --events
@@ -124,6 +127,11 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--skip", action="append", default=[], metavar="PATTERN",
                    help="leave out the files this glob matches (repeatable, after --only); their bytes "
                         "in pieces shared with chosen files wait in DIR/.btref/ for a later run")
+    p.add_argument("--priority", action="append", default=[], metavar="PATTERN=LEVEL",
+                   help="file priority (repeatable; a later rule wins): LEVEL is high, normal (the "
+                        "default) or low, PATTERN as for --only. The pieces of high files are asked for "
+                        "first, low ones last, from each peer that has them; to leave a file out, --skip it. "
+                        "Try '--priority cd1=high --events log.jsonl' and watch the piece_verified order")
     p.add_argument("--seed", action="store_true", help="keep seeding after the download, until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                    help="give up when no data arrived for this long (default 120)")
@@ -290,6 +298,32 @@ def chosen_files(args: argparse.Namespace, torrent: Torrent) -> frozenset[int] |
     return None if len(files) == sum(not f.pad for f in torrent.files) else files
 
 
+def priorities_of(args: argparse.Namespace, torrent: Torrent) -> dict[int, int]:
+    """The file priorities ``--priority`` sets (file index to level; empty: none).
+
+    :raises CommandError: a rule that is not PATTERN=LEVEL, or whose pattern matches no file.
+    """
+    from btref.errors import SelectionError
+    from btref.layout import file_priorities
+
+    try:
+        return file_priorities(torrent, args.priority)
+    except SelectionError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def priority_note(torrent: Torrent, priorities: dict[int, int]) -> str:
+    """One line: how many files each level has."""
+    from btref.layout import PRIORITIES, file_names
+
+    names = {level: word for word, level in PRIORITIES.items()}
+    counts: dict[str, int] = {}
+    for i, _ in file_names(torrent):
+        word = names[priorities.get(i, PRIORITIES["normal"])]
+        counts[word] = counts.get(word, 0) + 1
+    return "priorities: " + ", ".join(f"{counts[w]} {w}" for w in reversed(PRIORITIES) if w in counts)
+
+
 def selection_note(torrent: Torrent, files: frozenset[int]) -> str:
     """One line: which files are chosen, and how many pieces that takes."""
     from btref.layout import Layout, file_names
@@ -330,6 +364,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     magnet = args.torrent.lower().startswith("magnet:")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
+    ranked = {} if torrent is None else priorities_of(args, torrent)
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None, bool]:
@@ -339,11 +374,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         adopt: tuple[OpenConnection, ...] = ()
         dht = await join_dht(args)
         try:
-            files = chosen
+            files, priorities = chosen, ranked
             if torrent is None:
                 fetched, adopt = await from_magnet(args, out, peer_id, dht)
                 try:
                     files = chosen_files(args, fetched)
+                    priorities = priorities_of(args, fetched)
                 except BaseException:
                     for conn in adopt:
                         conn.close()
@@ -357,7 +393,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                         args, "download", fetched.num_pieces, seed=False, title=f"btref download {fetched.name}",
                         out=out))
                 session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
-                                 stall_timeout=args.timeout, adopt=adopt, files=files, **options)
+                                 stall_timeout=args.timeout, adopt=adopt, files=files, priorities=priorities,
+                                 **options)
                 await stack.enter_async_context(session)
                 print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
                       f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
@@ -365,6 +402,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                       file=out, flush=True)
                 if files is not None:
                     print(f"btref download: {selection_note(fetched, files)}", file=out, flush=True)
+                if priorities:
+                    print(f"btref download: {priority_note(fetched, priorities)}", file=out, flush=True)
                 progress = Progress(session.stats()["total_bytes"], label=fetched.name)
                 try:
                     await follow(session, progress)

@@ -150,12 +150,17 @@ class Downloader:
     :param settled: the pieces we need no more (the session's: ``have`` plus the pieces
         outside the file selection); ``None``: ``have`` itself. Only pieces outside it are
         requested.
+    :param tiers: the file priorities (:meth:`btref.layout.Layout.tiers`: every piece in
+        one tier, highest first); the picker is asked for one tier at a time, through a view
+        of the peer that shows only that tier's pieces, until the queue is full. Empty: one
+        tier, one call, the picker's order alone.
     """
 
     def __init__(self, torrent: Torrent, hook: Any, config: Config, have: PieceSet, availability: Availability,
                  peers: dict[Hashable, Peer], swarm_view: Callable[[], SwarmView], *, keep_data: bool = True,
-                 settled: PieceSet | None = None) -> None:
+                 settled: PieceSet | None = None, tiers: tuple[PieceSet, ...] = ()) -> None:
         self.torrent = torrent
+        self.tiers = tiers if len(tiers) > 1 else ()
         self.hook = hook
         self.config = config
         self.have = have
@@ -195,7 +200,11 @@ class Downloader:
             # they may have no block left to ask for) plus a new piece per free slot.
             started = sum(1 for index in self.pieces if peer.has[index])
             count = min(self.torrent.num_pieces, room + started)
-            candidates = self.hook.btref_pick_pieces(swarm=self.swarm_view(), peer=peer.view(now), count=count) or ()
+            if self.tiers:
+                candidates = self._pick_by_tier(peer, now, count)
+            else:
+                candidates = self.hook.btref_pick_pieces(swarm=self.swarm_view(), peer=peer.view(now),
+                                                         count=count) or ()
         for index in candidates:
             piece = self._usable_piece(peer, index)
             while piece is not None and piece.unasked and room > 0:
@@ -212,6 +221,21 @@ class Downloader:
                         self._request(peer, piece, number, now, out)
                         room -= 1
     # [/docs: fill]
+
+    def _pick_by_tier(self, peer: Peer, now: float, count: int) -> Iterator[int]:
+        """The picker's answers for each tier in turn, highest first, each through a view
+        whose ``has`` is the peer's pieces of that tier; a lower tier is asked only when
+        the higher ones could not fill the queue (this is a generator)."""
+        view = peer.view(now)
+        bits = view.has.to_bytes()
+        has = int.from_bytes(bits, "big")
+        for tier in self.tiers:
+            # One AND of the two bitfields (BEP 3 wire form) as integers: no loop over pieces.
+            mine = has & int.from_bytes(tier.to_bytes(), "big")
+            if mine:
+                offered = PieceSet.from_bytes(mine.to_bytes(len(bits), "big"), len(view.has))
+                yield from self.hook.btref_pick_pieces(swarm=self.swarm_view(), peer=view._replace(has=offered),
+                                                       count=count) or ()
 
     def fill_all(self, now: float, out: list[Action], skip: Peer | None = None) -> None:
         """Fill every peer's queue (blocks were released and may be asked of others)."""

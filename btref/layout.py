@@ -27,12 +27,19 @@ into the pieces that cover them. A piece that covers a chosen file and a skipped
 *boundary piece*) is wanted: its bytes for the skipped file go to the parts file
 (:mod:`btref.io.storage`), never into that file. Patterns are only compared with the
 torrent's paths, never joined to a folder, so no pattern can reach outside it.
+
+File priorities (``btref download --priority PATTERN=high|normal|low``, Transmission's
+three levels; libtorrent's 0 is ``--skip``): :func:`file_priorities` turns ``PATTERN=LEVEL``
+rules into a level per file, and :meth:`Layout.tiers` into *tiers*, the pieces of each
+level, highest first. A piece takes the highest level of the files it holds bytes of, as
+in libtorrent. The downloader asks the picker for one tier at a time
+(:class:`btref.download.Downloader`).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from fnmatch import fnmatchcase
 
 import attrs
@@ -42,10 +49,12 @@ from btref.metainfo import FileEntry, Torrent
 from btref.pieceset import PieceSet
 from btref.wire import BLOCK_SIZE
 
-__all__ = ["Span", "Layout", "check_component", "choose_files", "file_names"]
+__all__ = ["Span", "Layout", "check_component", "choose_files", "file_names", "file_priorities", "PRIORITIES"]
 
 #: How many file names a "matches no file" message lists before it says "and N more".
 LISTED_FILES = 10
+#: The file priority levels, by name: libtorrent's numbers for Transmission's three words.
+PRIORITIES = {"low": 1, "normal": 4, "high": 7}
 
 
 @attrs.frozen(slots=True)
@@ -121,6 +130,24 @@ class Layout:
         return wanted
     # [/docs: pieces-of]
 
+    # [docs: tiers]
+    def tiers(self, priorities: Mapping[int, int]) -> tuple[PieceSet, ...]:
+        """Every piece in one tier by the file priorities (file index to level; a file not
+        named is :data:`PRIORITIES` ``["normal"]``): a piece takes the highest level of
+        the files it holds bytes of. The tiers come highest level first, empty ones left out."""
+        normal = PRIORITIES["normal"]
+        level = [0] * self.num_pieces  # 0: no file seen yet (a piece of padding only)
+        for i, f in enumerate(self.torrent.files):
+            if f.length and not f.pad:
+                file_level = priorities.get(i, normal)
+                for index in range(f.offset // self.piece_length, (f.offset + f.length - 1) // self.piece_length + 1):
+                    level[index] = max(level[index], file_level)
+        tiers = {value: PieceSet(self.num_pieces) for value in set(level)}
+        for index, value in enumerate(level):
+            tiers[value].set(index)
+        return tuple(tiers[value] for value in sorted(tiers, reverse=True))
+    # [/docs: tiers]
+
     # -- blocks ---------------------------------------------------------------------
 
     def block_spans(self, index: int, begin: int, length: int, *, max_length: int | None = None) -> list[Span]:
@@ -187,6 +214,29 @@ def choose_files(torrent: Torrent, *, only: Iterable[str] = (), skip: Iterable[s
         raise SelectionError("the selection leaves no file to download")
     return frozenset(chosen)
 # [/docs: choose-files]
+
+
+def file_priorities(torrent: Torrent, rules: Iterable[str]) -> dict[int, int]:
+    """The level of each file named by ``rules``, each ``PATTERN=LEVEL`` with a level of
+    :data:`PRIORITIES` (``high``, ``normal``, ``low``) and a pattern as :func:`choose_files`
+    reads it; a later rule overrides an earlier one for the files both match.
+
+    :raises SelectionError: for a rule without ``=``, an unknown level, or a pattern that
+        matches no file.
+    """
+    names = file_names(torrent)
+    multi = len(names) > 0 and all(len(torrent.files[i].path) > 1 for i, _ in names)
+    levels: dict[int, int] = {}
+    for rule in rules:
+        pattern, sep, word = rule.rpartition("=")
+        if not sep or not pattern:
+            raise SelectionError(f"--priority {rule!r}: expected PATTERN=LEVEL, e.g. '*.flac=high'")
+        if word.lower() not in PRIORITIES:
+            raise SelectionError(f"--priority {rule!r}: the level must be one of {', '.join(PRIORITIES)}, "
+                                 f"not {word!r} (0, skip a file, is --skip)")
+        for i in _matching(torrent, names, pattern, multi, "--priority"):
+            levels[i] = PRIORITIES[word.lower()]
+    return levels
 
 
 def _matching(torrent: Torrent, names: list[tuple[int, str]], pattern: str, multi: bool, option: str) -> set[int]:

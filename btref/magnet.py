@@ -14,25 +14,32 @@ Parameters understood (BEP 9 unless noted; others are ignored, as BEP 9 allows):
   then 64 hex digits. A hybrid torrent's magnet carries both.
 * ``dn`` display name; ``tr`` tracker URL (repeatable; ``tr.1``, ``tr.2``... too);
   ``x.pe`` a peer as ``host:port``, ``ipv4:port`` or ``[ipv6]:port`` (repeatable);
-  ``ws`` a web seed URL (BEP 19, repeatable; a libtorrent extension to BEP 9).
+  ``ws`` a web seed URL (BEP 19, repeatable; a libtorrent extension to BEP 9): an
+  ``http`` or ``https`` URL with a host, at most :data:`MAX_WEB_SEEDS` of them. A web seed
+  serves pieces, not the info dictionary, so the metadata still comes from peers; once it
+  is in, the download fetches from the web seeds too (:mod:`btref.net.magnet_fetch` puts
+  them in the torrent's ``url-list``).
 * ``so`` (BEP 53, "select only"): file indices to download, as comma-separated indices
   and inclusive ranges (``0,2,4-6``).
 
 Invariants: every value is percent-decoded exactly once and must be valid UTF-8; a URI
 longer than :data:`MAX_URI_LENGTH`, with more than :data:`MAX_PARAMS` parameters or
 selecting more than :data:`MAX_SELECTED` files is refused before any work is done on it;
-every refusal is a :class:`~btref.errors.MagnetError` naming the parameter at fault; and
+naming more than :data:`MAX_WEB_SEEDS` web seeds (each one is an HTTP server the download
+would keep a connection to) is refused too; every refusal is a
+:class:`~btref.errors.MagnetError` naming the parameter at fault; and
 ``parse_magnet(m.to_uri()) == m`` for every :class:`Magnet` ``m``.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import attrs
 
@@ -41,7 +48,7 @@ from btref.errors import MagnetError
 if TYPE_CHECKING:
     from btref.metainfo import Torrent
 
-__all__ = ["Magnet", "parse_magnet", "MAX_URI_LENGTH", "MAX_PARAMS", "MAX_SELECTED"]
+__all__ = ["Magnet", "parse_magnet", "MAX_URI_LENGTH", "MAX_PARAMS", "MAX_SELECTED", "MAX_WEB_SEEDS"]
 
 #: Longest magnet URI accepted (a few hundred trackers fit; a pasted novel does not).
 MAX_URI_LENGTH = 64 * 1024
@@ -49,6 +56,8 @@ MAX_URI_LENGTH = 64 * 1024
 MAX_PARAMS = 1024
 #: Most file indices a BEP 53 ``so`` parameter may select (ranges are expanded).
 MAX_SELECTED = 65536
+#: Most ``ws`` web seeds one link may name.
+MAX_WEB_SEEDS = 32
 
 _V2_PREFIX = "1220"  # multihash: 0x12 = sha2-256, 0x20 = 32 bytes of digest (BEP 52)
 _HEX = re.compile(r"[0-9a-fA-F]*")
@@ -77,6 +86,13 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def _peers(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(_peer(v) for v in _unique(values))
+
+
+def _web_seeds(values: Iterable[str]) -> tuple[str, ...]:
+    seeds = tuple(_web_seed(v) for v in _unique(values))
+    if len(seeds) > MAX_WEB_SEEDS:
+        raise MagnetError(f"ws: {len(seeds)} web seeds, more than the limit of {MAX_WEB_SEEDS}")
+    return seeds
 
 
 def _selection(values: Iterable[int] | None) -> tuple[int, ...] | None:
@@ -110,7 +126,7 @@ class Magnet:
     #: ``x.pe``: peers to contact directly, as ``"host:port"`` (IPv6 as ``"[addr]:port"``).
     peers: tuple[str, ...] = attrs.field(default=(), converter=_peers)
     #: ``ws``: web seed URLs (BEP 19).
-    web_seeds: tuple[str, ...] = attrs.field(default=(), converter=_unique)
+    web_seeds: tuple[str, ...] = attrs.field(default=(), converter=_web_seeds)
     #: ``so`` (BEP 53): the file indices to download, sorted; ``None`` means every file.
     select_only: tuple[int, ...] | None = attrs.field(default=None, converter=_selection)
 
@@ -130,13 +146,18 @@ class Magnet:
     @classmethod
     def from_torrent(cls, torrent: Torrent) -> Magnet:
         """The magnet link of a parsed torrent: its hashes, name, trackers (tiers
-        flattened, duplicates dropped) and web seeds."""
+        flattened, duplicates dropped) and the first :data:`MAX_WEB_SEEDS` of its web seeds
+        that a ``ws`` can name (a ``url-list`` may hold ``ftp://`` URLs, or hundreds)."""
+        seeds = []
+        for url in _unique(torrent.web_seeds):
+            with contextlib.suppress(MagnetError):
+                seeds.append(_web_seed(url))
         return cls(
             info_hash_v1=torrent.info_hash_v1,
             info_hash_v2=torrent.info_hash_v2,
             name=torrent.name,
             trackers=[url for tier in torrent.trackers for url in tier],
-            web_seeds=torrent.web_seeds,
+            web_seeds=seeds[:MAX_WEB_SEEDS],
         )
 
     def to_uri(self) -> str:
@@ -282,6 +303,18 @@ def _peer(value: str) -> str:
             raise MagnetError(f"x.pe peer {value!r}: {host} is not an IPv6 address") from exc
     elif not _HOSTNAME.fullmatch(host):
         raise MagnetError(f"x.pe peer {value!r}: host must be a name, an IPv4 address or [IPv6]")
+    return value
+
+
+def _web_seed(value: str) -> str:
+    """Check a BEP 19 ``ws`` URL: ``http`` or ``https`` with a host; return it unchanged."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError for a port that is not a number in 0..65535
+    except ValueError as exc:
+        raise MagnetError(f"ws web seed {value[:80]!r} is not a URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise MagnetError(f"ws web seed {value[:80]!r} is not an http:// or https:// URL with a host")
     return value
 
 

@@ -82,11 +82,13 @@ class Session:
         payloads (whose hash scheme accepts anything).
     :param wanted: the pieces to download (file selection: :meth:`btref.layout.Layout.pieces_of`);
         ``None``: every piece.
+    :param tiers: the file priorities as pieces, highest first (:meth:`btref.layout.Layout.tiers`),
+        for the :class:`~btref.download.Downloader`; empty: no priorities.
     """
 
     def __init__(self, torrent: Torrent, hook: Any, *, have: PieceSet | None = None, peer_id: bytes = b"",
                  rng: random.Random | None = None, config: Config | None = None, keep_data: bool = True,
-                 wanted: PieceSet | None = None) -> None:
+                 wanted: PieceSet | None = None, tiers: tuple[PieceSet, ...] = ()) -> None:
         self.torrent = torrent
         self.hook = hook
         self.peer_id = peer_id
@@ -105,7 +107,7 @@ class Session:
         self.peers: dict[Hashable, Peer] = {}
         self.availability = Availability(n, self.settled, skip_unseen=True)
         self.download = Downloader(torrent, hook, self.config, self.have, self.availability, self.peers,
-                                   self.swarm_view, keep_data=keep_data, settled=self.settled)
+                                   self.swarm_view, keep_data=keep_data, settled=self.settled, tiers=tiers)
         self.choking = ChokeRounds(hook, self.config, self.peers, self.swarm_view)
         #: Keys we banned (a liar that left is banned too, by the key it had).
         self.banned: set[Hashable] = set()

@@ -2,8 +2,9 @@
 
 One class per client says how to run it as a *seed* of a torrent's data and as a *leecher*
 of a .torrent file or magnet link, on 127.0.0.1 only: no DHT, no local peer discovery, no
-UPnP or NAT-PMP, no uTP (btref speaks TCP only), no message stream encryption (btref does
-not do MSE/PE), everything in a folder of the test's own. Each ``argv`` is for a process
+UPnP or NAT-PMP, no uTP (the matrix runs over TCP; ``tests/test_utp_transmission.py``
+turns Transmission's on), no message stream encryption (btref's default is off), everything
+in a folder of the test's own. Each ``argv`` is for a process
 the test starts and stops (:class:`Processes`).
 
 The clients are the ones Debian 12 packages (aria2 1.36, Transmission 3.00, rtorrent

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from btref import magnet as magnet_module
 from btref.errors import BtrefError, MagnetError
-from btref.magnet import MAX_PARAMS, MAX_SELECTED, MAX_URI_LENGTH, Magnet, parse_magnet
+from btref.magnet import MAX_PARAMS, MAX_SELECTED, MAX_URI_LENGTH, MAX_WEB_SEEDS, Magnet, parse_magnet
 from btref.metainfo import FileEntry, Torrent
 
 V1 = bytes.fromhex("c0fda1edafdbdbb96443424e0b3899af7159d10e")
@@ -202,6 +202,11 @@ def test_from_torrent_flattens_tiers() -> None:
         (f"magnet:?{BTIH}&x.pe=:6881", "host must be a name"),
         (f"magnet:?{BTIH}&x.pe=a%20b:6881", "host must be a name"),
         (f"magnet:?{BTIH}&x.pe=[zz::1]:6881", "not an IPv6 address"),
+        (f"magnet:?{BTIH}&ws=ftp%3A%2F%2Fseed.example%2F", "ws web seed 'ftp://seed.example/' is not an http"),
+        (f"magnet:?{BTIH}&ws=seed.example%2Ff", "is not an http:// or https:// URL"),
+        (f"magnet:?{BTIH}&ws=http%3A%2F%2F%2Ff", "URL with a host"),
+        (f"magnet:?{BTIH}&ws=http%3A%2F%2Fseed.example%3A99999%2F", "is not a URL: Port out of range"),
+        (f"magnet:?{BTIH}&ws=http%3A%2F%2F%5B%3A%3A1%2F", "is not a URL"),
         (f"magnet:?{BTIH}&so=", "'' is not a file index"),
         (f"magnet:?{BTIH}&so=1,,2", "'' is not a file index"),
         (f"magnet:?{BTIH}&so=-1", "'-1' is not a file index"),
@@ -236,6 +241,23 @@ def test_limits() -> None:
     assert parse_magnet(long[:MAX_URI_LENGTH]).name == "a" * (MAX_URI_LENGTH - len(f"magnet:?{BTIH}&dn="))
 
 
+def test_web_seed_limit() -> None:
+    seeds = "".join(f"&ws=http%3A%2F%2Fs{i}.example%2F" for i in range(MAX_WEB_SEEDS))
+    assert len(parse_magnet(f"magnet:?{BTIH}{seeds}").web_seeds) == MAX_WEB_SEEDS
+    with pytest.raises(MagnetError, match=f"ws: {MAX_WEB_SEEDS + 1} web seeds, more than the limit"):
+        parse_magnet(f"magnet:?{BTIH}{seeds}&ws=https%3A%2F%2Fone.more%2F")
+    with pytest.raises(MagnetError, match="more than the limit"):
+        Magnet(info_hash_v1=V1, web_seeds=[f"http://s{i}.example/" for i in range(MAX_WEB_SEEDS + 1)])
+
+
+def test_from_torrent_keeps_the_web_seeds_a_link_can_name() -> None:
+    urls = ["ftp://old.example/f", *(f"http://s{i}.example/" for i in range(MAX_WEB_SEEDS + 5))]
+    torrent = Torrent(name="disk.iso", piece_length=16384, files=(FileEntry(path=("disk.iso",), length=1, offset=0),),
+                      piece_hashes=(b"\0" * 20,), piece_layers={}, info_hash_v1=V1, info_hash_v2=None,
+                      info_bytes=b"de", web_seeds=tuple(urls))
+    assert Magnet.from_torrent(torrent).web_seeds == tuple(urls[1:MAX_WEB_SEEDS + 1])
+
+
 def test_limits_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(magnet_module, "MAX_URI_LENGTH", 10)
     with pytest.raises(MagnetError, match="exceeds the limit of 10"):
@@ -258,7 +280,8 @@ magnets = st.builds(
     name=st.none() | text,
     trackers=st.lists(text, max_size=4),
     peers=st.lists(peers, max_size=4),
-    web_seeds=st.lists(text, max_size=3),
+    web_seeds=st.lists(st.builds(lambda scheme, host, path: f"{scheme}://{host}/{path}",
+                                 st.sampled_from(["http", "https"]), hosts, text), max_size=3),
     select_only=st.none() | st.lists(st.integers(0, 5000), min_size=1, max_size=30),
 )
 
@@ -316,12 +339,16 @@ def test_libtorrent_reads_vectors_like_btref(vectors: Path) -> None:
         assert theirs[:5] + theirs[6:] == ours[:5] + ours[6:], case["uri"]
 
 
-urls = st.builds(
-    lambda scheme, host, path: f"{scheme}://{host}/{path}",
-    st.sampled_from(["http", "https", "udp"]),
-    st.from_regex(r"[a-z][a-z0-9]{0,10}(\.[a-z]{2,5})?(:[1-9][0-9]{0,3})?", fullmatch=True),
-    st.from_regex(r"[A-Za-z0-9._~/%?&=+-]{0,12}", fullmatch=True),  # libtorrent trims whitespace
-)
+def _urls(*schemes: str) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda scheme, host, path: f"{scheme}://{host}/{path}",
+        st.sampled_from(schemes),
+        st.from_regex(r"[a-z][a-z0-9]{0,10}(\.[a-z]{2,5})?(:[1-9][0-9]{0,3})?", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9._~/%?&=+-]{0,12}", fullmatch=True),  # libtorrent trims whitespace
+    )
+
+
+urls = _urls("http", "https", "udp")
 lt_magnets = st.builds(
     Magnet,
     info_hash_v1=st.none() | st.binary(min_size=20, max_size=20),
@@ -329,7 +356,7 @@ lt_magnets = st.builds(
     name=st.none() | text,
     trackers=st.lists(urls, max_size=4),
     peers=st.lists(st.builds(lambda h, p: f"{h}:{p}", st.ip_addresses(v=4).map(str), st.integers(1, 65535)), max_size=3),
-    web_seeds=st.lists(urls, max_size=3),
+    web_seeds=st.lists(_urls("http", "https"), max_size=3),  # web seeds are HTTP servers
     select_only=st.none() | st.lists(st.integers(0, 300), min_size=1, max_size=30),
 )
 

@@ -516,3 +516,115 @@ def test_cli_download_from_a_magnet_link_found_through_the_dht(tmp_path: Path,
     out = capsys.readouterr().out
     assert code == 0, out
     assert same_tree(src, tmp_path / "out")
+
+
+# -- web seeds named by the link (ws=, BEP 19) ------------------------------------------------------
+
+
+def test_cli_download_from_the_web_seed_a_magnet_link_names(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The only peer serves the metadata and no piece; every piece comes from the link's ``ws=``
+    server. Run again with the data gone and no peer at all: the saved metadata and ``ws=`` suffice."""
+    from tests.webserver import FileServer
+
+    _, torrent, src = make_torrent(tmp_path, "v1")
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def metadata_only() -> None:
+        async with FakePeer(torrent.info_hash, torrent.info_bytes) as peer:
+            holder["port"], holder["stop"] = peer.port, asyncio.Event()
+            started.set()
+            await holder["stop"].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(metadata_only(),))
+    thread.start()
+    out = tmp_path / "out"
+    try:
+        assert started.wait(30)
+        with FileServer(src) as web:
+            magnet = attrs.evolve(magnet_for(torrent, holder["port"]), web_seeds=(web.url,))
+            argv = ["download", magnet.to_uri(), "-o", str(out), "--host", "127.0.0.1", "--timeout", "10",
+                    "--no-trackers"]
+            code = cli.main(argv)
+            first = capsys.readouterr().out
+            assert code == 0, first
+            assert same_tree(src, out) and web.requests > 0
+            loop.call_soon_threadsafe(holder["stop"].set)  # no peer from here on
+            thread.join(30)
+            for path in (out / "payload").rglob("*"):
+                if path.is_file():
+                    path.unlink()
+            requests = web.requests
+            code = cli.main(argv)
+            second = capsys.readouterr().out
+            assert code == 0, second
+            assert "saved by an earlier run" in second and web.requests > requests
+    finally:
+        loop.call_soon_threadsafe(lambda: holder.get("stop") and holder["stop"].set())
+        thread.join(30)
+        loop.close()
+    assert same_tree(src, out)
+
+
+# -- an encrypted fetch (--encryption, MSE) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "hybrid"])
+def test_an_encrypted_fetch_hands_its_rc4_connection_to_the_download(tmp_path: Path, version: str) -> None:
+    """A seed that requires encryption, behind a gate that lets one connection through: the
+    fetch must speak MSE, and the download must go on inside the same RC4 streams."""
+    _, torrent, src = make_torrent(tmp_path, version, files=MANY)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), encryption="require") as seed, \
+                Gate(seed.port, forward=1) as gate:
+            peer_id = make_peer_id()
+            result = await fetch_metadata(magnet_for(torrent, gate.port), timeout=30, peer_id=peer_id,
+                                          keep_connections=True, encryption="require")
+            (conn,) = result.connections
+            assert conn.mse is not None and conn.mse.encrypted
+            async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(), peer_id=peer_id,
+                              adopt=result.connections, encryption="require", stall_timeout=20) as leech:
+                assert await leech.run(), leech.error
+            assert gate.forwarded == 1
+
+    (tmp_path / "out").mkdir()
+    run(scenario())
+    assert same_tree(src, tmp_path / "out")
+
+
+def test_prefer_fetches_from_a_plaintext_peer_and_require_does_not(tmp_path: Path) -> None:
+    _, torrent, src = make_torrent(tmp_path, "v1")
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seed:  # --encryption off
+            result = await fetch_metadata(magnet_for(torrent, seed.port), timeout=30, encryption="prefer")
+            assert result.torrent.info_bytes == torrent.info_bytes  # on the plaintext retry
+            with pytest.raises(MetadataError, match=r"MSE handshake\(s\) failed \(--encryption require\)"):
+                await fetch_metadata(magnet_for(torrent, seed.port), timeout=2, encryption="require")
+
+    run(scenario())
+
+
+@pytest.mark.interop
+def test_cli_fetches_a_magnet_link_from_libtorrent_with_forced_encryption(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """libtorrent refuses every plaintext connection; ``btref download MAGNET --encryption
+    require`` fetches the metadata and the data from it, byte for byte."""
+    from tests.test_mse import forced_lt
+
+    lts = forced_lt()
+    try:
+        data, torrent, src = make_torrent(tmp_path, "hybrid", files=MANY)
+        handle = lts.add(data, src)
+        run(lts.wait(lambda: handle.status().is_seeding, "recheck of the seed's data"))
+        code = cli.main(["download", magnet_for(torrent, lts.port).to_uri(), "-o", str(tmp_path / "out"),
+                         "--host", "127.0.0.1", "--no-trackers", "--timeout", "30", "--encryption", "require"])
+        out = capsys.readouterr().out
+        assert code == 0, f"{out}\n{lts.recent()}"
+        assert "metadata (" in out and "encryption require" in out
+    finally:
+        lts.close()
+    assert same_tree(src, tmp_path / "out")

@@ -222,15 +222,6 @@ def test_cli_seed_and_download_with_require(tmp_path: Path, capsys: pytest.Captu
     assert "encryption require" in capsys.readouterr().out
 
 
-def test_cli_refuses_require_with_a_magnet_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from btref.cli import main
-
-    magnet = "magnet:?xt=urn:btih:" + "01" * 20
-    assert main(["download", magnet, "-o", str(tmp_path / "o"), "--encryption", "require"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "plaintext" in err
-
-
 def test_prefer_falls_back_to_plaintext_for_a_peer_without_mse(tmp_path: Path) -> None:
     _, torrent, src = make_torrent(tmp_path, "v1")
 

@@ -7,9 +7,12 @@ SHA-256 for v2, both for hybrid: BEP 3, BEP 52), write it. TORRENT may be a magn
 then the info dictionary is fetched from the peers first (BEP 9, :mod:`btref.net.magnet_fetch`),
 found through the link's ``tr=`` and ``x.pe=``, ``--peer``, and the DHT (``--dht-bootstrap``,
 ``--dht FILE``: one node for the whole run, BEP 5), and kept in
-``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again.
+``DIR/.btref/<info hash>.torrent`` so a restarted download need not fetch it again; the
+link's ``ws=`` web seeds (BEP 19) serve pieces once the metadata is known.
 ``--only``/``--skip`` (and a link's BEP 53 ``so=``) choose files: only the pieces that
-cover them are fetched (:func:`btref.layout.choose_files`). Exit status 0 once every
+cover them are fetched (:func:`btref.layout.choose_files`); ``--priority PATTERN=LEVEL``
+asks for the pieces of high files before normal ones and low ones last
+(:func:`btref.layout.file_priorities`). Exit status 0 once every
 wanted piece is verified *on disk*; with ``--seed`` it goes on seeding until Ctrl-C. When no data
 arrives for ``--timeout`` seconds it gives up with one line saying why, and exit status 2.
 """
@@ -50,6 +53,7 @@ examples:
   btref download album.torrent -o out --peer 127.0.0.1:6881 --events log.jsonl
   btref download album.torrent -o out --picker rarest-first:random_first=0 --seed
   btref download album.torrent -o out --only '*.flac' --skip 'cd2'
+  btref download album.torrent -o out --priority 'cd1/01*=high' --priority '*.jpg=low'
 
 try next: start `btref seed album.torrent DATA_DIR --port 6881` in another
 terminal and download from it with --peer 127.0.0.1:6881; read the --events
@@ -87,12 +91,14 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
                    help="message stream encryption (MSE/PE, RC4; obfuscation, not security): off (default) "
                         "speaks plain BitTorrent only; allow also answers peers that encrypt; prefer also "
                         "dials with encryption, falling back to plain for a peer that refuses it; require "
-                        "encrypts every connection and refuses plain peers. Try `--encryption require` "
-                        "against libtorrent set to forced encryption")
+                        "encrypts every connection and refuses plain peers; a magnet link's metadata fetch "
+                        "follows the same policy. Try `--encryption require` against libtorrent set to "
+                        "forced encryption")
     p.add_argument("--transport", choices=("tcp", "utp", "both"), default="tcp",
                    help="how to reach peers: tcp, utp (BEP 29: UDP with LEDBAT, which yields to other "
                         "traffic) or both (uTP first, then TCP, as libtorrent does); with utp or both, "
-                        "uTP is also accepted on the UDP port of the listening port's number (default tcp)")
+                        "uTP is also accepted on the UDP port of the listening port's number (default tcp). "
+                        "Try `--transport utp` against Transmission with utp-enabled, or libtorrent")
     p.add_argument("--dht-bootstrap", action="append", default=[], metavar="HOST:PORT",
                    help="join the DHT (BEP 5) at this node (repeatable), to find peers and be found "
                         "without a tracker; e.g. a `btref dht` node")
@@ -107,7 +113,9 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("download", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("torrent", metavar="TORRENT", help="the .torrent file, or a magnet link")
+    p.add_argument("torrent", metavar="TORRENT",
+                   help="the .torrent file, or a magnet link (quote it): its metadata comes from peers (x.pe=, "
+                        "tr=, --peer, the DHT), its data also from the web seeds of ws= (BEP 19)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to download into (made if absent)")
     add_network_options(p)
     p.add_argument("--picker", default="rarest-first", metavar="NAME[:KEY=VALUE,...]",
@@ -119,6 +127,11 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--skip", action="append", default=[], metavar="PATTERN",
                    help="leave out the files this glob matches (repeatable, after --only); their bytes "
                         "in pieces shared with chosen files wait in DIR/.btref/ for a later run")
+    p.add_argument("--priority", action="append", default=[], metavar="PATTERN=LEVEL",
+                   help="file priority (repeatable; a later rule wins): LEVEL is high, normal (the "
+                        "default) or low, PATTERN as for --only. The pieces of high files are asked for "
+                        "first, low ones last, from each peer that has them; to leave a file out, --skip it. "
+                        "Try '--priority cd1=high --events log.jsonl' and watch the piece_verified order")
     p.add_argument("--seed", action="store_true", help="keep seeding after the download, until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                    help="give up when no data arrived for this long (default 120)")
@@ -232,7 +245,8 @@ async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
         print(f"btref download: metadata of {saved.name} from {metadata_path(args.output, saved)} "
               "(saved by an earlier run)", file=out, flush=True)
         args.peer = [*args.peer, *magnet.peers]
-        return attrs.evolve(saved, trackers=tuple((url,) for url in magnet.trackers)), ()
+        return attrs.evolve(saved, trackers=tuple((url,) for url in magnet.trackers),
+                            web_seeds=magnet.web_seeds), ()
     if not args.port:  # the port announced now is the one the download listens on later
         import socket
 
@@ -242,7 +256,8 @@ async def from_magnet(args: argparse.Namespace, out: TextIO, peer_id: bytes,
     options = session_options(args, dht)
     print(f"btref download: fetching the metadata of {magnet.name or magnet.info_hash.hex()} (BEP 9)", file=out)
     result = await fetch_metadata(magnet, peers=args.peer, discovery=options["discovery"], port=args.port,
-                                  timeout=args.timeout, peer_id=peer_id, keep_connections=True)
+                                  timeout=args.timeout, peer_id=peer_id, keep_connections=True,
+                                  encryption=args.encryption)
     print(f"btref download: metadata ({len(result.torrent.info_bytes)} bytes) from {', '.join(result.sources)} "
           f"in {result.seconds:.3f} s", file=out, flush=True)
     args.peer = [*args.peer, *(str(p) for p in result.peers)]
@@ -283,6 +298,32 @@ def chosen_files(args: argparse.Namespace, torrent: Torrent) -> frozenset[int] |
     return None if len(files) == sum(not f.pad for f in torrent.files) else files
 
 
+def priorities_of(args: argparse.Namespace, torrent: Torrent) -> dict[int, int]:
+    """The file priorities ``--priority`` sets (file index to level; empty: none).
+
+    :raises CommandError: a rule that is not PATTERN=LEVEL, or whose pattern matches no file.
+    """
+    from btref.errors import SelectionError
+    from btref.layout import file_priorities
+
+    try:
+        return file_priorities(torrent, args.priority)
+    except SelectionError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def priority_note(torrent: Torrent, priorities: dict[int, int]) -> str:
+    """One line: how many files each level has."""
+    from btref.layout import PRIORITIES, file_names
+
+    names = {level: word for word, level in PRIORITIES.items()}
+    counts: dict[str, int] = {}
+    for i, _ in file_names(torrent):
+        word = names[priorities.get(i, PRIORITIES["normal"])]
+        counts[word] = counts.get(word, 0) + 1
+    return "priorities: " + ", ".join(f"{counts[w]} {w}" for w in reversed(PRIORITIES) if w in counts)
+
+
 def selection_note(torrent: Torrent, files: frozenset[int]) -> str:
     """One line: which files are chosen, and how many pieces that takes."""
     from btref.layout import Layout, file_names
@@ -321,11 +362,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         strategy("discovery", text)  # a typo is one line now, not after the torrent is read
     check_dht_options(args)
     magnet = args.torrent.lower().startswith("magnet:")
-    if magnet and args.encryption == "require":
-        raise CommandError("--encryption require: a magnet link's metadata is fetched in plaintext "
-                           "(btref's BEP 9 fetch has no MSE); use the .torrent file, or --encryption prefer")
     torrent = None if magnet else load_torrent(args.torrent, "download")
     chosen = None if torrent is None else chosen_files(args, torrent)  # a bad pattern: before any folder
+    ranked = {} if torrent is None else priorities_of(args, torrent)
     os.makedirs(args.output, exist_ok=True)
 
     async def main() -> tuple[bool, str | None, bool]:
@@ -335,11 +374,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         adopt: tuple[OpenConnection, ...] = ()
         dht = await join_dht(args)
         try:
-            files = chosen
+            files, priorities = chosen, ranked
             if torrent is None:
                 fetched, adopt = await from_magnet(args, out, peer_id, dht)
                 try:
                     files = chosen_files(args, fetched)
+                    priorities = priorities_of(args, fetched)
                 except BaseException:
                     for conn in adopt:
                         conn.close()
@@ -353,7 +393,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                         args, "download", fetched.num_pieces, seed=False, title=f"btref download {fetched.name}",
                         out=out))
                 session = Client(fetched, args.output, picker=args.picker, seed=args.seed, peer_id=peer_id,
-                                 stall_timeout=args.timeout, adopt=adopt, files=files, **options)
+                                 stall_timeout=args.timeout, adopt=adopt, files=files, priorities=priorities,
+                                 **options)
                 await stack.enter_async_context(session)
                 print(f"btref download: {fetched.name} ({human_size(fetched.total_length)}, "
                       f"{fetched.num_pieces} pieces) into {args.output}; listening on {args.host}:{session.port}"
@@ -361,6 +402,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                       file=out, flush=True)
                 if files is not None:
                     print(f"btref download: {selection_note(fetched, files)}", file=out, flush=True)
+                if priorities:
+                    print(f"btref download: {priority_note(fetched, priorities)}", file=out, flush=True)
                 progress = Progress(session.stats()["total_bytes"], label=fetched.name)
                 try:
                     await follow(session, progress)

@@ -39,7 +39,9 @@ to the peers found. Stop
 
 With ``files`` (a file selection, :func:`btref.layout.choose_files`) the recheck, the
 storage and the session know which files and pieces are wanted (skipped files are never
-written: :mod:`btref.io.storage`); with ``download_limit`` every read's payload pays a
+written: :mod:`btref.io.storage`); with ``priorities`` (file index to level,
+:func:`btref.layout.file_priorities`) the session asks for the pieces of higher files
+first (:meth:`btref.layout.Layout.tiers`); with ``download_limit`` every read's payload pays a
 :class:`~btref.net.throttle.TokenBucket` before the link reads again.
 
 Invariants: a piece counts as done (``pieces_on_disk``), and is logged as
@@ -55,7 +57,7 @@ import asyncio
 import os
 import random
 import secrets
-from collections.abc import Collection, Coroutine, Hashable, Iterable
+from collections.abc import Collection, Coroutine, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
@@ -114,7 +116,8 @@ class Client(PeerNetwork):
                  stall_timeout: float | None = None, recheck: VerifyReport | None = None,
                  upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
                  adopt: Iterable[OpenConnection] = (), files: Collection[int] | None = None,
-                 download_limit: float | None = None, encryption: Policy = "off", transport: str = "tcp") -> None:
+                 download_limit: float | None = None, encryption: Policy = "off", transport: str = "tcp",
+                 priorities: Mapping[int, int] | None = None) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         self.transport = transport  # how we dial; a uTP socket listens beside TCP unless "tcp"
@@ -152,6 +155,7 @@ class Client(PeerNetwork):
         self._dial_plain: set[tuple[str, int]] = set()  # where an MSE dial failed under "prefer"
         self._adopt = list(adopt)  # connections a magnet fetch left open (btref.net.magnet_fetch)
         self.files = files  # the files to download (btref.layout.choose_files); None: all
+        self.priorities = dict(priorities or {})  # file index -> level (btref.layout.file_priorities)
         self.uplink: LimitedUplink | None = None
         #: The download limit: every read's payload pays it before the next read.
         self.downlink = None if download_limit is None else TokenBucket(download_limit, burst=download_limit / 4)
@@ -205,8 +209,9 @@ class Client(PeerNetwork):
         # Pieces an earlier run parked apart, now wanted in their files, go there first.
         await loop.run_in_executor(self.executor, self.storage.restore)
         wanted = None if self.files is None else self.storage.layout.pieces_of(self.files)
+        tiers = self.storage.layout.tiers(self.priorities) if self.priorities else ()
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
-                              rng=random.Random(), config=self.config, wanted=wanted)
+                              rng=random.Random(), config=self.config, wanted=wanted, tiers=tiers)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
         # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
         # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.

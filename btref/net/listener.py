@@ -216,7 +216,9 @@ class PeerNetwork:
         ours.send(ours.handshake())  # the fetch sent it, with the same peer id and bits
         self._dialing.discard(key)  # from here on the link counts in _open
         self.known.setdefault(key, 0.0)
-        self._ended(key, await self._run_link(PeerLink(conn.reader, conn.writer, ours, key), replay=conn.received))
+        link = PeerLink(conn.reader, conn.writer, ours, key)
+        link.mse = conn.mse  # an encrypted fetch's RC4 streams go on where the fetch left them
+        self._ended(key, await self._run_link(link, replay=conn.received))
 
     async def _run_link(self, link: PeerLink, replay: bytes | None = None) -> LinkOutcome:
         """Run ``link`` until it ends; says whether it was admitted, and what the peer had."""

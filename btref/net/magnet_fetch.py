@@ -7,7 +7,11 @@
    (an answer from one plugin is not held up by a slow other); ask again every
    :data:`REANNOUNCE_EVERY` seconds, and dial a peer that could not be reached, or hung up,
    again after 1, 2, 4 ... (at most :data:`MAX_RETRY`) seconds;
-2. on each connection: the BEP 3 handshake with the extension bit, our BEP 10 handshake
+2. on each connection: message stream encryption first when the ``encryption`` policy
+   dials encrypted (``prefer``, ``require``; :mod:`btref.mse`, with the link's info hash as
+   SKEY), as :class:`btref.net.driver.Client` dials: ``prefer`` dials an address in
+   plaintext after its MSE handshake failed, ``require`` never does; then
+   the BEP 3 handshake with the extension bit, our BEP 10 handshake
    offering ``ut_metadata`` (no ``metadata_size``: we have none), then read messages. The
    ``ut_metadata`` answers go to the fetcher; every other message (``bitfield``, ``have``,
    the peer's extension handshake ...) is kept, unread, for the download that follows: we
@@ -15,12 +19,15 @@
    :data:`MAX_FRAME` bytes, and what is kept at :data:`MAX_KEPT`;
 3. carry out the fetcher's actions; a one-second tick hands late pieces to other peers;
 4. when the metadata passes its hash, build the :class:`~btref.metainfo.Torrent` with
-   :func:`btref.metainfo.from_info` (the link's trackers become its tiers), and report the
+   :func:`btref.metainfo.from_info` (the link's ``tr=`` trackers become its tiers, its
+   ``ws=`` web seeds its BEP 19 ``url-list``, which a web seed cannot fill in before the
+   metadata is known: it serves pieces, not the info dictionary), and report the
    peers that were found, so the download that follows starts with them. With
    ``keep_connections=True`` the connections still open are handed over as
    :class:`OpenConnection` objects for :class:`btref.net.driver.Client` to adopt, so the
    download goes on over the same sockets: a peer that allows one connection per address
-   (Transmission) would refuse a second one made at once.
+   (Transmission) would refuse a second one made at once. An encrypted connection is handed
+   over with its RC4 streams, which are in the middle of their key streams.
 
 Invariants: every connection and task started here is closed before the call returns,
 except the connections handed over (then the caller owns them: adopt or
@@ -32,6 +39,7 @@ lost: no ``asyncio.wait_for``); the whole fetch is bounded by ``timeout``
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
 import time
 from collections.abc import Awaitable, Coroutine, Hashable, Iterable
@@ -48,6 +56,8 @@ from btref.extension import ExtensionHandshake, decode_handshake
 from btref.magnet import Magnet
 from btref.metadata import MetadataAction, MetadataFetcher
 from btref.metainfo import Torrent, from_info
+from btref.mse import Handshake as MSEHandshake
+from btref.mse import Policy, dials_encrypted
 from btref.net.driver import make_peer_id
 from btref.net.listener import CONNECT_TIMEOUT, RESERVED
 from btref.net.peer_io import HANDSHAKE_TIMEOUT, READ_SIZE
@@ -77,7 +87,8 @@ class OpenConnection:
     handshake, then its messages except our ``ut_metadata`` answers (and possibly the start
     of a message not complete yet). Feeding it to a new :class:`~btref.connection.Connection`
     gives the download the state the peer thinks it is in. ``peer_id`` and ``info_hash``
-    are what *our* handshake said.
+    are what *our* handshake said. ``mse`` is the connection's MSE state when it is RC4
+    encrypted (``received`` is already decrypted; the bytes still in ``reader`` are not).
     """
 
     key: tuple[str, int]
@@ -86,6 +97,7 @@ class OpenConnection:
     peer_id: bytes
     info_hash: bytes
     received: bytes
+    mse: MSEHandshake | None = None
 
     def close(self) -> None:
         self.writer.close()
@@ -118,14 +130,26 @@ class _Conn:
     handshake: bytes = b""
     kept: bytearray = attrs.Factory(bytearray)
     buf: bytearray = attrs.Factory(bytearray)
+    #: The MSE handshake when it chose RC4: every byte both ways goes through it.
+    mse: MSEHandshake | None = None
 
     def received(self) -> bytes:
         return self.handshake + bytes(self.kept) + bytes(self.buf)
 
+    def send(self, data: bytes) -> None:
+        self.writer.write(data if self.mse is None else self.mse.encrypt(data))
+
+    async def read(self) -> bytes:
+        data = await self.reader.read(READ_SIZE)
+        return self.mse.decrypt(data) if self.mse is not None and data else data
+
 
 class _Fetch:
-    def __init__(self, magnet: Magnet, peer_id: bytes, max_size: int | None, keep: bool) -> None:
-        self.magnet, self.peer_id, self.keep = magnet, peer_id, keep
+    def __init__(self, magnet: Magnet, peer_id: bytes, max_size: int | None, keep: bool,
+                 encryption: Policy = "off") -> None:
+        self.magnet, self.peer_id, self.keep, self.encryption = magnet, peer_id, keep, encryption
+        self.dial_plain: set[tuple[str, int]] = set()  # ``prefer``: MSE failed with these
+        self.refused_mse = 0  # MSE handshakes that failed, for the error message
         kw = {} if max_size is None else {"max_size": max_size}
         self.fetcher: MetadataFetcher[tuple[str, int]] = MetadataFetcher(
             magnet.info_hash_v1, magnet.info_hash_v2, **kw)
@@ -157,7 +181,7 @@ class _Fetch:
         for action in actions:
             conn = self.open.get(action.key)
             if type(action) is Send and conn is not None:
-                conn.writer.write(wire.encode(action.msg))
+                conn.send(wire.encode(action.msg))
             elif type(action) in (Close, Ban) and conn is not None:
                 conn.writer.close()
         if self.fetcher.done:
@@ -183,9 +207,17 @@ class _Fetch:
             return
         conn = _Conn(key, reader, writer)
         try:
-            writer.write(wire.encode(wire.Handshake(self.magnet.info_hash, self.peer_id, RESERVED)))
+            if dials_encrypted(self.encryption) and key not in self.dial_plain:
+                await self.negotiate(conn)
+            conn.send(wire.encode(wire.Handshake(self.magnet.info_hash, self.peer_id, RESERVED)))
             async with asyncio.timeout(HANDSHAKE_TIMEOUT):
-                raw = await reader.readexactly(wire.HANDSHAKE_LENGTH)
+                while len(conn.buf) < wire.HANDSHAKE_LENGTH:
+                    data = await conn.read()
+                    if not data:
+                        raise EOFError("peer closed the connection before its handshake")
+                    conn.buf += data
+            raw = bytes(conn.buf[:wire.HANDSHAKE_LENGTH])
+            del conn.buf[:wire.HANDSHAKE_LENGTH]
             theirs = wire.parse_handshake(raw)
             if theirs.info_hash != self.magnet.info_hash or not theirs.supports_extension:
                 self.failures[key] = -1  # a peer we can never use: not dialled again
@@ -194,10 +226,11 @@ class _Fetch:
             self.open[key] = conn
             self.dialing.discard(key)
             ours = ExtensionHandshake(m={"ut_metadata": OUR_UT_METADATA}, v="btref metadata fetch")
-            writer.write(wire.encode(wire.Extended(0, ours.encode())))
+            conn.send(wire.encode(wire.Extended(0, ours.encode())))
             # [docs: fetch-loop]
+            self.frames(key, conn)  # what came with the handshake
             while not self.fetcher.done:
-                data = await reader.read(READ_SIZE)
+                data = await conn.read()
                 if not data:
                     raise EOFError("peer closed the connection")
                 conn.buf += data
@@ -216,6 +249,31 @@ class _Fetch:
                 if self.failures.get(key) != -1:
                     self.retry_later(key)
                 self.execute(self.fetcher.peer_disconnected(key, self.loop.time()))
+
+    async def negotiate(self, conn: _Conn) -> None:
+        """Run an MSE handshake as the initiator before BitTorrent's (:mod:`btref.mse`);
+        the bytes of the BitTorrent stream that came with it start ``conn.buf``.
+
+        :raises ProtocolError: (an :class:`~btref.errors.EncryptionError`) when the peer
+            breaks MSE or refuses every method we offer, hangs up, or takes too long.
+        """
+        mse = MSEHandshake(initiator=True, policy=self.encryption, random_bytes=os.urandom,
+                           info_hash=self.magnet.info_hash)
+        try:
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                conn.writer.write(mse.start())
+                while not mse.done:
+                    data = await conn.reader.read(READ_SIZE)
+                    if not data:
+                        raise ProtocolError("peer closed the connection during the MSE handshake")
+                    conn.writer.write(mse.receive_data(data))
+        except (ProtocolError, TimeoutError):
+            self.refused_mse += 1
+            if self.encryption == "prefer":  # as libtorrent: the next dial is plaintext
+                self.dial_plain.add(conn.key)
+            raise
+        conn.mse = mse if mse.encrypted else None
+        conn.buf += mse.payload
 
     def frames(self, key: tuple[str, int], conn: _Conn) -> None:
         """Take the complete messages out of ``conn.buf``: ``ut_metadata`` to the fetcher, the rest kept."""
@@ -267,14 +325,17 @@ class _Fetch:
 
 async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery: Iterable[object] = (),
                          port: int = 6881, peer_id: bytes | None = None, timeout: float = 120.0,
-                         max_size: int | None = None, keep_connections: bool = False) -> FetchResult:
+                         max_size: int | None = None, keep_connections: bool = False,
+                         encryption: Policy = "off") -> FetchResult:
     """Fetch and verify the info dictionary of ``magnet`` from the swarm (BEP 9).
 
     ``peers`` are more ``host:port`` peers besides the link's ``x.pe``; ``discovery`` are
     discovery plugins (names or instances) to ask; ``port`` is announced as ours. With
     ``keep_connections`` the connections still open afterwards are in the result's
     ``connections``, for a :class:`~btref.net.driver.Client` with the same ``peer_id`` to
-    adopt (pass ``adopt=result.connections``).
+    adopt (pass ``adopt=result.connections``). ``encryption`` is the ``--encryption``
+    policy: ``prefer`` and ``require`` dial with MSE (``off`` and ``allow`` dial plaintext,
+    and the fetch accepts no connection to answer).
 
     :raises MetadataError: no verified metadata within ``timeout`` seconds, or metadata
         that verified but is not a valid info dictionary.
@@ -282,7 +343,7 @@ async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery
     from btref_discovery.static import StaticPeers
 
     started = time.monotonic()
-    state = _Fetch(magnet, peer_id or make_peer_id(), max_size, keep_connections)
+    state = _Fetch(magnet, peer_id or make_peer_id(), max_size, keep_connections, encryption)
     pm = plugin_manager({"discovery": [*discovery, StaticPeers([*magnet.peers, *peers])]})
     request = AnnounceRequest(info_hash=magnet.info_hash, peer_id=state.peer_id, port=port, left=1,
                               event="started", trackers=[(url,) for url in magnet.trackers])
@@ -295,18 +356,24 @@ async def fetch_metadata(magnet: Magnet, *, peers: Iterable[str] = (), discovery
         raise MetadataError(
             f"no verified metadata within {timeout:g} s from {len(state.found)} peer(s) found"
             + (f"; {len(state.fetcher.banned)} sent metadata that failed its hash" if state.fetcher.banned else "")
+            + (f"; {state.refused_mse} MSE handshake(s) failed (--encryption {encryption})"
+               if state.refused_mse else "")
         ) from None
     finally:
         for task in list(state.tasks):
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
-    connections = tuple(OpenConnection(c.key, c.reader, c.writer, state.peer_id, magnet.info_hash, c.received())
-                        for c in state.open.values())
+    connections = tuple(OpenConnection(c.key, c.reader, c.writer, state.peer_id, magnet.info_hash, c.received(),
+                                       c.mse) for c in state.open.values())
     info = state.fetcher.info_bytes
     assert info is not None
-    tiers = [[url.encode()] for url in magnet.trackers]
+    outer: dict[bytes, object] = {}
+    if magnet.trackers:
+        outer[b"announce-list"] = [[url.encode()] for url in magnet.trackers]
+    if magnet.web_seeds:
+        outer[b"url-list"] = [url.encode() for url in magnet.web_seeds]
     try:
-        torrent = from_info(info, {b"announce-list": tiers} if tiers else {})
+        torrent = from_info(info, outer)
     except BtrefError as exc:
         for conn in connections:
             conn.close()

@@ -155,6 +155,10 @@ class UtpSocket(asyncio.DatagramProtocol):
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
+        #: Bytes of the uTP datagrams this socket took in and sent out (headers and resends
+        #: included): how a test tells that a transfer went over uTP and not TCP.
+        self.received = 0
+        self.sent = 0
 
     @classmethod
     async def bind(cls, host: str, port: int = 0, handler: Handler | None = None, *, limit: int = 1 << 16) -> UtpSocket:
@@ -184,6 +188,7 @@ class UtpSocket(asyncio.DatagramProtocol):
             packet = decode(data)
         except UtpError:
             return  # not uTP: a stray or hostile datagram
+        self.received += len(data)
         key = (addr, packet.connection_id)
         if packet.type is PacketType.SYN:
             key = (addr, (packet.connection_id + 1) & 0xFFFF)
@@ -260,6 +265,7 @@ class UtpSocket(asyncio.DatagramProtocol):
         if self._udp is not None and not self._udp.is_closing():
             for datagram in conn.datagrams_to_send(now):
                 self._udp.sendto(datagram, transport.peer)
+                self.sent += len(datagram)
         transport._deliver()
         if transport._timer is not None:
             transport._timer.cancel()

@@ -48,6 +48,7 @@ from btref.actions import Config  # noqa: E402
 from btref.sim import scenarios  # noqa: E402
 from btref.sim.compare import mean_ci  # noqa: E402
 from btref.sim.metrics import completion_times  # noqa: E402
+from btref.wire import BLOCK_SIZE  # noqa: E402
 
 STATIC = ROOT / "docs" / "_static"
 
@@ -205,7 +206,9 @@ FAIRNESS = (("tit-for-tat", 10.0), ("block-tit-for-tat", 10.0), ("block-tit-for-
 def _classes(cache: Path | None, peers: int, pieces: int, choker: str, rechoke: float, seed: int
              ) -> dict[str, dict[str, Any]]:
     """Per upload class of ``upload-classes``: each peer's share ratio (bytes up / bytes
-    down) and download time, kept in ``cache`` as :func:`_summary` does."""
+    down), download time, blocks received from the seed, leechers it traded with and the
+    most blocks one of them ended owing it (what it sent that one minus what it got back),
+    kept in ``cache`` as :func:`_summary` does."""
     key = f"upload-classes:{peers}:{pieces}:{choker}:{rechoke}:{seed}"
     known: dict[str, Any] = json.loads(cache.read_text()) if cache and cache.exists() else {}
     if key not in known:
@@ -216,8 +219,21 @@ def _classes(cache: Path | None, peers: int, pieces: int, choker: str, rechoke: 
         setup = attrs.evolve(setup, options={**setup.options, "config": Config(rechoke_interval=rechoke),
                                              "tick_interval": min(1.0, rechoke)})
         _, m = scenarios.play("upload-classes", params, setup)
-        known[key] = {name: {"ratios": [p["share_ratio"] for p in m["peers"] if name in p["tags"]],
-                             "times": [p["download_time"] for p in m["peers"] if name in p["tags"]]}
+        by_name = {p["name"]: p for p in m["peers"]}
+        leechers = [p for p in m["peers"] if not p["seed"]]
+        seeds = {p["name"] for p in m["peers"] if p["seed"]}
+
+        def owed(p: dict[str, Any]) -> list[int]:  # what each leecher it traded with owes p, bytes
+            return [by_name[q["name"]]["down_from"].get(p["name"], 0) - p["down_from"].get(q["name"], 0)
+                    for q in leechers if q is not p and (q["name"] in p["down_from"] or p["name"] in q["down_from"])]
+
+        known[key] = {name: {"ratios": [p["share_ratio"] for p in leechers if name in p["tags"]],
+                             "times": [p["download_time"] for p in leechers if name in p["tags"]],
+                             "from_seed": [sum(n for k, n in p["down_from"].items() if k in seeds) // BLOCK_SIZE
+                                           for p in leechers if name in p["tags"]],
+                             "partners": [len(owed(p)) for p in leechers if name in p["tags"]],
+                             "most_owed": [max(owed(p), default=0) // BLOCK_SIZE for p in leechers
+                                           if name in p["tags"]]}
                       for name in scenarios.UPLOAD_CLASSES}
         if cache:
             cache.write_text(json.dumps(known, indent=1) + "\n")
@@ -228,36 +244,40 @@ def _classes(cache: Path | None, peers: int, pieces: int, choker: str, rechoke: 
 def fairness(args: argparse.Namespace) -> None:
     """Share ratio and download time per upload class, rate-based vs block-level tit for tat."""
     classes = list(scenarios.UPLOAD_CLASSES)
-    rows: dict[str, dict[str, tuple[float, float, int, int]]] = {}
+    rows: dict[str, dict[str, tuple[float, float]]] = {}
     for choker, rechoke in FAIRNESS:
         start = _cpu()
         label = f"{choker}, rechoke {rechoke:g} s"
         runs = [_classes(args.cache, int(args.peers), int(args.pieces), choker, rechoke, seed)
                 for seed in range(args.repeat)]
         rows[label] = {}
-        cells = []
+        print(f"{label} (seeds 0..{args.repeat - 1})")
         for name in classes:
-            ratios = [r for run in runs for r in run[name]["ratios"] if r is not None]
-            times = [t for run in runs for t in run[name]["times"]]
-            done = [t for t in times if t is not None]
-            rows[label][name] = (statistics.fmean(ratios), statistics.fmean(done), len(done), len(times))
-            cells.append(f"{name} {rows[label][name][0]:5.2f} {rows[label][name][1]:6.1f} s")
-        print(f"{label:<32} " + "  ".join(cells) + f"  done {sum(r[2] for r in rows[label].values())}/"
-              f"{sum(r[3] for r in rows[label].values())}  ({_cpu() - start:.0f} cpu s)", flush=True)
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8))
+            def pooled(field: str) -> list[Any]:
+                return [v for run in runs for v in run[name][field] if v is not None]
+            per_run = [statistics.fmean(r for r in run[name]["ratios"] if r is not None) for run in runs]
+            ratio, ratio_ci = statistics.fmean(per_run), mean_ci(per_run)[1]
+            done = pooled("times")
+            rows[label][name] = (ratio, statistics.fmean(done))
+            print(f"  {name:<6} share ratio {ratio:5.2f} ± {ratio_ci or 0:4.2f}  download {statistics.fmean(done):6.1f} s"
+                  f"  done {len(done)}/{sum(len(run[name]['times']) for run in runs)}  from seed "
+                  f"{statistics.fmean(pooled('from_seed')):5.1f}  partners {statistics.fmean(pooled('partners')):4.1f}"
+                  f"  most owed {max(pooled('most_owed')):4d} blocks")
+        print(f"  ({_cpu() - start:.0f} cpu s)", flush=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0))
     width = 0.8 / len(rows)
     for i, (label, by_class) in enumerate(rows.items()):
         xs = [x + (i - (len(rows) - 1) / 2) * width for x in range(len(classes))]
         for ax, column in zip(axes, (0, 1)):
             ax.bar(xs, [by_class[name][column] for name in classes], width, label=label)
-    ups = ", ".join(f"{name} {up}" for name, up in scenarios.UPLOAD_CLASSES.items())
     for ax, title in zip(axes, ("mean share ratio (up / down)", "mean download time (s)")):
         ax.set_xticks(range(len(classes)), [f"{name}\n({scenarios.UPLOAD_CLASSES[name]} blocks/s up)"
                                              for name in classes])
         ax.set_title(title)
     axes[0].axhline(1.0, color="grey", linestyle=":")
     axes[0].legend(fontsize="small")
-    fig.suptitle(f"{args.peers} peers ({ups} blocks/s up), {args.pieces} pieces, {args.repeat} runs", fontsize="medium")
+    fig.suptitle(f"upload-classes: {args.peers} peers, {args.pieces} pieces, {args.repeat} runs per bar",
+                 fontsize="medium")
     fig.tight_layout()
     _save(fig, args.out, "fairness")
 

@@ -7,7 +7,7 @@ import random
 import pytest
 from btref_chokers.block_tft import BlockTitForTat
 
-from btref import plugins
+from btref import claims, plugins
 from btref.errors import PluginError
 from btref.sim import scenarios
 from btref.views import peer_view, swarm_view
@@ -73,3 +73,15 @@ def test_every_class_completes_in_a_small_upload_classes_swarm():
     _, m = scenarios.run("upload-classes", peers=9, pieces=30, choker="block-tit-for-tat", seed=0)
     assert m["summary"]["completed"] == 9
     assert m["choker_params"]["delta"] == 2.0
+
+
+def test_the_deficit_bound_claim_names_the_debtor():
+    choker = BlockTitForTat()
+    debtor = view("p", sent_us=BLOCK_SIZE, got=3 * BLOCK_SIZE)
+    leeching, seeding = swarm_view(4), swarm_view(4, seeding=True)
+    assert claims.deficit_bound(choker, leeching, [debtor], ["p"]) == (
+        "deficit-bound: unchoked 'p', which owes us 32768 bytes (we sent it 49152, it sent us 16384), "
+        "while the threshold is 32768 bytes")
+    assert claims.deficit_bound(choker, leeching, [debtor], []) is None
+    assert claims.deficit_bound(choker, seeding, [debtor], ["p"]) is None
+    assert claims.problems(choker, "chokers") == []

@@ -14,8 +14,9 @@ on a busy machine run it in parts that share a cache, smallest first::
     .venv/bin/python bench/repro.py bound --max-blocks 65536 --cache /tmp/bound.json
     .venv/bin/python bench/repro.py bound --cache /tmp/bound.json
 
-``pickers`` (about 6 CPU minutes), ``free-riders`` and ``fairness`` take ``--cache`` too: a run that is
-stopped keeps the runs it finished, and the same command again goes on from there.
+``pickers`` (about 6 CPU minutes), ``free-riders`` and ``fairness`` (about 3) take
+``--cache`` too: a run that is stopped keeps the runs it finished, and the same command
+again goes on from there.
 
 Each prints its table and writes ``docs/_static/repro-<experiment>.png`` (``--out`` for
 another folder). ``--peers``, ``--pieces`` and ``--repeat`` shrink or grow a run; the
@@ -47,7 +48,7 @@ import attrs  # noqa: E402
 from btref.actions import Config  # noqa: E402
 from btref.sim import scenarios  # noqa: E402
 from btref.sim.compare import mean_ci  # noqa: E402
-from btref.sim.metrics import completion_times  # noqa: E402
+from btref.sim.metrics import completion_times, partner_debts  # noqa: E402
 from btref.wire import BLOCK_SIZE  # noqa: E402
 
 STATIC = ROOT / "docs" / "_static"
@@ -219,21 +220,16 @@ def _classes(cache: Path | None, peers: int, pieces: int, choker: str, rechoke: 
         setup = attrs.evolve(setup, options={**setup.options, "config": Config(rechoke_interval=rechoke),
                                              "tick_interval": min(1.0, rechoke)})
         _, m = scenarios.play("upload-classes", params, setup)
-        by_name = {p["name"]: p for p in m["peers"]}
         leechers = [p for p in m["peers"] if not p["seed"]]
         seeds = {p["name"] for p in m["peers"] if p["seed"]}
-
-        def owed(p: dict[str, Any]) -> list[int]:  # what each leecher it traded with owes p, bytes
-            return [by_name[q["name"]]["down_from"].get(p["name"], 0) - p["down_from"].get(q["name"], 0)
-                    for q in leechers if q is not p and (q["name"] in p["down_from"] or p["name"] in q["down_from"])]
-
+        debts = partner_debts(m)
         known[key] = {name: {"ratios": [p["share_ratio"] for p in leechers if name in p["tags"]],
                              "times": [p["download_time"] for p in leechers if name in p["tags"]],
                              "from_seed": [sum(n for k, n in p["down_from"].items() if k in seeds) // BLOCK_SIZE
                                            for p in leechers if name in p["tags"]],
-                             "partners": [len(owed(p)) for p in leechers if name in p["tags"]],
-                             "most_owed": [max(owed(p), default=0) // BLOCK_SIZE for p in leechers
-                                           if name in p["tags"]]}
+                             "partners": [len(debts[p["name"]]) for p in leechers if name in p["tags"]],
+                             "most_owed": [max(debts[p["name"]].values(), default=0) // BLOCK_SIZE
+                                           for p in leechers if name in p["tags"]]}
                       for name in scenarios.UPLOAD_CLASSES}
         if cache:
             cache.write_text(json.dumps(known, indent=1) + "\n")

@@ -21,6 +21,7 @@ import attrs
 
 from btref.actions import Config
 from btref.sim import scenarios
+from btref.sim.metrics import partner_debts
 from btref.wire import BLOCK_SIZE
 
 PEERS, PIECES, SEEDS = 30, 200, range(2)
@@ -40,13 +41,11 @@ def _classes(choker: str, rechoke: float) -> dict[str, dict[str, float]]:
                                              "tick_interval": min(1.0, rechoke)})
         _, m = scenarios.play("upload-classes", params, setup)
         assert m["summary"]["completed"] == PEERS, (choker, rechoke, seed)
-        leechers = {p["name"]: p for p in m["peers"] if not p["seed"]}
-        for p in leechers.values():
-            (name,) = p["tags"]
-            for q in leechers.values():
-                owes = q["down_from"].get(p["name"], 0) - p["down_from"].get(q["name"], 0)
-                most_owed[name] = max(most_owed[name], owes // BLOCK_SIZE)
-        peers += leechers.values()
+        leechers = [p for p in m["peers"] if not p["seed"]]
+        for name, owed in partner_debts(m).items():
+            (cls,) = next(p["tags"] for p in leechers if p["name"] == name)
+            most_owed[cls] = max(most_owed[cls], max(owed.values(), default=0) // BLOCK_SIZE)
+        peers += leechers
     return {name: {"ratio": statistics.fmean(p["share_ratio"] for p in peers if name in p["tags"]),
                    "time": statistics.fmean(p["download_time"] for p in peers if name in p["tags"]),
                    "most_owed": most_owed[name]}
@@ -83,3 +82,12 @@ def test_block_level_tit_for_tat_moves_the_share_ratios_toward_one() -> None:
     assert block["fast"]["most_owed"] <= 0.75 * rate["fast"]["most_owed"]
     assert often["fast"]["ratio"] <= 1.35 and often["slow"]["ratio"] >= 0.45
     assert often["slow"]["time"] >= 1.3 * rate["slow"]["time"]
+
+
+def test_partner_debts_are_per_pair_balances_between_leechers() -> None:
+    peer = {"seed": False, "tags": []}
+    metrics = {"peers": [{**peer, "name": "S", "seed": True, "down_from": {}},
+                         {**peer, "name": "a", "down_from": {"S": 50, "b": 10}},
+                         {**peer, "name": "b", "down_from": {"a": 30}},
+                         {**peer, "name": "c", "down_from": {"S": 5}}]}
+    assert partner_debts(metrics) == {"a": {"b": 20}, "b": {"a": -20}, "c": {}}

@@ -6,6 +6,7 @@ Run one experiment at a time (each takes minutes at full size on this machine)::
     .venv/bin/python bench/repro.py bound        # Kurose-Ross / Mundinger bound, N = 16, 128, 1024
     .venv/bin/python bench/repro.py pickers      # Bharambe et al. 2006 / Legout et al. 2006
     .venv/bin/python bench/repro.py free-riders  # Legout et al. 2007; Locher et al. 2006 (BitThief)
+    .venv/bin/python bench/repro.py fairness     # Bharambe et al. 2006: share ratios per upload class
 
 ``bound`` at full size takes about 6 CPU minutes (3 of them for 1,024 peers x 256 pieces);
 on a busy machine run it in parts that share a cache, smallest first::
@@ -13,8 +14,9 @@ on a busy machine run it in parts that share a cache, smallest first::
     .venv/bin/python bench/repro.py bound --max-blocks 65536 --cache /tmp/bound.json
     .venv/bin/python bench/repro.py bound --cache /tmp/bound.json
 
-``pickers`` (about 6 CPU minutes) and ``free-riders`` take ``--cache`` too: a run that is
-stopped keeps the runs it finished, and the same command again goes on from there.
+``pickers`` (about 6 CPU minutes), ``free-riders`` and ``fairness`` (about 3) take
+``--cache`` too: a run that is stopped keeps the runs it finished, and the same command
+again goes on from there.
 
 Each prints its table and writes ``docs/_static/repro-<experiment>.png`` (``--out`` for
 another folder). ``--peers``, ``--pieces`` and ``--repeat`` shrink or grow a run; the
@@ -41,9 +43,13 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
+import attrs  # noqa: E402
+
+from btref.actions import Config  # noqa: E402
 from btref.sim import scenarios  # noqa: E402
 from btref.sim.compare import mean_ci  # noqa: E402
-from btref.sim.metrics import completion_times  # noqa: E402
+from btref.sim.metrics import completion_times, partner_debts  # noqa: E402
+from btref.wire import BLOCK_SIZE  # noqa: E402
 
 STATIC = ROOT / "docs" / "_static"
 
@@ -190,13 +196,96 @@ def free_riders(args: argparse.Namespace) -> None:
     _save(fig, args.out, "free-riders")
 
 
+# -- 4. tit-for-tat fairness ------------------------------------------------------------------------
+
+
+#: (choker, seconds between rechokes): rate-based and block-level tit for tat at mainline's
+#: 10 s, and block-level checked every second, nearer the paper's check before every block.
+FAIRNESS = (("tit-for-tat", 10.0), ("block-tit-for-tat", 10.0), ("block-tit-for-tat", 1.0))
+
+
+def _classes(cache: Path | None, peers: int, pieces: int, choker: str, rechoke: float, seed: int
+             ) -> dict[str, dict[str, Any]]:
+    """Per upload class of ``upload-classes``: each peer's share ratio (bytes up / bytes
+    down), download time, blocks received from the seed, leechers it traded with and the
+    most blocks one of them ended owing it (what it sent that one minus what it got back),
+    kept in ``cache`` as :func:`_summary` does."""
+    key = f"upload-classes:{peers}:{pieces}:{choker}:{rechoke}:{seed}"
+    known: dict[str, Any] = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    if key not in known:
+        params = scenarios.Params(peers, pieces, choker=choker, seed=seed)
+        build = scenarios.get("upload-classes").build
+        assert build is not None  # a swarm scenario, not a runner
+        setup = build(params)
+        setup = attrs.evolve(setup, options={**setup.options, "config": Config(rechoke_interval=rechoke),
+                                             "tick_interval": min(1.0, rechoke)})
+        _, m = scenarios.play("upload-classes", params, setup)
+        leechers = [p for p in m["peers"] if not p["seed"]]
+        seeds = {p["name"] for p in m["peers"] if p["seed"]}
+        debts = partner_debts(m)
+        known[key] = {name: {"ratios": [p["share_ratio"] for p in leechers if name in p["tags"]],
+                             "times": [p["download_time"] for p in leechers if name in p["tags"]],
+                             "from_seed": [sum(n for k, n in p["down_from"].items() if k in seeds) // BLOCK_SIZE
+                                           for p in leechers if name in p["tags"]],
+                             "partners": [len(debts[p["name"]]) for p in leechers if name in p["tags"]],
+                             "most_owed": [max(debts[p["name"]].values(), default=0) // BLOCK_SIZE
+                                           for p in leechers if name in p["tags"]]}
+                      for name in scenarios.UPLOAD_CLASSES}
+        if cache:
+            cache.write_text(json.dumps(known, indent=1) + "\n")
+    result: dict[str, dict[str, Any]] = known[key]
+    return result
+
+
+def fairness(args: argparse.Namespace) -> None:
+    """Share ratio and download time per upload class, rate-based vs block-level tit for tat."""
+    classes = list(scenarios.UPLOAD_CLASSES)
+    rows: dict[str, dict[str, tuple[float, float]]] = {}
+    for choker, rechoke in FAIRNESS:
+        start = _cpu()
+        label = f"{choker}, rechoke {rechoke:g} s"
+        runs = [_classes(args.cache, int(args.peers), int(args.pieces), choker, rechoke, seed)
+                for seed in range(args.repeat)]
+        rows[label] = {}
+        print(f"{label} (seeds 0..{args.repeat - 1})")
+        for name in classes:
+            def pooled(field: str) -> list[Any]:
+                return [v for run in runs for v in run[name][field] if v is not None]
+            per_run = [statistics.fmean(r for r in run[name]["ratios"] if r is not None) for run in runs]
+            ratio, ratio_ci = statistics.fmean(per_run), mean_ci(per_run)[1]
+            done = pooled("times")
+            rows[label][name] = (ratio, statistics.fmean(done))
+            print(f"  {name:<6} share ratio {ratio:5.2f} ± {ratio_ci or 0:4.2f}  download {statistics.fmean(done):6.1f} s"
+                  f"  done {len(done)}/{sum(len(run[name]['times']) for run in runs)}  from seed "
+                  f"{statistics.fmean(pooled('from_seed')):5.1f}  partners {statistics.fmean(pooled('partners')):4.1f}"
+                  f"  most owed {max(pooled('most_owed')):4d} blocks")
+        print(f"  ({_cpu() - start:.0f} cpu s)", flush=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0))
+    width = 0.8 / len(rows)
+    for i, (label, by_class) in enumerate(rows.items()):
+        xs = [x + (i - (len(rows) - 1) / 2) * width for x in range(len(classes))]
+        for ax, column in zip(axes, (0, 1)):
+            ax.bar(xs, [by_class[name][column] for name in classes], width, label=label)
+    for ax, title in zip(axes, ("mean share ratio (up / down)", "mean download time (s)")):
+        ax.set_xticks(range(len(classes)), [f"{name}\n({scenarios.UPLOAD_CLASSES[name]} blocks/s up)"
+                                             for name in classes])
+        ax.set_title(title)
+    axes[0].axhline(1.0, color="grey", linestyle=":")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"upload-classes: {args.peers} peers, {args.pieces} pieces, {args.repeat} runs per bar",
+                 fontsize="medium")
+    fig.tight_layout()
+    _save(fig, args.out, "fairness")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="experiment", required=True)
     for name, run, peers, pieces, repeat in (("bound", bound, "16,128,1024", "64,256", 1),
                                               ("pickers", pickers, "200", "100", 3),
-                                              ("free-riders", free_riders, "60", "200", 8)):
+                                              ("free-riders", free_riders, "60", "200", 8),
+                                              ("fairness", fairness, "60", "800", 3)):
         p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
         p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
         p.add_argument("--pieces", default=pieces, help=f"pieces of 16 KiB (default {pieces})")

@@ -44,7 +44,7 @@ from btref.views import PeerView, SwarmView
 
 __all__ = ["Claim", "CLAIMS", "declared", "problems", "copies", "offered", "random_first", "in_random_first_phase",
            "rarest_first", "strict_priority", "sequential", "random_choice", "answer_keys", "Rechoke", "play",
-           "tit_for_tat", "seed_fastest", "optimistic_unchoke", "seed_round_robin", "RANDOM_DRAWS",
+           "tit_for_tat", "seed_fastest", "optimistic_unchoke", "seed_round_robin", "deficit_bound", "RANDOM_DRAWS",
            "OPTIMISTIC_INTERVAL", "TURN"]
 
 #: rng seeds tried per new piece by :func:`random_choice`: a fair draw among k pieces
@@ -86,6 +86,8 @@ _ALL = (
           "data from us fastest", ("seed_slots|regular_slots",)),
     Claim("seed-round-robin", "chokers", "while seeding, a peer keeps its slot for a turn (30 s) and "
           "free slots go to the peers served least", ("max_unchoked",)),
+    Claim("deficit-bound", "chokers", "while downloading, no peer is unchoked that owes us threshold bytes "
+          "or more (bytes uploaded to it minus bytes received from it)", ("threshold",)),
 )
 #: Every claim, by family and name.
 CLAIMS: dict[str, dict[str, Claim]] = {}
@@ -437,4 +439,23 @@ def seed_round_robin(choker: object, run: Sequence[Rechoke]) -> str | None:
         started = {k: started[k] if k in started and call.now < started[k] + turn else call.now
                    for k in call.unchoked}
         before = call
+    return None
+
+
+def deficit_bound(choker: object, swarm: SwarmView, peers: Sequence[PeerView],
+                  unchoked: Sequence[Hashable]) -> str | None:
+    """**deficit-bound** (Bharambe, Herley and Padmanabhan 2006, block-level tit for tat):
+    while we download, no unchoked interested peer owes us ``threshold`` bytes or more,
+    where a peer's debt is ``bytes_uploaded - bytes_downloaded`` (what we sent it minus
+    what it sent us). Which of the peers within the bound are unchoked is not judged."""
+    if swarm.seeding:
+        return None
+    limit = float(getattr(choker, "threshold"))
+    shown = {p.key: p for p in peers}
+    for key in unchoked:
+        p = shown[key]
+        owed = p.bytes_uploaded - p.bytes_downloaded
+        if owed >= limit:
+            return (f"deficit-bound: unchoked {key!r}, which owes us {owed} bytes (we sent it {p.bytes_uploaded}, "
+                    f"it sent us {p.bytes_downloaded}), while the threshold is {limit:.0f} bytes")
     return None

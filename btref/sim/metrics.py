@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from btref.sim.swarm import SimPeer, Swarm
 
 __all__ = ["entropy", "lower_bound", "swarm_lower_bound", "summarize", "seed_unique_share", "write_json",
-           "completion_times"]
+           "completion_times", "partner_debts"]
 
 
 def entropy(copies: Sequence[int]) -> float:
@@ -211,6 +211,18 @@ def completion_times(metrics: dict[str, Any], tag: str | None = None) -> list[fl
     """Download times of the leechers that completed (only those tagged ``tag`` if given)."""
     return sorted(p["download_time"] for p in metrics["peers"]
                   if p["download_time"] is not None and (tag is None or tag in p["tags"]))
+
+
+def partner_debts(metrics: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """For each leecher, by name: what each leecher it traded with ended owing it, in bytes
+    (what it sent that partner minus what the partner sent it; negative: it owes the
+    partner). The per-pair balance that block-level tit for tat bounds (Bharambe et al.
+    2006); read from ``down_from``, so seeds are left out on both sides."""
+    leechers = {p["name"]: p for p in metrics["peers"] if not p["seed"]}
+    return {name: {other: q["down_from"].get(name, 0) - p["down_from"].get(other, 0)
+                   for other, q in leechers.items()
+                   if other != name and (other in p["down_from"] or name in q["down_from"])}
+            for name, p in leechers.items()}
 
 
 def write_json(metrics: dict[str, Any], path: str | os.PathLike[str]) -> None:

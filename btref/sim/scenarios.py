@@ -17,6 +17,7 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``seed-as-leecher`` a flash crowd whose seed uploads no faster than a leecher (Bharambe 2006);
 ``seed-10x``      the same with a seed 10x a leecher: the pickers' gap closes;
 ``free-riders-seeded`` free riders among many neighbours and a seed per five peers (BitThief).
+``upload-classes`` a third of the peers upload 2, 8 and 32 blocks/s each; peers leave when done (Bharambe 2006).
 
 The lessons of the client-server vs peer-to-peer comparison (told by :mod:`btref.sim.lessons`):
 
@@ -298,6 +299,22 @@ def _free_riders_seeded(p: Params) -> Setup:
                                            "max_connections": 80})
 
 
+#: Upload capacity of each class of ``upload-classes``, blocks per second (the download is 64 for all).
+UPLOAD_CLASSES = {"slow": 2, "medium": 8, "fast": 32}
+
+
+def _upload_classes(p: Params) -> Setup:
+    # Bharambe et al.'s fairness experiment: peers differ only in upload capacity, so the
+    # share ratio of each class shows who pays for whom. Downloads are ample (64 blocks/s)
+    # so no class is held back by its downlink; peers leave when done, as theirs did.
+    classes = list(UPLOAD_CLASSES)
+    specs = _leechers(p, p.peers, download=64 * B, linger=0.0)
+    for i, spec in enumerate(specs):
+        name = classes[i % len(classes)]
+        specs[i] = attrs.evolve(spec, upload=UPLOAD_CLASSES[name] * B, tags=(name,))
+    return Setup([_seed(p)] + specs, {"degree": min(20, p.peers)})
+
+
 # -- the lessons of the client-server vs peer-to-peer table (told by btref.sim.lessons) ------
 
 
@@ -375,6 +392,8 @@ for _scenario in (
              _seed_times(10), peers=200, pieces=100),
     Scenario("free-riders-seeded", "free-riders with a seed per five peers and 50 neighbours each (BitThief)",
              _free_riders_seeded),
+    Scenario("upload-classes", "peers upload 2, 8 or 32 blocks/s (a third each), download 64; leave when done",
+             _upload_classes, peers=60, pieces=200),
     Scenario("server-leaves", "client-server; the server leaves after the time to send the file twice",
              _leaves(2, star=True), peers=20, pieces=40, report=lessons.departures),
     Scenario("seed-leaves", "a flash crowd; its only seed leaves after the time to send the file twice",

@@ -29,6 +29,7 @@ from btref.views import PeerView, peer_view, swarm_view
 N = 16  # pieces in the generated torrents
 ROUND = 10.0  # seconds between rechoke rounds (Config.rechoke_interval, as mainline)
 RATES = [0.0, 1000.0, 20000.0, 500000.0]  # few values, so ties happen
+BYTES = [0, 16384, 32768, 49152, 1 << 20]  # whole blocks, so a debt lands on a threshold of a few blocks
 
 
 @attrs.frozen
@@ -40,17 +41,20 @@ class Peer:
     snubbed: bool = False
     download_rate: float = 0.0  # what it sends us
     upload_rate: float = 0.0  # what it takes from us
+    bytes_downloaded: int = 0  # what it sent us since it connected
+    bytes_uploaded: int = 0  # what we sent it
 
     @functools.cache  # a run shows the same peer at many calls: one view each
     def view(self) -> PeerView:
         return peer_view(self.key, N, peer_interested=self.interested, snubbed=self.snubbed,
                          download_rate=self.download_rate, upload_rate=self.upload_rate,
+                         bytes_downloaded=self.bytes_downloaded, bytes_uploaded=self.bytes_uploaded,
                          am_interested=True, peer_choking=False)
 
     def __str__(self) -> str:
         state = "interested" if self.interested else "not interested"
         return (f"{self.key} {state}{', snubbed' if self.snubbed else ''}, sends us {self.download_rate:.0f} B/s, "
-                f"takes {self.upload_rate:.0f} B/s")
+                f"takes {self.upload_rate:.0f} B/s, gave us {self.bytes_downloaded} B, got {self.bytes_uploaded} B")
 
 
 @attrs.frozen
@@ -90,6 +94,22 @@ def rounds(draw: st.DrawFn, *, seeding: bool) -> Run:
                            draw(st.sampled_from(RATES))) for key in keys)
         calls.append((start + ROUND * step, peers))
     return Run(tuple(calls), seeding, draw(st.integers(0, 2**32)))
+
+
+@st.composite
+def debt_rounds(draw: st.DrawFn) -> Run:
+    """Rounds as :func:`rounds` while we download, whose peers have also exchanged bytes
+    with us: what each gave and got, drawn from a few whole-block values, so some owe us
+    exactly a small threshold, some less, some more."""
+    keys = [f"p{i}" for i in range(draw(st.integers(0, 10)))]
+    start = draw(st.integers(0, 1000))
+    calls = []
+    for step in range(draw(st.integers(1, 4))):
+        peers = tuple(Peer(key, draw(st.booleans()), draw(st.booleans()), draw(st.sampled_from(RATES)),
+                           draw(st.sampled_from(RATES)), draw(st.sampled_from(BYTES)), draw(st.sampled_from(BYTES)))
+                      for key in keys)
+        calls.append((start + ROUND * step, peers))
+    return Run(tuple(calls), False, draw(st.integers(0, 2**32)))
 
 
 def extra_times(draw: st.DrawFn, rounds: int) -> list[float]:
@@ -164,6 +184,14 @@ def test_tit_for_tat(choker_name: str, run: Run) -> None:
 def test_seed_fastest(choker_name: str, run: Run) -> None:
     """seed-fastest: while seeding, give your slots to the interested peers that take data from you fastest."""
     each_call(claims.seed_fastest, plugins.create("chokers", choker_name), run)
+
+
+@pytest.mark.claim("deficit-bound")
+@settings(max_examples=150)
+@given(run=debt_rounds())
+def test_deficit_bound(choker_name: str, run: Run) -> None:
+    """deficit-bound: while downloading, leave choked every peer that owes you `threshold` bytes or more."""
+    each_call(claims.deficit_bound, plugins.create("chokers", choker_name), run)
 
 
 @pytest.mark.claim("optimistic-unchoke")

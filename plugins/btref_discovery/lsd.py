@@ -6,8 +6,9 @@ A client multicasts one small HTTP-like datagram to the group 239.192.152.143, p
     BT-SEARCH * HTTP/1.1\\r\\n
     Host: 239.192.152.143:6771\\r\\n
     Port: <the TCP port we listen on>\\r\\n
-    Infohash: <40 hex digits>\\r\\n          (one line per torrent)
+    Infohash: <40 hex digits>\\r\\n          (several lines may follow; btref sends one)
     cookie: <an opaque token>\\r\\n
+    \\r\\n
     \\r\\n
 
 Everyone in the group hears it; a client that has one of the torrents connects to the
@@ -81,12 +82,13 @@ class Search:
 
 # [docs: encode]
 def encode_search(search: Search) -> bytes:
-    """The datagram for ``search`` (``Infohash`` in hex, one line each)."""
+    """The datagram for ``search`` (``Infohash`` in hex, one line each; two blank lines end it:
+    Transmission takes nothing else)."""
     lines = [REQUEST_LINE.decode(), f"Host: {search.host}", f"Port: {search.port}"]
     lines += [f"Infohash: {ih.hex()}" for ih in search.info_hashes]
     if search.cookie is not None:
         lines.append(f"cookie: {search.cookie}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    return ("\r\n".join(lines) + "\r\n\r\n\r\n").encode("ascii")  # BEP 14: two blank lines end it
 # [/docs: encode]
 
 
@@ -169,16 +171,19 @@ class Announcer:
 
     # [docs: announce]
     def announce(self, now: float, info_hashes: Iterable[bytes]) -> list[bytes]:
-        """Datagrams announcing those of ``info_hashes`` not announced in the last
-        :attr:`min_interval` seconds, grouped by port, :data:`MAX_INFOHASHES` a datagram."""
-        by_port: dict[int, list[bytes]] = {}
+        """A datagram for each of ``info_hashes`` not announced in the last :attr:`min_interval` seconds.
+
+        One info hash a datagram, as libtorrent and Transmission send: BEP 14 allows several,
+        but says older implementations may not take them, and Transmission drops any datagram
+        over 200 bytes.
+        """
+        out = []
         for ih in info_hashes:
             last = self.last_sent.get(ih)
             if ih in self.torrents and (last is None or now - last >= self.min_interval):
                 self.last_sent[ih] = now
-                by_port.setdefault(self.torrents[ih], []).append(ih)
-        return [encode_search(Search(port, tuple(hashes[at:at + MAX_INFOHASHES]), self.cookie))
-                for port, hashes in by_port.items() for at in range(0, len(hashes), MAX_INFOHASHES)]
+                out.append(encode_search(Search(self.torrents[ih], (ih,), self.cookie)))
+        return out
 
     def due(self, now: float) -> list[bytes]:
         """Datagrams for the torrents whose last announce is :attr:`interval` seconds old."""

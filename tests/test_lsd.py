@@ -61,6 +61,34 @@ def require_loopback_multicast() -> None:
                     "(undo: `ip link set lo multicast off`) usually fixes it")
 
 
+class GroupListener:
+    """A socket in BEP 14's group on 127.0.0.1 (``port``): what the tests hear, to wait on."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("", port))
+        self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                             socket.inet_aton("239.192.152.143") + socket.inet_aton("127.0.0.1"))
+
+    def __enter__(self) -> GroupListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+    def wait_for(self, info_hash: bytes, timeout: float = 60.0) -> Search:
+        """The next announce of ``info_hash``; fails the test when none comes in ``timeout`` s."""
+        while select.select([self.sock], [], [], timeout)[0]:
+            try:
+                search = decode_search(self.sock.recv(MAX_SIZE + 1))
+            except LSDError:
+                continue
+            if info_hash in search.info_hashes:
+                return search
+        pytest.fail(f"no BT-SEARCH for {info_hash.hex()} within {timeout:g} s")
+
+
 def test_encode_is_bep14_form():
     data = encode_search(Search(6881, (IH, IH2), "c0ffee"))
     assert data == (b"BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 6881\r\n"

@@ -204,8 +204,8 @@ def test_registered_and_checked():
 
 
 def test_two_plugins_find_each_other_on_loopback():
-    """The second plugin's start is heard by the first (through ``found``); the first's
-    periodic announce is not due, so the second learns of it only when it asks again."""
+    """The second plugin's start is heard by the first (through ``found``); the second
+    hears the first at the first's next periodic announce."""
     require_loopback_multicast()
 
     async def scenario() -> None:
@@ -216,14 +216,14 @@ def test_two_plugins_find_each_other_on_loopback():
         await second.announce(request(7002, event="started"))  # listens 1 s, hears nobody
         await until(lambda: heard, "the first plugin hearing the second")
         assert heard == [PeerAddress("127.0.0.1", 7002)]  # never itself: the cookie
-        assert second.endpoint is None  # without `found`, the socket lives for one announce
-        first.announcer.last_sent.clear()  # let it announce again at once
+        assert second.sock is None  # without `found`, the socket lives for one announce
         answer = asyncio.ensure_future(second.announce(request(7002)))
-        await asyncio.sleep(0.1)
-        await first.announce(request(7001, heard.append))
+        await until(lambda: second.sock is not None, "the second plugin joining the group again")
+        first.announcer.last_sent[IH] -= first.announcer.interval  # as if 5 minutes had passed
+        first._tick()  # what its timer does once a minute
         assert (await answer).peers == (PeerAddress("127.0.0.1", 7001),)
         assert first.btref_announce(request(7001, event="stopped")) is None
-        assert first.endpoint is None and first.timer is None
+        assert first.sock is None and first.timer is None
 
     asyncio.run(scenario())
 
@@ -236,14 +236,38 @@ def test_malformed_datagrams_are_dropped():
         plugin = LSD(interface="127.0.0.1", port=group_port)
         heard: list[PeerAddress] = []
         await plugin.announce(request(7001, heard.append, event="started"))
-        assert plugin.endpoint is not None
-        plugin.endpoint.transport.sendto(b"BT-SEARCH * HTTP/1.1\r\nPort: x\r\n\r\n", ("239.192.152.143", group_port))
-        plugin.endpoint.transport.sendto(encode_search(Search(7003, (IH,))), ("239.192.152.143", group_port))
+        assert plugin.sock is not None
+        plugin.sock.sendto(b"BT-SEARCH * HTTP/1.1\r\nPort: x\r\n\r\n", ("239.192.152.143", group_port))
+        plugin.sock.sendto(encode_search(Search(7003, (IH,))), ("239.192.152.143", group_port))
         await until(lambda: heard, "the good datagram after the bad one")
         assert plugin.dropped == 1 and heard == [PeerAddress("127.0.0.1", 7003)]
         plugin.btref_announce(request(7001, event="stopped"))
 
     asyncio.run(scenario())
+
+
+def test_the_socket_never_outlives_its_use():
+    """A cancelled announce closes its socket; a socket whose event loop ended is closed by
+    the next announce, in a new loop."""
+    require_loopback_multicast()
+    plugin = LSD(interface="127.0.0.1", port=free_udp_port(), listen=30)
+
+    async def cancelled() -> None:
+        task = asyncio.ensure_future(plugin.announce(request(7001)))
+        await until(lambda: plugin.sock is not None, "the plugin joining the group")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled())
+    assert plugin.sock is None
+    asyncio.run(plugin.announce(request(7001, found=lambda peer: None)))  # the loop ends, no "stopped"
+    old = plugin.sock
+    assert old is not None and old.fileno() >= 0
+    asyncio.run(plugin.announce(request(7001, found=lambda peer: None)))
+    assert old.fileno() == -1 and plugin.sock is not None and plugin.sock is not old
+    plugin.btref_announce(request(7001, event="stopped"))
+    assert plugin.sock is None
 
 
 def test_an_interface_that_is_not_ours_is_a_tracker_error():

@@ -27,13 +27,15 @@ The module reads in three parts:
   received announcements to accept: not our own (cookie), only for our torrents, and at
   most once a minute per sender and torrent and :attr:`Announcer.accept_per_minute` in all;
 * the asyncio part, :class:`LSD`, the plugin: one UDP socket on port 6771 joined to the
-  group, a timer for the periodic announces, and the ``btref_announce`` hook. Peers heard
+  group and read by the event loop (at most :data:`BURST` datagrams a wake-up), a timer for
+  the periodic announces, and the ``btref_announce`` hook. Peers heard
   between announces go to the driver's ``request.found``; a caller without it (a magnet
   fetch) gets those heard while the plugin listens for :attr:`LSD.listen` seconds.
 
 Invariants: a private torrent is never announced (BEP 27); nothing a datagram claims is
 allocated before the limits are checked; the socket is closed once the last torrent
-stopped (``event == "stopped"``).
+stopped (``event == "stopped"``), when an announce without ``found`` ends (even cancelled),
+or, if its event loop ended first, by the next announce.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import asyncio
 import random
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any
+from typing import Annotated
 
 import attrs
 
@@ -62,6 +64,11 @@ MAX_SIZE = 1400
 MAX_LINES = 32
 #: Info hashes in one datagram (each line takes 53 bytes: 20 fit in :data:`MAX_SIZE`).
 MAX_INFOHASHES = 20
+#: The interval an announce with a ``found`` callback returns: the usual tracker's, since
+#: peers reach the driver as they are heard and the plugin's own timer announces again.
+TRACKER_INTERVAL = 1800
+#: Datagrams read per wake-up of the event loop at most, so that a flood cannot starve it.
+BURST = 64
 #: The longest cookie we take; BEP 14 leaves its form open, clients send a few hex digits.
 MAX_COOKIE = 64
 REQUEST_LINE = b"BT-SEARCH * HTTP/1.1"
@@ -223,23 +230,6 @@ class Announcer:
 # -- the socket and the plugin ---------------------------------------------------------
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    """The UDP socket in the group: datagrams in go to ``received``, ours go out to the group."""
-
-    def __init__(self, received: Callable[[bytes, str], None]) -> None:
-        self.received = received
-
-    # A datagram endpoint always gets a DatagramTransport; typeshed's DatagramProtocol narrows it the same way.
-    def connection_made(self, transport: asyncio.DatagramTransport) -> None:  # type: ignore[override]
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.received(data, addr[0])
-
-    def error_received(self, exc: Exception) -> None:
-        pass  # a send that failed (no route): the next periodic announce tries again
-
-
 def _group_socket(interface: str, port: int) -> socket.socket:
     """A UDP socket on ``port`` in BEP 14's group on ``interface``, sending there with TTL 1."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -273,8 +263,8 @@ class LSD:
                                         "(0.0.0.0: the one the kernel routes multicast to)")] = "0.0.0.0",
         port: Annotated[int, Param("UDP port of the group (BEP 14: 6771)", ge=1, le=65535)] = PORT,
         interval: Annotated[float, Param("seconds between a torrent's announces (BEP 14: 300)", ge=60)] = 300.0,
-        listen: Annotated[float, Param("seconds an announce without a found callback listens for answers",
-                                       ge=0)] = 1.0,
+        listen: Annotated[float, Param("seconds an announce without a found callback stays in the group "
+                                       "to hear the neighbours' announces", ge=0)] = 1.0,
         accept_per_minute: Annotated[int, Param("announcements accepted per minute, from all senders",
                                                 ge=1)] = 100,
     ) -> None:
@@ -288,7 +278,8 @@ class LSD:
         #: Info hash -> where to hand the peers found (None: keep them for the next announce).
         self.found: dict[bytes, Callable[[PeerAddress], None] | None] = {}
         self.heard: dict[bytes, list[PeerAddress]] = {}
-        self.endpoint: _Endpoint | None = None
+        #: The socket in the group while a torrent runs, and the event loop that reads it.
+        self.sock: socket.socket | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.timer: asyncio.TimerHandle | None = None
         #: Datagrams dropped as malformed (each an LSDError), for the curious.
@@ -314,7 +305,7 @@ class LSD:
         loop = asyncio.get_running_loop()
         ih = request.info_hash
         try:
-            await self._open(loop)
+            self._open(loop)
         except OSError as exc:
             raise TrackerError(f"lsd: cannot join {GROUP}:{self.port} on {self.interface}: {exc}") from exc
         self.announcer.torrents[ih] = request.port
@@ -323,23 +314,21 @@ class LSD:
         self._send(self.announcer.announce(loop.time(), [ih]))
         if request.found is not None:
             # Peers reach the driver as they are heard; our own timer announces again.
-            return AnnounceResult(peers=self._take(ih), interval=1800)
-        await asyncio.sleep(self.listen)
-        peers = self._take(ih)
-        self._forget(ih)  # nobody will hand us a "stopped" to close the socket on
-        return AnnounceResult(peers=peers, interval=int(self.announcer.interval))
+            return AnnounceResult(peers=self._take(ih), interval=TRACKER_INTERVAL)
+        try:
+            await asyncio.sleep(self.listen)
+            return AnnounceResult(peers=self._take(ih), interval=int(self.announcer.interval))
+        finally:
+            if self.found.get(ih) is None:
+                self._forget(ih)  # nobody will hand us a "stopped" to close the socket on
     # [/docs: hook]
 
-    async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.endpoint is not None and self.loop is loop:
+    def _open(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.sock is not None and self.loop is loop:
             return
         self._close()  # a socket of another (finished) event loop
-        transport, endpoint = await loop.create_datagram_endpoint(
-            lambda: _Endpoint(self._received), sock=_group_socket(self.interface, self.port))
-        if self.endpoint is not None:  # another announce opened one meanwhile
-            transport.close()
-            return
-        self.endpoint, self.loop = endpoint, loop
+        self.sock, self.loop = _group_socket(self.interface, self.port), loop
+        loop.add_reader(self.sock, self._readable)
         self.timer = loop.call_later(self.announcer.min_interval, self._tick)
 
     def _tick(self) -> None:
@@ -348,14 +337,25 @@ class LSD:
         self.timer = self.loop.call_later(self.announcer.min_interval, self._tick)
 
     def _send(self, datagrams: list[bytes]) -> None:
-        assert self.endpoint is not None
+        assert self.sock is not None
         for datagram in datagrams:
-            self.endpoint.transport.sendto(datagram, (GROUP, self.port))
+            try:
+                self.sock.sendto(datagram, (GROUP, self.port))
+            except OSError:
+                pass  # no route, or a full buffer: the next periodic announce tries again
 
-    def _received(self, data: bytes, host: str) -> None:
-        assert self.loop is not None
+    def _readable(self) -> None:
+        assert self.sock is not None and self.loop is not None
+        for _ in range(BURST):
+            try:  # one byte over the limit, so that decode_search sees a datagram is too long
+                data, address = self.sock.recvfrom(MAX_SIZE + 1)
+            except OSError:  # nothing more to read (BlockingIOError), or an ICMP error
+                return
+            self._received(data, address[0], self.loop.time())
+
+    def _received(self, data: bytes, host: str, now: float) -> None:
         try:
-            found = self.announcer.receive(data, host, self.loop.time())
+            found = self.announcer.receive(data, host, now)
         except LSDError:
             self.dropped += 1
             return
@@ -380,6 +380,8 @@ class LSD:
     def _close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if self.endpoint is not None:
-            self.endpoint.transport.close()
-        self.endpoint = self.loop = self.timer = None
+        if self.sock is not None:
+            if self.loop is not None and not self.loop.is_closed():
+                self.loop.remove_reader(self.sock)
+            self.sock.close()
+        self.sock = self.loop = self.timer = None

@@ -167,11 +167,11 @@ def test_announce_rules():
     a = Announcer("me", interval=300, min_interval=60)
     a.torrents.update({IH: 6881, IH2: 6881})
     first = a.announce(0.0, [IH, IH2])
-    assert [decode_search(d) for d in first] == [Search(6881, (IH,), "me"), Search(6881, (IH2,), "me")]
-    assert all(len(d) <= 200 for d in first)  # Transmission's limit
+    assert first == [Search(6881, (IH,), "me"), Search(6881, (IH2,), "me")]
+    assert all(len(encode_search(d)) <= 200 for d in first)  # Transmission's limit
     assert a.announce(59.0, [IH]) == [] and a.due(299.0) == []
     assert a.announce(60.0, [IH]) != []  # a restart a minute later may announce again
-    assert [decode_search(d).info_hashes for d in a.due(300.0)] == [(IH2,)]
+    assert [d.info_hashes for d in a.due(300.0)] == [(IH2,)]
     assert a.announce(400.0, [b"\x00" * 20]) == []  # not one of ours
 
 
@@ -200,6 +200,8 @@ def test_registered_and_checked():
     assert isinstance(plugins.create("discovery", "lsd", interface="127.0.0.1"), LSD)
     with pytest.raises(LSDError, match="not an IPv4 address"):
         LSD(interface="eth0")
+    with pytest.raises(LSDError, match="no network interface named 'nope0'"):
+        LSD(interface6="nope0")
     assert LSD().btref_announce(request(1, private=True)) is None
 
 
@@ -216,14 +218,14 @@ def test_two_plugins_find_each_other_on_loopback():
         await second.announce(request(7002, event="started"))  # listens 1 s, hears nobody
         await until(lambda: heard, "the first plugin hearing the second")
         assert heard == [PeerAddress("127.0.0.1", 7002)]  # never itself: the cookie
-        assert second.sock is None  # without `found`, the socket lives for one announce
+        assert not second.socks  # without `found`, the socket lives for one announce
         answer = asyncio.ensure_future(second.announce(request(7002)))
-        await until(lambda: second.sock is not None, "the second plugin joining the group again")
+        await until(lambda: second.socks, "the second plugin joining the group again")
         first.announcer.last_sent[IH] -= first.announcer.interval  # as if 5 minutes had passed
         first._tick()  # what its timer does once a minute
         assert (await answer).peers == (PeerAddress("127.0.0.1", 7001),)
         assert first.btref_announce(request(7001, event="stopped")) is None
-        assert first.sock is None and first.timer is None
+        assert not first.socks and first.timer is None
 
     asyncio.run(scenario())
 
@@ -236,9 +238,9 @@ def test_malformed_datagrams_are_dropped():
         plugin = LSD(interface="127.0.0.1", port=group_port)
         heard: list[PeerAddress] = []
         await plugin.announce(request(7001, heard.append, event="started"))
-        assert plugin.sock is not None
-        plugin.sock.sendto(b"BT-SEARCH * HTTP/1.1\r\nPort: x\r\n\r\n", ("239.192.152.143", group_port))
-        plugin.sock.sendto(encode_search(Search(7003, (IH,))), ("239.192.152.143", group_port))
+        assert plugin.socks
+        plugin.socks[0].sendto(b"BT-SEARCH * HTTP/1.1\r\nPort: x\r\n\r\n", ("239.192.152.143", group_port))
+        plugin.socks[0].sendto(encode_search(Search(7003, (IH,))), ("239.192.152.143", group_port))
         await until(lambda: heard, "the good datagram after the bad one")
         assert plugin.dropped == 1 and heard == [PeerAddress("127.0.0.1", 7003)]
         plugin.btref_announce(request(7001, event="stopped"))
@@ -254,20 +256,20 @@ def test_the_socket_never_outlives_its_use():
 
     async def cancelled() -> None:
         task = asyncio.ensure_future(plugin.announce(request(7001)))
-        await until(lambda: plugin.sock is not None, "the plugin joining the group")
+        await until(lambda: plugin.socks, "the plugin joining the group")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(cancelled())
-    assert plugin.sock is None
+    assert not plugin.socks
     asyncio.run(plugin.announce(request(7001, found=lambda peer: None)))  # the loop ends, no "stopped"
-    old = plugin.sock
-    assert old is not None and old.fileno() >= 0
+    [old] = plugin.socks
+    assert old.fileno() >= 0
     asyncio.run(plugin.announce(request(7001, found=lambda peer: None)))
-    assert old.fileno() == -1 and plugin.sock is not None and plugin.sock is not old
+    assert old.fileno() == -1 and plugin.socks and plugin.socks[0] is not old
     plugin.btref_announce(request(7001, event="stopped"))
-    assert plugin.sock is None
+    assert not plugin.socks
 
 
 def test_an_interface_that_is_not_ours_is_a_tracker_error():

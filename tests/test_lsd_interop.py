@@ -58,7 +58,7 @@ def test_btref_finds_a_libtorrent_seed(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with Client(torrent, tmp_path / "out", host="127.0.0.1", discovery=(plugin,)) as client:
-            await until(lambda: plugin.sock is not None, "btref joining the group")
+            await until(lambda: plugin.socks, "btref joining the group")
             params = lt.add_torrent_params()
             params.ti = lt.torrent_info(lt.bdecode(data))
             params.save_path = str(src)

@@ -12,7 +12,9 @@ A client multicasts one small HTTP-like datagram to the group 239.192.152.143, p
     \\r\\n
 
 Everyone in the group hears it; a client that has one of the torrents connects to the
-sender's address at ``Port``. There is no answer: each client announces its own torrents,
+sender's address at ``Port``. IPv6 has its own group, ``[ff15::efc0:988f]:6771`` (``Host``
+in brackets); btref joins it on the interface named by ``interface6``, since IPv6 joins a
+group by interface, not by address. There is no answer: each client announces its own torrents,
 when it starts one and then every 5 minutes, at most once a minute per torrent (BEP 14
 "Rules"). The cookie lets a client recognise and drop its own datagrams, which the
 multicast loopback hands back to it.
@@ -26,14 +28,14 @@ The module reads in three parts:
 * :class:`Announcer` (sans-I/O): which torrents are due an announce at ``now``, and which
   received announcements to accept: not our own (cookie), only for our torrents, and at
   most once a minute per sender and torrent and :attr:`Announcer.accept_per_minute` in all;
-* the asyncio part, :class:`LSD`, the plugin: one UDP socket on port 6771 joined to the
-  group and read by the event loop (at most :data:`BURST` datagrams a wake-up), a timer for
-  the periodic announces, and the ``btref_announce`` hook. Peers heard
-  between announces go to the driver's ``request.found``; a caller without it (a magnet
+* the asyncio part, :class:`LSD`, the plugin: a UDP socket on port 6771 for each group it
+  joins, read by the event loop (at most :data:`BURST` datagrams a wake-up), a timer for
+  the periodic announces, and the ``btref_announce`` hook. Peers heard between announces
+  go to the driver's ``request.found``; a caller without it (a magnet
   fetch) gets those heard while the plugin listens for :attr:`LSD.listen` seconds.
 
 Invariants: a private torrent is never announced (BEP 27); nothing a datagram claims is
-allocated before the limits are checked; the socket is closed once the last torrent
+allocated before the limits are checked; the sockets are closed once the last torrent
 stopped (``event == "stopped"``), when an announce without ``found`` ends (even cancelled),
 or, if its event loop ended first, by the next announce.
 """
@@ -43,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated
 
@@ -53,11 +56,13 @@ from btref.errors import LSDError, TrackerError
 from btref.hookspecs import hookimpl
 from btref.plugins import Param
 
-__all__ = ["GROUP", "PORT", "MAX_SIZE", "MAX_LINES", "MAX_INFOHASHES", "Search", "encode_search",
+__all__ = ["GROUP", "GROUP6", "PORT", "MAX_SIZE", "MAX_LINES", "MAX_INFOHASHES", "Search", "encode_search",
            "decode_search", "Announcer", "LSD"]
 
 #: BEP 14's IPv4 multicast group and port.
 GROUP, PORT = "239.192.152.143", 6771
+#: BEP 14's IPv6 group (site-local scope), on the same port.
+GROUP6 = "ff15::efc0:988f"
 #: The largest datagram we read: many times what one torrent's announce takes (about 150 bytes).
 MAX_SIZE = 1400
 #: Header lines after the request line, blank lines not counted.
@@ -177,8 +182,8 @@ class Announcer:
     window: tuple[float, int] = (float("-inf"), 0)  # (start of the minute, accepted in it)
 
     # [docs: announce]
-    def announce(self, now: float, info_hashes: Iterable[bytes]) -> list[bytes]:
-        """A datagram for each of ``info_hashes`` not announced in the last :attr:`min_interval` seconds.
+    def announce(self, now: float, info_hashes: Iterable[bytes]) -> list[Search]:
+        """A search for each of ``info_hashes`` not announced in the last :attr:`min_interval` seconds.
 
         One info hash a datagram, as libtorrent and Transmission send: BEP 14 allows several,
         but says older implementations may not take them, and Transmission drops any datagram
@@ -189,11 +194,11 @@ class Announcer:
             last = self.last_sent.get(ih)
             if ih in self.torrents and (last is None or now - last >= self.min_interval):
                 self.last_sent[ih] = now
-                out.append(encode_search(Search(self.torrents[ih], (ih,), self.cookie)))
+                out.append(Search(self.torrents[ih], (ih,), self.cookie))
         return out
 
-    def due(self, now: float) -> list[bytes]:
-        """Datagrams for the torrents whose last announce is :attr:`interval` seconds old."""
+    def due(self, now: float) -> list[Search]:
+        """Searches for the torrents whose last announce is :attr:`interval` seconds old."""
         return self.announce(now, [ih for ih in self.torrents
                                    if now - self.last_sent.get(ih, float("-inf")) >= self.interval])
     # [/docs: announce]
@@ -231,7 +236,8 @@ class Announcer:
 
 
 def _group_socket(interface: str, port: int) -> socket.socket:
-    """A UDP socket on ``port`` in BEP 14's group on ``interface``, sending there with TTL 1."""
+    """A UDP socket on ``port`` in BEP 14's IPv4 group on ``interface`` (an address), sending
+    there with TTL 1."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         # Other clients on this machine (libtorrent, a second btref) bind the same port.
@@ -242,6 +248,26 @@ def _group_socket(interface: str, port: int) -> socket.socket:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, iface)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)  # the local network only
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)  # clients on this machine hear us
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _group_socket6(interface: str, port: int) -> socket.socket:
+    """The same in the IPv6 group, on the interface named ``interface`` (IPv6 joins by index)."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # IPv4 has its own socket
+        sock.bind(("::", port))
+        index = socket.if_nametoindex(interface)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                        socket.inet_pton(socket.AF_INET6, GROUP6) + struct.pack("@I", index))
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1)
         sock.setblocking(False)
     except BaseException:
         sock.close()
@@ -261,7 +287,9 @@ class LSD:
         self,
         interface: Annotated[str, Param("address of the network interface to announce on "
                                         "(0.0.0.0: the one the kernel routes multicast to)")] = "0.0.0.0",
-        port: Annotated[int, Param("UDP port of the group (BEP 14: 6771)", ge=1, le=65535)] = PORT,
+        interface6: Annotated[str, Param("name of the network interface for the IPv6 group, e.g. eth0 "
+                                         "(empty: IPv4 only)")] = "",
+        port: Annotated[int, Param("UDP port of the groups (BEP 14: 6771)", ge=1, le=65535)] = PORT,
         interval: Annotated[float, Param("seconds between a torrent's announces (BEP 14: 300)", ge=60)] = 300.0,
         listen: Annotated[float, Param("seconds an announce without a found callback stays in the group "
                                        "to hear the neighbours' announces", ge=0)] = 1.0,
@@ -272,14 +300,17 @@ class LSD:
             socket.inet_aton(interface)
         except OSError:
             raise LSDError(f"lsd: interface {interface!r} is not an IPv4 address") from None
-        self.interface, self.port, self.listen = interface, port, listen
+        if interface6 and interface6 not in {name for _, name in socket.if_nameindex()}:
+            raise LSDError(f"lsd: there is no network interface named {interface6!r} (interface6)")
+        self.interface, self.interface6, self.port, self.listen = interface, interface6, port, listen
         cookie = f"{random.SystemRandom().getrandbits(32):08x}"
         self.announcer = Announcer(cookie, interval=interval, accept_per_minute=accept_per_minute)
         #: Info hash -> where to hand the peers found (None: keep them for the next announce).
         self.found: dict[bytes, Callable[[PeerAddress], None] | None] = {}
         self.heard: dict[bytes, list[PeerAddress]] = {}
-        #: The socket in the group while a torrent runs, and the event loop that reads it.
-        self.sock: socket.socket | None = None
+        #: The sockets in the groups (IPv4, then IPv6) while a torrent runs, and the event loop
+        #: that reads them.
+        self.socks: list[socket.socket] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.timer: asyncio.TimerHandle | None = None
         #: Datagrams dropped as malformed (each an LSDError), for the curious.
@@ -307,7 +338,8 @@ class LSD:
         try:
             self._open(loop)
         except OSError as exc:
-            raise TrackerError(f"lsd: cannot join {GROUP}:{self.port} on {self.interface}: {exc}") from exc
+            where = f"{self.interface}" + (f" and {self.interface6}" if self.interface6 else "")
+            raise TrackerError(f"lsd: cannot join the group on {where}: {exc}") from exc
         self.announcer.torrents[ih] = request.port
         self.found[ih] = request.found
         self.heard.setdefault(ih, [])
@@ -324,11 +356,19 @@ class LSD:
     # [/docs: hook]
 
     def _open(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.sock is not None and self.loop is loop:
+        if self.socks and self.loop is loop:
             return
-        self._close()  # a socket of another (finished) event loop
-        self.sock, self.loop = _group_socket(self.interface, self.port), loop
-        loop.add_reader(self.sock, self._readable)
+        self._close()  # sockets of another (finished) event loop
+        self.loop = loop
+        try:
+            self.socks.append(_group_socket(self.interface, self.port))
+            if self.interface6:
+                self.socks.append(_group_socket6(self.interface6, self.port))
+        except BaseException:
+            self._close()
+            raise
+        for sock in self.socks:
+            loop.add_reader(sock, self._readable, sock)
         self.timer = loop.call_later(self.announcer.min_interval, self._tick)
 
     def _tick(self) -> None:
@@ -336,22 +376,27 @@ class LSD:
         self._send(self.announcer.due(self.loop.time()))
         self.timer = self.loop.call_later(self.announcer.min_interval, self._tick)
 
-    def _send(self, datagrams: list[bytes]) -> None:
-        assert self.sock is not None
-        for datagram in datagrams:
-            try:
-                self.sock.sendto(datagram, (GROUP, self.port))
-            except OSError:
-                pass  # no route, or a full buffer: the next periodic announce tries again
+    def _send(self, searches: list[Search]) -> None:
+        for sock in self.socks:
+            group = GROUP6 if sock.family == socket.AF_INET6 else GROUP
+            host = f"[{group}]:{self.port}" if sock.family == socket.AF_INET6 else f"{group}:{self.port}"
+            for search in searches:
+                try:
+                    sock.sendto(encode_search(attrs.evolve(search, host=host)), (group, self.port))
+                except OSError:
+                    pass  # no route, or a full buffer: the next periodic announce tries again
 
-    def _readable(self) -> None:
-        assert self.sock is not None and self.loop is not None
+    def _readable(self, sock: socket.socket) -> None:
+        assert self.loop is not None
         for _ in range(BURST):
             try:  # one byte over the limit, so that decode_search sees a datagram is too long
-                data, address = self.sock.recvfrom(MAX_SIZE + 1)
+                data, address = sock.recvfrom(MAX_SIZE + 1)
             except OSError:  # nothing more to read (BlockingIOError), or an ICMP error
                 return
-            self._received(data, address[0], self.loop.time())
+            host = address[0]
+            if sock.family == socket.AF_INET6 and address[3]:  # a link-local sender: name its link
+                host = f"{host}%{socket.if_indextoname(address[3])}"
+            self._received(data, host, self.loop.time())
 
     def _received(self, data: bytes, host: str, now: float) -> None:
         try:
@@ -380,8 +425,9 @@ class LSD:
     def _close(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
-        if self.sock is not None:
+        for sock in self.socks:
             if self.loop is not None and not self.loop.is_closed():
-                self.loop.remove_reader(self.sock)
-            self.sock.close()
-        self.sock = self.loop = self.timer = None
+                self.loop.remove_reader(sock)
+            sock.close()
+        self.socks = []
+        self.loop = self.timer = None

@@ -62,14 +62,14 @@ def require_loopback_multicast() -> None:
 
 
 class GroupListener:
-    """A socket in BEP 14's group on 127.0.0.1 (``port``): what the tests hear, to wait on."""
+    """A socket in BEP 14's group on ``interface`` (``port``): what the tests hear, to wait on."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, interface: str = "127.0.0.1") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("", port))
         self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                             socket.inet_aton("239.192.152.143") + socket.inet_aton("127.0.0.1"))
+                             socket.inet_aton("239.192.152.143") + socket.inet_aton(interface))
 
     def __enter__(self) -> GroupListener:
         return self

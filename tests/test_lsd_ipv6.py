@@ -74,16 +74,22 @@ def inside() -> None:
     asyncio.run(scenario())
 
 
-def test_two_plugins_find_each_other_over_ipv6() -> None:
+def run_in_namespace(setup: str, call: str, timeout: float = 180) -> str:
+    """Run ``python -c call`` in a fresh network namespace after the shell commands ``setup``;
+    its output. Fails the test, saying why, where a namespace cannot be made or the call fails."""
     missing = [tool for tool in ("unshare", "ip", "sysctl") if shutil.which(tool) is None]
     if missing:
-        pytest.fail(f"the IPv6 LSD test needs {', '.join(missing)} (util-linux, iproute2, procps)")
+        pytest.fail(f"this LSD test needs {', '.join(missing)} (util-linux, iproute2, procps)")
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.fail("the IPv6 LSD test makes a network namespace (`unshare -n`), which needs root: "
-                    f"run it as root, or deselect it with -k 'not ipv6' ({probe.stderr.strip()})")
-    child = f"{sys.executable} -c 'from tests.test_lsd_ipv6 import inside; inside()'"
-    done = subprocess.run(["unshare", "-n", "sh", "-c", f"{SETUP} && {child}"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+        pytest.fail("this LSD test makes a network namespace (`unshare -n`), which needs root: "
+                    f"run it as root, or deselect it ({probe.stderr.strip()})")
+    child = f"{sys.executable} -c '{call}'"
+    done = subprocess.run(["unshare", "-n", "sh", "-c", f"{setup} && {child}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "heard by A: " in done.stdout
+    return done.stdout
+
+
+def test_two_plugins_find_each_other_over_ipv6() -> None:
+    assert "heard by A: " in run_in_namespace(SETUP, "from tests.test_lsd_ipv6 import inside; inside()")

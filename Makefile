@@ -65,7 +65,7 @@ bench: $(STAMP)
 # Each harness in turn, FUZZ_RUNS inputs each. The corpus grows in fuzz/corpus/<name> from
 # run to run; a crash stops the loop and leaves its input in fuzz/crashes/.
 FUZZ_RUNS ?= 1000000
-FUZZ      ?= bencode metainfo wire krpc tracker_http tracker_udp magnet mse
+FUZZ      ?= bencode metainfo wire krpc tracker_http tracker_udp magnet mse lsd
 FUZZ_ARGS ?=
 fuzz: $(STAMP)
 	mkdir -p fuzz/crashes

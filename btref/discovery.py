@@ -117,6 +117,10 @@ class AnnounceRequest:
     key: int = attrs.field(default=0, validator=_non_negative)
     #: The :class:`~btref.metainfo.Torrent`, when the driver has it (plugins may ignore it).
     torrent: Torrent | None = attrs.field(default=None, eq=False, repr=False)
+    #: Where a source that hears of peers *between* announces (BEP 14 local service discovery)
+    #: hands each one as it comes, so the driver dials it at once; ``None`` when the caller
+    #: only takes the peers an announce returns.
+    found: Callable[[PeerAddress], None] | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def for_torrent(cls, torrent: Torrent, *, peer_id: bytes, port: int, **fields: Any) -> AnnounceRequest:

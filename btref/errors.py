@@ -91,3 +91,8 @@ class EncryptionError(ProtocolError):
 
 class UtpError(BtrefError):
     """A datagram that is not a valid uTP packet, or a uTP connection used after its end (BEP 29)."""
+
+
+class LSDError(BtrefError, ValueError):
+    """A local service discovery datagram (BEP 14 ``BT-SEARCH``) that is malformed or over a
+    hard limit (size, header lines, info hashes); it is dropped."""

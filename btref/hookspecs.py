@@ -231,7 +231,9 @@ def btref_announce(request: AnnounceRequest) -> Awaitable[AnnounceResult] | None
 
     **Combining:** all plugins are asked; the driver awaits every awaitable and connects
     to the union of the peers found. A plugin that fails raises
-    :class:`~btref.errors.TrackerError`; the others still count.
+    :class:`~btref.errors.TrackerError`; the others still count. A source that keeps
+    hearing of peers after its awaitable is done (local service discovery, BEP 14) hands
+    each one to ``request.found`` when the driver gave that callback.
 
     **Must not:** do I/O before the awaitable is awaited (the call itself returns at
     once); block the event loop; connect to the peers itself (the driver dials them).

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
-HARNESSES = ["bencode", "metainfo", "wire", "krpc", "tracker_http", "tracker_udp", "magnet", "mse"]
+HARNESSES = ["bencode", "metainfo", "wire", "krpc", "tracker_http", "tracker_udp", "magnet", "mse", "lsd"]
 #: Inputs per harness: enough to leave the seeds and mutate a while, a few seconds each.
 RUNS = 4000
 

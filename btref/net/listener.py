@@ -478,7 +478,8 @@ class PeerNetwork:
         assert self.port is not None and self.pieces_on_disk is not None
         left = sum(self.torrent.piece_size(i) for i in range(self.torrent.num_pieces) if not self.pieces_on_disk[i])
         request = AnnounceRequest.for_torrent(self.torrent, peer_id=self.peer_id, port=self.port, event=event,
-                                              uploaded=self.uploaded, downloaded=self.downloaded, left=left)
+                                              uploaded=self.uploaded, downloaded=self.downloaded, left=left,
+                                              found=self.found)
         pending = [a for a in self.hook.btref_announce(request=request) if a is not None]
         if event == "started":
             self._announced = True
@@ -497,6 +498,12 @@ class PeerNetwork:
         if event != "stopped":
             self.redial(self.loop.time())
         return min(intervals) if intervals else None
+
+    def found(self, peer: PeerAddress) -> None:
+        """A discovery plugin heard of ``peer`` between announces (BEP 14): dial it now."""
+        if not self._stopping:
+            self.add_peer(peer)
+            self.redial(self.loop.time())
 
     def add_peer(self, peer: PeerAddress | str) -> None:
         """Remember a peer to connect to (dialled at the next redial round)."""

@@ -148,3 +148,26 @@ def test_a_super_seed_uploads_about_one_copy() -> None:
     with_super, without = seed_upload(True), seed_upload(False)
     print(f"seed uploaded {with_super:.2f}x the torrent super-seeding, {without:.2f}x without")
     assert with_super < 1.25 and without > 1.4
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_btref_seed_super_seed_serves_a_lone_downloader(tmp_path, capsys) -> None:
+    import re
+
+    from btref.cli import main
+    from tests.test_cli_network import btref_process
+    from tests.test_driver import make_torrent, same_tree
+
+    data, _, src = make_torrent(tmp_path)
+    path = tmp_path / "t.torrent"
+    path.write_bytes(data)
+    with btref_process("seed", str(path), str(src), "--host", "127.0.0.1", "--no-trackers", "--super-seed") \
+            as (proc, first):
+        assert "super-seeding (BEP 16)" in first
+        port = re.search(r"on 127\.0\.0\.1:(\d+)", first)
+        assert port, first
+        status = main(["download", str(path), "-o", str(tmp_path / "out"), "--host", "127.0.0.1", "--no-trackers",
+                       "--peer", f"127.0.0.1:{port.group(1)}"])
+    assert status == 0 and same_tree(src, tmp_path / "out")

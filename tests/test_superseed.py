@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from btref import wire
 from btref.actions import Close, Config
 from btref.pieceset import PieceSet
@@ -61,6 +64,25 @@ def test_the_next_offer_waits_until_the_piece_passed_on() -> None:
     assert s.seen("b", [index], nobody_else, had=False) == ["a"]  # b has it from a: a's next
     assert s.seen("b", [s.offers["b"]], nobody_else, had=True) == ["b"]  # b had its own already
     assert s.seen("a", [index], lambda i: True, had=False) == ["a"]  # nobody left to pass it to
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.booleans()), max_size=40))
+def test_offers_stay_one_per_peer_and_lacked(events: list[tuple[int, int, bool]]) -> None:
+    """Whatever the peers announce, each has at most one open offer, a piece it lacked when
+    offered and may request; pieces offered are counted."""
+    n = 6
+    has = {key: PieceSet(n) for key in range(4)}
+    s = SuperSeed(n, Availability(n), random.Random(0))
+    for key in has:
+        s.offer(key, has[key])
+    for key, index, had in events:
+        has[key].set(index)
+        for other in s.seen(key, [index], lambda i: all(p[i] for p in has.values()), had=had):
+            lacked = has[other].copy()
+            offered = s.offer(other, has[other])
+            assert offered is None or (not lacked[offered] and s.shown(other, offered))
+    assert all(s.shown(key, index) for key, index in s.offers.items())
+    assert sum(s.times_offered) >= sum(len(shown) for shown in s.shown_to.values())
 
 
 # -- the session --------------------------------------------------------------------------

@@ -70,8 +70,13 @@ class Config:
     allowed_fast_set_size: int = 5
     #: Close a connection in which neither side wants anything: we seed and the peer is a
     #: seed or says it only uploads (BEP 21 ``upload_only``), as libtorrent's
-    #: ``close_redundant_connections`` does. Off by default: pass a ``Config`` with it on.
+    #: ``close_redundant_connections`` does (on by default there). The asyncio driver turns
+    #: it on; the simulator keeps it off: its connections between seeds cost nothing.
     close_redundant: bool = False
+    #: Super-seed (BEP 16, see btref.superseed): a session that starts as a seed hides its
+    #: pieces and offers each peer one at a time, the next once the last has passed on.
+    #: For a torrent's first seed with little upload; off, as in libtorrent.
+    super_seed: bool = False
 
 
 # -- actions: what the driver must do --------------------------------------------------

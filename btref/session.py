@@ -26,7 +26,9 @@ What it implements: BEP 3 "peer messages" (choke/unchoke, interested, have, bitf
 request/piece/cancel, end game), BEP 6 "fast extension" (have all/none, reject, allowed
 fast both ways, suggest ignored), the ``reqq`` of the BEP 10 extended handshake and its
 BEP 21 ``upload_only`` (with ``Config.close_redundant``, a seed drops peers that want
-nothing either). Strategies enter
+nothing either), and BEP 16 super-seeding with ``Config.super_seed`` (the state and its
+rules in :mod:`btref.superseed`; the session hides its pieces at connect time, tells it
+each piece a peer announces and refuses requests for pieces not offered). Strategies enter
 through hooks only: the picker, the choker and the hash schemes.
 
 Invariants:
@@ -60,6 +62,7 @@ from btref.errors import BtrefError, ProtocolError
 from btref.metainfo import Torrent
 from btref.peer import Peer
 from btref.pieceset import PieceSet
+from btref.superseed import SuperSeed
 from btref.views import Availability, SwarmView
 
 __all__ = ["Session", "Config", "Send", "Broadcast", "ReadBlock", "WritePiece", "Close", "Ban", "Event", "Complete"]
@@ -109,6 +112,9 @@ class Session:
         self.download = Downloader(torrent, hook, self.config, self.have, self.availability, self.peers,
                                    self.swarm_view, keep_data=keep_data, settled=self.settled, tiers=tiers)
         self.choking = ChokeRounds(hook, self.config, self.peers, self.swarm_view)
+        #: BEP 16: only a seed from the start super-seeds (a downloader told what it has).
+        self.superseed = (SuperSeed(n, self.availability, self.rng) if self.config.super_seed and self.seeding
+                          else None)
         #: Keys we banned (a liar that left is banned too, by the key it had).
         self.banned: set[Hashable] = set()
         self.now = 0.0
@@ -153,7 +159,11 @@ class Session:
         peer = self.peers[key] = Peer(key, PieceSet(self.num_pieces), now, fast=fast, extensions=extensions)
         peer.down.window = peer.up.window = self.config.rate_window
         out: Actions = []
-        if fast and self.have.count == 0:
+        if self.superseed is not None:  # BEP 16: pretend to have nothing, then offer one piece
+            if fast:
+                peer.send(wire.HaveNone(), now, out)
+            self._offer(peer, out)
+        elif fast and self.have.count == 0:
             peer.send(wire.HaveNone(), now, out)
         elif fast and self.seeding:
             peer.send(wire.HaveAll(), now, out)
@@ -215,8 +225,11 @@ class Session:
                 self._close(peer, f"piece index {index} out of range 0..{self.num_pieces - 1}", out)
             elif peer.has.set(index) and self.availability.add(index):  # true for a piece we lack
                 news[key] = news.get(key, 0) + 1
-            elif self._redundant(peer):  # its last piece, and we seed: a seed like us
-                self._drop_redundant(peer, out)
+            else:
+                if self.superseed is not None:
+                    self._super_seen(peer, (index,), False, out)
+                if self._redundant(peer):  # its last piece, and we seed: a seed like us
+                    self._drop_redundant(peer, out)
         for key, count in news.items():
             peer = self.peers.get(key)
             if peer is not None:  # (None: closed by a later pair)
@@ -296,6 +309,8 @@ class Session:
         for index in new:
             if self.availability.add(index):
                 peer.wanted += 1
+        if self.superseed is not None:
+            self._super_seen(peer, new, True, out)
         if self._redundant(peer):
             self._drop_redundant(peer, out)
             return
@@ -306,6 +321,24 @@ class Session:
         interested = peer.wanted > 0 and not self.seeding
         if interested != peer.am_interested:  # sending it moves the flag (Peer.follow)
             peer.send(wire.Interested() if interested else wire.NotInterested(), self.now, out)
+
+    # -- super-seeding (BEP 16) -------------------------------------------------------------
+
+    def _offer(self, peer: Peer, out: Actions) -> None:
+        """Offer ``peer`` its next piece: a ``have`` for the piece :class:`SuperSeed` chose."""
+        assert self.superseed is not None
+        index = self.superseed.offer(peer.key, peer.has)
+        if index is not None:
+            peer.send(wire.Have(index), self.now, out)
+
+    def _super_seen(self, peer: Peer, pieces: Iterable[int], had: bool, out: Actions) -> None:
+        """``peer`` announced ``pieces``: the peers whose offered piece has passed on get a next one."""
+        assert self.superseed is not None
+        def everyone_has(index: int) -> bool:
+            return all(other.has[index] for other in self.peers.values())
+
+        for key in self.superseed.seen(peer.key, pieces, everyone_has, had=had):
+            self._offer(self.peers[key], out)
 
     # -- choking (BEP 3 "choking"; BEP 6 "reject", "allowed fast") ------------------------
 
@@ -369,7 +402,8 @@ class Session:
         if not (0 < length <= wire.BLOCK_SIZE and 0 <= begin and begin + length <= self.torrent.piece_size(index)):
             raise ProtocolError(f"request ({index}, {begin}, {length}) outside piece {index}")
         choked = peer.am_choking and index not in peer.granted  # BEP 6: granted pieces pass a choke
-        if not self.have[index] or choked or len(peer.serving) >= self.config.max_peer_requests:
+        hidden = self.superseed is not None and not self.superseed.shown(peer.key, index)  # BEP 16
+        if not self.have[index] or hidden or choked or len(peer.serving) >= self.config.max_peer_requests:
             if peer.fast:  # BEP 6: every request gets an answer, so refuse explicitly
                 peer.send(wire.Reject(index, begin, length), self.now, out)
             return
@@ -479,6 +513,8 @@ class Session:
         for index, begin in list(peer.requests):
             self.download.release(peer, index, begin)
         self.download.peer_left(peer.key)
+        if self.superseed is not None:
+            self.superseed.forget(peer.key)
         out.append(Event("peer_disconnected", {"peer": str(peer.key), "reason": reason}))
         self.hook.btref_peer_disconnected(peer=peer.view(self.now), reason=reason)
         if not peer.am_choking and peer.peer_interested:  # its slot is free

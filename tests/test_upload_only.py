@@ -119,3 +119,34 @@ def test_a_btref_seed_says_upload_only_and_a_leecher_does_not(tmp_path, seed):
 
     handshake = run(scenario(), 60)
     assert handshake.upload_only == (1 if seed else None)
+
+
+def test_the_asyncio_driver_closes_redundant_connections_by_default(tmp_path):
+    """As libtorrent's ``close_redundant_connections``; the simulator keeps Config's default."""
+    from btref.net.driver import Client
+    from tests.test_driver import make_torrent
+
+    _, torrent, src = make_torrent(tmp_path)
+    assert Client(torrent, src).config.close_redundant and not Config().close_redundant
+
+
+def test_a_leecher_that_completes_hangs_up_on_its_seed(tmp_path):
+    """With the driver's default config, the connection between a seed and the leecher it
+    fed ends once the leecher has every piece: both sides only upload. (A test that waits
+    to see such a link open must not count on it: on loopback it can last a few
+    milliseconds.)"""
+    from btref.net.driver import Client
+    from tests.test_driver import make_torrent, run, same_tree
+
+    _, torrent, src = make_torrent(tmp_path)
+
+    async def scenario() -> None:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=()) as seeder, \
+                Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
+                       peers=[f"127.0.0.1:{seeder.port}"]) as leech:
+            assert await leech.run()
+            while leech.links or seeder.links:  # closed by one side, then seen by the other
+                await asyncio.sleep(0.01)
+
+    run(scenario(), 60)
+    assert same_tree(src, tmp_path / "dst")

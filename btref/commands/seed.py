@@ -6,7 +6,9 @@ or missing, because a seed that lies about its pieces wastes everyone's time. Th
 asyncio driver (:class:`btref.net.driver.Client`) listens, announces to the
 torrent's trackers (and, with ``--dht-bootstrap`` or ``--dht FILE``, to the BEP 5 DHT, so
 a trackerless swarm can be seeded from the command line), connects out to any ``--peer``
-and uploads to whom the choker picks, at most ``--max-peers`` of them at once.
+and uploads to whom the choker picks, at most ``--max-peers`` of them at once. With
+``--super-seed`` it hides its pieces and offers each peer one at a time (BEP 16,
+:mod:`btref.superseed`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ examples:
   btref seed album.torrent . --choker seed-round-robin:turn=10
   btref seed album.torrent . --no-trackers --dht-bootstrap 127.0.0.1:6881 --dht seed-dht.json
   btref seed album.torrent . --max-peers 200
+  btref seed album.torrent . --super-seed --upload-limit 256K
 
 try next: in another terminal, `btref download album.torrent -o /tmp/copy
 --peer 127.0.0.1:6881`, or run `btref tracker` and make the torrent with
@@ -79,6 +82,11 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--max-peers", type=peer_limit, default=60, metavar="N",
                    help="most connections at once, counting those still connecting (default 60); "
                         "raise it to serve a crowd (each takes a file descriptor)")
+    p.add_argument("--super-seed", action="store_true",
+                   help="super-seed (BEP 16): hide our pieces and offer each peer one piece at a time, the "
+                        "next once another peer has it; for the first seed of a new torrent with a slow uplink, "
+                        "so it uploads about one copy and the peers trade the rest (see the book's chapter "
+                        "'Super-seeding')")
     p.add_argument("--stop-after", type=float, metavar="SECONDS",
                    help="stop seeding after this many seconds, exit status 0 (for scripts and labs)")
     p.set_defaults(run=run)
@@ -96,6 +104,8 @@ def next_step(args: argparse.Namespace, torrent: Torrent, port: int | None, dht:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import asyncio  # the event loop and the driver: only when seeding starts
+
+    import attrs
 
     from btref.net.driver import Client
     from btref.io.progress import Progress
@@ -123,6 +133,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                         args, "seed", torrent.num_pieces, seed=True, title=f"btref seed {torrent.name}", out=out))
                 session = Client(torrent, args.data_dir, seed=True, recheck=report, max_peers=args.max_peers,
                                  **options)
+                if args.super_seed:  # BEP 16; the driver's other tunables stay as they are
+                    session.config = attrs.evolve(session.config, super_seed=True)
                 return await seeding(session, dht)
         finally:
             if dht is not None:
@@ -131,7 +143,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     async def seeding(session: Client, dht: DHT | None) -> str | None:
         async with session:
             print(f"btref seed: {torrent.name} ({human_size(torrent.total_length)}) on {args.host}:{session.port}"
-                  f"{limit_note(args)}{dht_note(dht)}; "
+                  f"{limit_note(args)}{dht_note(dht)}{'; super-seeding (BEP 16)' if args.super_seed else ''}; "
                   f"Ctrl-C stops. Next: {next_step(args, torrent, session.port, dht)}", file=out, flush=True)
             progress = Progress(torrent.total_length, label=f"seeding {torrent.name}", interval=30.0)
             try:

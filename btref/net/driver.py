@@ -144,8 +144,9 @@ class Client(PeerNetwork):
         self.hook = self.plugins.hook
         self.extensions = Extensions(torrent, self.plugins)  # BEP 9 serving, BEP 11 PEX
         # Refill request queues a quarter at a time (the picker runs about 60 times less
-        # often than after every block), and grow a new peer's queue by slow start.
-        self.config = config or Config(refill_fraction=0.25, slow_start=True)
+        # often than after every block), grow a new peer's queue by slow start, and hang up
+        # when both sides only upload (BEP 21, as libtorrent does by default).
+        self.config = config or Config(refill_fraction=0.25, slow_start=True, close_redundant=True)
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes

@@ -241,8 +241,9 @@ class PeerNetwork:
             if not link.initiator:
                 link.queue(link.conn.handshake())
             if link.conn.extension:
-                ours = self.extensions.handshake(self.port, self.config.max_peer_requests,  # BEP 9, 10, 11, 21
-                                                 upload_only=engine.seeding)
+                # BEP 9, 10, 11, 21; a super-seed (BEP 16) hides that it only uploads, as libtorrent does
+                ours = self.extensions.handshake(self.port, self.config.max_peer_requests,
+                                                 upload_only=engine.seeding and engine.superseed is None)
                 link.queue(wire.Extended(0, ours.encode()))
             self.links[link.key] = link
             admitted = True

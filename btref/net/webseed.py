@@ -300,7 +300,7 @@ class WebSeed:
                 if self.driver.engine is None or self.driver.engine.done:
                     return  # nothing to fetch
                 reason = await self._serve(loop)
-                if self.banned:
+                if self.banned or self.driver.engine.done:  # done: the session hung up (BEP 21), no failure
                     break
                 self._leave(reason, loop.time())
                 self.failures += 1

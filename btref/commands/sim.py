@@ -108,7 +108,8 @@ def list_scenarios(out: TextIO) -> None:
     for name in sorted(every):
         s = every[name]
         more = (f", picker {s.picker}" if s.picker != "rarest-first" else "") + (f", seed {s.seed}" if s.seed else "")
-        print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces{more})", file=out)
+        peers = "" if name in scenarios.OPEN_SCENARIOS else f"{s.peers} peers, "  # arrivals set their number
+        print(f"  {name:<{width}}  {s.summary} (default {peers}{s.pieces} pieces{more})", file=out)
 
 
 def write_view(swarm: object, path: Path, title: str) -> Path:
@@ -176,8 +177,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if s["mean_download_time"] is not None:
         print(f"  completed {s['completed']}/{s['leechers']}; download time mean {s['mean_download_time']:.1f} s, "
               f"median {s['median_download_time']:.1f} s, max {s['max_download_time']:.1f} s", file=out)
-        print(f"  last completion {s['last_completion']:.1f} s = {s['over_bound']:.2f} x the lower bound "
-              f"{s['lower_bound']:.1f} s", file=out)
+        if s["over_bound"] is not None:  # an open swarm has no one distribution to bound
+            print(f"  last completion {s['last_completion']:.1f} s = {s['over_bound']:.2f} x the lower bound "
+                  f"{s['lower_bound']:.1f} s", file=out)
     else:
         print(f"  no peer completed within {metrics['end']:.0f} s of virtual time", file=out)
     print(f"  rarest piece: at least {s['min_replication']} copies, {s['rarest_copies_mean']:.1f} on average; "

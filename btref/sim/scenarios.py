@@ -431,6 +431,8 @@ def _open(name: str) -> Callable[[Params], tuple[Swarm, dict[str, Any]]]:
                        model_measured_eta=fluid_model(o, p.pieces, found["eta"]) if found["eta"] else None,
                        population=census.samples, rarest_holders=census.rarest, one_club=census.club,
                        holders_at_end=census.holders)
+        # Kurose and Ross's bound is for peers that all arrive at once: no ratio to it here.
+        metrics["summary"]["over_bound"] = None
         metrics["summary"].update({key: found[key] for key in ("leechers_mean", "seeds_mean", "eta")},
                                   model_leechers=model["leechers"], model_download_time=model["download_time"])
         return swarm, metrics

@@ -17,14 +17,16 @@ on a busy machine run it in parts that share a cache, smallest first::
     .venv/bin/python bench/repro.py bound --cache /tmp/bound.json
 
 ``pickers`` (about 6 CPU minutes), ``free-riders`` and ``fairness`` (about 3) take
-``--cache`` too: a run that is stopped keeps the runs it finished, and the same command
+``--cache`` too, as do ``qiu-srikant`` (about 90 CPU seconds) and ``missing-piece``
+(about 35): a run that is stopped keeps the runs it finished, and the same command
 again goes on from there.
 
 Each prints its table and writes ``docs/_static/repro-<experiment>.png`` (``--out`` for
 another folder). ``--peers``, ``--pieces`` and ``--repeat`` shrink or grow a run; the
 defaults are the sizes the chapter shows. Every run uses fixed seeds (``0 .. repeat-1``),
 so the same command prints the same numbers. Nothing is asserted here: the small-size
-versions with their tolerances are ``tests/test_reproductions.py``.
+versions with their tolerances are ``tests/test_reproductions.py`` and, for the open
+swarms, ``tests/test_repro_open.py``.
 """
 
 from __future__ import annotations
@@ -319,7 +321,7 @@ def qiu_srikant(args: argparse.Namespace) -> None:
     """Time-averaged leechers, seeds and download time of an open swarm against the fluid model."""
     fig, axes = plt.subplots(1, len(REGIMES), figsize=(8.6, 3.8))
     print(f"{'regime, queues':<33} {'x':>6} {'y':>6} {'T (s)':>6}  {'x/model':>7} {'y/model':>7} {'T/model':>7}"
-          f"  {'eta':>5} {'copies':>6} {'cpu s':>5}")
+          f"  {'eta':>5} {'copies':>6} {'unchoked by':>11} {'end game at':>11} {'cpu s':>5}")
     for ax, (regime, params) in zip(axes, REGIMES.items()):
         for queues, queue in QUEUES.items():
             runs = [_open_run(args.cache, "open", int(args.pieces), "rarest-first", seed, {**params, **queue})
@@ -335,6 +337,8 @@ def qiu_srikant(args: argparse.Namespace) -> None:
             print(f"  {regime + ', ' + queues:<31} {sim['x']:>6.1f} {sim['y']:>6.1f} {sim['T']:>6.1f}  "
                   f"{sim['x'] / model['leechers']:>7.3f} {y_ratio} {sim['T'] / model['download_time']:>7.3f}  "
                   f"{sim['eta']:>5.2f} {statistics.fmean(r['bytes_down'] for r in runs):>6.2f} "
+                  f"{statistics.fmean(r['open']['unchoking_mean'] for r in runs):>11.1f} "
+                  f"{statistics.fmean(r['open']['endgame_missing_mean'] for r in runs):>11.1f} "
                   f"{sum(r['cpu'] for r in runs):>5.0f}", flush=True)
             population = runs[0]["population"]
             times = [t for t, _, _ in population]
@@ -396,9 +400,11 @@ def main(argv: list[str] | None = None) -> None:
                                               ("qiu-srikant", qiu_srikant, "-", "100", 1),
                                               ("missing-piece", missing_piece, "-", "40", 1)):
         p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
-        p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
+        if peers != "-":  # an open swarm's arrivals set its number of peers
+            p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
         p.add_argument("--pieces", default=pieces, help=f"pieces of 16 KiB (default {pieces})")
-        p.add_argument("--repeat", type=int, default=repeat, help=f"runs, seeds 0..repeat-1 (default {repeat})")
+        if name != "missing-piece":  # one run per curve: the figure shows one population each
+            p.add_argument("--repeat", type=int, default=repeat, help=f"runs, seeds 0..repeat-1 (default {repeat})")
         p.add_argument("--out", type=Path, default=STATIC, help="folder for the PNG (default docs/_static)")
         p.add_argument("--cache", type=Path, help="JSON file keeping each run's summary: run in parts")
         if name == "bound":

@@ -30,15 +30,14 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from btref.actions import Config
+import btref.sim.swarm
+from btref.sim.swarm import PeerSpec
 from btref.wire import BLOCK_SIZE as BLOCK
-
-if TYPE_CHECKING:
-    from btref.sim.swarm import PeerSpec, Swarm
 
 __all__ = ["OpenSwarm", "OpenSwarmError", "Census", "leecher_specs", "measure", "fluid_model", "report"]
 
@@ -99,8 +98,6 @@ def leecher_specs(o: OpenSwarm, rng: random.Random, **fields: Any) -> list[PeerS
     """The leechers of a run: Poisson arrivals at ``o.arrival_rate`` until ``o.horizon``,
     each lingering an exponential time of mean ``o.seed_time`` once done. ``fields`` are
     more :class:`~btref.sim.swarm.PeerSpec` fields (picker, choker)."""
-    from btref.sim.swarm import PeerSpec
-
     specs: list[PeerSpec] = []
     t = rng.expovariate(o.arrival_rate)
     while t < o.horizon:
@@ -120,7 +117,8 @@ class Census:
     leechers that hold one piece, and :attr:`club` how many leechers miss only that piece.
     """
 
-    def __init__(self, swarm: Swarm, interval: float, origin: str = "S") -> None:
+    # The annotation names the module: the book also documents btref.tracker_state.Swarm.
+    def __init__(self, swarm: btref.sim.swarm.Swarm, interval: float, origin: str = "S") -> None:
         self.swarm, self.interval, self.origin = swarm, interval, origin
         self.samples: list[tuple[float, int, int]] = []
         self.rarest: list[int] = []
@@ -129,6 +127,8 @@ class Census:
         self.upload: list[tuple[int, int, int]] = []  # (leechers, seeds, origin)
         #: Leechers holding each piece, at the last sample.
         self.holders: list[int] = []
+        self.unchoking: list[int] = []
+        self.endgame: dict[int, int] = {}
         self._sent: dict[int, int] = {}
         swarm.loop.at(swarm.loop.now, self.sample)
 
@@ -139,6 +139,7 @@ class Census:
         leechers = seeds = 0
         up = [0, 0, 0]
         missing_one: list[int] = []
+        unchoking = 0
         for peer in swarm.peers.values():
             if not peer.present:
                 continue
@@ -157,11 +158,16 @@ class Census:
                     holders[index] += 1
                 if have.count == pieces - 1:
                     missing_one.append(next(i for i in range(pieces) if not have[i]))
+                unchoking += sum(1 for other in peer.session.peers.values()
+                                 if not other.peer_choking and other.am_interested)
+                if peer.session.download.endgame and peer.key not in self.endgame:
+                    self.endgame[peer.key] = pieces - have.count
         rarest = min(range(pieces), key=holders.__getitem__)
         self.samples.append((swarm.loop.now, leechers, seeds))
         self.upload.append((up[0], up[1], up[2]))
         self.rarest.append(holders[rarest])
         self.club.append(sum(1 for i in missing_one if i == rarest))
+        self.unchoking.append(unchoking)
         self.holders = holders
         swarm.loop.after(self.interval, self.sample)
 
@@ -170,7 +176,9 @@ def measure(census: Census, o: OpenSwarm) -> dict[str, Any]:
     """Time averages over ``[o.warm_up, o.horizon]``: leechers ``x``, seeds ``y``, the mean
     download time ``T`` of those who arrived in the window (``None`` if any of them did
     not finish), Little's ``x / lambda``, and the leechers' upload efficiency ``eta``
-    (what the leechers uploaded over what x leechers could have)."""
+    (what the leechers uploaded over what x leechers could have); how many peers unchoke
+    a leecher on average, and how many pieces a leecher still missed when it entered end
+    game."""
     window = [i for i, (t, _, _) in enumerate(census.samples) if o.warm_up < t <= o.horizon]
     if not window:
         raise OpenSwarmError(f"no sample in the window [{o.warm_up}, {o.horizon}]")
@@ -182,6 +190,7 @@ def measure(census: Census, o: OpenSwarm) -> dict[str, Any]:
                if not p.spec.seed and o.warm_up <= p.arrived_at < o.horizon]
     done = [p.completed_at - p.arrived_at for p in arrived if p.completed_at is not None]
     rarest = [census.rarest[i] / census.samples[i][1] for i in window if census.samples[i][1]]
+    endgame = [census.endgame[p.key] for p in arrived if p.key in census.endgame]
     club = [census.club[i] / census.samples[i][1] for i in window if census.samples[i][1]]
     return {
         "leechers_mean": x,
@@ -194,6 +203,9 @@ def measure(census: Census, o: OpenSwarm) -> dict[str, Any]:
         "upload_leechers": up[0], "upload_seeds": up[1], "upload_origin": up[2],
         "rarest_share_mean": statistics.fmean(rarest) if rarest else None,
         "one_club_share_mean": statistics.fmean(club) if club else None,
+        "unchoking_mean": sum(census.unchoking[i] for i in window) / sum(census.samples[i][1] for i in window)
+        if x else None,
+        "endgame_missing_mean": statistics.fmean(endgame) if endgame else None,
     }
 
 
@@ -217,19 +229,26 @@ def fluid_model(o: OpenSwarm, pieces: int, eta: float = 1.0) -> dict[str, float 
             "regime": "download-limited" if by_download >= by_upload else "upload-limited"}
 
 
+def _shown(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def report(metrics: dict[str, Any]) -> list[str]:
     """What an open-swarm run shows: its time averages beside the fluid model's."""
     o, m, model = metrics["open_swarm"], metrics["open"], metrics["model"]
-    t = m["download_time_mean"]
+    with_eta = metrics["model_measured_eta"]
     lines = [f"open swarm: lambda {o['arrival_rate']}/s, seed time {o['seed_time']} s, origin seed "
              f"{o['seed_upload']} blocks/s; averages over [{o['warm_up']:g}, {o['horizon']:g}] s",
              f"  leechers x {m['leechers_mean']:.1f} (model {model['leechers']:.1f}), seeds y "
              f"{m['seeds_mean']:.1f} (model {model['seeds']:.1f})",
-             f"  download time T {'-' if t is None else f'{t:.1f}'} s (model {model['download_time']:.1f} s, "
+             f"  download time T {_shown(m['download_time_mean'], '.1f')} s (model {model['download_time']:.1f} s, "
              f"{model['regime']}); done {m['completed_in_window']}/{m['arrived_in_window']}",
-             f"  leechers' upload efficiency eta {m['eta']:.2f}; fewest leechers holding a piece: "
-             f"{m['rarest_share_mean']:.0%} of them on average"]
-    if t is None:
+             f"  leechers' upload efficiency eta {_shown(m['eta'], '.2f')} (the model with it: x "
+             f"{_shown(with_eta and with_eta['leechers'], '.1f')}); fewest leechers holding a piece: "
+             f"{_shown(m['rarest_share_mean'], '.0%')} of them on average",
+             f"  a leecher is unchoked by {_shown(m['unchoking_mean'], '.1f')} peers on average and enters "
+             f"end game {_shown(m['endgame_missing_mean'], '.0f')} pieces before the end"]
+    if m["download_time_mean"] is None:
         lines.append("  not every arrival finished: the population grew (try a faster --seed-upload, "
                      "or a longer --seed-time)")
     return lines

@@ -7,6 +7,8 @@ Run one experiment at a time (each takes minutes at full size on this machine)::
     .venv/bin/python bench/repro.py pickers      # Bharambe et al. 2006 / Legout et al. 2006
     .venv/bin/python bench/repro.py free-riders  # Legout et al. 2007; Locher et al. 2006 (BitThief)
     .venv/bin/python bench/repro.py fairness     # Bharambe et al. 2006: share ratios per upload class
+    .venv/bin/python bench/repro.py qiu-srikant  # Qiu and Srikant 2004: an open swarm's fluid model
+    .venv/bin/python bench/repro.py missing-piece  # Hajek and Zhu 2010: the missing piece syndrome
 
 ``bound`` at full size takes about 6 CPU minutes (3 of them for 1,024 peers x 256 pieces);
 on a busy machine run it in parts that share a cache, smallest first::
@@ -15,14 +17,16 @@ on a busy machine run it in parts that share a cache, smallest first::
     .venv/bin/python bench/repro.py bound --cache /tmp/bound.json
 
 ``pickers`` (about 6 CPU minutes), ``free-riders`` and ``fairness`` (about 3) take
-``--cache`` too: a run that is stopped keeps the runs it finished, and the same command
+``--cache`` too, as do ``qiu-srikant`` (about 90 CPU seconds) and ``missing-piece``
+(about 35): a run that is stopped keeps the runs it finished, and the same command
 again goes on from there.
 
 Each prints its table and writes ``docs/_static/repro-<experiment>.png`` (``--out`` for
 another folder). ``--peers``, ``--pieces`` and ``--repeat`` shrink or grow a run; the
 defaults are the sizes the chapter shows. Every run uses fixed seeds (``0 .. repeat-1``),
 so the same command prints the same numbers. Nothing is asserted here: the small-size
-versions with their tolerances are ``tests/test_reproductions.py``.
+versions with their tolerances are ``tests/test_reproductions.py`` and, for the open
+swarms, ``tests/test_repro_open.py``.
 """
 
 from __future__ import annotations
@@ -278,6 +282,113 @@ def fairness(args: argparse.Namespace) -> None:
     _save(fig, args.out, "fairness")
 
 
+# -- 5. an open swarm against Qiu and Srikant's fluid model ------------------------------------
+
+
+def _open_run(cache: Path | None, scenario: str, pieces: int, picker: str, seed: int,
+              params: dict[str, float]) -> dict[str, Any]:
+    """One open-swarm run's time averages, model and census (kept in ``cache`` as ``_summary``)."""
+    key = f"{scenario}:{pieces}:{picker}:{seed}:{json.dumps(params, sort_keys=True)}"
+    known: dict[str, dict[str, Any]] = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    if key not in known:
+        start = _cpu()
+        _, m = scenarios.run(scenario, pieces=pieces, picker=picker, seed=seed, open_swarm=params)
+        known[key] = {"open": m["open"], "model": m["model"], "model_measured_eta": m["model_measured_eta"],
+                      "population": m["population"], "rarest": m["rarest_holders"], "club": m["one_club"],
+                      "holders_at_end": m["holders_at_end"], "cpu": _cpu() - start,
+                      # Copies of the file each leecher downloaded (end game duplicates included).
+                      "bytes_down": statistics.fmean(p["bytes_down"] for p in m["peers"] if not p["seed"]
+                                                     and p["completed"] is not None
+                                                     and p["arrived"] >= m["open_swarm"]["warm_up"])
+                      / (pieces * m["piece_length"])}
+        if cache:
+            cache.write_text(json.dumps(known) + "\n")
+    return known[key]
+
+
+#: Qiu and Srikant's two regimes, as open-swarm parameters (rates in blocks/s, the rest
+#: :class:`btref.sim.open_swarm.OpenSwarm`'s defaults: arrivals 1/s for 600 s, leechers
+#: upload 4 and download 16, the origin seed uploads 8). Upload-limited: finished peers
+#: leave at once. Download-limited: they seed for a mean of 60 s (so a warm-up of five
+#: times that), and leechers download at 8 blocks/s.
+REGIMES = {"upload-limited": {"seed_time": 0.0},
+           "download-limited": {"seed_time": 60.0, "download": 8.0, "warm_up": 300.0}}
+#: Request queues: the engine's default, and short ones that start end game later.
+QUEUES = {"default queues": {}, "short queues": {"min_queue": 1, "pipeline_seconds": 0.5}}
+
+
+def qiu_srikant(args: argparse.Namespace) -> None:
+    """Time-averaged leechers, seeds and download time of an open swarm against the fluid model."""
+    fig, axes = plt.subplots(1, len(REGIMES), figsize=(8.6, 3.8))
+    print(f"{'regime, queues':<33} {'x':>6} {'y':>6} {'T (s)':>6}  {'x/model':>7} {'y/model':>7} {'T/model':>7}"
+          f"  {'eta':>5} {'copies':>6} {'unchoked by':>11} {'end game at':>11} {'cpu s':>5}")
+    for ax, (regime, params) in zip(axes, REGIMES.items()):
+        for queues, queue in QUEUES.items():
+            runs = [_open_run(args.cache, "open", int(args.pieces), "rarest-first", seed, {**params, **queue})
+                    for seed in range(args.repeat)]
+            sim = {k: statistics.fmean(r["open"][f] for r in runs)
+                   for k, f in (("x", "leechers_mean"), ("y", "seeds_mean"), ("T", "download_time_mean"),
+                                ("eta", "eta"))}
+            model = runs[0]["model"]
+            if queues == "default queues":
+                print(f"{'  model (eta 1, ' + model['regime'] + ')':<33} {model['leechers']:>6.1f} "
+                      f"{model['seeds']:>6.1f} {model['download_time']:>6.1f}")
+            y_ratio = f"{sim['y'] / model['seeds']:>7.3f}" if model["seeds"] else f"{'-':>7}"
+            print(f"  {regime + ', ' + queues:<31} {sim['x']:>6.1f} {sim['y']:>6.1f} {sim['T']:>6.1f}  "
+                  f"{sim['x'] / model['leechers']:>7.3f} {y_ratio} {sim['T'] / model['download_time']:>7.3f}  "
+                  f"{sim['eta']:>5.2f} {statistics.fmean(r['bytes_down'] for r in runs):>6.2f} "
+                  f"{statistics.fmean(r['open']['unchoking_mean'] for r in runs):>11.1f} "
+                  f"{statistics.fmean(r['open']['endgame_missing_mean'] for r in runs):>11.1f} "
+                  f"{sum(r['cpu'] for r in runs):>5.0f}", flush=True)
+            population = runs[0]["population"]
+            times = [t for t, _, _ in population]
+            line = "-" if queues == "default queues" else ":"
+            ax.plot(times, [x for _, x, _ in population], "C0" + line, label=f"leechers, {queues}")
+            if model["seeds"]:
+                ax.plot(times, [y for _, _, y in population], "C1" + line, label=f"seeds, {queues}")
+        ax.axhline(model["leechers"], color="C0", linestyle="--", label="fluid model")
+        if model["seeds"]:
+            ax.axhline(model["seeds"], color="C1", linestyle="--")
+        ax.axvspan(0, float(params.get("warm_up", 200.0)), color="grey", alpha=0.15)
+        ax.set_title(f"{regime} (shaded: warm-up)", fontsize="medium")
+        ax.set_xlabel("time (s); arrivals stop at 600 s")
+        ax.legend(fontsize="x-small")
+    axes[0].set_ylabel("peers present")
+    fig.tight_layout()
+    _save(fig, args.out, "qiu-srikant")
+
+
+# -- 6. the missing piece syndrome --------------------------------------------------------------
+
+
+def missing_piece(args: argparse.Namespace) -> None:
+    """Population over time with an origin seed of 1.5x and 0.5x the arrival rate, both pickers."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.8), sharey=True)
+    print(f"{'seed/arrivals':>13} {'picker':<13} {'leechers at 300 s':>17} {'growth /s':>9} "
+          f"{'rarest piece held':>17} {'one club':>8}  cpu s")
+    for ax, picker in zip(axes, ("rarest-first", "random")):
+        for rate in (1.5, 0.5):
+            params = {"seed_upload": rate}
+            r = _open_run(args.cache, "missing-piece", int(args.pieces), picker, 0, params)
+            population = r["population"]
+            times = [t for t, _, _ in population]
+            leechers = [x for _, x, _ in population]
+            late = [(t, x) for t, x in zip(times, leechers) if 100.0 <= t <= 300.0]
+            slope = statistics.linear_regression([t for t, _ in late], [x for _, x in late]).slope
+            at_horizon = late[-1][1]
+            print(f"{rate:>13} {picker:<13} {at_horizon:>17} {slope:>9.3f} "
+                  f"{r['open']['rarest_share_mean']:>17.1%} {r['open']['one_club_share_mean']:>8.1%}  "
+                  f"{r['cpu']:.0f}", flush=True)
+            ax.plot(times, leechers, label=f"seed {rate}x the arrivals")
+        ax.axvline(300.0, color="grey", linestyle=":")
+        ax.set_title(picker, fontsize="medium")
+        ax.set_xlabel("time (s); arrivals 1/s until 300 s")
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel("leechers present")
+    fig.tight_layout()
+    _save(fig, args.out, "missing-piece")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -285,11 +396,15 @@ def main(argv: list[str] | None = None) -> None:
     for name, run, peers, pieces, repeat in (("bound", bound, "16,128,1024", "64,256", 1),
                                               ("pickers", pickers, "200", "100", 3),
                                               ("free-riders", free_riders, "60", "200", 8),
-                                              ("fairness", fairness, "60", "800", 3)):
+                                              ("fairness", fairness, "60", "800", 3),
+                                              ("qiu-srikant", qiu_srikant, "-", "100", 1),
+                                              ("missing-piece", missing_piece, "-", "40", 1)):
         p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
-        p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
+        if peers != "-":  # an open swarm's arrivals set its number of peers
+            p.add_argument("--peers", default=peers, help=f"leechers (default {peers})")
         p.add_argument("--pieces", default=pieces, help=f"pieces of 16 KiB (default {pieces})")
-        p.add_argument("--repeat", type=int, default=repeat, help=f"runs, seeds 0..repeat-1 (default {repeat})")
+        if name != "missing-piece":  # one run per curve: the figure shows one population each
+            p.add_argument("--repeat", type=int, default=repeat, help=f"runs, seeds 0..repeat-1 (default {repeat})")
         p.add_argument("--out", type=Path, default=STATIC, help="folder for the PNG (default docs/_static)")
         p.add_argument("--cache", type=Path, help="JSON file keeping each run's summary: run in parts")
         if name == "bound":

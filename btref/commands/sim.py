@@ -45,6 +45,15 @@ the client-server vs peer-to-peer lessons, each in one run:
   btref sim privacy                            whose address each peer learns
   btref sim liar                               corrupt blocks: failed hash checks, a ban
 
+open swarms (arrivals go on; time averages after a warm-up, beside a fluid model):
+  btref sim open --no-plots                    Poisson arrivals 1/s, peers leave when done: upload-limited
+  btref sim open --seed-time 60 --download 8 --warm-up 300
+                                               finished peers seed 60 s: download-limited
+  btref sim open --seed-time 60 --download 8 --warm-up 300 --min-queue 1 --pipeline-seconds 0.5
+                                               ... with short request queues: a later end game
+  btref sim missing-piece --no-plots           a seed slower than the arrivals: the one club grows
+  btref sim missing-piece --seed-upload 1.5    ... faster than the arrivals: the population stays bounded
+
 exit status: 0 every peer completed, 1 some did not (which is the point of
 server-leaves and seed-leaves-early), 2 bad input.
 
@@ -71,7 +80,24 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--html", action="store_true",
                    help="also write view.html: the run in a browser, with play/pause and a slider (one file, "
                         "no network needed: open it in a lecture)")
+    group = p.add_argument_group("open swarms (scenarios open and missing-piece; rates in 16 KiB blocks/s)")
+    for flag, meta, text in (
+            ("--arrival-rate", "LAMBDA", "leechers arriving per second, a Poisson process (default 1)"),
+            ("--seed-time", "SECONDS", "mean time a finished leecher stays as a seed, exponential; 0: it leaves "
+                                       "at once (default 0)"),
+            ("--seed-upload", "RATE", "the origin seed's upload (default: open 8, missing-piece 0.5)"),
+            ("--download", "RATE", "each leecher's download (default 16; its upload is 4)"),
+            ("--horizon", "SECONDS", "arrivals stop then (default: open 600, missing-piece 300)"),
+            ("--warm-up", "SECONDS", "averages start then (default: open 200, missing-piece 100)"),
+            ("--min-queue", "N", "requests each leecher keeps queued per peer at least (default 4)"),
+            ("--pipeline-seconds", "SECONDS", "... and as many as that many seconds of the peer's rate (default 2)")):
+        group.add_argument(flag, type=float, metavar=meta, help=text)
     p.set_defaults(run=run)
+
+
+#: The ``btref sim`` options that set :class:`btref.sim.open_swarm.OpenSwarm` fields.
+OPEN_SWARM = ("arrival_rate", "seed_time", "seed_upload", "download", "horizon", "warm_up", "min_queue",
+              "pipeline_seconds")
 
 
 def list_scenarios(out: TextIO) -> None:
@@ -82,7 +108,8 @@ def list_scenarios(out: TextIO) -> None:
     for name in sorted(every):
         s = every[name]
         more = (f", picker {s.picker}" if s.picker != "rarest-first" else "") + (f", seed {s.seed}" if s.seed else "")
-        print(f"  {name:<{width}}  {s.summary} (default {s.peers} peers, {s.pieces} pieces{more})", file=out)
+        peers = "" if name in scenarios.OPEN_SCENARIOS else f"{s.peers} peers, "  # arrivals set their number
+        print(f"  {name:<{width}}  {s.summary} (default {peers}{s.pieces} pieces{more})", file=out)
 
 
 def write_view(swarm: object, path: Path, title: str) -> Path:
@@ -114,7 +141,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                            "try walkthrough or flash-crowd")
     story = args.scenario == "walkthrough"
     swarm, metrics = scenarios.run(args.scenario, peers=args.peers, pieces=args.pieces, picker=picker,
-                                   choker=choker, seed=seed, record_transfers=story or args.html)
+                                   choker=choker, seed=seed, record_transfers=story or args.html,
+                                   open_swarm={name: getattr(args, name) for name in OPEN_SWARM
+                                               if getattr(args, name, None) is not None})
     if story:
         from btref.sim import walkthrough
 
@@ -148,8 +177,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if s["mean_download_time"] is not None:
         print(f"  completed {s['completed']}/{s['leechers']}; download time mean {s['mean_download_time']:.1f} s, "
               f"median {s['median_download_time']:.1f} s, max {s['max_download_time']:.1f} s", file=out)
-        print(f"  last completion {s['last_completion']:.1f} s = {s['over_bound']:.2f} x the lower bound "
-              f"{s['lower_bound']:.1f} s", file=out)
+        if s["over_bound"] is not None:  # an open swarm has no one distribution to bound
+            print(f"  last completion {s['last_completion']:.1f} s = {s['over_bound']:.2f} x the lower bound "
+                  f"{s['lower_bound']:.1f} s", file=out)
     else:
         print(f"  no peer completed within {metrics['end']:.0f} s of virtual time", file=out)
     print(f"  rarest piece: at least {s['min_replication']} copies, {s['rarest_copies_mean']:.1f} on average; "

@@ -19,6 +19,11 @@ Built-in scenarios (the classic experiments of the BitTorrent literature):
 ``free-riders-seeded`` free riders among many neighbours and a seed per five peers (BitThief).
 ``upload-classes`` a third of the peers upload 2, 8 and 32 blocks/s each; peers leave when done (Bharambe 2006).
 
+Open swarms (:mod:`btref.sim.open_swarm`: arrivals go on, so the swarm reaches a steady state):
+
+``open``          Poisson arrivals for 600 s; finished peers leave; a fluid model to compare (Qiu and Srikant 2004);
+``missing-piece`` the same with an origin seed slower than the arrivals: the one club grows (Hajek and Zhu 2010).
+
 The lessons of the client-server vs peer-to-peer comparison (told by :mod:`btref.sim.lessons`):
 
 ``server-leaves``     the client-server baseline whose server leaves halfway: every download stops;
@@ -36,7 +41,7 @@ scenarios too (see :func:`known`): the DHT plugin's ``dht-lookup`` arrives that 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,8 @@ from btref.errors import BtrefError
 from btref.wire import BLOCK_SIZE as BLOCK
 from btref.sim import lessons, walkthrough
 from btref.sim.metrics import summarize
+from btref.sim.open_swarm import Census, OpenSwarm, OpenSwarmError, fluid_model, leecher_specs, measure
+from btref.sim.open_swarm import report as open_report
 from btref.sim.swarm import PeerSpec, Swarm
 from btref.sim.virtual import virtual_torrent
 
@@ -68,6 +75,9 @@ class Params:
     seed: int = 0
     #: The seed's upload capacity as a multiple of the scenario's own (``btref sweep --seed-rate``).
     seed_rate: float = 1.0
+    #: An open swarm's parameters that differ from the scenario's (:class:`OpenSwarm` field
+    #: names and values: ``btref sim open --arrival-rate 2``); only the open scenarios take them.
+    open_swarm: tuple[tuple[str, float], ...] = ()
 
 
 @attrs.frozen
@@ -150,7 +160,8 @@ def get(name: str) -> Scenario:
 # [docs: run]
 def run(name: str, *, peers: int | None = None, pieces: int | None = None, picker: str | None = None,
         choker: str = "tit-for-tat", seed: int | None = None, seed_rate: float | None = None, trace: bool = False,
-        record_transfers: bool = False, record_addresses: bool = False) -> tuple[Any, dict[str, Any]]:
+        record_transfers: bool = False, record_addresses: bool = False,
+        open_swarm: Mapping[str, float] | None = None) -> tuple[Any, dict[str, Any]]:
     """Build scenario ``name``, play it out, return the swarm (or the runner's result) and
     its metrics.
 
@@ -158,7 +169,8 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
     (``"rarest-first:random_first=0"``, see :func:`btref.plugins.parse`); the metrics
     record each one's label and every parameter it ran with. ``picker`` and ``seed`` left
     out are the scenario's (:attr:`Scenario.picker`, :attr:`Scenario.seed`); ``seed_rate``
-    multiplies the upload capacity of the scenario's seed (:attr:`Params.seed_rate`).
+    multiplies the upload capacity of the scenario's seed (:attr:`Params.seed_rate`);
+    ``open_swarm`` changes an open scenario's :class:`~btref.sim.open_swarm.OpenSwarm` fields.
     """
     from btref import plugins
 
@@ -171,11 +183,17 @@ def run(name: str, *, peers: int | None = None, pieces: int | None = None, picke
                   "picker_params": picker_choice.settings(), "choker_params": choker_choice.settings()}
     params = Params(peers if peers is not None else scenario.peers,
                     pieces if pieces is not None else scenario.pieces, picker, choker, seed,
-                    1.0 if seed_rate is None else seed_rate)
+                    1.0 if seed_rate is None else seed_rate, tuple(sorted((open_swarm or {}).items())))
     if params.peers < 1 or params.pieces < 1:
         raise ScenarioError(f"a swarm needs at least one peer and one piece, got {params.peers} and {params.pieces}")
     if not params.seed_rate > 0:
         raise ScenarioError(f"a seed's upload factor must be above 0, got {params.seed_rate}")
+    if name in OPEN_SCENARIOS and peers is not None:
+        raise ScenarioError(f"{name}: the number of peers follows from the arrival rate and the horizon; "
+                            "leave the number of peers out")
+    if params.open_swarm and name not in OPEN_SCENARIOS:
+        given = ", ".join(key.replace("_", "-") for key, _ in params.open_swarm)
+        raise ScenarioError(f"{given}: only the open scenarios ({', '.join(OPEN_SCENARIOS)}) take these")
     if scenario.runner is not None:
         result, metrics = scenario.runner(params)
         metrics.update(scenario=name, **strategies)
@@ -376,6 +394,51 @@ def _privacy(p: Params) -> tuple[None, dict[str, Any]]:
     return None, metrics
 
 
+# -- open swarms: arrivals go on (btref.sim.open_swarm) ----------------------------------------
+
+#: The open scenarios' parameters (the rest are :class:`OpenSwarm`'s defaults). ``open``:
+#: finished peers leave at once, so the leechers' upload is the bottleneck (Qiu and
+#: Srikant's upload-limited regime). ``missing-piece``: Hajek and Zhu's set-up, an origin
+#: seed uploading half a piece (one block) for each arrival: the population grows.
+OPEN_SCENARIOS = {"open": OpenSwarm(),
+                  "missing-piece": OpenSwarm(seed_upload=0.5, horizon=300.0, warm_up=100.0)}
+
+
+def _open(name: str) -> Callable[[Params], tuple[Swarm, dict[str, Any]]]:
+    """Run the open scenario ``name``: its arrivals until the horizon, then the drain until
+    the last of them finishes (at most ``4 * horizon``); the metrics add the time averages
+    (``open``), the fluid model's fixed point (``model``, eta = 1), the census of leechers
+    and seeds over time (``population``: time, x, y) and of the rarest piece's holders."""
+    def runner(p: Params) -> tuple[Swarm, dict[str, Any]]:
+        try:
+            changes: dict[str, Any] = dict(p.open_swarm)
+            o = attrs.evolve(OPEN_SCENARIOS[name], **changes)
+            o = attrs.evolve(o, seed_upload=o.seed_upload * p.seed_rate)
+            o.check()
+        except (TypeError, OpenSwarmError) as e:
+            raise ScenarioError(f"{name}: {e}") from None
+        origin = PeerSpec("S", upload=o.seed_upload * B, download=32 * B, seed=True, picker=p.picker,
+                          choker=p.choker)
+        specs = [origin] + leecher_specs(o, random.Random(f"{p.seed}:arrivals"), picker=p.picker, choker=p.choker)
+        swarm = Swarm(virtual_torrent(p.pieces, BLOCK, name=name), specs, seed=p.seed, degree=20,
+                      sample_interval=o.sample_interval, config=o.config())
+        census = Census(swarm, o.sample_interval)
+        end = swarm.run(until=4 * o.horizon)
+        metrics = summarize(swarm, end)
+        found = measure(census, o)
+        model = fluid_model(o, p.pieces)
+        metrics.update(scenario=name, open_swarm=attrs.asdict(o), open=found, model=model,
+                       model_measured_eta=fluid_model(o, p.pieces, found["eta"]) if found["eta"] else None,
+                       population=census.samples, rarest_holders=census.rarest, one_club=census.club,
+                       holders_at_end=census.holders)
+        # Kurose and Ross's bound is for peers that all arrive at once: no ratio to it here.
+        metrics["summary"]["over_bound"] = None
+        metrics["summary"].update({key: found[key] for key in ("leechers_mean", "seeds_mean", "eta")},
+                                  model_leechers=model["leechers"], model_download_time=model["download_time"])
+        return swarm, metrics
+    return runner
+
+
 for _scenario in (
     Scenario("walkthrough", "one seed S and three empty peers A, B, C; 4 pieces, round by round",
              _walkthrough, peers=3, pieces=4, picker=walkthrough.PICKER, seed=walkthrough.SEED),
@@ -406,5 +469,10 @@ for _scenario in (
              runner=_startup, peers=80, pieces=40, report=lessons.startup),
     Scenario("privacy", "whose address each peer learns, in a swarm and from a server",
              runner=_privacy, peers=8, pieces=20, report=lessons.privacy),
+    Scenario("open", "an open swarm: Poisson arrivals (1/s) for 600 s, peers leave when done; "
+             "--arrival-rate, --seed-time (the fluid model of Qiu and Srikant)", runner=_open("open"),
+             pieces=100, report=open_report),
+    Scenario("missing-piece", "an open swarm whose seed uploads half a block per arrival: the one club "
+             "grows (Hajek and Zhu)", runner=_open("missing-piece"), pieces=40, report=open_report),
 ):
     register(_scenario)

@@ -269,7 +269,7 @@ class Session:
         for peer in list(self.peers.values()):
             if peer.requests and not peer.snubbed and now - peer.waiting_since >= cfg.snub_timeout:
                 peer.snubbed = True
-                out.append(Event("snubbed", {"peer": str(peer.key)}))
+                out.append(Event("snubbed", {"peer": str(peer.key), "since": peer.waiting_since}))
             # requests are in the order they were sent: look further only if the oldest expired
             if peer.requests and now - next(iter(peer.requests.values()))[1] >= cfg.request_timeout:
                 expired = [(k, length) for k, (length, sent) in peer.requests.items()

@@ -21,8 +21,9 @@ Without ``upload_limit`` blocks are served at once and TCP splits the link among
 connections by what each takes, so ``UploadShares`` has nothing to act on; with one,
 the ``ReadBlock``s wait for a
 :class:`~btref.net.throttle.LimitedUplink`, which sends at the limit and splits it by the
-last ``UploadShares`` (as the simulator does). A 1 s tick calls ``engine.tick`` (rechoke,
-timeouts, keep-alives), drops peers that went silent and redials peers.
+last ``UploadShares`` (as the simulator does). A tick (``tick``, 1 s) calls ``engine.tick`` (rechoke,
+timeouts, keep-alives), drops peers that went silent and redials peers; the tick is the
+resolution of every timer the engine keeps. The log notes every ``cancel`` we send.
 
 Web seeds (BEP 19): each URL of the torrent's ``url-list`` is a
 :class:`~btref.net.webseed.WebSeed`, a peer of the session without a socket of its own:
@@ -117,7 +118,8 @@ class Client(PeerNetwork):
                  upload_limit: float | None = None, inactivity_timeout: float = INACTIVITY_TIMEOUT,
                  adopt: Iterable[OpenConnection] = (), files: Collection[int] | None = None,
                  download_limit: float | None = None, encryption: Policy = "off", transport: str = "tcp",
-                 priorities: Mapping[int, int] | None = None) -> None:
+                 priorities: Mapping[int, int] | None = None, rng: random.Random | None = None,
+                 tick: float = TICK) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         self.transport = transport  # how we dial; a uTP socket listens beside TCP unless "tcp"
@@ -147,6 +149,8 @@ class Client(PeerNetwork):
         # often than after every block), grow a new peer's queue by slow start, and hang up
         # when both sides only upload (BEP 21, as libtorrent does by default).
         self.config = config or Config(refill_fraction=0.25, slow_start=True, close_redundant=True)
+        self.rng = rng  # the session's only randomness (seeded: repeatable choker draws); None: fresh
+        self.tick = tick  # seconds between engine ticks: the resolution of every timer the engine keeps
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
@@ -212,7 +216,7 @@ class Client(PeerNetwork):
         wanted = None if self.files is None else self.storage.layout.pieces_of(self.files)
         tiers = self.storage.layout.tiers(self.priorities) if self.priorities else ()
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
-                              rng=random.Random(), config=self.config, wanted=wanted, tiers=tiers)
+                              rng=self.rng or random.Random(), config=self.config, wanted=wanted, tiers=tiers)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
         # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
         # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
@@ -338,6 +342,8 @@ class Client(PeerNetwork):
                     touched.add(link)
                     if type(action.msg) is wire.Piece:
                         self.uploaded += size - 13
+                    elif type(action.msg) is wire.Cancel:  # end game's losers, or a request timed out
+                        self.event("cancel", {"peer": str(key), "index": action.msg.index})
             elif kind is ReadBlock:
                 reads.append(action)
             elif kind is WritePiece:
@@ -488,7 +494,7 @@ class Client(PeerNetwork):
         assert self.engine is not None
         last_dial = 0.0
         while True:
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(self.tick)
             now = self.loop.time()
             self.execute(self.engine.tick(now))
             self.drop_idle(now)

@@ -110,8 +110,12 @@ class ChokeRounds:
     # [/docs: rounds]
 
     def fill(self, now: float, out: list[Action]) -> None:
-        """Unchoke as many of the choker's choices as it has slots free; choke nobody."""
-        self.pending = None
+        """Unchoke as many of the choker's choices as it has slots free; choke nobody.
+
+        A round that is waiting for ``unchoke_gap`` stays pending: a fill cannot choke the
+        peer that asked for it, so only the round takes that peer's slot back."""
+        if self.pending == "fill":
+            self.pending = None
         keys, _ = self._ask(now)
         peers = self.peers
         serving = sum(1 for peer in peers.values() if not peer.am_choking and peer.peer_interested)

@@ -111,14 +111,12 @@ def test_the_new_peer_weight_estimate_recovers_the_weight(weight: float) -> None
     assert mainline.new_peer_weight([(2, 0, True), (0, 3, False)]) is None  # no mixed pool
 
 
-@pytest.mark.xfail(strict=True, reason="ChokeRounds.fill clears a round that waits for unchoke_gap "
-                   "(docs/reproductions.md, section 7: the fix moves the simulator's figures of section 2)")
 def test_a_round_that_waits_for_the_gap_is_not_lost_to_a_fill(payload: Any) -> None:
     """A peer that loses interest while unchoked frees its slot, and a round chokes it; if
     the peer triggered the choker less than ``unchoke_gap`` ago, the round waits for the
-    next tick. Another peer's fill in between cancels that round today, so the peer stays
-    unchoked until the periodic round and can come back as a fifth downloader. Keeping
-    ``pending`` when it is ``"round"`` in :meth:`btref.choking.ChokeRounds.fill` fixes it."""
+    next tick. Another peer's fill in between must leave that round pending
+    (:meth:`btref.choking.ChokeRounds.fill`); otherwise the peer stays unchoked until the
+    periodic round and can come back as a fifth downloader."""
     torrent, _ = payload
     s = session(torrent, seed=True)
     s.tick(0)  # the first round, nobody here yet

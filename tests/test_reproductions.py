@@ -52,10 +52,10 @@ def test_flash_crowd_within_one_and_a_half_times_the_bound() -> None:
 PICKER_PEERS, PICKER_PIECES = 40, 50
 
 
-def _mean_time(scenario: str, picker: str, seeds: range) -> float:
-    runs = [scenarios.run(scenario, peers=PICKER_PEERS, pieces=PICKER_PIECES, picker=picker, seed=s)[1]
+def _mean_time(scenario: str, picker: str, seeds: range, peers: int = PICKER_PEERS) -> float:
+    runs = [scenarios.run(scenario, peers=peers, pieces=PICKER_PIECES, picker=picker, seed=s)[1]
             for s in seeds]
-    assert all(m["summary"]["completed"] == PICKER_PEERS for m in runs)
+    assert all(m["summary"]["completed"] == peers for m in runs)
     return statistics.fmean(m["summary"]["mean_download_time"] for m in runs)
 
 
@@ -65,15 +65,16 @@ def test_rarest_first_beats_random_beats_sequential_with_a_slow_seed() -> None:
 
     Claim: with a seed as fast as a leecher, rarest first <= random < sequential in mean
     download time (at 200+ peers; the chapter runs 200). Run here: ``seed-as-leecher``,
-    40 peers, 50 pieces, seeds 0 and 1 (sequential: seed 0, it is twice as slow). Measured,
-    means over the seeds: rarest first 23.3 s, random 24.6 s (5.7% behind); sequential
-    50.7 s on seed 0 (2.1x random). Tolerance: random at least 2% behind rarest
-    first (the claim is only an order; 2% keeps a third of the measured margin, so a tie
-    fails) and sequential at least 1.5x behind random.
+    80 peers, 50 pieces, seeds 0 and 1 (sequential: seed 0, it is twice as slow). Measured,
+    means over the seeds: rarest first 24.8 s, random 27.6 s (11% behind); over seeds 0
+    to 3, 7.8%, rarest first ahead on each. At 40 peers the gap is 3.1% over six seeds and
+    random wins one of them: too few peers for the order to show reliably. Tolerance:
+    random at least 2% behind rarest first (the claim is only an order; 2% keeps a fifth
+    of the measured margin, so a tie fails) and sequential at least 1.5x behind random.
     """
-    rarest = _mean_time("seed-as-leecher", "rarest-first", range(2))
-    rand = _mean_time("seed-as-leecher", "random", range(2))
-    seq = _mean_time("seed-as-leecher", "sequential", range(1))
+    rarest = _mean_time("seed-as-leecher", "rarest-first", range(2), peers=80)
+    rand = _mean_time("seed-as-leecher", "random", range(2), peers=80)
+    seq = _mean_time("seed-as-leecher", "sequential", range(1), peers=80)
     assert rarest * 1.02 <= rand
     assert rand * 1.5 <= seq
 

@@ -217,13 +217,14 @@ class Session:
         self.now = now
         out: Actions = []
         news: dict[Hashable, int] = {}  # key -> how many of the announced pieces we lack
+        peers, availability, num_pieces = self.peers, self.availability, self.num_pieces  # (hot: bench/sim.py)
         for key, index in haves:
-            peer = self.peers.get(key)
+            peer = peers.get(key)
             if peer is None:
                 continue
-            if not 0 <= index < self.num_pieces:
-                self._close(peer, f"piece index {index} out of range 0..{self.num_pieces - 1}", out)
-            elif peer.has.set(index) and self.availability.add(index):  # true for a piece we lack
+            if not 0 <= index < num_pieces:
+                self._close(peer, f"piece index {index} out of range 0..{num_pieces - 1}", out)
+            elif peer.has.set(index) and availability.add(index):  # true for a piece we lack
                 news[key] = news.get(key, 0) + 1
             else:
                 if self.superseed is not None:

@@ -217,7 +217,10 @@ class Session:
         self.now = now
         out: Actions = []
         news: dict[Hashable, int] = {}  # key -> how many of the announced pieces we lack
-        peers, availability, num_pieces = self.peers, self.availability, self.num_pieces  # (hot: bench/sim.py)
+        # Bound once: this loop runs once per have message, 36 million times in a crowd of
+        # 1,000 x 1,000 (bench/sim.py). Only a session that wants nothing more finds a peer
+        # redundant, and haves never change what we have.
+        peers, availability, num_pieces, done = self.peers, self.availability, self.num_pieces, self.done
         for key, index in haves:
             peer = peers.get(key)
             if peer is None:
@@ -229,7 +232,7 @@ class Session:
             else:
                 if self.superseed is not None:
                     self._super_seen(peer, (index,), False, out)
-                if self._redundant(peer):  # its last piece, and we seed: a seed like us
+                if done and self._redundant(peer):  # its last piece, and we seed: a seed like us
                     self._drop_redundant(peer, out)
         for key, count in news.items():
             peer = self.peers.get(key)

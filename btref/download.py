@@ -198,7 +198,7 @@ class Downloader:
         else:
             # Enough for the started pieces this peer has (a picker may put them first, and
             # they may have no block left to ask for) plus a new piece per free slot.
-            started = sum(1 for index in self.pieces if peer.has[index])
+            started = len(peer.has.having(self.pieces))
             count = min(self.torrent.num_pieces, room + started)
             if self.tiers:
                 candidates = self._pick_by_tier(peer, now, count)

@@ -88,15 +88,20 @@ class Rate:
     per second, not one per block.
     """
 
-    __slots__ = ("window", "_samples", "_total", "_start")
+    __slots__ = ("window", "_samples", "_total", "_start", "_read_at", "_rate")
 
     def __init__(self, window: float = 20.0, start: float = 0.0) -> None:
         self.window = window
         self._samples: deque[list[float]] = deque()  # [second, bytes]
         self._total = 0.0
         self._start = start
+        # The last answer of rate() and the time it was for: every choker call reads the
+        # rates of every peer, mostly at an instant they were read already (bench/sim.py).
+        self._read_at: float | None = None
+        self._rate = 0.0
 
     def add(self, nbytes: int, now: float) -> None:
+        self._read_at = None
         second = float(int(now))
         if self._samples and self._samples[-1][0] == second:
             self._samples[-1][1] += nbytes
@@ -106,13 +111,15 @@ class Rate:
 
     def rate(self, now: float) -> float:
         """Average bytes per second over the last ``window`` seconds (or since start)."""
+        if now == self._read_at:
+            return self._rate
         horizon = now - self.window
         samples = self._samples
         while samples and samples[0][0] < horizon:
             self._total -= samples.popleft()[1]
-        if self._total <= 0.0:
-            return 0.0
-        return self._total / max(1.0, min(self.window, now - self._start))
+        rate = self._total / max(1.0, min(self.window, now - self._start)) if self._total > 0.0 else 0.0
+        self._read_at, self._rate = now, rate
+        return rate
 
 
 _STATE_MESSAGES = (wire.Choke, wire.Unchoke, wire.Interested, wire.NotInterested)
@@ -218,9 +225,10 @@ class Peer:
 
     def view(self, now: float) -> PeerView:
         """A frozen snapshot for the strategy hooks."""
+        # In PeerView's field order, without keywords: a call with twelve keywords costs
+        # twice as much, and every choker call makes a view of every connected peer.
         return PeerView(
-            key=self.key, has=self.has, am_choking=self.am_choking, am_interested=self.am_interested,
-            peer_choking=self.peer_choking, peer_interested=self.peer_interested,
-            download_rate=self.down.rate(now), upload_rate=self.up.rate(now), connected_at=self.connected_at,
-            snubbed=self.snubbed, bytes_downloaded=self.bytes_downloaded, bytes_uploaded=self.bytes_uploaded,
+            self.key, self.has, self.am_choking, self.am_interested, self.peer_choking, self.peer_interested,
+            self.down.rate(now), self.up.rate(now), self.connected_at, self.snubbed,
+            self.bytes_downloaded, self.bytes_uploaded,
         )

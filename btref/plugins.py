@@ -115,6 +115,7 @@ def _scan(path: tuple[str, ...]) -> tuple[dict[str, dict[str, PluginInfo]], tupl
 def _clear() -> None:
     _scan.cache_clear()
     _entry_points.cache_clear()
+    _find.cache_clear()
 
 
 available.cache_clear = _clear  # type: ignore[attr-defined]
@@ -128,9 +129,16 @@ def find(family: str, name: str) -> PluginInfo:
     """
     if family not in hookspecs.FAMILIES:
         raise PluginError(f"unknown plugin family {family!r}; families: {', '.join(hookspecs.FAMILIES)}")
+    return _find(family, name, tuple(sys.path))
+
+
+# Kept per name: a simulated swarm makes a plugin manager per peer, and reading a
+# package's metadata for its name costs milliseconds (bench/sim.py).
+@functools.lru_cache(maxsize=None)
+def _find(family: str, name: str, path: tuple[str, ...]) -> PluginInfo:
     # Import only the plugin asked for: a session needs four, and importing all of them
     # (the DHT's modules among them) is most of a client's start-up time.
-    for ep in _entry_points(tuple(sys.path)):
+    for ep in _entry_points(path):
         if ep.name == name:
             try:
                 cls = ep.load()

@@ -105,12 +105,18 @@ class Availability:
         here = pos[index]
         if here < 0:  # we have it: counted, in no bucket
             return False
-        bucket = self.buckets[count]
+        buckets = self.buckets
+        bucket = buckets[count]
         last = bucket.pop()
         if last != index:
             bucket[here] = last
             pos[last] = here
-        self._put(index, count + delta)
+        count += delta
+        if count >= len(buckets):
+            buckets.extend([] for _ in range(count + 1 - len(buckets)))
+        bucket = buckets[count]
+        pos[index] = len(bucket)
+        bucket.append(index)
         return True
 
     def got(self, index: int) -> None:

@@ -39,6 +39,14 @@ def test_rate_is_never_negative_and_bounded(samples):
         assert 0.0 <= rate.rate(now) <= total
 
 
+def test_rate_read_twice_at_one_instant_sees_what_came_between():
+    rate = Rate(window=10.0, start=0.0)
+    assert rate.rate(1.0) == 0.0
+    rate.add(1000, 1.0)  # the answer for t = 1.0 is kept, and must not be reused now
+    assert rate.rate(1.0) == 1000.0
+    assert rate.rate(2.0) == 500.0
+
+
 def test_peer_starts_choked_and_uninterested():
     peer = Peer("k", PieceSet(8), 5.0)
     assert peer.am_choking and peer.peer_choking

@@ -157,3 +157,14 @@ def test_from_bytes_accepts_exactly_the_valid_payloads(payload: bytes, length: i
         assert valid
         assert field.to_bytes() == payload
         assert field.count == sum(bin(b).count("1") for b in payload)
+
+
+@given(st.integers(1, 64).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.integers(0, n - 1)),
+                                                      st.lists(st.integers(0, n - 1)))))
+def test_having_keeps_the_order_given(case: tuple[int, set[int], list[int]]) -> None:
+    length, members, asked = case
+    field = PieceSet(length)
+    for i in members:
+        field.set(i)
+    assert field.having(asked) == [i for i in asked if field[i]]
+    assert field.having(dict.fromkeys(asked)) == [i for i in dict.fromkeys(asked) if i in members]

@@ -72,7 +72,11 @@ class RarestFirst:
         has, started = peer.has, swarm.in_progress
         buckets = swarm.availability.buckets  # buckets[c]: the pieces we lack that c peers have
         for bucket in buckets[1:] if swarm.availability.skip_unseen else buckets:
-            found = [i for i in bucket if has[i] and i not in started]
+            if not bucket:
+                continue
+            found = has.having(bucket)  # one C-level pass over the bucket (bench/sim.py)
+            if started:
+                found = [i for i in found if i not in started]
             if len(found) >= want - len(picks):  # this bucket fills the answer: draw from it
                 return picks + swarm.rng.sample(found, want - len(picks))
             swarm.rng.shuffle(found)

@@ -60,7 +60,7 @@ from btref.mse import Handshake as MSEHandshake
 from btref.mse import Policy, dials_encrypted
 from btref.net.driver import make_peer_id
 from btref.net.listener import CONNECT_TIMEOUT, RESERVED
-from btref.net.peer_io import HANDSHAKE_TIMEOUT, READ_SIZE
+from btref.net.peer_io import HANDSHAKE_TIMEOUT, READ_SIZE, exchange_mse
 from btref.plugins import plugin_manager
 
 __all__ = ["FetchResult", "OpenConnection", "fetch_metadata", "MAX_FRAME", "MAX_KEPT", "REANNOUNCE_EVERY",
@@ -260,14 +260,8 @@ class _Fetch:
         mse = MSEHandshake(initiator=True, policy=self.encryption, random_bytes=os.urandom,
                            info_hash=self.magnet.info_hash)
         try:
-            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
-                conn.writer.write(mse.start())
-                while not mse.done:
-                    data = await conn.reader.read(READ_SIZE)
-                    if not data:
-                        raise ProtocolError("peer closed the connection during the MSE handshake")
-                    conn.writer.write(mse.receive_data(data))
-        except (ProtocolError, TimeoutError):
+            await exchange_mse(conn.reader, conn.writer, mse)
+        except ProtocolError:
             self.refused_mse += 1
             if self.encryption == "prefer":  # as libtorrent: the next dial is plaintext
                 self.dial_plain.add(conn.key)

@@ -47,7 +47,7 @@ from btref.connection import Connection
 from btref.errors import ProtocolError
 from btref.mse import Handshake as MSEHandshake
 
-__all__ = ["READ_SIZE", "HIGH_WATER", "MAX_BACKLOG", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink"]
+__all__ = ["READ_SIZE", "HIGH_WATER", "MAX_BACKLOG", "HANDSHAKE_TIMEOUT", "CLOSE_TIMEOUT", "PeerKey", "PeerLink", "exchange_mse"]
 
 #: Bytes asked of the socket per read (and the StreamReader's buffer limit).
 READ_SIZE = 256 * 1024
@@ -61,6 +61,28 @@ MAX_BACKLOG = 4 * HIGH_WATER
 HANDSHAKE_TIMEOUT = 30.0
 #: Seconds a closing socket may take to hand its last bytes to a peer before it is aborted.
 CLOSE_TIMEOUT = 5.0
+
+
+async def exchange_mse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mse: MSEHandshake,
+                       timeout: float = HANDSHAKE_TIMEOUT) -> None:
+    """Carry the MSE handshake ``mse`` over a stream until it is done; the BitTorrent bytes
+    that came with its end are ``mse.payload``. A peer link and the magnet fetch both use it.
+
+    :raises ProtocolError: (an :class:`~btref.errors.EncryptionError`) when the peer breaks
+        MSE or our policy refuses it; also for a timeout or an early hang-up.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            writer.write(mse.start())
+            while not mse.done:
+                data = await reader.read(READ_SIZE)
+                if not data:
+                    raise ProtocolError("peer closed the connection during the MSE handshake")
+                reply = mse.receive_data(data)
+                if reply:
+                    writer.write(reply)
+    except TimeoutError:
+        raise ProtocolError(f"no MSE handshake within {timeout:g} s") from None
 
 
 class PeerKey(NamedTuple):
@@ -157,19 +179,8 @@ class PeerLink:
         :raises ProtocolError: (an :class:`~btref.errors.EncryptionError`) when the peer
             breaks MSE or our policy refuses it; also for a timeout or an early hang-up.
         """
-        try:
-            async with asyncio.timeout(timeout):
-                self.writer.write(mse.start())
-                while not mse.done:
-                    data = await self.reader.read(READ_SIZE)
-                    if not data:
-                        raise ProtocolError("peer closed the connection during the MSE handshake")
-                    self.last_received = asyncio.get_running_loop().time()
-                    reply = mse.receive_data(data)
-                    if reply:
-                        self.writer.write(reply)
-        except TimeoutError:
-            raise ProtocolError(f"no MSE handshake within {timeout:g} s") from None
+        await exchange_mse(self.reader, self.writer, mse, timeout)
+        self.last_received = asyncio.get_running_loop().time()
         if mse.encrypted:
             self.mse = mse
         self._pending = mse.payload

@@ -21,8 +21,8 @@ import pytest
 
 from btref import cli
 from btref.magnet import Magnet
+from tests.dht_libtorrent import lt_session, seed_once_bootstrapped, wait_bootstrapped
 from tests.ltsession import close_session, until
-from tests.test_dht_libtorrent import lt_session, seed_once_bootstrapped, wait_bootstrapped
 from tests.test_dht_net import close_all, start_swarm
 
 lt = pytest.importorskip("libtorrent")

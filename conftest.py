@@ -39,3 +39,15 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under `make test` (BTREF_NO_SKIPS=1), which allows no skips: {reason}"
+
+
+# A whole module skipped while it is collected (a `pytest.importorskip` at its top) never
+# reaches the hook above: under `make test` that is a collection error, so the run fails.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("BTREF_NO_SKIPS") == "1" and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under `make test` (BTREF_NO_SKIPS=1), which allows no skips: {reason}"

@@ -160,6 +160,7 @@ class Downloader:
                  peers: dict[Hashable, Peer], swarm_view: Callable[[], SwarmView], *, keep_data: bool = True,
                  settled: PieceSet | None = None, tiers: tuple[PieceSet, ...] = ()) -> None:
         self.torrent = torrent
+        self.num_pieces = torrent.num_pieces
         self.tiers = tiers if len(tiers) > 1 else ()
         self.hook = hook
         self.config = config
@@ -199,7 +200,7 @@ class Downloader:
             # Enough for the started pieces this peer has (a picker may put them first, and
             # they may have no block left to ask for) plus a new piece per free slot.
             started = len(peer.has.having(self.pieces))
-            count = min(self.torrent.num_pieces, room + started)
+            count = min(self.num_pieces, room + started)
             if self.tiers:
                 candidates = self._pick_by_tier(peer, now, count)
             else:
@@ -245,7 +246,7 @@ class Downloader:
 
     def _usable_piece(self, peer: Peer, index: Any) -> PieceInProgress | None:
         """The piece in progress for a picker's answer, or ``None`` if the answer is unusable."""
-        if (type(index) is not int or not 0 <= index < self.torrent.num_pieces or self.settled[index]
+        if (type(index) is not int or not 0 <= index < self.num_pieces or self.settled[index]
                 or not peer.has[index] or index in peer.rejected):
             return None
         piece = self.pieces.get(index)
@@ -258,7 +259,7 @@ class Downloader:
     def _in_endgame(self, out: list[Action]) -> bool:
         """End game: every block we lack is received or requested (BEP 3 "end game")."""
         if not self.endgame:
-            if self.torrent.num_pieces - self.settled.count != len(self.pieces):
+            if self.num_pieces - self.settled.count != len(self.pieces):
                 return False
             if any(piece.unasked for piece in self.pieces.values()):
                 return False

@@ -238,8 +238,10 @@ class Session:
             peer = self.peers.get(key)
             if peer is not None:  # (None: closed by a later pair)
                 peer.wanted += count
-                self._update_interest(peer, out)
-                self.download.fill(peer, now, out)
+                if not peer.am_interested:  # news can only make us interested
+                    self._update_interest(peer, out)
+                if not peer.peer_choking or peer.allowed_fast:  # else it would not send
+                    self.download.fill(peer, now, out)
         return out
 
     def peer_disconnected(self, key: Hashable, now: float, reason: str = "") -> Actions:
@@ -452,6 +454,7 @@ class Session:
     # [docs: announce]
     def _announce(self, index: int, out: Actions) -> None:
         """A verified piece: tell every peer (``have``), update interest, maybe complete."""
+        holders = [peer for peer in self.peers.values() if peer.has[index]]
         if self.config.redundant_haves:  # libtorrent's default: every peer hears of it
             told = tuple(self.peers)
         else:  # "have suppression": only the peers that lack it
@@ -459,9 +462,9 @@ class Session:
         out.append(Broadcast(told, wire.Have(index)))
         for key in told:
             self.peers[key].last_sent_at = self.now
-        for peer in self.peers.values():
-            if peer.has[index]:
-                peer.wanted -= 1
+        for peer in holders:  # one piece fewer we want from each of them
+            peer.wanted -= 1
+            if peer.wanted == 0:  # nothing left to want (completion updates everybody)
                 self._update_interest(peer, out)
         out.append(Event("piece_verified", {"index": index}))
         self.hook.btref_piece_verified(torrent=self.torrent, index=index)

@@ -29,7 +29,6 @@ Tests, labs and the conformance suites build views by hand with :func:`swarm_vie
 from __future__ import annotations
 
 import random
-from array import array
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -60,11 +59,15 @@ class Availability:
 
     def __init__(self, num_pieces: int, have: PieceSet | None = None, counts: Iterable[int] | None = None,
                  *, skip_unseen: bool = False) -> None:
-        self.counts = array("l", counts if counts is not None else [0] * num_pieces)
+        #: ``counts[i]``: how many connected peers have piece ``i`` (read it, never write it;
+        #: ``availability[i]`` is the same number).
+        # Lists, not arrays: every ``have`` reads and writes both, and a list hands back the
+        # int it holds where an array makes a new one (a third of the time, bench/sim.py).
+        self.counts = list(counts) if counts is not None else [0] * num_pieces
         if len(self.counts) != num_pieces:
             raise ValueError(f"availability of {len(self.counts)} pieces for a torrent of {num_pieces}")
         self.buckets: list[list[int]] = [[]]
-        self._pos = array("l", [-1] * num_pieces)  # place in its bucket; -1: we have it
+        self._pos = [-1] * num_pieces  # place in its bucket; -1: we have it
         self.skip_unseen = skip_unseen
         for index in range(num_pieces):
             if have is None or not have[index]:

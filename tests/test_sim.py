@@ -248,18 +248,18 @@ def test_haves_travel_in_batches_on_the_window_grid() -> None:
     swarm = small_swarm(5, have_window=0.25)
     verified: dict[tuple[int, int], float] = {}  # (peer, piece) -> when it verified the piece
     arrivals: list[tuple[float, int, list[tuple[int, int]]]] = []
-    event, deliver = swarm._event, swarm._deliver_haves
+    event, deliver = swarm._event, swarm.haves._deliver
 
     def on_event(peer, e):
         if e.name == "piece_verified":
             verified[peer.key, e.fields["index"]] = swarm.loop.now
         event(peer, e)
 
-    def on_haves(dst):
-        arrivals.append((swarm.loop.now, dst, list(swarm._in_flight[dst][0])))
-        deliver(dst)
+    def on_haves(dst, batch):
+        arrivals.append((swarm.loop.now, dst, list(batch)))
+        deliver(dst, batch)
 
-    swarm._event, swarm._deliver_haves = on_event, on_haves
+    swarm._event, swarm.haves._deliver = on_event, on_haves
     swarm.run()
     assert swarm.done and arrivals
     for now, _, batch in arrivals:
@@ -273,7 +273,7 @@ def test_haves_travel_in_batches_on_the_window_grid() -> None:
 def test_have_window_zero_sends_every_have_as_a_message() -> None:
     swarm = small_swarm(5, have_window=0.0)
     swarm.run()
-    assert swarm.done and not swarm._in_flight
+    assert swarm.done and not swarm.haves.in_flight
     with pytest.raises(ValueError, match="have_window"):
         small_swarm(have_window=-1.0)
 
@@ -282,7 +282,7 @@ def test_a_closed_connection_loses_its_haves_in_flight() -> None:
     swarm = small_swarm(2, have_window=5.0)  # a long window: haves wait a while
     swarm.loop.run(until=4.0)
     def senders(key):
-        return {s for batch in swarm._in_flight.get(key, ()) for s, _ in batch}
+        return {s for batch in swarm.haves.in_flight.get(key, ()) for s, _ in batch}
 
     a = next(p for p in swarm.peers.values() if senders(p.key) & p.connections)
     src = min(senders(a.key) & a.connections)

@@ -42,7 +42,7 @@ from btref.pieceset import PieceSet
 from btref.session import Session
 from btref.metainfo import Torrent
 from btref.plugins import plugin_manager
-from btref.sim.haves import HaveBatches
+from btref.sim.haves import Have, HaveBatches
 from btref.sim.loop import EventLoop
 from btref.sim.network import Host, Network
 from btref.sim.virtual import JUNK, ZEROS, VirtualHash
@@ -113,7 +113,7 @@ class SimPeer:
         return self.spec.name
 
 
-class Swarm(HaveBatches):
+class Swarm:
     """Peers, network and clock of one simulation run; :meth:`run` plays it out."""
 
     def __init__(self, torrent: Torrent, specs: list[PeerSpec], *, seed: int = 0, latency: float = 0.05,
@@ -131,10 +131,11 @@ class Swarm(HaveBatches):
         self.degree, self.max_connections, self.star = degree, max_connections, star
         self.tick_interval, self.announce_interval = tick_interval, announce_interval
         self.sample_interval = sample_interval
-        self._init_haves(have_window)
         self.config = config or Config()
         self.loop = EventLoop()
         self.network = Network(self.loop, latency=latency, deliver=self._deliver, serve=self._serve)
+        #: ``have`` messages travel in batches every ``have_window`` seconds (0: one by one).
+        self.haves = HaveBatches(self.loop, latency, have_window, self._deliver_haves)
         self.rng = random.Random(f"{seed}:swarm")
         #: Every peer that arrived, by key (see :attr:`SimPeer.key`).
         self.peers: dict[int, SimPeer] = {}
@@ -265,7 +266,7 @@ class Swarm(HaveBatches):
         other = self.peers[other_key]
         other.connections.discard(peer.key)
         self.network.disconnect(peer.key, other_key)
-        self._forget_haves(peer.key, other_key)
+        self.haves.forget(peer.key, other_key)
         self._trace("close", peer.key, other_key)
         self._apply(other, other.session.peer_disconnected(peer.key, self.loop.now, reason))
 
@@ -298,7 +299,7 @@ class Swarm(HaveBatches):
             other = self.peers[key]
             other.connections.discard(peer.key)
             self.network.disconnect(peer.key, key)
-            self._forget_haves(peer.key, key)
+            self.haves.forget(peer.key, key)
             self._apply(other, other.session.peer_disconnected(peer.key, now, "peer left the swarm"))
         peer.connections.clear()
 
@@ -342,6 +343,16 @@ class Swarm(HaveBatches):
         # the last message, as it does for one read of a socket.
         self._apply(peer, peer.session.messages_received(src, messages, now))
 
+    def _deliver_haves(self, dst: int, batch: list[Have]) -> None:
+        """A batch of ``have`` messages arrives (:class:`~btref.sim.haves.HaveBatches`)."""
+        peer = self.peers[dst]
+        if not peer.present:
+            return
+        if self.digest is not None:
+            for src, index in batch:
+                self._trace("msg", src, dst, repr(wire.Have(index)))
+        self._apply(peer, peer.session.haves_received(batch, self.loop.now))
+
     def _serve(self, src: int, dst: int, request: tuple[int, int, int]) -> wire.Piece | None:
         """The uplink is free: read the block (virtually) and let the engine send it."""
         index, begin, length = request
@@ -359,8 +370,8 @@ class Swarm(HaveBatches):
             if kind is Send:
                 batch.setdefault(action.key, []).append(action.msg)
             elif kind is Broadcast:
-                if self.have_window and type(action.msg) is wire.Have:
-                    self._send_have(peer, action.keys, action.msg.index)
+                if self.haves.window and type(action.msg) is wire.Have:
+                    self.haves.send(peer.key, action.keys, action.msg.index)
                 else:
                     for key in action.keys:
                         batch.setdefault(key, []).append(action.msg)

@@ -47,7 +47,7 @@ demo: $(STAMP)
 test: $(STAMP) clients
 	rm -f .coverage .coverage.*
 	HYPOTHESIS_PROFILE=ci BTREF_NO_SKIPS=1 \
-		$(PY) -m pytest -p no:cacheprovider --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
+		$(PY) -m pytest -p no:cacheprovider --durations=25 --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet || true
 	$(PY) -m coverage report --fail-under=90
 	$(PY) -m mypy

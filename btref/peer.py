@@ -171,14 +171,13 @@ class Peer:
     waiting_since: float = 0.0
     #: Driver time we last sent it anything (keep-alives).
     last_sent_at: float = 0.0
-    down: Rate = attrs.field(default=None)
-    up: Rate = attrs.field(default=None)
+    #: Rolling rates from the peer (download) and to it (upload), from ``connected_at``.
+    down: Rate = attrs.field(init=False)
+    up: Rate = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        if self.down is None:
-            self.down = Rate(start=self.connected_at)
-        if self.up is None:
-            self.up = Rate(start=self.connected_at)
+        self.down = Rate(start=self.connected_at)
+        self.up = Rate(start=self.connected_at)
         self.waiting_since = self.last_sent_at = self.connected_at
 
     def send(self, msg: Any, now: float, out: list[Action]) -> None:

@@ -102,6 +102,7 @@ def ban_address(host: str) -> str:
     return str(mapped or address)
 
 
+# [docs: driver]
 class Driver(Protocol):
     """What a :class:`PeerNetwork` asks of the client it connects for
     (:class:`~btref.net.driver.Client`): the engine's side of each admitted link, and the log."""
@@ -123,10 +124,12 @@ class Driver(Protocol):
         """Whether the peer at ``key`` has every piece (asked as its link ends)."""
 
     def download_complete(self) -> bool:
-        """Whether every piece we want is on disk: then two seeds hung up on each other."""
+        """Whether every piece we want is on disk (if the peer is a seed too when a link we
+        dialled ends, the two seeds hung up on each other: it is dialled again later)."""
 
     def event(self, name: str, fields: dict[str, Any]) -> None:
         """One line in the ``--events`` log."""
+# [/docs: driver]
 
 
 class PeerNetwork:

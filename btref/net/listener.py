@@ -473,7 +473,6 @@ class PeerNetwork:
         for msg in msgs:
             if type(msg) is wire.Extended:
                 self._extended(link, msg)
-        # One call for the whole read: the engine tops up the request queue once.
         return self.driver.messages_received(link.key, msgs)
 
     def _extended(self, link: PeerLink, msg: wire.Extended) -> None:

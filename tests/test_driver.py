@@ -400,7 +400,7 @@ def test_stop_while_a_dial_connects(tmp_path: Path) -> None:
                 for _ in range(turns):
                     await asyncio.sleep(0)
                 await client.stop()  # bounded by run()
-                assert client.finished.is_set() and not client.links and not client._tasks
+                assert client.finished.is_set() and not client.links and not client._tasks and not client.network.tasks
         assert not leftover_tasks()
 
     run(scenario())
@@ -436,7 +436,7 @@ def test_a_busy_swarm_stops(tmp_path: Path) -> None:
                 await asyncio.gather(*(s.stop() for s in sessions))
             for session in sessions:
                 assert session.finished.is_set() and not session.links
-                assert not session._tasks and not session._disk
+                assert not session._tasks and not session.network.tasks and not session._disk
         assert not leftover_tasks()
 
     run(scenario())
@@ -591,7 +591,7 @@ def test_peers_that_dial_each_other_keep_one_connection(tmp_path: Path) -> None:
                 assert kept_a.writer.get_extra_info("sockname") == kept_b.writer.get_extra_info("peername")
                 a.add_peer(f"127.0.0.1:{b.port}")  # it answered there with b's id, and a has b
                 a.redial(a.loop.time())
-                assert not a._dialing
+                assert not a.network._dialing
             finally:
                 for dial in dials:
                     dial.cancel()

@@ -256,7 +256,7 @@ def test_connections_not_adopted_are_closed(tmp_path: Path) -> None:
                 else:
                     async with Client(result.torrent, tmp_path / "out", host="127.0.0.1", discovery=(),
                                       adopt=result.connections) as leech:
-                        assert not leech.links and not leech._dialing
+                        assert not leech.links and not leech.network._dialing
                 assert conn.writer.is_closing()
                 while seed.links:  # the seed sees the fetch connection end
                     await asyncio.sleep(0.01)

@@ -74,7 +74,7 @@ def test_btref_to_btref_over_utp(tmp_path: Path) -> None:
                               peers=[f"127.0.0.1:{seeder.port}"]) as leech:
                 async with asyncio.timeout(60):
                     assert await leech.run(), leech.error
-                assert leech._utp is not None and leech._utp._connections  # it did go over uTP
+                assert leech.network._utp is not None and leech.network._utp._connections  # it did go over uTP
         assert same_tree(src, tmp_path / "dst")
 
     run(scenario(), 90)

@@ -89,7 +89,7 @@ def test_btref_downloads_from_transmission_over_utp(tmp_path: Path,
             async with asyncio.timeout(TIMEOUT):
                 ok = await leech.run()
             assert ok, f"btref did not finish: {leech.error}\n{procs.log('transmission')}"
-            assert leech._utp is not None and leech._utp.received > SIZE  # every block came by UDP
+            assert leech.network._utp is not None and leech.network._utp.received > SIZE  # every block came by UDP
 
     run(scenario(), TIMEOUT + 30)
     assert same_tree(src, tmp_path / "dst")
@@ -118,6 +118,6 @@ def test_transmission_downloads_from_btref_over_utp(tmp_path: Path,
                           peers=[f"127.0.0.1:{port}"]) as seeder:
             await seeder.complete.wait()
             await _until(copied, "Transmission's download from btref over uTP", procs)
-            assert seeder._utp is not None and seeder._utp.sent > SIZE  # every block went by UDP
+            assert seeder.network._utp is not None and seeder.network._utp.sent > SIZE  # every block went by UDP
 
     run(scenario(), TIMEOUT + 30)

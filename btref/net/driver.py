@@ -3,13 +3,21 @@
 :class:`Client` is what makes btref a real client. It owns, for one torrent:
 
 * a :class:`~btref.io.storage.Storage` (all disk I/O in one worker thread, so the event
-  loop never blocks and reads and writes happen in the order they were asked for);
+  loop never blocks and reads and writes happen in the order they were asked for), and
+  ``pieces_on_disk``, the pieces whose write returned;
 * a :class:`~btref.session.Session` (the engine: messages in, actions out), fed
   ``now = loop.time()``;
 * a plugin manager (:func:`btref.plugins.plugin_manager`) with the chosen picker and
   choker, the hash schemes of the torrent's version, the discovery plugins and observers;
-* a listening server and outgoing connections, one :class:`~btref.net.peer_io.PeerLink`
-  each, keyed by the connection's ``(host, port)``.
+* a :class:`~btref.net.listener.PeerNetwork` (``network``): the listening server, the dials,
+  the handshakes and the connection table, one :class:`~btref.net.peer_io.PeerLink` per
+  connection keyed by its ``(host, port)``, and every fact about addresses (known peers,
+  back-off, bans). The network knows no engine: it tells the client when a link is
+  admitted, what it read and when it ended (the methods of the
+  :class:`~btref.net.listener.Driver` protocol, in "the network's side" below), and the
+  client tells it what to dial, close and ban;
+* the announces (``btref_announce``), the transfer totals they report (``uploaded``,
+  ``downloaded``), the ``--events`` log, the upload limit and the web seeds.
 
 The loop, in one sentence: bytes from a socket become messages
 (:class:`~btref.connection.Connection`), messages go to the engine, and the driver
@@ -43,13 +51,15 @@ storage and the session know which files and pieces are wanted (skipped files ar
 written: :mod:`btref.io.storage`); with ``priorities`` (file index to level,
 :func:`btref.layout.file_priorities`) the session asks for the pieces of higher files
 first (:meth:`btref.layout.Layout.tiers`); with ``download_limit`` every read's payload pays a
-:class:`~btref.net.throttle.TokenBucket` before the link reads again.
+:class:`~btref.net.throttle.TokenBucket` (the network's) before the link reads again.
 
 Invariants: a piece counts as done (``pieces_on_disk``), and is logged as
 ``piece_verified``, only after its write returned; the download is complete only when
-every wanted piece is on disk and flushed; a banned peer (by IP address, whatever the port, and
-by peer id) is never talked to again; our own peer id is refused; at most ``max_peers``
-connections, handshaken or not.
+every wanted piece is on disk and flushed; the engine hears of a link only once the
+network admitted it, and of its end at most once (not at all when the engine closed it
+itself); the rules about connections (bans by
+address and peer id, our own peer id refused, at most ``max_peers``) are the network's:
+:mod:`btref.net.listener`.
 """
 
 from __future__ import annotations
@@ -66,15 +76,15 @@ from typing import IO, TYPE_CHECKING, Any
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
 from btref.session import Session
+from btref.discovery import AnnounceRequest, PeerAddress
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
-from btref.mse import POLICIES, Policy
+from btref.mse import Policy
 from btref.net.events import EventLog
 from btref.net.extensions import Extensions
-from btref.net.listener import INACTIVITY_TIMEOUT, LastTry, PeerNetwork
-from btref.net.peer_io import READ_SIZE, PeerLink
+from btref.net.listener import INACTIVITY_TIMEOUT, PeerNetwork
+from btref.net.peer_io import PeerKey, PeerLink
 from btref.net.throttle import LimitedUplink, TokenBucket
-from btref.net.utp_io import TRANSPORTS, UtpSocket
 from btref.net.webseed import WebSeed
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
@@ -105,7 +115,7 @@ def make_peer_id() -> bytes:
     return b"-RF0100-" + secrets.token_bytes(12)
 
 
-class Client(PeerNetwork):
+class Client:
     """Download and/or seed one torrent over TCP or uTP; ``async with`` starts and stops it."""
 
     def __init__(self, torrent: Torrent, data_dir: str | os.PathLike[str], *, host: str = "0.0.0.0",
@@ -120,20 +130,12 @@ class Client(PeerNetwork):
                  download_limit: float | None = None, encryption: Policy = "off", transport: str = "tcp",
                  priorities: Mapping[int, int] | None = None, rng: random.Random | None = None,
                  tick: float = TICK) -> None:
-        if transport not in TRANSPORTS:
-            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-        self.transport = transport  # how we dial; a uTP socket listens beside TCP unless "tcp"
-        self._utp: UtpSocket | None = None
         if upload_limit is not None and not upload_limit > 0:
             raise ValueError(f"upload_limit must be a rate above 0 bytes/s, got {upload_limit}")
-        if download_limit is not None and not download_limit > 0:
-            raise ValueError(f"download_limit must be a rate above 0 bytes/s, got {download_limit}")
         self.torrent, self.data_dir = torrent, os.fspath(data_dir)
-        self.host, self.requested_port = host, port
         self.keep_seeding = seed
         self.peer_id = peer_id or make_peer_id()
-        self.max_peers, self.stall_timeout = max_peers, stall_timeout
-        self.inactivity_timeout = inactivity_timeout  # a peer silent this long is dropped
+        self.stall_timeout = stall_timeout
         sources = list(discovery)
         if peers:
             from btref_discovery.static import StaticPeers  # the built-in plugin, instantiated with our list
@@ -144,44 +146,30 @@ class Client(PeerNetwork):
             "discovery": sources, "observers": list(observers),
         })
         self.hook = self.plugins.hook
-        self.extensions = Extensions(torrent, self.plugins)  # BEP 9 serving, BEP 11 PEX
         # Refill request queues a quarter at a time (the picker runs about 60 times less
         # often than after every block), grow a new peer's queue by slow start, and hang up
         # when both sides only upload (BEP 21, as libtorrent does by default).
         self.config = config or Config(refill_fraction=0.25, slow_start=True, close_redundant=True)
+        #: Sockets and addresses: listening, dialling, handshakes, the links, bans.
+        self.network = PeerNetwork(
+            self, torrent, self.peer_id, Extensions(torrent, self.plugins), reqq=self.config.max_peer_requests,
+            host=host, port=port, transport=transport, encryption=encryption, max_peers=max_peers,
+            inactivity_timeout=inactivity_timeout, download_limit=download_limit)
+        self._adopt = list(adopt)  # connections a magnet fetch left open, for the network at start
         self.rng = rng  # the session's only randomness (seeded: repeatable choker draws); None: fresh
         self.tick = tick  # seconds between engine ticks: the resolution of every timer the engine keeps
         self._events_target = events
         self._recheck = recheck  # a fresh VerifyReport spares the start-up recheck
         self.upload_limit = upload_limit  # payload bytes per second; None: as fast as TCP goes
-        if encryption not in POLICIES:
-            raise ValueError(f"encryption must be one of {', '.join(POLICIES)}, got {encryption!r}")
-        self.encryption: Policy = encryption  # message stream encryption (btref.mse)
-        self._dial_plain: set[tuple[str, int]] = set()  # where an MSE dial failed under "prefer"
-        self._adopt = list(adopt)  # connections a magnet fetch left open (btref.net.magnet_fetch)
         self.files = files  # the files to download (btref.layout.choose_files); None: all
         self.priorities = dict(priorities or {})  # file index -> level (btref.layout.file_priorities)
         self.uplink: LimitedUplink | None = None
-        #: The download limit: every read's payload pays it before the next read.
-        self.downlink = None if download_limit is None else TokenBucket(download_limit, burst=download_limit / 4)
         self.events: EventLog | None = None
         self.engine: Session | None = None
         self.storage: Storage | None = None
-        self.port: int | None = None
-        # By each link's PeerKey; looked up by the keys the engine and the plugins hand back.
-        self.links: dict[Hashable, PeerLink] = {}
         # BEP 19 servers, by their WebSeedKey: peers of the session without a socket of their own.
         self.web_seeds: dict[Hashable, WebSeed] = {}
-        self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
-        self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
-        self._failures: dict[tuple[str, int], int] = {}
-        self.last_try: dict[tuple[str, int], LastTry] = {}  # address we dialled -> how that ended
-        self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
-        self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not
-        self.banned: set[str] = set()  # IP addresses
-        self.banned_ids: set[bytes] = set()
-        self.ourselves: set[tuple[str, int]] = set()  # addresses that turned out to be us
-        self.uploaded = self.downloaded = 0
+        self.uploaded = self.downloaded = 0  # payload bytes, what the announces report
         self.error: str | None = None
         self.pieces_on_disk: PieceSet | None = None
         self.complete = asyncio.Event()
@@ -191,9 +179,7 @@ class Client(PeerNetwork):
         self._disk: set[asyncio.Task[Any]] = set()
         # Pieces handed to the disk thread, with their piece_verified event once it came.
         self._unwritten: dict[int, Event | None] = {}
-        self._server: asyncio.Server | None = None
         self._announced = False
-        self._stopping = False
         self.started_at = self.last_data = 0.0
 
     # -- life cycle -------------------------------------------------------------------
@@ -218,19 +204,12 @@ class Client(PeerNetwork):
         self.engine = Session(self.torrent, self.hook, have=report.good, peer_id=self.peer_id,
                               rng=self.rng or random.Random(), config=self.config, wanted=wanted, tiers=tiers)
         self.event("recheck", {"good": report.good.count, "bad": len(report.bad), "missing": len(report.missing)})
-        # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
-        # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
-        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE,
-                                                  backlog=max(100, self.max_peers))
-        self.port = self._server.sockets[0].getsockname()[1]
-        if self.transport != "tcp":  # uTP on the UDP port of the same number, as libtorrent does
-            self._utp = await UtpSocket.bind(self.host, self.port, self._accept, limit=READ_SIZE)
-        self.event("listening", {"host": self.host, "port": self.port})
+        await self.network.start()
         self._engine_complete = self.engine.done
         if self._engine_complete:
             self._set_complete()
         for conn in self._adopt:  # before the first announce, so that none of them is dialled again
-            self.adopt(conn)
+            self.network.adopt(conn)
         self._adopt.clear()
         self._spawn(self._tick_loop(), self._tasks)
         self._spawn(self._announce_loop(), self._tasks)
@@ -248,32 +227,23 @@ class Client(PeerNetwork):
         for conn in self._adopt:  # handed over, but the start failed before taking them
             conn.close()
         self._adopt.clear()
-        if self._stopping or not hasattr(self, "executor"):
+        if self.network.closing or not hasattr(self, "executor"):
             return  # stopping, or never started
         # [docs: stop]
-        self._stopping = True
-        if self._server is not None:
-            self._server.close()
-        if self._utp is not None:
-            self._utp.close()
-        for link in list(self.links.values()):
-            link.close()
+        self.network.close()  # stops listening, closes every link, admits no new one
         if self.uplink is not None:
             self.uplink.close()  # wakes the uplink task if it waits for tokens
-        if self.downlink is not None:
-            self.downlink.close()  # wakes the read loops that wait for it
         # Until none is left: an ending task may spawn another (a dropped link's last
         # actions), and a cancellation can be lost (Python 3.11's wait_for returns its result
         # when the awaited thing finished in the loop turn the cancel came in), so whatever
         # still runs after a round is cancelled again.
-        while pending := {task for task in self._tasks if not task.done()}:
+        while pending := {task for task in self._tasks | self.network.tasks if not task.done()}:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=STOP_ROUND)
         while pending := {task for task in self._disk if not task.done()}:
             await asyncio.wait(pending)  # verified data is not dropped
-        if self._server is not None:
-            await self._server.wait_closed()
+        await self.network.wait_closed()
         if self._announced:
             try:
                 await asyncio.wait_for(self.announce("stopped"), STOP_ANNOUNCE_TIMEOUT)
@@ -321,6 +291,7 @@ class Client(PeerNetwork):
     def execute(self, actions: list[Any]) -> None:
         """Carry out the engine's actions in order, then send everything queued."""
         # [docs: execute]
+        links = self.network.links
         reads: list[ReadBlock] = []
         writes: list[WritePiece] = []
         broken: list[tuple[PeerLink, str]] = []
@@ -329,7 +300,7 @@ class Client(PeerNetwork):
             kind = type(action)
             if kind is Send or kind is Broadcast:
                 for key in (action.key,) if kind is Send else action.keys:
-                    link = self.links.get(key)
+                    link = links.get(key)
                     if link is None:
                         if key in self.web_seeds:
                             self.web_seeds[key].queue(action.msg)
@@ -361,7 +332,7 @@ class Client(PeerNetwork):
             elif kind is Close and action.key in self.web_seeds:
                 self.web_seeds[action.key].dropped()
             elif kind is Ban:
-                broken += [(other, "banned address") for other in self.ban(action.key)]
+                broken += [(other, "banned address") for other in self.network.ban(action.key)]
                 self._close(action.key)
             elif kind is Close:
                 self._close(action.key)
@@ -380,7 +351,13 @@ class Client(PeerNetwork):
             self._read_blocks(reads)
         # [/docs: execute]
         for link, reason in broken:
-            self._drop(link, reason)
+            self.network.drop(link, reason)
+
+    def _close(self, key: Hashable) -> None:
+        """The engine closed (or banned) the peer at ``key``: it forgot the peer already."""
+        if self.uplink is not None:
+            self.uplink.forget(key)
+        self.network.close_link(key)
 
     # [docs: hold]
     def _read_blocks(self, reads: list[ReadBlock]) -> None:
@@ -389,7 +366,7 @@ class Client(PeerNetwork):
         capped, so a choke or a cancel still reaches them) until :meth:`_release` serves them."""
         ready: list[ReadBlock] = []
         for read in reads:
-            link = self.links.get(read.key)
+            link = self.network.links.get(read.key)
             if link is None:
                 continue  # gone: the engine forgot its requests too
             if link.held or link.backed_up:
@@ -477,7 +454,7 @@ class Client(PeerNetwork):
                 actions += self.engine.block_read(r.key, r.index, r.begin, block, now)
         self.execute(actions)
         for r in reads:  # queued (and counted in the backlog) or dropped: no longer being read
-            link = self.links.get(r.key)
+            link = self.network.links.get(r.key)
             if link is not None:
                 link.done_reading(r.length)
 
@@ -487,25 +464,128 @@ class Client(PeerNetwork):
         await self._serve(reads)
         return self.uploaded - before
 
+    # -- the network's side (btref.net.listener.Driver) ------------------------------------
+
+    def upload_only(self) -> bool:
+        """We only upload (BEP 21): we seed, unless as a super-seed (BEP 16), which hides
+        that, as libtorrent does."""
+        assert self.engine is not None
+        return self.engine.seeding and self.engine.superseed is None
+
+    def peer_connected(self, link: PeerLink) -> None:
+        """The network admitted ``link``: the engine meets the peer (and its answer is sent)."""
+        assert self.engine is not None
+        self.execute(self.engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
+                                                extensions=link.conn.extension, address=link.key[0]))
+
+    def messages_received(self, key: PeerKey, msgs: list[wire.Message | wire.Handshake]) -> int:
+        """Pass one read's messages to the engine and carry out what it answers; returns
+        the payload bytes (``piece`` blocks) they brought, which a download limit charges."""
+        assert self.engine is not None
+        now = self.loop.time()
+        payload = 0
+        for msg in msgs:
+            if type(msg) is wire.Piece:
+                payload += len(msg.block)
+                self.last_data = now
+        self.downloaded += payload
+        # One call for the whole read: the engine tops up the request queue once.
+        self.execute(self.engine.messages_received(key, msgs, now))
+        return payload
+
+    def peer_disconnected(self, key: PeerKey, reason: str) -> None:
+        """An admitted link ended: the engine forgets the peer (and its queue at the limit goes)."""
+        if self.uplink is not None:
+            self.uplink.forget(key)
+        assert self.engine is not None
+        self.execute(self.engine.peer_disconnected(key, self.loop.time(), reason))
+
+    def peer_is_seed(self, key: PeerKey) -> bool:
+        """The peer at ``key`` has every piece (False once the engine forgot it)."""
+        assert self.engine is not None
+        peer = self.engine.peers.get(key)
+        return peer is not None and peer.has.complete()
+
+    def download_complete(self) -> bool:
+        """Every piece we want is on disk and flushed."""
+        return self.complete.is_set()
+
     # -- time and discovery -------------------------------------------------------------
 
     # [docs: tick]
     async def _tick_loop(self) -> None:
         assert self.engine is not None
-        last_dial = 0.0
+        network, last_dial = self.network, 0.0
         while True:
             await asyncio.sleep(self.tick)
             now = self.loop.time()
             self.execute(self.engine.tick(now))
-            self.drop_idle(now)
-            self.send_pex(now)
+            network.drop_idle(now)
+            network.send_pex(now)
             if now - last_dial >= REDIAL_EVERY:
                 last_dial = now
-                self.redial(now)
+                network.redial(now)
             if (self.stall_timeout is not None and not self.complete.is_set()
                     and now - self.last_data >= self.stall_timeout):
                 self.fail(self._stall_reason())
     # [/docs: tick]
+
+    def _stall_reason(self) -> str:
+        """Why no data came: the peers found, counted by how our last try with each went."""
+        secs = f"{self.stall_timeout:g} s"
+        network, engine = self.network, self.engine
+        if not network.known and not network.links:
+            return (f"no peers found in {secs}: the torrent names no tracker that answered "
+                    "and no --peer was given")
+        assert engine is not None
+        connected = network.links.keys()
+        wanted = sum(1 for key in connected if key in engine.peers and engine.peers[key].am_interested)
+        others = network.tries()
+        counts = (
+            (wanted, "connected but sent no data (choked us, or slow)"),
+            (len(connected) - wanted, "connected but have nothing we lack"),
+            (others.count("left"), "connected, then hung up"),
+            (others.count("handshake"), "closed the connection at the handshake "
+                                        "(another torrent, a ban, or no room for us)"),
+            (others.count("connect"), "could not be connected to (refused, or no answer)"),
+            (others.count("untried"), "not dialled yet"),
+        )
+        found = len(connected) + len(others)
+        return f"no data for {secs} from the {found} peer(s) found: " + ", ".join(
+            f"{n} {what}" for n, what in counts if n)
+
+    async def _announce_loop(self) -> None:
+        interval = await self.announce("started")
+        while interval is not None:
+            await asyncio.sleep(interval)
+            interval = await self.announce("")
+
+    async def announce(self, event: str) -> float | None:
+        """Ask every discovery plugin (``btref_announce``); learn peers; return the next interval."""
+        network = self.network
+        assert network.port is not None and self.pieces_on_disk is not None
+        left = sum(self.torrent.piece_size(i) for i in range(self.torrent.num_pieces) if not self.pieces_on_disk[i])
+        request = AnnounceRequest.for_torrent(self.torrent, peer_id=self.peer_id, port=network.port, event=event,
+                                              uploaded=self.uploaded, downloaded=self.downloaded, left=left,
+                                              found=network.found)
+        pending = [a for a in self.hook.btref_announce(request=request) if a is not None]
+        if event == "started":
+            self._announced = True
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        intervals: list[int] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                if not isinstance(result, (BtrefError, OSError)):
+                    raise result
+                self.event("announce_failed", {"announce": event, "reason": str(result)})
+                continue
+            intervals.append(max(1, result.interval))
+            for peer in result.peers:
+                network.add_peer(peer)
+            self.event("announced", {"announce": event, "peers": len(result.peers), "url": result.url})
+        if event != "stopped":
+            network.redial(self.loop.time())
+        return min(intervals) if intervals else None
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -523,8 +603,66 @@ class Client(PeerNetwork):
         total_bytes = self.torrent.total_length if wanted.complete() else sum(size(i) for i in wanted)
         return {
             "pieces": len(done), "num_pieces": wanted.count, "bytes": sum(size(i) for i in done),
-            "total_bytes": total_bytes, "peers": len(self.links),
+            "total_bytes": total_bytes, "peers": len(self.network.links),
             "down_rate": sum(p.down.rate(now) for p in engine.peers.values()),
             "up_rate": sum(p.up.rate(now) for p in engine.peers.values()),
             "uploaded": self.uploaded, "downloaded": self.downloaded, "complete": self.complete.is_set(),
         }
+
+    # -- the network's facts, for code that holds a client -----------------------------------
+
+    @property
+    def port(self) -> int | None:
+        """The port we listen on (TCP, and uTP beside it); None until started."""
+        return self.network.port
+
+    @property
+    def links(self) -> dict[Hashable, PeerLink]:
+        """The admitted connections, by their :class:`~btref.net.peer_io.PeerKey`."""
+        return self.network.links
+
+    @property
+    def known(self) -> dict[tuple[str, int], float]:
+        """The peers to dial, each with the earliest loop time of its next dial."""
+        return self.network.known
+
+    @property
+    def ids_at(self) -> dict[tuple[str, int], bytes]:
+        """The addresses we dialled, each with the peer id that answered there."""
+        return self.network.ids_at
+
+    @property
+    def banned(self) -> set[str]:
+        """The banned IP addresses (any port)."""
+        return self.network.banned
+
+    @property
+    def banned_ids(self) -> set[bytes]:
+        """The banned peer ids."""
+        return self.network.banned_ids
+
+    @property
+    def extensions(self) -> Extensions:
+        """The BEP 9 and BEP 11 ``extended`` messages: :class:`~btref.net.extensions.Extensions`."""
+        return self.network.extensions
+
+    @property
+    def downlink(self) -> TokenBucket | None:
+        """The download limit every read pays (None: no limit)."""
+        return self.network.downlink
+
+    def add_peer(self, peer: PeerAddress | str) -> None:
+        """Remember a peer to connect to (dialled at the next redial round)."""
+        self.network.add_peer(peer)
+
+    def redial(self, now: float) -> None:
+        """Connect to known peers we are not connected to (unless banned or backing off)."""
+        self.network.redial(now)
+
+    async def dial(self, host: str, port: int) -> None:
+        """Connect to a peer and run the connection until it ends."""
+        await self.network.dial(host, port)
+
+    def connection_count(self) -> int:
+        """Connections open (handshaken or not) and dials under way: what ``max_peers`` caps."""
+        return self.network.connection_count()

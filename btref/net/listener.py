@@ -1,12 +1,36 @@
-"""Connections and discovery for the asyncio driver: listen, dial, handshake, announce (BEP 3, 6, 10).
+"""Other peers as addresses: listen, dial, handshake, keep the connection table (BEP 3, 6, 10, 11).
 
-This is the half of :class:`btref.net.driver.Client` that deals with *other
-peers as addresses*: it accepts connections (``asyncio.start_server``), dials the peers
-the ``btref_announce`` hook found (BEP 3 "Trackers"; the plugins do BEP 12 tiers and BEP 15
-UDP), and runs each connection: handshake (BEP 3 "handshake": the initiator speaks first,
-a listener answers with the info hash it was asked for, so a hybrid torrent is reachable
-under both its v1 and its truncated v2 id, BEP 52), the BEP 10 extension handshake (our
-``reqq``), then the read loop that feeds the engine.
+:class:`PeerNetwork` is the asyncio driver's connection manager, one per
+:class:`btref.net.driver.Client`. It owns everything that is about sockets and
+addresses:
+
+* the listening server (``asyncio.start_server``; with a uTP transport, a
+  :class:`~btref.net.utp_io.UtpSocket` on the UDP port of the same number) and our
+  listening ``port``;
+* the dials (uTP first when the transport allows it, then TCP) and the connections a
+  magnet fetch left open (``adopt``);
+* each connection's handshake (BEP 3 "handshake": the initiator speaks first, a listener
+  answers with the info hash it was asked for, so a hybrid torrent is reachable under both
+  its v1 and its truncated v2 id, BEP 52), message stream encryption before it when the
+  ``encryption`` policy asks (:mod:`btref.mse`), and our BEP 10 extension handshake;
+* the connection table ``links`` (admitted links by ``(host, port)``), the read loop of
+  each link, and the BEP 9 and BEP 11 ``extended`` messages (its
+  :class:`~btref.net.extensions.Extensions`);
+* the addresses: ``known`` (peers to dial, with the earliest time for the next dial), how
+  our last try with each went (``last_try``), the back-off, bans by IP address and peer id,
+  and the addresses that turned out to be us;
+* the download limit (``download_limit``): every read's payload pays a
+  :class:`~btref.net.throttle.TokenBucket` before the link reads again.
+
+It decides nothing about pieces and knows no engine. What the engine must hear of a link
+(admitted, messages in, gone) goes to its ``driver``, the :class:`Driver` protocol that
+:class:`~btref.net.driver.Client` implements, and so do its log lines. The client, in turn,
+drives it through a few methods: :meth:`~PeerNetwork.start`, :meth:`~PeerNetwork.close` and
+:meth:`~PeerNetwork.wait_closed`; :meth:`~PeerNetwork.adopt`; :meth:`~PeerNetwork.add_peer`,
+:meth:`~PeerNetwork.found` and :meth:`~PeerNetwork.redial` for the peers discovery finds;
+:meth:`~PeerNetwork.close_link`, :meth:`~PeerNetwork.ban` and :meth:`~PeerNetwork.drop` for
+the engine's ``Close`` and ``Ban``; :meth:`~PeerNetwork.drop_idle` and
+:meth:`~PeerNetwork.send_pex` at each tick; and it sends on the links it finds in ``links``.
 
 Invariants: a connection is keyed by the ``(host, port)`` it runs on, so several
 connections per IP are fine; our own peer id is refused (and that address forgotten); when
@@ -19,8 +43,8 @@ is closed at once); a peer that sends nothing for ``inactivity_timeout`` seconds
 (:data:`INACTIVITY_TIMEOUT`) is dropped (BEP 3 keep-alives come every two minutes); a peer
 we dialled is dialled again after ``min(2**failures, 60)`` seconds when it failed to answer
 (no connection, or no handshake) or hung up while one side still lacked pieces, and after
-:data:`RECONNECT_AFTER` seconds when two seeds hung up on each other. It is a mixin: the
-state it uses is made in ``Client.__init__``.
+:data:`RECONNECT_AFTER` seconds when two seeds hung up on each other; once closed, it
+admits no link and dials nobody.
 """
 
 from __future__ import annotations
@@ -28,30 +52,26 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-from collections.abc import Callable, Coroutine, Hashable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Coroutine, Hashable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from btref import wire
 from btref.connection import Connection, info_hashes_of
-from btref.discovery import AnnounceRequest, PeerAddress
-from btref.errors import BtrefError, ProtocolError
+from btref.discovery import PeerAddress
+from btref.errors import ProtocolError
+from btref.mse import POLICIES, Policy, dials_encrypted
 from btref.mse import Handshake as MSEHandshake
-from btref.mse import Policy, dials_encrypted
-from btref.net.peer_io import MAX_BACKLOG, READ_SIZE, PeerLink
+from btref.net.peer_io import MAX_BACKLOG, READ_SIZE, PeerKey, PeerLink
+from btref.net.throttle import TokenBucket
+from btref.net.utp_io import TRANSPORTS, UtpSocket
 
 if TYPE_CHECKING:  # pragma: no cover - names for the annotations only
-    import pluggy
-
-    from btref.actions import Config
     from btref.metainfo import Torrent
     from btref.net.extensions import Extensions
     from btref.net.magnet_fetch import OpenConnection
-    from btref.net.throttle import LimitedUplink, TokenBucket
-    from btref.net.utp_io import UtpSocket
-    from btref.pieceset import PieceSet
-    from btref.session import Session
 
-__all__ = ["PeerNetwork", "RESERVED", "CONNECT_TIMEOUT", "LinkOutcome", "INACTIVITY_TIMEOUT", "ban_address"]
+__all__ = ["PeerNetwork", "Driver", "RESERVED", "CONNECT_TIMEOUT", "LinkOutcome", "LastTry", "INACTIVITY_TIMEOUT",
+           "ban_address"]
 
 #: Our handshake's reserved bits: BEP 10 extension protocol and BEP 6 fast extension.
 RESERVED = wire.make_reserved(extension=True, fast=True)
@@ -82,48 +102,120 @@ def ban_address(host: str) -> str:
     return str(mapped or address)
 
 
-class PeerNetwork:
-    """Listening, dialling and announcing; mixed into :class:`~btref.net.driver.Client`."""
+# [docs: driver]
+class Driver(Protocol):
+    """What a :class:`PeerNetwork` asks of the client it connects for
+    (:class:`~btref.net.driver.Client`): the engine's side of each admitted link, and the log."""
 
-    # Provided by Client (see its __init__).
-    torrent: Torrent
-    engine: Session | None
-    config: Config
-    hook: pluggy.HookRelay
-    loop: asyncio.AbstractEventLoop
-    peer_id: bytes
-    port: int | None
-    links: dict[Hashable, PeerLink]
-    known: dict[tuple[str, int], float]
-    ids_at: dict[tuple[str, int], bytes]
-    banned: set[str]
-    banned_ids: set[bytes]
-    ourselves: set[tuple[str, int]]
-    pieces_on_disk: PieceSet | None
-    complete: asyncio.Event
-    max_peers: int
-    transport: str
-    _utp: UtpSocket | None
-    inactivity_timeout: float
-    uploaded: int
-    downloaded: int
-    last_data: float
-    _failures: dict[tuple[str, int], int]
-    last_try: dict[tuple[str, int], LastTry]
-    encryption: Policy
-    _dial_plain: set[tuple[str, int]]
-    _dialing: set[tuple[str, int]]
-    _open: set[PeerLink]
-    _tasks: set[asyncio.Task[Any]]
-    _stopping: bool
-    _announced: bool
-    execute: Callable[[list[Any]], None]
-    event: Callable[[str, dict[str, Any]], None]
-    _spawn: Callable[[Coroutine[Any, Any, object], set[asyncio.Task[Any]]], asyncio.Task[Any]]
-    extensions: Extensions
-    uplink: LimitedUplink | None
-    downlink: TokenBucket | None
-    stall_timeout: float | None
+    def upload_only(self) -> bool:
+        """Whether our BEP 10 handshake says ``upload_only`` (BEP 21)."""
+
+    def peer_connected(self, link: PeerLink) -> None:
+        """A handshake let ``link`` in (it is in ``links`` already): the engine meets the peer."""
+
+    def messages_received(self, key: PeerKey, msgs: list[wire.Message | wire.Handshake]) -> int:
+        """One read's messages from ``key`` for the engine; returns the payload bytes
+        (``piece`` blocks) they brought, which the download limit charges."""
+
+    def peer_disconnected(self, key: PeerKey, reason: str) -> None:
+        """An admitted link ended and is out of ``links``: the engine forgets the peer."""
+
+    def peer_is_seed(self, key: PeerKey) -> bool:
+        """Whether the peer at ``key`` has every piece (asked as its link ends)."""
+
+    def download_complete(self) -> bool:
+        """Whether every piece we want is on disk (if the peer is a seed too when a link we
+        dialled ends, the two seeds hung up on each other: it is dialled again later)."""
+
+    def event(self, name: str, fields: dict[str, Any]) -> None:
+        """One line in the ``--events`` log."""
+# [/docs: driver]
+
+
+class PeerNetwork:
+    """Listening, dialling, handshakes and the connection table of one torrent's client."""
+
+    def __init__(self, driver: Driver, torrent: Torrent, peer_id: bytes, extensions: Extensions, *,
+                 reqq: int, host: str = "0.0.0.0", port: int = 0, transport: str = "tcp",
+                 encryption: Policy = "off", max_peers: int = 60, inactivity_timeout: float = INACTIVITY_TIMEOUT,
+                 download_limit: float | None = None) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        if download_limit is not None and not download_limit > 0:
+            raise ValueError(f"download_limit must be a rate above 0 bytes/s, got {download_limit}")
+        if encryption not in POLICIES:
+            raise ValueError(f"encryption must be one of {', '.join(POLICIES)}, got {encryption!r}")
+        self.driver, self.torrent, self.peer_id = driver, torrent, peer_id
+        self.extensions = extensions  # BEP 9 serving, BEP 11 PEX
+        self.reqq = reqq  # the queue of requests we take from a peer, in our BEP 10 handshake
+        self.host, self.requested_port = host, port
+        self.transport = transport  # how we dial; a uTP socket listens beside TCP unless "tcp"
+        self.encryption: Policy = encryption  # message stream encryption (btref.mse)
+        self.max_peers = max_peers
+        self.inactivity_timeout = inactivity_timeout  # a peer silent this long is dropped
+        #: The download limit: every read's payload pays it before the next read.
+        self.downlink = None if download_limit is None else TokenBucket(download_limit, burst=download_limit / 4)
+        self._server: asyncio.Server | None = None
+        self._utp: UtpSocket | None = None
+        self.port: int | None = None  # the port we listen on, once started
+        # By each link's PeerKey; looked up by the keys the engine and the plugins hand back.
+        self.links: dict[Hashable, PeerLink] = {}
+        self._open: set[PeerLink] = set()  # every connection, from open to close, handshaken or not
+        self._dialing: set[tuple[str, int]] = set()  # dials whose socket is not open yet
+        self.known: dict[tuple[str, int], float] = {}  # address -> earliest next dial (loop time)
+        self.ids_at: dict[tuple[str, int], bytes] = {}  # address we dialled -> the peer id that answered
+        self._failures: dict[tuple[str, int], int] = {}
+        self.last_try: dict[tuple[str, int], LastTry] = {}  # address we dialled -> how that ended
+        self._dial_plain: set[tuple[str, int]] = set()  # where an MSE dial failed under "prefer"
+        self.banned: set[str] = set()  # IP addresses
+        self.banned_ids: set[bytes] = set()
+        self.ourselves: set[tuple[str, int]] = set()  # addresses that turned out to be us
+        #: The tasks that run a connection (accepted, dialled or adopted), until each ends.
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.closing = False  # close() was called: no new link, no dial
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen (TCP, and uTP beside it unless the transport is ``tcp``) on ``port``."""
+        # The kernel's accept queue holds a crowd of max_peers arriving at once; with asyncio's
+        # default (100), the SYNs of the rest are dropped and their senders wait 1 to 5 s to retry.
+        self._server = await asyncio.start_server(self._accept, self.host, self.requested_port, limit=READ_SIZE,
+                                                  backlog=max(100, self.max_peers))
+        self.port = self._server.sockets[0].getsockname()[1]
+        if self.transport != "tcp":  # uTP on the UDP port of the same number, as libtorrent does
+            self._utp = await UtpSocket.bind(self.host, self.port, self._accept, limit=READ_SIZE)
+        self.driver.event("listening", {"host": self.host, "port": self.port})
+
+    def close(self) -> None:
+        """Admit no new link and dial nobody; stop listening, close every link and the
+        download limit. The tasks of the links end on their own or when cancelled
+        (:attr:`tasks`); :meth:`wait_closed` waits for the server."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._server is not None:
+            self._server.close()
+        if self._utp is not None:
+            self._utp.close()
+        for link in list(self.links.values()):
+            link.close()
+        if self.downlink is not None:
+            self.downlink.close()  # wakes the read loops that wait for it
+
+    async def wait_closed(self) -> None:
+        """Wait until the listening server has closed (after :meth:`close`)."""
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
 
     # -- connections --------------------------------------------------------------------
 
@@ -138,17 +230,17 @@ class PeerNetwork:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self.tasks.add(task)
         try:
             # The cap counts every connection, handshaken or not: checked only against
             # admitted peers, sockets opened first and handshaken later would all get in.
-            if self._stopping or self.connection_count() >= self.max_peers:
+            if self.closing or self.connection_count() >= self.max_peers:
                 writer.close()
                 return
             host, port = writer.get_extra_info("peername")[:2]
             await self._run_link(PeerLink(reader, writer, self._connection(False), (host, port)))
         finally:
-            self._tasks.discard(task)
+            self.tasks.discard(task)
 
     def connection_count(self) -> int:
         """Connections open (handshaken or not) and dials under way: what ``max_peers`` caps."""
@@ -164,8 +256,9 @@ class PeerNetwork:
             except (OSError, TimeoutError) as exc:
                 self.last_try[key] = "connect"
                 failures = self._failures[key] = self._failures.get(key, 0) + 1
-                self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
-                self.event("connect_failed", {"peer": f"{host}:{port}", "reason": str(exc) or type(exc).__name__})
+                self.known[key] = self._now() + min(2.0 ** failures, 60.0)
+                reason = str(exc) or type(exc).__name__
+                self.driver.event("connect_failed", {"peer": f"{host}:{port}", "reason": reason})
                 return
         finally:
             self._dialing.discard(key)
@@ -190,15 +283,15 @@ class PeerNetwork:
         if key not in self.known:  # it was us
             return
         self.last_try[key] = "handshake" if outcome == "refused" else "left"
-        if outcome == "seed" and self.complete.is_set():
+        if outcome == "seed" and self.driver.download_complete():
             self._failures.pop(key, None)  # two seeds hang up on each other: not again soon
-            self.known[key] = self.loop.time() + RECONNECT_AFTER
+            self.known[key] = self._now() + RECONNECT_AFTER
         else:
             # It hung up before its handshake (busy checking its data, or one connection per
             # address), or while one of us still lacked pieces (Transmission restarts a torrent
             # once it has a magnet link's metadata): try again soon, then less and less often.
             failures = self._failures[key] = self._failures.get(key, 0) + 1
-            self.known[key] = self.loop.time() + min(2.0 ** failures, 60.0)
+            self.known[key] = self._now() + min(2.0 ** failures, 60.0)
 
     def adopt(self, conn: OpenConnection) -> None:
         """Go on over a connection a magnet fetch left open (a
@@ -207,7 +300,7 @@ class PeerNetwork:
             conn.close()  # the peer knows that connection by another peer id or torrent
             return
         self._dialing.add(conn.key)  # counted, and not dialled, until its link is open
-        self._spawn(self._adopted(conn), self._tasks)
+        self._spawn(self._adopted(conn))
 
     async def _adopted(self, conn: OpenConnection) -> None:
         key, t = conn.key, self.torrent
@@ -223,8 +316,6 @@ class PeerNetwork:
     async def _run_link(self, link: PeerLink, replay: bytes | None = None) -> LinkOutcome:
         """Run ``link`` until it ends; says whether it was admitted, and what the peer had."""
         reason = "session stopped"  # unless something else ends it first
-        engine = self.engine
-        assert engine is not None
         admitted = False
         outcome: LinkOutcome = "refused"
         self._open.add(link)
@@ -240,15 +331,12 @@ class PeerNetwork:
             self._admit(link, handshake)
             if not link.initiator:
                 link.queue(link.conn.handshake())
-            if link.conn.extension:
-                # BEP 9, 10, 11, 21; a super-seed (BEP 16) hides that it only uploads, as libtorrent does
-                ours = self.extensions.handshake(self.port, self.config.max_peer_requests,
-                                                 upload_only=engine.seeding and engine.superseed is None)
+            if link.conn.extension:  # BEP 9, 10, 11, 21
+                ours = self.extensions.handshake(self.port, self.reqq, upload_only=self.driver.upload_only())
                 link.queue(wire.Extended(0, ours.encode()))
             self.links[link.key] = link
             admitted = True
-            self.execute(engine.peer_connected(link.key, self.loop.time(), fast=link.conn.fast,
-                                               extensions=link.conn.extension, address=link.key[0]))
+            self.driver.peer_connected(link)
             link.flush()
             msgs = first
             # [docs: read-loop]
@@ -278,11 +366,10 @@ class PeerNetwork:
             self._open.discard(link)
             if not admitted:  # the engine never heard of it: say why here, or nobody will
                 host, port = link.key
-                self.event("handshake_failed", {"peer": f"{host}:{port}", "reason": reason})
+                self.driver.event("handshake_failed", {"peer": f"{host}:{port}", "reason": reason})
             else:
-                peer = engine.peers.get(link.key)
-                outcome = "seed" if peer is not None and peer.has.complete() else "leecher"
-            self._drop(link, reason)
+                outcome = "seed" if self.driver.peer_is_seed(link.key) else "leecher"
+            self.drop(link, reason)
             await link.wait_closed()
         return outcome
 
@@ -313,27 +400,24 @@ class PeerNetwork:
             raise
     # [/docs: encrypt]
 
-    def _close(self, key: Hashable) -> None:
-        if self.uplink is not None:
-            self.uplink.forget(key)
+    def close_link(self, key: Hashable) -> None:
+        """The engine closed the peer at ``key`` (``Close`` or ``Ban``; it has forgotten it):
+        hang up. Its read loop then ends on its own."""
         link = self.links.pop(key, None)
         if link is not None:
             link.close()
 
-    def _drop(self, link: PeerLink, reason: str) -> None:
-        """A link ended (either side): forget it here and in the engine."""
+    def drop(self, link: PeerLink, reason: str) -> None:
+        """A link ended (either side): forget it here, and have the engine forget it."""
         if self.links.get(link.key) is link:
             del self.links[link.key]
             self.extensions.forget(link.key)
-            if self.uplink is not None:
-                self.uplink.forget(link.key)
-            assert self.engine is not None
-            self.execute(self.engine.peer_disconnected(link.key, self.loop.time(), reason))
+            self.driver.peer_disconnected(link.key, reason)
         link.close()
 
     def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
         """Refuse ourselves, banned peers, and a second link with the same key."""
-        if self._stopping:
+        if self.closing:
             raise ProtocolError("session stopped")
         if handshake.peer_id == self.peer_id:
             if link.initiator:  # that address is us: never dial it again
@@ -353,7 +437,7 @@ class PeerNetwork:
         if twin is not None:
             if not self._keeps_new(link, twin):
                 raise ProtocolError("already connected to this peer id (duplicate connection)")
-            self._drop(twin, "duplicate connection: the peer's other connection is kept")
+            self.drop(twin, "duplicate connection: the peer's other connection is kept")
 
     # [docs: duplicates]
     def _keeps_new(self, new: PeerLink, old: PeerLink) -> bool:
@@ -382,25 +466,16 @@ class PeerNetwork:
         return [other for k, other in self.links.items() if k != key and ban_address(other.key.host) == host]
 
     def _received(self, link: PeerLink, msgs: list[wire.Message | wire.Handshake]) -> int:
-        """Pass a batch of messages to the engine and carry out what it answers; returns
-        the payload bytes (``piece`` blocks) they brought, which a download limit charges."""
+        """Answer the ``extended`` messages of a read, then pass all of them to the engine
+        (through the driver); returns the payload bytes they brought."""
         if not msgs:
             return 0
-        assert self.engine is not None
-        now = self.loop.time()
-        payload = 0
         for msg in msgs:
-            if type(msg) is wire.Piece:
-                payload += len(msg.block)
-                self.last_data = now
-            elif type(msg) is wire.Extended:
-                self._extended(link, msg, now)
-        self.downloaded += payload
-        # One call for the whole read: the engine tops up the request queue once.
-        self.execute(self.engine.messages_received(link.key, msgs, now))
-        return payload
+            if type(msg) is wire.Extended:
+                self._extended(link, msg)
+        return self.driver.messages_received(link.key, msgs)
 
-    def _extended(self, link: PeerLink, msg: wire.Extended, now: float) -> None:
+    def _extended(self, link: PeerLink, msg: wire.Extended) -> None:
         """BEP 9 metadata requests and BEP 11 peer exchange (:mod:`btref.net.extensions`)."""
         replies, peers = self.extensions.received(link.key, link.initiator, msg)
         for reply in replies:
@@ -408,6 +483,7 @@ class PeerNetwork:
         link.flush()
         for peer in peers:
             self.add_peer(peer)
+        now = self._now()
         self.send_pex(now)
         if peers:
             self.redial(now)
@@ -420,34 +496,32 @@ class PeerNetwork:
                 link.queue(msg)
                 link.flush()
 
-    def _stall_reason(self) -> str:
-        """Why no data came: the peers found, counted by how our last try with each went."""
-        secs = f"{self.stall_timeout:g} s"
-        if not self.known and not self.links:
-            return (f"no peers found in {secs}: the torrent names no tracker that answered "
-                    "and no --peer was given")
-        assert self.engine is not None
-        connected = {link.key for link in self.links.values()}
-        wanted = sum(1 for key in connected if key in self.engine.peers and self.engine.peers[key].am_interested)
-        others = [self.last_try.get(key, "untried") for key in self.known if key not in connected]
-        counts = (
-            (wanted, "connected but sent no data (choked us, or slow)"),
-            (len(connected) - wanted, "connected but have nothing we lack"),
-            (others.count("left"), "connected, then hung up"),
-            (others.count("handshake"), "closed the connection at the handshake "
-                                        "(another torrent, a ban, or no room for us)"),
-            (others.count("connect"), "could not be connected to (refused, or no answer)"),
-            (others.count("untried"), "not dialled yet"),
-        )
-        found = len(connected) + len(others)
-        return f"no data for {secs} from the {found} peer(s) found: " + ", ".join(
-            f"{n} {what}" for n, what in counts if n)
+    def drop_idle(self, now: float) -> None:
+        """Drop the handshaken peers that sent nothing for ``inactivity_timeout`` seconds
+        (:data:`INACTIVITY_TIMEOUT` by default): idle connections would otherwise hold the
+        ``max_peers`` slots for good."""
+        limit = self.inactivity_timeout
+        for link in list(self.links.values()):
+            if now - link.last_received >= limit:
+                self.drop(link, f"sent nothing for {limit:g} s")
 
-    # -- discovery ---------------------------------------------------------------------
+    # -- addresses ----------------------------------------------------------------------
+
+    def add_peer(self, peer: PeerAddress | str) -> None:
+        """Remember a peer to connect to (dialled at the next redial round)."""
+        address = PeerAddress.parse(peer) if isinstance(peer, str) else peer
+        if (address.host, address.port) not in self.ourselves:  # trackers list us too
+            self.known.setdefault((address.host, address.port), 0.0)
+
+    def found(self, peer: PeerAddress) -> None:
+        """A discovery plugin heard of ``peer`` between announces (BEP 14): dial it now."""
+        if not self.closing:
+            self.add_peer(peer)
+            self.redial(self._now())
 
     def redial(self, now: float) -> None:
         """Connect to known peers we are not connected to (unless banned or backing off)."""
-        if self._stopping:
+        if self.closing:
             return
         linked = {link.key for link in self._open}
         connected = {link.peer_id for link in self.links.values()}
@@ -457,57 +531,9 @@ class PeerNetwork:
             if (now >= not_before and key not in linked and key not in self._dialing
                     and ban_address(key[0]) not in self.banned and self.ids_at.get(key, b"") not in connected):
                 self._dialing.add(key)  # counted from now, though the task starts later
-                self._spawn(self.dial(*key), self._tasks)
+                self._spawn(self.dial(*key))
 
-    def drop_idle(self, now: float) -> None:
-        """Drop the handshaken peers that sent nothing for ``inactivity_timeout`` seconds
-        (:data:`INACTIVITY_TIMEOUT` by default): idle connections would otherwise hold the
-        ``max_peers`` slots for good."""
-        limit = self.inactivity_timeout
-        for link in list(self.links.values()):
-            if now - link.last_received >= limit:
-                self._drop(link, f"sent nothing for {limit:g} s")
-
-    async def _announce_loop(self) -> None:
-        interval = await self.announce("started")
-        while interval is not None:
-            await asyncio.sleep(interval)
-            interval = await self.announce("")
-
-    async def announce(self, event: str) -> float | None:
-        """Ask every discovery plugin (``btref_announce``); learn peers; return the next interval."""
-        assert self.port is not None and self.pieces_on_disk is not None
-        left = sum(self.torrent.piece_size(i) for i in range(self.torrent.num_pieces) if not self.pieces_on_disk[i])
-        request = AnnounceRequest.for_torrent(self.torrent, peer_id=self.peer_id, port=self.port, event=event,
-                                              uploaded=self.uploaded, downloaded=self.downloaded, left=left,
-                                              found=self.found)
-        pending = [a for a in self.hook.btref_announce(request=request) if a is not None]
-        if event == "started":
-            self._announced = True
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        intervals: list[int] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                if not isinstance(result, (BtrefError, OSError)):
-                    raise result
-                self.event("announce_failed", {"announce": event, "reason": str(result)})
-                continue
-            intervals.append(max(1, result.interval))
-            for peer in result.peers:
-                self.add_peer(peer)
-            self.event("announced", {"announce": event, "peers": len(result.peers), "url": result.url})
-        if event != "stopped":
-            self.redial(self.loop.time())
-        return min(intervals) if intervals else None
-
-    def found(self, peer: PeerAddress) -> None:
-        """A discovery plugin heard of ``peer`` between announces (BEP 14): dial it now."""
-        if not self._stopping:
-            self.add_peer(peer)
-            self.redial(self.loop.time())
-
-    def add_peer(self, peer: PeerAddress | str) -> None:
-        """Remember a peer to connect to (dialled at the next redial round)."""
-        address = PeerAddress.parse(peer) if isinstance(peer, str) else peer
-        if (address.host, address.port) not in self.ourselves:  # trackers list us too
-            self.known.setdefault((address.host, address.port), 0.0)
+    def tries(self) -> list[LastTry | Literal["untried"]]:
+        """How our last try went with each known address we have no link to
+        (``"untried"``: never dialled)."""
+        return [self.last_try.get(key, "untried") for key in self.known if key not in self.links]

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from tests.ltsession import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Where ``make clients`` installs ``webtorrent-cli@4`` (and with it the ``webtorrent`` library).
 NPM_CLIENTS = ROOT / ".npm-clients"
@@ -183,7 +185,7 @@ class QBittorrent(Client):
     def _profile(self, work: Path, port: int, folder: Path) -> list[str]:
         config = work / "qbt" / "qBittorrent" / "config"
         config.mkdir(parents=True, exist_ok=True)
-        webui = port + 1 if port < 65535 else port - 1
+        webui = free_port()  # its own pick: the port after ``port`` may be anybody's
         (config / "qBittorrent.conf").write_text("\n".join([
             "[LegalNotice]", "Accepted=true", "",
             "[BitTorrent]",

@@ -28,11 +28,16 @@ import pytest
 from btref import wire
 from btref.pieceset import PieceSet
 from btref.connection import Connection
+from btref.discovery import PeerAddress
 from btref.errors import ProtocolError, StorageError
+from btref.extension import ExtensionHandshake, decode_handshake
 from btref.io.storage import Storage, verify
+from btref.metadata import REQUEST, MetadataMessage, encode_message
 from btref.metainfo import Torrent
 from btref.net.driver import Client, make_peer_id
 from btref.net.events import read_events
+from btref.net.peer_io import PeerKey
+from btref_discovery.pex import PEX, decode_pex, encode_pex
 from tests.test_driver import make_torrent, run, same_tree
 
 #: The address hostile peers listen on and connect from.
@@ -399,6 +404,102 @@ def test_a_banned_peer_is_refused_from_any_port(tmp_path: Path) -> None:
     run(scenario())
     failed = [e for e in read_events(tmp_path / "ev.jsonl") if e["event"] == "handshake_failed"]
     assert failed and failed[-1]["reason"] == "peer is banned" and failed[-1]["peer"].startswith(HOSTILE_HOST)
+
+
+class PexPeer:
+    """A hand-made peer on HOSTILE_HOST that offers ``ut_pex`` (BEP 10, BEP 11) and says it
+    listens on ``listen_port``; it reads the other side's messages through a
+    :class:`~btref.connection.Connection`."""
+
+    UT_PEX, UT_METADATA = 7, 8  # the ids we receive these under, announced in our ``m``
+
+    def __init__(self, torrent: Torrent, listen_port: int) -> None:
+        self.torrent, self.listen_port = torrent, listen_port
+        self.conn = Connection(torrent.num_pieces, torrent.piece_size, peer_id=make_peer_id(),
+                               info_hash=torrent.info_hash, reserved=wire.make_reserved(extension=True))
+        self.pending: list[wire.Message | wire.Handshake] = []
+        self.their_m: dict[str, int] = {}  # the ids the other side receives under
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self, port: int) -> PeerKey:
+        """Dial ``127.0.0.1:port``, send both handshakes; returns the key the other side
+        knows us by."""
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(HOSTILE_HOST, 0))
+        ours = ExtensionHandshake(m={"ut_pex": self.UT_PEX, "ut_metadata": self.UT_METADATA}, p=self.listen_port)
+        self.writer.write(self.conn.send(self.conn.handshake()) + wire.encode(wire.Extended(0, ours.encode())))
+        return PeerKey(*self.writer.get_extra_info("sockname")[:2])
+
+    async def next(self) -> wire.Message | wire.Handshake | None:
+        """The next message from the other side (its extension handshake noted); None once it hung up."""
+        while not self.pending:
+            data = await self.reader.read(65536)
+            if not data:
+                return None
+            self.pending += self.conn.receive_data(data)
+        msg = self.pending.pop(0)
+        if isinstance(msg, wire.Extended) and msg.ext_id == 0:
+            self.their_m = dict(decode_handshake(msg.payload).m)
+        return msg
+
+    def send(self, msg: wire.Message) -> None:
+        """Send ``msg`` whether or not the other side's handshake was read yet."""
+        assert self.writer is not None
+        self.writer.write(wire.encode(msg))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def test_a_peer_the_engine_closes_is_forgotten_by_pex(tmp_path: Path) -> None:
+    """A peer the *engine* closes (a ``have`` out of range) leaves the extensions' tables as
+    one that hangs up does: it is gone from ``peer_m`` and from the PEX plugin, and the next
+    ``ut_pex`` message to another peer lists it as dropped (BEP 11). The engine's ``Close``
+    takes the link out of the connection table before its read loop ends, so forgetting it
+    only where the read loop ends would keep its PEX state for good."""
+    _, torrent, src = make_torrent(tmp_path)
+    pex = PEX(interval=0.0)  # every change goes out at once: no minute to wait between two messages
+    a_listen = PeerAddress(HOSTILE_HOST, 6881)  # never dialled: PEX only names it
+
+    async def exchange(seed: Client, a: PexPeer, b: PexPeer) -> list[PeerAddress]:
+        """B, then A, connect; the engine closes A; what B hears of A as dropped."""
+        assert seed.port is not None
+        await b.connect(seed.port)
+        a_key = await a.connect(seed.port)
+        while True:  # until B hears of A by PEX (bounded by run())
+            msg = await b.next()
+            assert msg is not None
+            if isinstance(msg, wire.Extended) and msg.ext_id == b.UT_PEX and a_listen in decode_pex(msg.payload)[0]:
+                break
+        assert a_key in seed.extensions.peer_m and a_key in pex.connected
+        a.send(wire.Have(torrent.num_pieces))  # out of range: the engine answers Close
+        while await a.next() is not None:  # until the seed hangs up (bounded by run())
+            pass
+        assert a_key not in seed.extensions.peer_m
+        assert a_key not in pex.connected and a_key not in pex.told
+        # An empty ut_pex makes the seed send what PEX has due; the answer to the ut_metadata
+        # request behind it comes after that message on the wire, whatever the timing.
+        b.send(wire.Extended(b.their_m["ut_pex"], encode_pex([], [])))
+        b.send(wire.Extended(b.their_m["ut_metadata"], encode_message(MetadataMessage(REQUEST, 0))))
+        dropped: list[PeerAddress] = []
+        reply = None
+        while not (isinstance(reply, wire.Extended) and reply.ext_id == b.UT_METADATA):  # bounded by run()
+            reply = await b.next()
+            assert reply is not None
+            if isinstance(reply, wire.Extended) and reply.ext_id == b.UT_PEX:
+                dropped += decode_pex(reply.payload)[1]
+        return dropped
+
+    async def scenario() -> list[PeerAddress]:
+        async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(pex,)) as seed:
+            a, b = PexPeer(torrent, a_listen.port), PexPeer(torrent, 6882)
+            try:
+                return await exchange(seed, a, b)
+            finally:
+                a.close()
+                b.close()
+
+    assert run(scenario(), 30) == [a_listen]
 
 
 def test_a_symlink_planted_in_the_output_folder_is_refused(tmp_path: Path) -> None:

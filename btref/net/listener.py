@@ -44,7 +44,9 @@ is closed at once); a peer that sends nothing for ``inactivity_timeout`` seconds
 we dialled is dialled again after ``min(2**failures, 60)`` seconds when it failed to answer
 (no connection, or no handshake) or hung up while one side still lacked pieces, and after
 :data:`RECONNECT_AFTER` seconds when two seeds hung up on each other; once closed, it
-admits no link and dials nobody.
+admits no link and dials nobody; a link that leaves ``links``, whoever ended it, is
+forgotten by the extensions (BEP 10 ids, BEP 11 PEX state) at that moment, exactly once
+(:meth:`PeerNetwork._forget`).
 """
 
 from __future__ import annotations
@@ -402,18 +404,28 @@ class PeerNetwork:
 
     def close_link(self, key: Hashable) -> None:
         """The engine closed the peer at ``key`` (``Close`` or ``Ban``; it has forgotten it):
-        hang up. Its read loop then ends on its own."""
-        link = self.links.pop(key, None)
+        forget it here and hang up. Its read loop then ends on its own."""
+        link = self.links.get(key)
         if link is not None:
+            self._forget(link)
             link.close()
 
     def drop(self, link: PeerLink, reason: str) -> None:
         """A link ended (either side): forget it here, and have the engine forget it."""
         if self.links.get(link.key) is link:
-            del self.links[link.key]
-            self.extensions.forget(link.key)
+            self._forget(link)
             self.driver.peer_disconnected(link.key, reason)
         link.close()
+
+    def _forget(self, link: PeerLink) -> None:
+        """Take an admitted ``link`` out of ``links`` and out of the extensions' tables.
+
+        The one way out of the connection table: whether the engine closed the link
+        (:meth:`close_link`) or it ended here (:meth:`drop`), the PEX plugin hears that the
+        peer left, so it is listed as dropped (BEP 11) and its state goes with it.
+        """
+        del self.links[link.key]
+        self.extensions.forget(link.key)
 
     def _admit(self, link: PeerLink, handshake: wire.Handshake) -> None:
         """Refuse ourselves, banned peers, and a second link with the same key."""

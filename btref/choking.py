@@ -9,9 +9,13 @@ decides *when* to ask it and applies its answer, as mainline BitTorrent and libt
   choices and choking everybody else;
 * a round at once, too, when an unchoked peer leaves its slot (it disconnects or loses
   interest), as mainline does; the clock is not moved;
-* a **fill** when a choked peer becomes interested: the choker is asked at once, but its
-  answer may only *add* unchokes, up to the number of peers it chose (libtorrent's
-  "unchoke at once if a slot is free"), and the clock is not moved.
+* a **fill** when a choked peer becomes interested and a slot is free: the choker is
+  asked at once, but its answer may only *add* unchokes, up to the number of peers it
+  chose (libtorrent's "unchoke at once if a slot is free"), and the clock is not moved.
+  A slot is free unless we serve as many interested peers as the choker chose the last
+  time it left an interested peer out (its capacity, as its answers show it): then the
+  choker is not asked at all, as libtorrent counts its free upload slots before it
+  unchokes a newly interested peer.
 
 Each peer can cause an early round or a fill at most once per
 :attr:`~btref.actions.Config.unchoke_gap` seconds (1 s); what has to wait runs at the next
@@ -64,6 +68,10 @@ class ChokeRounds:
         #: The upload shares last told to the driver (:class:`~btref.actions.UploadShares`);
         #: empty: the unchoked peers share equally.
         self.upload_shares: tuple[tuple[Hashable, float], ...] = ()
+        #: How many interested peers the choker serves at most, as its last answer showed:
+        #: the number it chose if it left an interested peer out; unknown (infinite) if it
+        #: chose them all. A fill asks the choker only while fewer are served.
+        self.slots = math.inf
 
     # [docs: rounds]
     def tick(self, now: float, out: list[Action]) -> None:
@@ -87,8 +95,8 @@ class ChokeRounds:
 
         An unchoked peer that leaves its slot brings a round at once (mainline does the
         same): the choker's answer is carried out in full. A choked peer that becomes
-        interested brings a *fill*: its answer may only add unchokes, up to the number
-        of peers it lists (libtorrent's "unchoke at once if a slot is free"). Neither
+        interested brings a *fill* if a slot is free: its answer may only add unchokes, up
+        to the number of peers it lists (libtorrent's "unchoke at once if a slot is free"). Neither
         moves the round clock. Each peer can cause this at most once per ``unchoke_gap``
         seconds, so a peer toggling its interest cannot make us ask the choker on every
         message; what has to wait runs at the next tick.
@@ -113,12 +121,15 @@ class ChokeRounds:
         """Unchoke as many of the choker's choices as it has slots free; choke nobody.
 
         A round that is waiting for ``unchoke_gap`` stays pending: a fill cannot choke the
-        peer that asked for it, so only the round takes that peer's slot back."""
+        peer that asked for it, so only the round takes that peer's slot back. With no slot
+        free (:attr:`slots`) the choker is not asked: its answer could add nobody."""
         if self.pending == "fill":
             self.pending = None
-        keys, _ = self._ask(now)
         peers = self.peers
         serving = sum(1 for peer in peers.values() if not peer.am_choking and peer.peer_interested)
+        if serving >= self.slots:  # no slot free: nothing to ask
+            return
+        keys, _ = self._ask(now)
         free = len(keys) - serving
         added = []
         for key in keys:
@@ -162,6 +173,8 @@ class ChokeRounds:
         shares = _shares(chosen) if isinstance(chosen, Mapping) else None
         listed = shares if shares is not None else chosen
         keys = list(dict.fromkeys(key for key in listed if key in peers and peers[key].peer_interested))
+        interested = sum(1 for peer in peers.values() if peer.peer_interested)
+        self.slots = len(keys) if len(keys) < interested else math.inf
         return keys, shares
 
     def choke(self, peer: Peer, now: float, out: list[Action]) -> None:

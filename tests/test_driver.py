@@ -179,7 +179,7 @@ def test_seed_dials_out_to_a_leecher(tmp_path: Path) -> None:
                 await leech.stop()
                 while seeder.links:  # the leech hung up; bounded by run()
                     await asyncio.sleep(0.01)
-                assert seeder.known[("127.0.0.1", leech.port)] > seeder.loop.time()  # not redialled at once
+                assert seeder.network.known[("127.0.0.1", leech.port)] > seeder.loop.time()  # not redialled at once
         finally:
             await leech.stop()
 
@@ -306,11 +306,11 @@ def test_own_peer_id_is_refused_and_forgotten(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with Client(torrent, src, host="127.0.0.1", discovery=(), seed=True,
                                   events=tmp_path / "ev.jsonl") as session:
-            session.add_peer(f"127.0.0.1:{session.port}")
-            await session.dial("127.0.0.1", session.port)
-            assert session.links == {} and ("127.0.0.1", session.port) not in session.known
-            session.add_peer(f"127.0.0.1:{session.port}")  # a tracker names us again: ignored
-            assert ("127.0.0.1", session.port) not in session.known
+            session.network.add_peer(f"127.0.0.1:{session.port}")
+            await session.network.dial("127.0.0.1", session.port)
+            assert session.links == {} and ("127.0.0.1", session.port) not in session.network.known
+            session.network.add_peer(f"127.0.0.1:{session.port}")  # a tracker names us again: ignored
+            assert ("127.0.0.1", session.port) not in session.network.known
 
     run(scenario())
     events = read_events(tmp_path / "ev.jsonl")
@@ -333,7 +333,7 @@ def test_garbage_and_banned_peers_are_dropped(tmp_path: Path) -> None:
             writer.close()
             # A banned peer id gets no answer but a closed socket.
             banned_id = make_peer_id()
-            seeder.banned_ids.add(banned_id)
+            seeder.network.banned_ids.add(banned_id)
             reader, writer = await asyncio.open_connection("127.0.0.1", seeder.port)
             writer.write(wire.encode(wire.Handshake(torrent.info_hash, banned_id, bytes(8))))
             assert await reader.read() == b""
@@ -395,8 +395,8 @@ def test_stop_while_a_dial_connects(tmp_path: Path) -> None:
             for turns in range(16):
                 client = Client(torrent, tmp_path / f"dst-{turns}", host="127.0.0.1", discovery=())
                 await client.start()
-                client.add_peer(f"127.0.0.1:{target.port}")
-                client.redial(client.loop.time())
+                client.network.add_peer(f"127.0.0.1:{target.port}")
+                client.network.redial(client.loop.time())
                 for _ in range(turns):
                     await asyncio.sleep(0)
                 await client.stop()  # bounded by run()
@@ -431,7 +431,7 @@ def test_a_busy_swarm_stops(tmp_path: Path) -> None:
                     await asyncio.sleep(0)
                 for session in sessions:
                     session._spawn(session.announce(""), session._tasks)
-                    session.redial(session.loop.time())
+                    session.network.redial(session.loop.time())
             finally:
                 await asyncio.gather(*(s.stop() for s in sessions))
             for session in sessions:
@@ -500,12 +500,12 @@ def test_peer_limits_and_duplicates(tmp_path: Path) -> None:
                 Client(torrent, tmp_path / "other", host="127.0.0.1", discovery=()) as other, \
                 Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
                                events=tmp_path / "ev.jsonl") as leech:
-            first = asyncio.ensure_future(leech.dial("127.0.0.1", other.port))
+            first = asyncio.ensure_future(leech.network.dial("127.0.0.1", other.port))
             while not leech.links:
                 await asyncio.sleep(0.01)
-            await leech.dial("127.0.0.1", other.port)  # a second link to the same address is refused
+            await leech.network.dial("127.0.0.1", other.port)  # a second link to the same address is refused
             assert len(leech.links) == 1
-            from_seed = asyncio.ensure_future(leech.dial("127.0.0.1", seeder.port))
+            from_seed = asyncio.ensure_future(leech.network.dial("127.0.0.1", seeder.port))
             assert await leech.run()
             first.cancel()
             from_seed.cancel()
@@ -528,9 +528,9 @@ def test_a_peer_that_hangs_up_before_its_handshake_is_redialled_soon(tmp_path: P
             async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
                               peers=[f"127.0.0.1:{gate.port}"]) as leech:
                 key = ("127.0.0.1", gate.port)
-                while leech.known.get(key, 0.0) <= leech.loop.time():  # until the hang-up is judged
+                while leech.network.known.get(key, 0.0) <= leech.loop.time():  # until the hang-up is judged
                     await asyncio.sleep(0.01)
-                assert gate.accepted == 1 and leech.known[key] <= leech.loop.time() + 2.0
+                assert gate.accepted == 1 and leech.network.known[key] <= leech.loop.time() + 2.0
                 assert await leech.run()
 
     run(scenario())
@@ -558,9 +558,9 @@ def test_a_leecher_that_hangs_up_is_redialled_soon(tmp_path: Path) -> None:
         try:
             async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), peers=[f"{key[0]}:{key[1]}"]) \
                     as seeder:
-                while seeder.known.get(key, 0.0) <= seeder.loop.time():  # until the hang-up is judged
+                while seeder.network.known.get(key, 0.0) <= seeder.loop.time():  # until the hang-up is judged
                     await asyncio.sleep(0.01)
-                assert hung_up == 1 and seeder.known[key] <= seeder.loop.time() + 2.0
+                assert hung_up == 1 and seeder.network.known[key] <= seeder.loop.time() + 2.0
         finally:
             server.close()
             await server.wait_closed()
@@ -580,8 +580,8 @@ def test_peers_that_dial_each_other_keep_one_connection(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with Client(torrent, src, host="127.0.0.1", seed=True, discovery=(), peer_id=low, config=config) as a, \
                 Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(), peer_id=high, config=config) as b:
-            dials = [asyncio.ensure_future(a.dial("127.0.0.1", b.port)),
-                     asyncio.ensure_future(b.dial("127.0.0.1", a.port))]
+            dials = [asyncio.ensure_future(a.network.dial("127.0.0.1", b.port)),
+                     asyncio.ensure_future(b.network.dial("127.0.0.1", a.port))]
             try:
                 await b.complete.wait()
                 while len(a.links) != 1 or len(b.links) != 1:  # a dropped link may still be closing
@@ -589,8 +589,8 @@ def test_peers_that_dial_each_other_keep_one_connection(tmp_path: Path) -> None:
                 (kept_a,), (kept_b,) = a.links.values(), b.links.values()
                 assert not kept_a.initiator and kept_b.initiator  # b, the greater id, dialled it
                 assert kept_a.writer.get_extra_info("sockname") == kept_b.writer.get_extra_info("peername")
-                a.add_peer(f"127.0.0.1:{b.port}")  # it answered there with b's id, and a has b
-                a.redial(a.loop.time())
+                a.network.add_peer(f"127.0.0.1:{b.port}")  # it answered there with b's id, and a has b
+                a.network.redial(a.loop.time())
                 assert not a.network._dialing
             finally:
                 for dial in dials:

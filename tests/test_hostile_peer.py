@@ -112,21 +112,21 @@ def test_corrupt_blocks_get_the_peer_banned(tmp_path: Path, honest: str) -> None
             leech = await stack.enter_async_context(Client(
                 torrent, dst, host="127.0.0.1", peers=[f"{HOSTILE_HOST}:{hostile.port}"], discovery=(),
                 events=tmp_path / "ev.jsonl"))
-            while not leech.banned:  # bounded by run()'s timeout
+            while not leech.network.banned:  # bounded by run()'s timeout
                 await asyncio.sleep(0.02)
-            assert leech.banned == {HOSTILE_HOST}
+            assert leech.network.banned == {HOSTILE_HOST}
             assert leech.stats()["pieces"] == 0
             # A banned peer is never dialled again, even when a tracker names it once more.
-            leech.add_peer(f"{HOSTILE_HOST}:{hostile.port}")
-            leech.redial(leech.loop.time())
+            leech.network.add_peer(f"{HOSTILE_HOST}:{hostile.port}")
+            leech.network.redial(leech.loop.time())
             if lt_side is not None:
                 handle = lt_side.add(data, src)
                 await lt_side.wait(lambda: handle.status().is_seeding, "recheck of the seed's data")
                 honest_peer = f"127.0.0.1:{lt_side.port}"
             else:
                 honest_peer = await _honest_btref(torrent, src, stack)
-            leech.add_peer(honest_peer)
-            leech.redial(leech.loop.time())
+            leech.network.add_peer(honest_peer)
+            leech.network.redial(leech.loop.time())
             assert await leech.run(), leech.error
             assert hostile.connections == 1 and hostile.blocks_sent >= 2
 
@@ -223,7 +223,7 @@ def test_half_open_connections_count_against_the_cap(tmp_path: Path) -> None:
                 writer.write(hs)
             answered = [await _answered(reader) for reader, _, _ in peers]
             assert sum(answered) == 5 and len(seed.links) == 5
-            assert seed.connection_count() <= 5
+            assert seed.network.connection_count() <= 5
             for _, writer, _ in peers:
                 writer.close()
 
@@ -327,14 +327,14 @@ def test_idle_peers_are_dropped_and_an_honest_one_gets_in(tmp_path: Path) -> Non
                 assert await _answered(reader)
             talker = asyncio.ensure_future(keep_alive(peers[0][1]))
             async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=()) as leech:
-                await leech.dial("127.0.0.1", seed.port)  # every slot is taken: closed at once
+                await leech.network.dial("127.0.0.1", seed.port)  # every slot is taken: closed at once
                 assert not leech.links
                 for reader, _, _ in peers[1:]:  # the silent ones are dropped (bounded by run())
                     while await reader.read(65536):
                         pass
-                leech.add_peer(f"127.0.0.1:{seed.port}")
-                leech.known[("127.0.0.1", seed.port)] = 0.0
-                leech.redial(leech.loop.time())
+                leech.network.add_peer(f"127.0.0.1:{seed.port}")
+                leech.network.known[("127.0.0.1", seed.port)] = 0.0
+                leech.network.redial(leech.loop.time())
                 assert await leech.run()
             assert any(link.key.host == HOSTILE_HOST for link in seed.links.values())  # the talker
             talker.cancel()
@@ -393,7 +393,7 @@ def test_a_banned_peer_is_refused_from_any_port(tmp_path: Path) -> None:
         async with HostilePeer(torrent) as hostile, Client(
                 torrent, tmp_path / "dst", host="127.0.0.1", peers=[f"{HOSTILE_HOST}:{hostile.port}"],
                 discovery=(), events=tmp_path / "ev.jsonl") as leech:
-            while not leech.banned:  # bounded by run()
+            while not leech.network.banned:  # bounded by run()
                 await asyncio.sleep(0.02)
             reader, writer, hs = await _raw_peer(leech.port, torrent)
             writer.write(hs)
@@ -471,11 +471,11 @@ def test_a_peer_the_engine_closes_is_forgotten_by_pex(tmp_path: Path) -> None:
             assert msg is not None
             if isinstance(msg, wire.Extended) and msg.ext_id == b.UT_PEX and a_listen in decode_pex(msg.payload)[0]:
                 break
-        assert a_key in seed.extensions.peer_m and a_key in pex.connected
+        assert a_key in seed.network.extensions.peer_m and a_key in pex.connected
         a.send(wire.Have(torrent.num_pieces))  # out of range: the engine answers Close
         while await a.next() is not None:  # until the seed hangs up (bounded by run())
             pass
-        assert a_key not in seed.extensions.peer_m
+        assert a_key not in seed.network.extensions.peer_m
         assert a_key not in pex.connected and a_key not in pex.told
         # An empty ut_pex makes the seed send what PEX has due; the answer to the ut_metadata
         # request behind it comes after that message on the wire, whatever the timing.

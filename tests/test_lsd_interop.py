@@ -65,7 +65,7 @@ def test_btref_finds_a_libtorrent_seed(tmp_path: Path) -> None:
             params.flags |= lt.torrent_flags.seed_mode
             lts.session.add_torrent(params)
             await until(client.complete.is_set, "btref's download from libtorrent", details=lts.recent)
-            assert ("127.0.0.1", lts.port) in client.ids_at  # btref dialled it: it had heard the announce
+            assert ("127.0.0.1", lts.port) in client.network.ids_at  # btref dialled it: it had heard the announce
 
     try:
         run(scenario(), 120)

@@ -79,7 +79,7 @@ def inside(direction: str, tmp: str) -> None:
             await until(lambda: plugin.socks, "btref in the group")
             processes.start("transmission", transmission(work, work / "src", work / "t.torrent", 51413))
             await until(client.complete.is_set, "btref's download from Transmission")
-            assert (TR, 51413) in client.ids_at, client.ids_at  # btref dialled: it heard the announce
+            assert (TR, 51413) in client.network.ids_at, client.network.ids_at  # btref dialled: it heard the announce
         assert same_tree(work / "src", work / "out")
 
     async def transmission_downloads() -> None:

@@ -151,6 +151,6 @@ def test_private_torrent_offers_no_pex(tmp_path):
     (tmp_path / "f").write_bytes(b"x" * 1000)
     torrent = parse(create_torrent(tmp_path / "f", version="v1", private=True))
     session = Client(torrent, tmp_path, discovery=("pex",))
-    assert session.extensions.pex is None
-    assert "ut_pex" not in session.extensions.handshake(1, 10).m
-    assert session.extensions.messages(0.0) == []
+    assert session.network.extensions.pex is None
+    assert "ut_pex" not in session.network.extensions.handshake(1, 10).m
+    assert session.network.extensions.messages(0.0) == []

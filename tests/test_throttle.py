@@ -204,8 +204,8 @@ def test_download_limit_charges_every_payload_byte(tmp_path: Path) -> None:
             async with Client(torrent, tmp_path / "dst", host="127.0.0.1", discovery=(),
                               peers=[f"127.0.0.1:{seeder.port}"], download_limit=4 * MiB) as leech:
                 assert await leech.run(), leech.error
-                assert leech.downlink is not None
-                return leech.downlink.spent, leech.downloaded
+                assert leech.network.downlink is not None
+                return leech.network.downlink.spent, leech.downloaded
 
     spent, downloaded = run(scenario())
     assert spent == downloaded >= 256 * KiB

@@ -55,8 +55,8 @@ def download(tmp_path: Path, data: bytes, *, then_peer: Callable[[Client], objec
             async with asyncio.timeout(timeout):
                 if then_peer is not None:
                     await until(lambda: then_peer(client), "the web seed's part before the peer joins")
-                    client.add_peer(peer)
-                    client.redial(client.loop.time())
+                    client.network.add_peer(peer)
+                    client.network.redial(client.loop.time())
                 ok = await client.run()
             return ok, client
 

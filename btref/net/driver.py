@@ -76,7 +76,7 @@ from typing import IO, TYPE_CHECKING, Any
 from btref import wire
 from btref.actions import Ban, Broadcast, Close, Complete, Config, Event, ReadBlock, Send, UploadShares, WritePiece
 from btref.session import Session
-from btref.discovery import AnnounceRequest, PeerAddress
+from btref.discovery import AnnounceRequest
 from btref.errors import BtrefError, ProtocolError, StorageError
 from btref.metainfo import Torrent
 from btref.mse import Policy
@@ -84,7 +84,7 @@ from btref.net.events import EventLog
 from btref.net.extensions import Extensions
 from btref.net.listener import INACTIVITY_TIMEOUT, PeerNetwork
 from btref.net.peer_io import PeerKey, PeerLink
-from btref.net.throttle import LimitedUplink, TokenBucket
+from btref.net.throttle import LimitedUplink
 from btref.net.webseed import WebSeed
 from btref.pieceset import PieceSet
 from btref.plugins import HASH_SCHEMES, plugin_manager
@@ -621,48 +621,3 @@ class Client:
         """The admitted connections, by their :class:`~btref.net.peer_io.PeerKey`."""
         return self.network.links
 
-    @property
-    def known(self) -> dict[tuple[str, int], float]:
-        """The peers to dial, each with the earliest loop time of its next dial."""
-        return self.network.known
-
-    @property
-    def ids_at(self) -> dict[tuple[str, int], bytes]:
-        """The addresses we dialled, each with the peer id that answered there."""
-        return self.network.ids_at
-
-    @property
-    def banned(self) -> set[str]:
-        """The banned IP addresses (any port)."""
-        return self.network.banned
-
-    @property
-    def banned_ids(self) -> set[bytes]:
-        """The banned peer ids."""
-        return self.network.banned_ids
-
-    @property
-    def extensions(self) -> Extensions:
-        """The BEP 9 and BEP 11 ``extended`` messages: :class:`~btref.net.extensions.Extensions`."""
-        return self.network.extensions
-
-    @property
-    def downlink(self) -> TokenBucket | None:
-        """The download limit every read pays (None: no limit)."""
-        return self.network.downlink
-
-    def add_peer(self, peer: PeerAddress | str) -> None:
-        """Remember a peer to connect to (dialled at the next redial round)."""
-        self.network.add_peer(peer)
-
-    def redial(self, now: float) -> None:
-        """Connect to known peers we are not connected to (unless banned or backing off)."""
-        self.network.redial(now)
-
-    async def dial(self, host: str, port: int) -> None:
-        """Connect to a peer and run the connection until it ends."""
-        await self.network.dial(host, port)
-
-    def connection_count(self) -> int:
-        """Connections open (handshaken or not) and dials under way: what ``max_peers`` caps."""
-        return self.network.connection_count()
